@@ -1,0 +1,99 @@
+import cac from 'cac';
+import { createEstimator } from '../estimator/estimator.ts';
+import { isSRPoseError, SRPoseError } from '../errors.ts';
+import { readLocalFile } from '../platform/files.ts';
+import { drawPoses } from '../image/draw.ts';
+import { readImage } from '../image/input.ts';
+import type { Box, EstimateResult } from '../types.ts';
+
+/** Parses `x,y,w,h[;x,y,w,h...]`. */
+export function parseBoxes(text: string): Box[] {
+  return text.split(';').filter((s) => s.trim() !== '').map((part, i) => {
+    const v = part.split(',').map((s) => Number(s.trim()));
+    if (v.length !== 4 && v.length !== 5) {
+      throw new SRPoseError('INVALID_BOX', `--boxes entry ${i} "${part}" must be x,y,w,h`);
+    }
+    return v as unknown as Box;
+  });
+}
+
+function summary(file: string, r: EstimateResult): string {
+  const lines = [`${file}: ${r.people.length} ${r.people.length === 1 ? 'person' : 'people'} (${r.backend}, ${r.threads} thread${r.threads === 1 ? '' : 's'}, ${r.timings.total.toFixed(1)} ms)`];
+  r.people.forEach((p, i) => {
+    lines.push(`  person ${i} box [${p.box.map((v) => v.toFixed(1)).join(', ')}] score ${p.score.toFixed(3)}`);
+    for (const k of p.keypoints) {
+      lines.push(`    ${k.name.padEnd(15)} ${k.x.toFixed(1).padStart(8)} ${k.y.toFixed(1).padStart(8)}  ${k.score.toFixed(3)}`);
+    }
+  });
+  return lines.join('\n');
+}
+
+/** Runs the CLI; resolves to the exit code. */
+export async function main(argv: string[], out = (s: string) => console.log(s), err = (s: string) => console.error(s)): Promise<number> {
+  const cli = cac('srpose');
+  let action: Promise<number> | undefined;
+  cli
+    .command('estimate <...images>', 'Estimate poses in images (JPEG, PNG, WebP)')
+    .option('--model <dir>', 'Model directory or URL (srpose.json + model.onnx)', { default: (globalThis as any).process?.env?.SRPOSE_MODEL })
+    .option('--boxes <boxes>', 'Person boxes x,y,w,h[;x,y,w,h...] (default: the whole image)')
+    .option('--flip', 'Flip test (average with the mirrored crop)')
+    .option('--no-flip', 'No flip test')
+    .option('--backend <backend>', 'auto | webgpu | wasm', { default: 'auto' })
+    .option('--threads <n>', 'WASM threads (default: all cores)')
+    .option('--decode <method>', 'sr | default | dark (default: from srpose.json)')
+    .option('--json', 'Print the results as JSON')
+    .option('--draw <file>', 'Write the (first) image with the skeletons drawn, as PNG')
+    .action((images: string[], o: Record<string, any>) => {
+      action = runEstimate(images, o, out);
+    });
+  cli.help();
+  cli.version('0.1.0');
+  try {
+    cli.parse(['node', 'srpose', ...argv], { run: false });
+    if (!cli.matchedCommand && argv.length > 0 && !cli.options.help && !cli.options.version) {
+      err(`srpose: unknown command "${argv[0]}"; try srpose --help`);
+      return 2;
+    }
+    await cli.runMatchedCommand();
+    if (!action) {
+      if (argv.length === 0) cli.outputHelp();
+      return 0;
+    }
+    return await action;
+  } catch (e) {
+    err(isSRPoseError(e) ? `srpose: ${e.code}: ${e.message}` : `srpose: ${(e as Error).message}`);
+    return isSRPoseError(e) && e.code !== 'INFERENCE_FAILED' ? 2 : 1;
+  }
+}
+
+async function runEstimate(images: string[], o: Record<string, any>, out: (s: string) => void): Promise<number> {
+  if (!o.model) throw new SRPoseError('INVALID_OPTION', '--model is required (or set SRPOSE_MODEL)');
+  const boxes = o.boxes === undefined ? undefined : parseBoxes(String(o.boxes));
+  const estimator = await createEstimator({
+    model: String(o.model),
+    backend: o.backend,
+    threads: o.threads === undefined ? undefined : Number(o.threads),
+    decode: o.decode,
+    flipTest: o.flip === undefined ? undefined : Boolean(o.flip),
+  });
+  try {
+    const results: { file: string; result: EstimateResult }[] = [];
+    for (const file of images) {
+      const bytes = await readLocalFile(file, 'image');
+      const result = await estimator.estimate(bytes, { boxes });
+      results.push({ file, result });
+      if (!o.json) out(summary(file, result));
+      if (o.draw && results.length === 1) {
+        const img = await readImage(bytes, Infinity);
+        const png = await drawPoses(img, result.people, estimator.info.skeleton);
+        const fs = await import('node:fs/promises');
+        await fs.writeFile(String(o.draw), png);
+        if (!o.json) out(`wrote ${o.draw}`);
+      }
+    }
+    if (o.json) out(JSON.stringify(results.length === 1 ? results[0] : results, null, 2));
+    return 0;
+  } finally {
+    await estimator.dispose();
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * Every failure the library reports is an {@link SRPoseError} with a stable `code`,
+ * so callers (and the HTTP layer) can branch on it without parsing messages.
+ */
+export type SRPoseErrorCode =
+  | 'IMAGE_UNSUPPORTED' // bytes are not JPEG / PNG / WebP
+  | 'IMAGE_TRUNCATED' // header or data ends early
+  | 'IMAGE_CORRUPT' // the codec could not decode the data
+  | 'IMAGE_TOO_LARGE' // width * height over the pixel limit (checked from the header)
+  | 'IMAGE_EMPTY' // zero width or height
+  | 'INVALID_PIXELS' // decoded pixels whose size does not match width * height * channels
+  | 'INVALID_BOX' // non-finite, empty or off-image box
+  | 'INVALID_OPTION' // an option outside its domain
+  | 'MODEL_NOT_FOUND' // model directory / URL / file missing
+  | 'MODEL_INVALID' // srpose.json fails validation or does not match the ONNX graph
+  | 'BACKEND_UNAVAILABLE' // the requested backend cannot run here
+  | 'INFERENCE_FAILED' // onnxruntime failed while running
+  | 'DISPOSED'; // the estimator was disposed
+
+/** Error type of the whole library; `code` is stable, `message` says what to do. */
+export class SRPoseError extends Error {
+  readonly code: SRPoseErrorCode;
+  constructor(code: SRPoseErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SRPoseError';
+    this.code = code;
+  }
+}
+
+/** True when `e` is an {@link SRPoseError} (optionally with the given code). */
+export function isSRPoseError(e: unknown, code?: SRPoseErrorCode): e is SRPoseError {
+  return e instanceof SRPoseError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,213 @@
+import { boxToCenterScale, validateBoxes } from '../core/boxes.ts';
+import { getAffineTransform } from '../core/affine.ts';
+import { warpAffineBilinear } from '../core/warp.ts';
+import { normalizeTable, writeInputTensor } from '../core/normalize.ts';
+import { flipIndexFromPairs, mergeFlipped } from '../core/flip.ts';
+import { type CropFrame, type DecodedKeypoints, decodeDark, decodeDefault, decodeSR, type Heatmaps } from '../core/decode/index.ts';
+import { DEFAULT_MAX_BOXES, DEFAULT_MAX_PIXELS, KEYPOINT_SCORE_THRESHOLD } from '../defaults.ts';
+import { SRPoseError } from '../errors.ts';
+import { readImage, type RgbImage } from '../image/input.ts';
+import type { DecodeMethod, ModelConfig } from '../model/config.ts';
+import { loadModel } from '../model/source.ts';
+import { createPoseSession, type PoseSession } from '../runtime/session.ts';
+import type {
+  Box,
+  EstimateOptions,
+  EstimateResult,
+  Estimator,
+  EstimatorInfo,
+  EstimatorOptions,
+  ImageInput,
+  Person,
+} from '../types.ts';
+
+const now = () => performance.now();
+
+/**
+ * Loads a model and creates its onnxruntime session.
+ *
+ * ```ts
+ * const estimator = await createEstimator({ model: './models/srpose-res50' });
+ * const { people } = await estimator.estimate(jpegBytes, { boxes: [[280, 44, 218, 346]] });
+ * ```
+ */
+export async function createEstimator(options: EstimatorOptions): Promise<Estimator> {
+  if (!options || options.model === undefined) {
+    throw new SRPoseError('INVALID_OPTION', 'createEstimator needs { model }');
+  }
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (!(maxPixels > 0)) throw new SRPoseError('INVALID_OPTION', `maxPixels must be > 0, got ${maxPixels}`);
+  const model = await loadModel(options.model);
+  const config = model.config;
+  const decode = options.decode ?? config.decode.method;
+  if (decode !== 'sr' && decode !== 'default' && decode !== 'dark') {
+    throw new SRPoseError('INVALID_OPTION', `decode must be 'sr', 'default' or 'dark', got ${JSON.stringify(decode)}`);
+  }
+  const session = await createPoseSession(model.onnx, config.onnx, {
+    backend: options.backend,
+    threads: options.threads,
+    wasmPaths: options.wasmPaths,
+  });
+  return new PoseEstimator(config, session, model.location, options.flipTest ?? config.flipTest.enabled, decode, maxPixels);
+}
+
+/**
+ * One-shot estimate: loads the model, estimates, disposes. For repeated calls keep an
+ * {@link Estimator} from {@link createEstimator} instead.
+ */
+export async function estimate(
+  image: ImageInput,
+  options: EstimatorOptions & EstimateOptions,
+): Promise<EstimateResult> {
+  const estimator = await createEstimator(options);
+  try {
+    return await estimator.estimate(image, options);
+  } finally {
+    await estimator.dispose();
+  }
+}
+
+/** The top-down pipeline: decode image -> boxes -> crops (one batch) -> run -> decode heatmaps. */
+class PoseEstimator implements Estimator {
+  readonly info: EstimatorInfo;
+  #session: PoseSession | undefined;
+  readonly #config: ModelConfig;
+  readonly #lut: Float32Array;
+  readonly #flipIndex: Int32Array;
+  readonly #crop: Uint8Array; // one crop, reused: filled and consumed synchronously
+  readonly #maxPixels: number;
+
+  constructor(config: ModelConfig, session: PoseSession, location: string, flipTest: boolean, decode: DecodeMethod, maxPixels: number) {
+    this.#config = config;
+    this.#session = session;
+    this.#lut = normalizeTable(config.input.mean, config.input.std);
+    this.#flipIndex = flipIndexFromPairs(config.keypoints.length, config.flipPairs);
+    this.#crop = new Uint8Array(config.input.width * config.input.height * 3);
+    this.#maxPixels = maxPixels;
+    this.info = Object.freeze({
+      model: config.name,
+      arch: config.arch,
+      location,
+      backend: session.backend,
+      threads: session.threads,
+      fallbackReason: session.fallbackReason,
+      input: { width: config.input.width, height: config.input.height },
+      heatmap: { ...config.heatmap },
+      keypoints: config.keypoints,
+      skeleton: config.skeleton,
+      flipTest,
+      decode,
+    });
+  }
+
+  async estimate(image: ImageInput, options: EstimateOptions = {}): Promise<EstimateResult> {
+    const session = this.#session;
+    if (!session) throw new SRPoseError('DISPOSED', 'this estimator was disposed; create a new one');
+    const flipTest = options.flipTest ?? this.info.flipTest;
+    const t0 = now();
+    const img = await readImage(image, this.#maxPixels);
+    const t1 = now();
+    const boxes = this.#boxes(options.boxes, img);
+    const frames = boxes.map((b) => boxToCenterScale(b, this.#config.input.width, this.#config.input.height, this.#config.bbox.padding, this.#config.bbox.pixelStd));
+    const input = this.#crops(img, frames, flipTest);
+    const t2 = now();
+    const n = boxes.length;
+    const { width: iw, height: ih } = this.#config.input;
+    const out = await session.run(input, [flipTest ? 2 * n : n, 3, ih, iw]);
+    const t3 = now();
+    const heatmaps = this.#heatmaps(out, n, flipTest);
+    const decoded = this.#decode(heatmaps, frames);
+    const people = this.#people(boxes, decoded);
+    const t4 = now();
+    return {
+      people,
+      image: { width: img.width, height: img.height },
+      backend: session.backend,
+      threads: session.threads,
+      ...(session.fallbackReason ? { fallbackReason: session.fallbackReason } : {}),
+      flipTest,
+      decode: this.info.decode,
+      model: this.info.model,
+      timings: { decode: t1 - t0, crop: t2 - t1, inference: t3 - t2, postprocess: t4 - t3, total: t4 - t0 },
+    };
+  }
+
+  async dispose(): Promise<void> {
+    const s = this.#session;
+    this.#session = undefined;
+    if (s) await s.release();
+  }
+
+  #boxes(boxes: readonly Box[] | undefined, img: RgbImage): Box[] {
+    if (boxes === undefined) return [[0, 0, img.width, img.height]];
+    if (!Array.isArray(boxes)) throw new SRPoseError('INVALID_BOX', 'boxes must be an array of [x, y, w, h]');
+    if (boxes.length === 0) throw new SRPoseError('INVALID_BOX', 'boxes is empty; omit it to use the whole image');
+    if (boxes.length > DEFAULT_MAX_BOXES) {
+      throw new SRPoseError('INVALID_BOX', `${boxes.length} boxes; at most ${DEFAULT_MAX_BOXES} per call`);
+    }
+    validateBoxes(boxes, img.width, img.height);
+    return boxes.slice();
+  }
+
+  /** Crops every box (and its mirror for the flip test) into one (n or 2n, 3, h, w) batch. */
+  #crops(img: RgbImage, frames: readonly CropFrame[], flip: boolean): Float32Array {
+    const { width: w, height: h } = this.#config.input;
+    const n = frames.length;
+    const per = 3 * w * h;
+    const input = new Float32Array((flip ? 2 : 1) * n * per);
+    for (let i = 0; i < n; i++) {
+      const m = getAffineTransform(frames[i].center, frames[i].scale, 0, w, h, false);
+      warpAffineBilinear(img.data, img.width, img.height, 3, m, w, h, this.#crop);
+      writeInputTensor(this.#crop, w, h, this.#lut, input, i * per, false);
+      if (flip) writeInputTensor(this.#crop, w, h, this.#lut, input, (n + i) * per, true);
+    }
+    return input;
+  }
+
+  #heatmaps(out: { data: Float32Array; dims: readonly number[] }, n: number, flip: boolean): Heatmaps {
+    const k = this.#config.keypoints.length;
+    const { width: w, height: h } = this.#config.heatmap;
+    const expect = [flip ? 2 * n : n, k, h, w];
+    if (out.dims.length !== 4 || out.dims.some((d, i) => d !== expect[i])) {
+      throw new SRPoseError('MODEL_INVALID', `the model output is [${out.dims}], srpose.json implies [${expect}]`);
+    }
+    const plain = out.data.subarray(0, n * k * h * w);
+    if (flip) mergeFlipped(plain, out.data.subarray(n * k * h * w), n, k, h, w, this.#flipIndex, this.#config.flipTest.shiftHeatmap);
+    return { data: plain, n, k, h, w };
+  }
+
+  #decode(hm: Heatmaps, frames: readonly CropFrame[]): DecodedKeypoints {
+    const { decode, bbox } = this.#config;
+    switch (this.info.decode) {
+      case 'sr':
+        return decodeSR(hm, frames, decode.poolKernel ?? 16, bbox.pixelStd);
+      case 'dark':
+        return decodeDark(hm, frames, decode.modulateKernel ?? 11, bbox.pixelStd);
+      default:
+        return decodeDefault(hm, frames, bbox.pixelStd);
+    }
+  }
+
+  #people(boxes: readonly Box[], d: DecodedKeypoints): Person[] {
+    const names = this.#config.keypoints;
+    const k = names.length;
+    return boxes.map((box, i) => {
+      let sum = 0;
+      let count = 0;
+      const keypoints = names.map((name, j) => {
+        const score = d.scores[i * k + j];
+        if (score > KEYPOINT_SCORE_THRESHOLD) {
+          sum += score;
+          count++;
+        }
+        return { name, x: d.coords[(i * k + j) * 2], y: d.coords[(i * k + j) * 2 + 1], score };
+      });
+      const boxScore = box.length > 4 ? (box[4] as number) : 1;
+      return {
+        box: [box[0], box[1], box[2], box[3]],
+        score: (count > 0 ? sum / count : 0) * boxScore,
+        keypoints,
+      };
+    });
+  }
+}

@@ -1,0 +1,132 @@
+import { SRPoseError } from '../errors.ts';
+
+/** Decode methods a model contract may name (see `src/core/decode/`). */
+export type DecodeMethod = 'sr' | 'default' | 'dark';
+
+/**
+ * The model contract, `srpose.json`, written by `models/export.py` next to `model.onnx`.
+ * See the README ("The model contract") for every field.
+ */
+export interface ModelConfig {
+  format: 'srpose-model/1';
+  name: string;
+  arch: string;
+  kind: 'top-down';
+  head: string;
+  dataset: string;
+  source: Record<string, unknown>;
+  onnx: { file: string; sha256?: string; bytes?: number; input: string; output: string };
+  input: { width: number; height: number; colorOrder: 'RGB'; mean: number[]; std: number[] };
+  heatmap: { width: number; height: number };
+  bbox: { padding: number; pixelStd: number };
+  keypoints: string[];
+  skeleton: [number, number][];
+  flipPairs: [number, number][];
+  flipTest: { enabled: boolean; shiftHeatmap: boolean };
+  decode: { method: DecodeMethod; poolKernel?: number; modulateKernel?: number };
+}
+
+const DECODE_METHODS: readonly DecodeMethod[] = ['sr', 'default', 'dark'];
+
+/**
+ * Checks an `srpose.json` value field by field and returns it typed; every problem is an
+ * `SRPoseError('MODEL_INVALID')` naming the field, so a bad upload fails before any session.
+ */
+export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelConfig {
+  const fail = (msg: string): never => {
+    throw new SRPoseError('MODEL_INVALID', `${where}: ${msg}`);
+  };
+  const obj = (v: unknown, path: string): Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? v as Record<string, unknown>
+      : fail(`${path} must be an object`);
+  const int = (v: unknown, path: string, min: number, max: number): number =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max
+      ? v as number
+      : fail(`${path} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  const num = (v: unknown, path: string, min: number, max: number): number =>
+    typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max
+      ? v
+      : fail(`${path} must be a number in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  const str = (v: unknown, path: string): string =>
+    typeof v === 'string' && v.length > 0 ? v : fail(`${path} must be a non-empty string`);
+  const arr = (v: unknown, path: string): unknown[] =>
+    Array.isArray(v) ? v : fail(`${path} must be an array`);
+
+  const c = obj(value, 'the config');
+  if (c.format !== 'srpose-model/1') {
+    fail(`format must be "srpose-model/1", got ${JSON.stringify(c.format)}`);
+  }
+  if (c.kind !== 'top-down') fail(`kind ${JSON.stringify(c.kind)} is not supported (top-down only)`);
+  const onnx = obj(c.onnx, 'onnx');
+  const input = obj(c.input, 'input');
+  const heatmap = obj(c.heatmap, 'heatmap');
+  const bbox = obj(c.bbox, 'bbox');
+  const flipTest = obj(c.flipTest, 'flipTest');
+  const decode = obj(c.decode, 'decode');
+  const keypoints = arr(c.keypoints, 'keypoints').map((v, i) => str(v, `keypoints[${i}]`));
+  const k = keypoints.length;
+  if (k < 1 || k > 1000) fail(`keypoints must list 1..1000 names, got ${k}`);
+  const pair = (v: unknown, path: string): [number, number] => {
+    const p = arr(v, path);
+    if (p.length !== 2) fail(`${path} must be a pair`);
+    return [int(p[0], `${path}[0]`, 0, k - 1), int(p[1], `${path}[1]`, 0, k - 1)];
+  };
+  const vec3 = (v: unknown, path: string, min: number): number[] => {
+    const a = arr(v, path);
+    if (a.length !== 3) fail(`${path} must have 3 values`);
+    return a.map((x, i) => num(x, `${path}[${i}]`, min, 1e6));
+  };
+  const method = decode.method as DecodeMethod;
+  if (!DECODE_METHODS.includes(method)) {
+    fail(`decode.method must be one of ${DECODE_METHODS.join(', ')}, got ${JSON.stringify(decode.method)}`);
+  }
+  const inW = int(input.width, 'input.width', 8, 4096);
+  const inH = int(input.height, 'input.height', 8, 4096);
+  const hmW = int(heatmap.width, 'heatmap.width', 1, 4096);
+  const hmH = int(heatmap.height, 'heatmap.height', 1, 4096);
+  if (hmW > inW || hmH > inH) fail(`heatmap ${hmW}x${hmH} is larger than the input ${inW}x${inH}`);
+  const poolKernel = decode.poolKernel === undefined ? undefined : int(decode.poolKernel, 'decode.poolKernel', 1, 256);
+  if (method === 'sr' && poolKernel !== undefined && (hmW < poolKernel || hmH < poolKernel)) {
+    fail(`decode.poolKernel ${poolKernel} does not fit the ${hmW}x${hmH} heatmap`);
+  }
+  const modulateKernel = decode.modulateKernel === undefined
+    ? undefined
+    : int(decode.modulateKernel, 'decode.modulateKernel', 1, 99);
+  if (modulateKernel !== undefined && modulateKernel % 2 !== 1) fail('decode.modulateKernel must be odd');
+  if (input.colorOrder !== 'RGB') fail(`input.colorOrder must be "RGB"`);
+
+  return {
+    format: 'srpose-model/1',
+    name: str(c.name, 'name'),
+    arch: str(c.arch, 'arch'),
+    kind: 'top-down',
+    head: str(c.head, 'head'),
+    dataset: str(c.dataset, 'dataset'),
+    source: c.source === undefined ? {} : obj(c.source, 'source'),
+    onnx: {
+      file: str(onnx.file, 'onnx.file'),
+      sha256: onnx.sha256 === undefined || onnx.sha256 === null ? undefined : str(onnx.sha256, 'onnx.sha256'),
+      bytes: onnx.bytes === undefined ? undefined : int(onnx.bytes, 'onnx.bytes', 1, Number.MAX_SAFE_INTEGER),
+      input: str(onnx.input, 'onnx.input'),
+      output: str(onnx.output, 'onnx.output'),
+    },
+    input: {
+      width: inW,
+      height: inH,
+      colorOrder: 'RGB',
+      mean: vec3(input.mean, 'input.mean', -1e6),
+      std: vec3(input.std, 'input.std', 1e-12),
+    },
+    heatmap: { width: hmW, height: hmH },
+    bbox: { padding: num(bbox.padding, 'bbox.padding', 0.1, 100), pixelStd: num(bbox.pixelStd, 'bbox.pixelStd', 1e-6, 1e6) },
+    keypoints,
+    skeleton: arr(c.skeleton ?? [], 'skeleton').map((v, i) => pair(v, `skeleton[${i}]`)),
+    flipPairs: arr(c.flipPairs, 'flipPairs').map((v, i) => pair(v, `flipPairs[${i}]`)),
+    flipTest: {
+      enabled: flipTest.enabled === true,
+      shiftHeatmap: flipTest.shiftHeatmap === true,
+    },
+    decode: { method, poolKernel, modulateKernel },
+  };
+}

@@ -1,0 +1,97 @@
+import { SRPoseError } from '../errors.ts';
+import { joinPath, readLocalFile } from '../platform/files.ts';
+import { type ModelConfig, parseModelConfig } from './config.ts';
+
+/**
+ * Where a model comes from: a local directory holding `srpose.json` and the ONNX file,
+ * the URL of such a directory (http(s): or file:), or the bytes plus their config.
+ */
+export type ModelSource =
+  | string
+  | URL
+  | { onnx: Uint8Array | ArrayBuffer; config: unknown };
+
+/** A model ready for a session: its validated contract and ONNX bytes. */
+export interface LoadedModel {
+  config: ModelConfig;
+  onnx: Uint8Array;
+  /** Where it came from, for messages and `info`. */
+  location: string;
+}
+
+const CONFIG_FILE = 'srpose.json';
+
+async function fetchBytes(url: URL, what: string): Promise<Uint8Array> {
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    throw new SRPoseError('MODEL_NOT_FOUND', `${what}: cannot fetch ${url.href} (${(e as Error).message})`, { cause: e });
+  }
+  if (!res.ok) {
+    throw new SRPoseError('MODEL_NOT_FOUND', `${what}: ${url.href} answered ${res.status} ${res.statusText}`);
+  }
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+function parseJson(bytes: Uint8Array, where: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new SRPoseError('MODEL_INVALID', `${where}: not valid JSON (${(e as Error).message})`, { cause: e });
+  }
+}
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Checks the ONNX bytes against the size and sha256 the contract records. */
+async function verifyOnnx(config: ModelConfig, onnx: Uint8Array, where: string): Promise<void> {
+  if (config.onnx.bytes !== undefined && config.onnx.bytes !== onnx.byteLength) {
+    throw new SRPoseError(
+      'MODEL_INVALID',
+      `${where}: ${config.onnx.file} has ${onnx.byteLength} bytes, srpose.json says ${config.onnx.bytes}`,
+    );
+  }
+  if (config.onnx.sha256 !== undefined) {
+    const got = await sha256Hex(onnx);
+    if (got !== config.onnx.sha256.toLowerCase()) {
+      throw new SRPoseError('MODEL_INVALID', `${where}: ${config.onnx.file} sha256 ${got} does not match srpose.json`);
+    }
+  }
+}
+
+/** Loads and validates a model from any {@link ModelSource}. */
+export async function loadModel(source: ModelSource): Promise<LoadedModel> {
+  if (typeof source === 'object' && !(source instanceof URL)) {
+    if (!source || !('onnx' in source) || !('config' in source)) {
+      throw new SRPoseError('INVALID_OPTION', 'model must be a directory, a URL, or { onnx, config }');
+    }
+    const config = parseModelConfig(source.config, 'model.config');
+    const onnx = source.onnx instanceof Uint8Array ? source.onnx : new Uint8Array(source.onnx);
+    await verifyOnnx(config, onnx, 'model.onnx');
+    return { config, onnx, location: '(bytes)' };
+  }
+  const text = source instanceof URL ? source.href : source;
+  if (typeof text !== 'string' || text.length === 0) {
+    throw new SRPoseError('INVALID_OPTION', 'model must be a non-empty directory path or URL');
+  }
+  if (/^(https?|file):/i.test(text)) {
+    const base = new URL(text.endsWith('/') ? text : `${text}/`);
+    const read = (file: string) =>
+      base.protocol === 'file:'
+        ? readLocalFile(decodeURIComponent(new URL(file, base).pathname), `model ${text}`)
+        : fetchBytes(new URL(file, base), `model ${text}`);
+    const config = parseModelConfig(parseJson(await read(CONFIG_FILE), `${text} ${CONFIG_FILE}`), `${text} ${CONFIG_FILE}`);
+    const onnx = await read(config.onnx.file);
+    await verifyOnnx(config, onnx, text);
+    return { config, onnx, location: base.href };
+  }
+  const cfgPath = joinPath(text, CONFIG_FILE);
+  const config = parseModelConfig(parseJson(await readLocalFile(cfgPath, `model ${text}`), cfgPath), cfgPath);
+  const onnx = await readLocalFile(joinPath(text, config.onnx.file), `model ${text}`);
+  await verifyOnnx(config, onnx, text);
+  return { config, onnx, location: text };
+}

@@ -1,0 +1,23 @@
+import { SRPoseError } from '../errors.ts';
+import { env } from './env.ts';
+
+/** Reads a local file (Node / Deno); a missing file is `MODEL_NOT_FOUND` naming `what`. */
+export async function readLocalFile(path: string, what: string): Promise<Uint8Array> {
+  if (!env.hasFileSystem) {
+    throw new SRPoseError('MODEL_NOT_FOUND', `${what}: no local file system here; pass a URL or bytes`);
+  }
+  const fs = await import('node:fs/promises');
+  try {
+    const buf = await fs.readFile(path);
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(e);
+    throw new SRPoseError('MODEL_NOT_FOUND', `${what}: cannot read ${path} (${why})`, { cause: e });
+  }
+}
+
+/** Joins a directory and a file name with `/` (accepted by Node and Deno on every OS). */
+export function joinPath(dir: string, file: string): string {
+  return dir.endsWith('/') || dir.endsWith('\\') ? dir + file : `${dir}/${file}`;
+}

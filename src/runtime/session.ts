@@ -1,0 +1,141 @@
+import * as ort from 'onnxruntime-web';
+import { SRPoseError } from '../errors.ts';
+import { availableCores, env } from '../platform/env.ts';
+
+/** Execution backends of onnxruntime-web this library drives. */
+export type Backend = 'webgpu' | 'wasm';
+
+/** What the caller asks for: a backend, or `auto` (WebGPU when an adapter exists, else WASM). */
+export type BackendRequest = 'auto' | Backend;
+
+export interface SessionOptions {
+  backend?: BackendRequest;
+  /** WASM threads; default all cores in Node/Deno, in browsers only when cross-origin isolated. */
+  threads?: number;
+  /** Where onnxruntime-web finds its `.wasm` / `.mjs` files (a URL prefix or per-file map). */
+  wasmPaths?: ort.Env.WasmPrefixOrFilePaths;
+}
+
+/** One ONNX model ready to run, with the backend that really runs it. */
+export interface PoseSession {
+  readonly backend: Backend;
+  readonly threads: number;
+  /** Why a faster backend was not used (absent when the first choice ran). */
+  readonly fallbackReason?: string;
+  /** Runs a (n, 3, h, w) batch; resolves to the output's data and dims. */
+  run(input: Float32Array, dims: readonly number[]): Promise<{ data: Float32Array; dims: readonly number[] }>;
+  release(): Promise<void>;
+}
+
+// onnxruntime-web reads its WASM settings once, when the first session initialises the
+// backend; later sessions share those threads, and we report what is really in effect.
+let wasmThreads: number | undefined;
+
+async function configureWasm(opts: SessionOptions): Promise<{ threads: number; reason?: string }> {
+  if (wasmThreads !== undefined) return { threads: wasmThreads };
+  let threads = opts.threads ?? await availableCores();
+  let reason: string | undefined;
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new SRPoseError('INVALID_OPTION', `threads must be a positive integer, got ${opts.threads}`);
+  }
+  if (threads > 1 && !env.crossOriginIsolated) {
+    threads = 1;
+    reason = 'WASM threads need cross-origin isolation (COOP/COEP headers); running on one thread';
+  }
+  ort.env.wasm.numThreads = threads;
+  ort.env.wasm.simd = true;
+  if (opts.wasmPaths !== undefined) ort.env.wasm.wasmPaths = opts.wasmPaths;
+  wasmThreads = threads;
+  return { threads, reason };
+}
+
+async function hasWebGPUAdapter(): Promise<string | undefined> {
+  if (!env.hasWebGPU) return 'no WebGPU in this runtime (navigator.gpu is missing)';
+  try {
+    const adapter = await (globalThis as any).navigator.gpu.requestAdapter();
+    return adapter ? undefined : 'no WebGPU adapter (navigator.gpu.requestAdapter() returned null)';
+  } catch (e) {
+    return `WebGPU adapter request failed: ${(e as Error).message}`;
+  }
+}
+
+function wrap(session: ort.InferenceSession, backend: Backend, threads: number, inputName: string, outputName: string, fallbackReason?: string): PoseSession {
+  // onnxruntime-web runs one request per session at a time; queue them.
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    backend,
+    threads,
+    fallbackReason,
+    run(input, dims) {
+      const job = queue.then(async () => {
+        const feeds = { [inputName]: new ort.Tensor('float32', input, dims) };
+        let out: ort.InferenceSession.ReturnType;
+        try {
+          out = await session.run(feeds);
+        } catch (e) {
+          throw new SRPoseError('INFERENCE_FAILED', `onnxruntime (${backend}) failed: ${(e as Error).message}`, { cause: e });
+        }
+        const t = out[outputName];
+        const data = backend === 'wasm' ? t.data : await t.getData();
+        if (!(data instanceof Float32Array)) {
+          throw new SRPoseError('MODEL_INVALID', `output ${outputName} is ${t.type}, expected float32`);
+        }
+        return { data, dims: t.dims };
+      });
+      queue = job.catch(() => undefined);
+      return job;
+    },
+    release: () => session.release(),
+  };
+}
+
+/**
+ * Creates an onnxruntime-web session for the ONNX bytes, choosing the backend: WebGPU when
+ * asked for (or `auto` with an adapter), else WASM SIMD with threads. Under `auto` a WebGPU
+ * failure (no adapter, unsupported op, out of memory) falls back to WASM with the reason.
+ */
+export async function createPoseSession(
+  onnx: Uint8Array,
+  io: { input: string; output: string },
+  opts: SessionOptions = {},
+): Promise<PoseSession> {
+  const request = opts.backend ?? 'auto';
+  if (request !== 'auto' && request !== 'webgpu' && request !== 'wasm') {
+    throw new SRPoseError('INVALID_OPTION', `backend must be 'auto', 'webgpu' or 'wasm', got ${JSON.stringify(request)}`);
+  }
+  const { threads, reason: threadReason } = await configureWasm(opts);
+  let fallback: string | undefined;
+  if (request !== 'wasm') {
+    fallback = await hasWebGPUAdapter();
+    if (fallback === undefined) {
+      try {
+        const s = await ort.InferenceSession.create(onnx, { executionProviders: ['webgpu'], graphOptimizationLevel: 'all' });
+        checkIo(s, io);
+        return wrap(s, 'webgpu', threads, io.input, io.output);
+      } catch (e) {
+        if (e instanceof SRPoseError) throw e;
+        fallback = `WebGPU session failed: ${(e as Error).message}`;
+      }
+    }
+    if (request === 'webgpu') throw new SRPoseError('BACKEND_UNAVAILABLE', fallback);
+  }
+  let s: ort.InferenceSession;
+  try {
+    s = await ort.InferenceSession.create(onnx, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  } catch (e) {
+    throw new SRPoseError('MODEL_INVALID', `onnxruntime cannot load the model: ${(e as Error).message}`, { cause: e });
+  }
+  checkIo(s, io);
+  const reasons = [fallback, threadReason].filter((r) => r !== undefined);
+  return wrap(s, 'wasm', threads, io.input, io.output, reasons.length ? reasons.join('; ') : undefined);
+}
+
+function checkIo(s: ort.InferenceSession, io: { input: string; output: string }): void {
+  if (!s.inputNames.includes(io.input) || !s.outputNames.includes(io.output)) {
+    void s.release();
+    throw new SRPoseError(
+      'MODEL_INVALID',
+      `the ONNX graph has inputs [${s.inputNames}] and outputs [${s.outputNames}]; srpose.json names ${io.input} -> ${io.output}`,
+    );
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Public types of srpose. Defaults are named constants in `src/defaults.ts`.
+ * @module
+ */
+import type { Backend, BackendRequest } from './runtime/session.ts';
+import type { DecodeMethod } from './model/config.ts';
+import type { ModelSource } from './model/source.ts';
+
+export type { Backend, BackendRequest, DecodeMethod, ModelSource };
+
+/** A person box `[x, y, width, height]` in image pixels, optionally with a detector score. */
+export type Box = readonly [number, number, number, number] | readonly [number, number, number, number, number];
+
+/** Decoded pixels, row-major, 3 (RGB) or 4 (RGBA) bytes per pixel. */
+export interface Pixels {
+  data: Uint8Array | Uint8ClampedArray;
+  width: number;
+  height: number;
+  /** 3 or 4; inferred from `data.length` when omitted. */
+  channels?: 3 | 4;
+}
+
+/** An image: encoded JPEG / PNG / WebP bytes, or decoded {@link Pixels}. */
+export type ImageInput = Uint8Array | ArrayBuffer | Blob | Pixels;
+
+/** Options of {@link createEstimator}. */
+export interface EstimatorOptions {
+  /** A local directory with `srpose.json` + ONNX, its URL, or `{ onnx, config }` bytes. */
+  model: ModelSource;
+  /** `auto` (default): WebGPU when an adapter exists, else WASM SIMD + threads. */
+  backend?: BackendRequest;
+  /** WASM threads (process-wide, fixed by the first session): default all cores in Node/Deno. */
+  threads?: number;
+  /** Average with the mirrored crop's heatmaps; default from `srpose.json` (on for SRPose). */
+  flipTest?: boolean;
+  /** Heatmap decode; default from `srpose.json` (`sr` for SRPose, `default` for the baseline). */
+  decode?: DecodeMethod;
+  /** Largest image accepted, checked from the header before decoding. Default 40 MP. */
+  maxPixels?: number;
+  /** Where onnxruntime-web finds its WASM files (browsers, bundles). */
+  wasmPaths?: string | Record<string, string>;
+}
+
+/** Options of one {@link Estimator.estimate} call. */
+export interface EstimateOptions {
+  /** Person boxes; none means the whole image is one box. All go through one batched run. */
+  boxes?: readonly Box[];
+  /** Overrides the estimator's flip test for this call. */
+  flipTest?: boolean;
+}
+
+/** One keypoint in image pixels; `score` is the heatmap peak. */
+export interface Keypoint {
+  name: string;
+  x: number;
+  y: number;
+  score: number;
+}
+
+/** One person: the box it came from, a score, and the keypoints in contract order. */
+export interface Person {
+  box: [number, number, number, number];
+  /** mmpose's COCO rescoring: box score x mean keypoint score over those above 0.2. */
+  score: number;
+  keypoints: Keypoint[];
+}
+
+/** Milliseconds per stage of one estimate. */
+export interface Timings {
+  /** Image bytes -> RGB pixels (0 for decoded input). */
+  decode: number;
+  /** Boxes -> affine crops -> normalised input batch. */
+  crop: number;
+  /** onnxruntime `session.run`. */
+  inference: number;
+  /** Flip merge + heatmap decode + back to image coordinates. */
+  postprocess: number;
+  total: number;
+}
+
+/** The result of {@link Estimator.estimate}. */
+export interface EstimateResult {
+  people: Person[];
+  image: { width: number; height: number };
+  /** The backend that ran, its WASM threads, and why a faster one was not used. */
+  backend: Backend;
+  threads: number;
+  fallbackReason?: string;
+  flipTest: boolean;
+  decode: DecodeMethod;
+  model: string;
+  timings: Timings;
+}
+
+/** What an estimator runs. */
+export interface EstimatorInfo {
+  model: string;
+  arch: string;
+  location: string;
+  backend: Backend;
+  threads: number;
+  fallbackReason?: string;
+  input: { width: number; height: number };
+  heatmap: { width: number; height: number };
+  keypoints: readonly string[];
+  skeleton: readonly (readonly [number, number])[];
+  flipTest: boolean;
+  decode: DecodeMethod;
+}
+
+/** A loaded model: estimate poses, then dispose. */
+export interface Estimator {
+  readonly info: EstimatorInfo;
+  estimate(image: ImageInput, options?: EstimateOptions): Promise<EstimateResult>;
+  dispose(): Promise<void>;
+}
+
+/** One COCO keypoint result (`person_keypoints` results file format). */
+export interface CocoResult {
+  image_id: number;
+  category_id: 1;
+  keypoints: number[];
+  score: number;
+  bbox: [number, number, number, number];
+}

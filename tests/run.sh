@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# npm test: export the random-weight test models (cached), then the same uvu suites under
+# Node and Deno, then the Python reference tests. Any failure fails the whole run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+status=0
+bash models/make_test_models.sh
+echo "== uvu under Node"; npx tsx tests/runner.ts "$@" || status=1
+echo "== uvu under Deno"; npx deno run --allow-all tests/runner.ts "$@" || status=1
+if [ $# -eq 0 ]; then
+  echo "== Python reference tests"; /usr/bin/python3 -m unittest discover -s tests/python -p 'test_*.py' || status=1
+fi
+exit $status
