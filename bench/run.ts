@@ -1,0 +1,81 @@
+// npm run bench [-- <suite>]: prints one JSON summary. Suites: pipeline (default).
+//
+// pipeline: per-stage ms of estimate() (decode image, crop, inference, decode heatmaps) for
+// 1 and 4 boxes, next to a bare onnxruntime session.run on a tensor of the same shape in the
+// same process, runs interleaved so both see the same machine state. Target: everything but
+// inference <= 5% of estimate()'s total.
+import * as ort from 'onnxruntime-web';
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createEstimator } from '../src/estimator/estimator.ts';
+import type { Box, Timings } from '../src/types.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const args = (globalThis as any).process.argv.slice(2) as string[];
+const suite = args.find((a) => !a.startsWith('--')) ?? 'pipeline';
+const arch = args.find((a) => a.startsWith('--arch='))?.slice(7) ?? 'res50';
+const runs = Number(args.find((a) => a.startsWith('--runs='))?.slice(7) ?? 7);
+
+const median = (xs: number[]) => {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const round = (x: number) => Math.round(x * 100) / 100;
+
+async function pipeline() {
+  const dir = join(ROOT, '.cache', 'models', arch);
+  if (!existsSync(join(dir, 'srpose.json'))) throw new Error(`${dir} missing: run npm run models first`);
+  const photo = join(ROOT, '..', 'shared', 'data', 'coco', '000000000785.jpg');
+  if (!existsSync(photo)) throw new Error(`${photo} missing: the benchmark needs ../shared/data`);
+  const image = await readFile(photo);
+  const est = await createEstimator({ model: dir, backend: 'wasm' });
+  const bare = await ort.InferenceSession.create(await readFile(join(dir, 'model.onnx')), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  const out: Record<string, unknown> = {};
+  for (const nBoxes of [1, 4]) {
+    const boxes: Box[] = Array.from({ length: nBoxes }, (_, i) => [280.79 - 20 * i, 44.73 + 10 * i, 218.7, 346.68]);
+    for (const flip of [false, true]) {
+      const batch = flip ? 2 * nBoxes : nBoxes;
+      const tensor = new ort.Tensor('float32', new Float32Array(batch * 3 * 256 * 192).fill(0.1), [batch, 3, 256, 192]);
+      const stages: Timings[] = [];
+      const bareMs: number[] = [];
+      await est.estimate(image, { boxes, flipTest: flip }); // warm-up
+      await bare.run({ image: tensor });
+      for (let r = 0; r < runs; r++) {
+        stages.push((await est.estimate(image, { boxes, flipTest: flip })).timings);
+        const t = performance.now();
+        await bare.run({ image: tensor });
+        bareMs.push(performance.now() - t);
+      }
+      const m = (key: keyof Timings) => median(stages.map((s) => s[key]));
+      const total = m('total');
+      out[`boxes=${nBoxes},flip=${flip}`] = {
+        ms: { decode: round(m('decode')), crop: round(m('crop')), inference: round(m('inference')), postprocess: round(m('postprocess')), total: round(total) },
+        bareSessionRunMs: round(median(bareMs)),
+        estimateOverBareRun: round(total / median(bareMs)),
+        nonInferenceShare: round(median(stages.map((s) => (s.total - s.inference) / s.total))),
+      };
+    }
+  }
+  await est.dispose();
+  await bare.release();
+  const worstShare = Math.max(...Object.values(out).map((v: any) => v.nonInferenceShare));
+  return {
+    suite: 'pipeline',
+    model: arch,
+    backend: est.info.backend,
+    threads: est.info.threads,
+    runs,
+    image: '000000000785.jpg (640x425 JPEG)',
+    results: out,
+    target: { nonInferenceShareMax: 0.05, worst: worstShare, met: worstShare <= 0.05 },
+  };
+}
+
+const suites: Record<string, () => Promise<unknown>> = { pipeline };
+if (!suites[suite]) {
+  console.error(`unknown suite ${suite}; one of ${Object.keys(suites).join(', ')}`);
+  (globalThis as any).process.exit(2);
+}
+console.log(JSON.stringify(await suites[suite](), null, 2));

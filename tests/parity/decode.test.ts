@@ -1,0 +1,86 @@
+// Decode parity: given the same heatmaps, the TypeScript decoders equal the Python reference
+// of the official decode (models/reference.py) to 1e-3 px.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { join } from 'node:path';
+import { hasModel, modelDir, python, readF32, skipUnless, tempDir, writeF32 } from '../helpers/env.ts';
+import { type CropFrame, decodeDark, decodeDefault, decodeSR, type Heatmaps } from '../../src/core/decode/index.ts';
+
+const K = 17;
+
+// Heatmaps from PyTorch on random weights (many near-equal peaks) plus hand-made hard cases:
+// exact ties across windows, no positive value, a constant map, peaks on every border.
+function hardCases(h: number, w: number): Float32Array {
+  const plane = h * w;
+  const out = new Float32Array(K * plane);
+  let seed = 7;
+  const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  for (let k = 0; k < K; k++) {
+    const m = out.subarray(k * plane, (k + 1) * plane);
+    switch (k % 6) {
+      case 0: // ties: same value at several places
+        m.fill(0.01);
+        for (let t = 0; t < 4; t++) m[Math.floor(rnd() * plane)] = 3;
+        break;
+      case 1: // all negative
+        for (let i = 0; i < plane; i++) m[i] = -1 - rnd();
+        break;
+      case 2: // constant
+        m.fill(0.5);
+        break;
+      case 3: // peak on a border pixel
+        m.fill(0);
+        m[Math.floor(rnd() * w)] = 2; // top row
+        break;
+      default: { // smooth random bump with noise
+        const cx = rnd() * w, cy = rnd() * h, s = 1 + rnd() * 6;
+        for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) m[y * w + x] = Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * s * s)) + 0.01 * rnd();
+      }
+    }
+  }
+  return out;
+}
+
+async function compare(method: 'sr' | 'default' | 'dark', hm: Heatmaps, frames: CropFrame[], tmp: string) {
+  const file = join(tmp, `${method}-hm.f32`);
+  await writeF32(file, hm.data);
+  const ref = await python([
+    'models/reference.py', 'decode', '--method', method, '--heatmaps', file,
+    '--shape', [hm.n, hm.k, hm.h, hm.w].join(','),
+    '--centers', frames.map((f) => f.center.join(',')).join(';'),
+    '--scales', frames.map((f) => f.scale.join(',')).join(';'),
+    '--kernel', '11',
+  ]);
+  const got = method === 'sr' ? decodeSR(hm, frames) : method === 'dark' ? decodeDark(hm, frames, 11) : decodeDefault(hm, frames);
+  let worst = 0, worstScore = 0;
+  for (let i = 0; i < hm.n; i++) {
+    for (let k = 0; k < hm.k; k++) {
+      const [x, y] = ref.preds[i][k];
+      const j = i * hm.k + k;
+      worst = Math.max(worst, Math.abs(got.coords[2 * j] - x), Math.abs(got.coords[2 * j + 1] - y));
+      worstScore = Math.max(worstScore, Math.abs(got.scores[j] - ref.maxvals[i][k]));
+    }
+  }
+  console.log(`    ${method}: ${hm.n * hm.k} keypoints, max |ts - python| = ${worst.toExponential(2)} px, scores ${worstScore.toExponential(2)}`);
+  assert.ok(worst <= 1e-3, `${method}: max diff ${worst} px`);
+  assert.ok(worstScore <= 1e-6, `${method}: score diff ${worstScore}`);
+}
+
+const frames = (n: number): CropFrame[] =>
+  Array.from({ length: n }, (_, i) => ({ center: [Math.fround(300.5 + 17 * i), Math.fround(200.25 - 9 * i)], scale: [Math.fround(1.6 + 0.1 * i), Math.fround(2.1333 + 0.1333 * i)] }));
+
+for (const [arch, methods] of [['res50', ['sr']], ['res50_simple', ['default', 'dark']]] as const) {
+  test(`${methods.join(' + ')} decode of ${arch} heatmaps equals the official decode`, async () => {
+    if (skipUnless(hasModel(arch), `${arch} test model missing: run npm run models`)) return;
+    const tmp = await tempDir('srpose-decode-');
+    const meta = await python(['models/reference.py', 'net', '--arch', arch, '--checkpoint', join(modelDir(arch), 'checkpoint.pth'), '--batch', '2', '--seed', '3', '--out-dir', tmp]);
+    const [n, k, h, w] = meta.heatmapShape as number[];
+    const net = await readF32(join(tmp, 'heatmaps.f32'));
+    const data = new Float32Array((n + 1) * k * h * w);
+    data.set(net);
+    data.set(hardCases(h, w), n * k * h * w);
+    for (const m of methods) await compare(m, { data, n: n + 1, k, h, w }, frames(n + 1), tmp);
+  });
+}
+
+test.run();

@@ -1,0 +1,39 @@
+// Network parity: onnxruntime-web heatmaps vs PyTorch's on the same random-weight model and
+// the same random input batch (max |diff| <= 1e-3 of the heatmap range).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { join } from 'node:path';
+import { hasModel, modelDir, python, readF32, skipUnless, tempDir } from '../helpers/env.ts';
+import { loadModel } from '../../src/model/source.ts';
+import { createPoseSession } from '../../src/runtime/session.ts';
+
+for (const arch of ['res50', 'hrnet_w32', 'res50_simple']) {
+  test(`${arch}: onnxruntime-web (wasm) heatmaps equal PyTorch's`, async () => {
+    if (skipUnless(hasModel(arch), `${arch} test model missing: run npm run models`)) return;
+    const dir = modelDir(arch);
+    const tmp = await tempDir(`srpose-net-${arch}-`);
+    const meta = await python(['models/reference.py', 'net', '--arch', arch, '--checkpoint', join(dir, 'checkpoint.pth'), '--batch', '2', '--seed', '1', '--out-dir', tmp]);
+    const input = await readF32(join(tmp, 'input.f32'));
+    const want = await readF32(join(tmp, 'heatmaps.f32'));
+    const model = await loadModel(dir);
+    const session = await createPoseSession(model.onnx, model.config.onnx, { backend: 'wasm' });
+    try {
+      const out = await session.run(input, meta?.inputShape ?? [2, 3, 256, 192]);
+      assert.equal(Array.from(out.dims), [2, 17, model.config.heatmap.height, model.config.heatmap.width]);
+      let lo = Infinity, hi = -Infinity, maxDiff = 0;
+      for (let i = 0; i < want.length; i++) {
+        lo = Math.min(lo, want[i]);
+        hi = Math.max(hi, want[i]);
+        maxDiff = Math.max(maxDiff, Math.abs(out.data[i] - want[i]));
+      }
+      const range = hi - lo;
+      console.log(`    ${arch}: max |ort - torch| = ${maxDiff.toExponential(2)}, heatmap range ${range.toFixed(3)}`);
+      assert.ok(range > 1e-3, `degenerate heatmaps (range ${range})`);
+      assert.ok(maxDiff <= 1e-3 * range, `max diff ${maxDiff} > 1e-3 x range ${range}`);
+    } finally {
+      await session.release();
+    }
+  });
+}
+
+test.run();
