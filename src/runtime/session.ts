@@ -49,17 +49,53 @@ async function configureWasm(opts: SessionOptions): Promise<{ threads: number; r
   return { threads, reason };
 }
 
-async function hasWebGPUAdapter(): Promise<string | undefined> {
+/**
+ * Why WebGPU cannot serve `request` here, or undefined when it can. Under `auto` a software
+ * fallback adapter (SwiftShader, llvmpipe: `isFallbackAdapter`) does not count: it runs
+ * SRPose tens of times slower than WASM. Asking for `webgpu` explicitly still uses it.
+ */
+async function webgpuUnavailable(request: BackendRequest): Promise<string | undefined> {
   if (!env.hasWebGPU) return 'no WebGPU in this runtime (navigator.gpu is missing)';
   try {
     const adapter = await (globalThis as any).navigator.gpu.requestAdapter();
-    return adapter ? undefined : 'no WebGPU adapter (navigator.gpu.requestAdapter() returned null)';
+    if (!adapter) return 'no WebGPU adapter (navigator.gpu.requestAdapter() returned null)';
+    const info = adapter.info ?? {};
+    if (request === 'auto' && (info.isFallbackAdapter || adapter.isFallbackAdapter)) {
+      return `the WebGPU adapter is a software fallback (${info.description || info.vendor || 'unknown'}), slower than WASM`;
+    }
+    return undefined;
   } catch (e) {
     return `WebGPU adapter request failed: ${(e as Error).message}`;
   }
 }
 
-function wrap(session: ort.InferenceSession, backend: Backend, threads: number, inputName: string, outputName: string, fallbackReason?: string): PoseSession {
+/**
+ * The onnxruntime-web build that has the WebGPU execution provider. Browsers get it from
+ * the default entry; Node/Deno resolve `onnxruntime-web` to its WASM-only Node build, so
+ * Deno (which has navigator.gpu) loads the WebGPU build and points it at the package's
+ * own WASM files.
+ */
+async function webgpuOrt(): Promise<typeof ort> {
+  if (!env.isDeno) return ort;
+  const gpu = await import('onnxruntime-web/webgpu') as typeof ort;
+  if (gpu.env.wasm.wasmPaths === undefined) {
+    gpu.env.wasm.wasmPaths = new URL('.', import.meta.resolve('onnxruntime-web/webgpu')).href;
+  }
+  // Its threaded WASM spawns workers from blob: URLs, which Deno's module loader refuses;
+  // with WebGPU the CPU only runs glue, so one thread costs nothing.
+  gpu.env.wasm.numThreads = 1;
+  return gpu;
+}
+
+function wrap(
+  mod: typeof ort,
+  session: ort.InferenceSession,
+  backend: Backend,
+  threads: number,
+  inputName: string,
+  outputName: string,
+  fallbackReason?: string,
+): PoseSession {
   // onnxruntime-web runs one request per session at a time; queue them.
   let queue: Promise<unknown> = Promise.resolve();
   return {
@@ -68,7 +104,7 @@ function wrap(session: ort.InferenceSession, backend: Backend, threads: number, 
     fallbackReason,
     run(input, dims) {
       const job = queue.then(async () => {
-        const feeds = { [inputName]: new ort.Tensor('float32', input, dims) };
+        const feeds = { [inputName]: new mod.Tensor('float32', input, dims) };
         let out: ort.InferenceSession.ReturnType;
         try {
           out = await session.run(feeds);
@@ -106,12 +142,13 @@ export async function createPoseSession(
   const { threads, reason: threadReason } = await configureWasm(opts);
   let fallback: string | undefined;
   if (request !== 'wasm') {
-    fallback = await hasWebGPUAdapter();
+    fallback = await webgpuUnavailable(request);
     if (fallback === undefined) {
       try {
-        const s = await ort.InferenceSession.create(onnx, { executionProviders: ['webgpu'], graphOptimizationLevel: 'all' });
+        const gpu = await webgpuOrt();
+        const s = await gpu.InferenceSession.create(onnx, { executionProviders: ['webgpu'], graphOptimizationLevel: 'all' });
         checkIo(s, io);
-        return wrap(s, 'webgpu', threads, io.input, io.output);
+        return wrap(gpu, s, 'webgpu', gpu.env.wasm.numThreads ?? threads, io.input, io.output);
       } catch (e) {
         if (e instanceof SRPoseError) throw e;
         fallback = `WebGPU session failed: ${(e as Error).message}`;
@@ -127,7 +164,7 @@ export async function createPoseSession(
   }
   checkIo(s, io);
   const reasons = [fallback, threadReason].filter((r) => r !== undefined);
-  return wrap(s, 'wasm', threads, io.input, io.output, reasons.length ? reasons.join('; ') : undefined);
+  return wrap(ort, s, 'wasm', threads, io.input, io.output, reasons.length ? reasons.join('; ') : undefined);
 }
 
 function checkIo(s: ort.InferenceSession, io: { input: string; output: string }): void {

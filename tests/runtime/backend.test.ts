@@ -1,0 +1,101 @@
+// Backend choice: what `auto` picks in this runtime, explicit requests, and WebGPU vs WASM
+// outputs where a WebGPU adapter exists (Deno offers one; Node has no navigator.gpu).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { python, tempDir } from '../helpers/env.ts';
+import { createPoseSession } from '../../src/runtime/session.ts';
+import { availableCores, env } from '../../src/platform/env.ts';
+import { isSRPoseError } from '../../src/errors.ts';
+
+const io = { input: 'image', output: 'heatmaps' };
+
+// A small graph with the operators of the SR head: grouped and depthwise convolution, GELU,
+// pixel shuffle (DepthToSpace), nearest resize.
+const TINY = `
+import sys, torch, torch.nn as nn, torch.nn.functional as F
+torch.manual_seed(0)
+class M(nn.Module):
+    def __init__(s):
+        super().__init__()
+        s.a = nn.Conv2d(3, 34, 3, 2, 1); s.dw = nn.Conv2d(34, 34, 7, 1, 3, groups=34)
+        s.g = nn.Conv2d(34, 68, 3, 1, 1, groups=17)
+    def forward(s, x):
+        y = F.gelu(s.dw(s.a(x)))
+        y = F.interpolate(y, scale_factor=2.0)
+        return F.pixel_shuffle(s.g(F.avg_pool2d(y, 2)), 2)
+torch.onnx.export(M().eval(), torch.randn(1, 3, 64, 48), sys.argv[1], input_names=['image'], output_names=['heatmaps'], opset_version=17, dynamic_axes={'image': {0: 'n'}, 'heatmaps': {0: 'n'}})
+print('{}')
+`;
+
+async function tinyModel(): Promise<Uint8Array> {
+  const dir = await tempDir('srpose-tiny-');
+  const file = join(dir, 'tiny.onnx');
+  await python(['-c', TINY, file]);
+  return new Uint8Array(await readFile(file));
+}
+
+const input = new Float32Array(2 * 3 * 64 * 48).map((_, i) => Math.sin(i * 0.37));
+
+test('auto picks WASM here with all cores, and says why not WebGPU', async () => {
+  const s = await createPoseSession(await tinyModel(), io, { backend: 'auto' });
+  try {
+    assert.is(s.backend, 'wasm');
+    assert.is(s.threads, await availableCores());
+    assert.type(s.fallbackReason, 'string');
+    assert.match(s.fallbackReason!, env.isDeno ? /WebGPU/ : /navigator\.gpu is missing/);
+    const out = await s.run(input, [2, 3, 64, 48]);
+    assert.equal(Array.from(out.dims), [2, 17, 64, 48]);
+  } finally {
+    await s.release();
+  }
+});
+
+test('an unknown backend is INVALID_OPTION', async () => {
+  try {
+    await createPoseSession(new Uint8Array(8), io, { backend: 'cuda' as any });
+    assert.unreachable();
+  } catch (e) {
+    assert.ok(isSRPoseError(e, 'INVALID_OPTION'), String(e));
+  }
+});
+
+test('bytes that are not ONNX are MODEL_INVALID', async () => {
+  try {
+    await createPoseSession(new TextEncoder().encode('not a model'), io, { backend: 'wasm' });
+    assert.unreachable();
+  } catch (e) {
+    assert.ok(isSRPoseError(e, 'MODEL_INVALID'), String(e));
+  }
+});
+
+test('explicit webgpu: runs on an adapter and matches WASM, or is BACKEND_UNAVAILABLE without one', async () => {
+  const onnx = await tinyModel();
+  const adapter = env.hasWebGPU ? await (globalThis as any).navigator.gpu.requestAdapter() : null;
+  if (!adapter) {
+    try {
+      await createPoseSession(onnx, io, { backend: 'webgpu' });
+      assert.unreachable();
+    } catch (e) {
+      assert.ok(isSRPoseError(e, 'BACKEND_UNAVAILABLE'), String(e));
+    }
+    return;
+  }
+  const gpu = await createPoseSession(onnx, io, { backend: 'webgpu' });
+  const cpu = await createPoseSession(onnx, io, { backend: 'wasm' });
+  try {
+    assert.is(gpu.backend, 'webgpu');
+    const a = await gpu.run(input, [2, 3, 64, 48]);
+    const b = await cpu.run(input, [2, 3, 64, 48]);
+    let d = 0;
+    for (let i = 0; i < a.data.length; i++) d = Math.max(d, Math.abs(a.data[i] - b.data[i]));
+    console.log(`    webgpu (${adapter.info?.description ?? 'adapter'}) vs wasm: max |diff| ${d.toExponential(2)}`);
+    assert.ok(d < 1e-4, `webgpu vs wasm differ by ${d}`);
+  } finally {
+    await gpu.release();
+    await cpu.release();
+  }
+});
+
+test.run();
