@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""Export an SRPose / SimpleBaseline top-down model to ONNX plus its model contract.
+
+    python3 models/export.py --arch res50 --checkpoint SRPose_res50.pth --out DIR
+    python3 models/export.py --arch hrnet_w32 --random-init --seed 0 --out DIR \
+        --save-checkpoint DIR/checkpoint.pth
+
+Writes DIR/model.onnx (opset 17, input ``image`` float32 [N,3,256,192], output ``heatmaps``
+[N,17,H,W], only the batch axis dynamic, weights embedded) and DIR/srpose.json (see
+models/README.md). A checkpoint that does not match the arch exits with status 2 and a message
+listing the missing / unexpected keys.
+"""
+import argparse
+import collections
+import hashlib
+import json
+import os
+import shlex
+import sys
+import tempfile
+import time
+import warnings
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+import torch  # noqa: E402
+
+from srpose_models.build import (COCO_FLIP_PAIRS, COCO_KEYPOINTS, COCO_SKELETON,  # noqa: E402
+                                 INPUT_SIZE, NUM_JOINTS, arch_info, build_model, ARCHS)
+from srpose_models.checkpoint import (CheckpointError, load_checkpoint, random_init,  # noqa: E402
+                                      sha256_file)
+
+FORMAT = 'srpose-model/1'
+MEAN = [0.485, 0.456, 0.406]
+STD = [0.229, 0.224, 0.225]
+
+
+def fail(msg, code=2):
+    print(f'export.py: error: {msg}', file=sys.stderr)
+    sys.exit(code)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        prog='export.py', description='Export an SRPose top-down model to ONNX + srpose.json.')
+    p.add_argument('--arch', required=True, choices=sorted(ARCHS))
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument('--checkpoint', help='mmpose checkpoint (.pth): {"state_dict": ...} or bare')
+    src.add_argument('--random-init', action='store_true',
+                     help='deterministic random weights (parity tests); needs --seed')
+    p.add_argument('--seed', type=int, default=None, help='seed for --random-init')
+    p.add_argument('--out', required=True, help='output directory')
+    p.add_argument('--save-checkpoint', default=None,
+                   help='also write the weights used, mmpose layout {"state_dict", "meta"}')
+    p.add_argument('--opset', type=int, default=17)
+    a = p.parse_args(argv)
+    if a.random_init and a.seed is None:
+        p.error('--random-init needs --seed N')
+    if a.checkpoint and a.seed is not None:
+        p.error('--seed only goes with --random-init')
+    return a
+
+
+def build_weights(args):
+    model = build_model(args.arch)
+    if args.random_init:
+        random_init(model, args.seed)
+    else:
+        load_checkpoint(model, args.checkpoint, args.arch)
+    return model.eval()
+
+
+def save_checkpoint(model, path, args):
+    sd = collections.OrderedDict((k, v.detach().clone()) for k, v in model.state_dict().items())
+    meta = {
+        'arch': args.arch,
+        'config': arch_info(args.arch)['config'],
+        'exporter': 'models/export.py',
+        'torch': torch.__version__,
+        'randomInit': {'seed': args.seed} if args.random_init else None,
+    }
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    torch.save({'state_dict': sd, 'meta': meta}, path)
+
+
+def export_onnx(model, path, opset, heatmap_wh):
+    w, h = INPUT_SIZE
+    hw, hh = heatmap_wh
+    with torch.no_grad():  # shape check through torch before writing anything
+        y = model(torch.zeros(2, 3, h, w))
+    want = (2, NUM_JOINTS, hh, hw)
+    if tuple(y.shape) != want:
+        raise RuntimeError(f'model output {tuple(y.shape)} != expected {want}')
+    dummy = torch.randn(1, 3, h, w, generator=torch.Generator().manual_seed(0))
+    warnings.filterwarnings('ignore', message='The shape inference of prim::Constant')
+    torch.onnx.export(
+        model, dummy, path,
+        export_params=True, opset_version=opset, do_constant_folding=True,
+        input_names=['image'], output_names=['heatmaps'],
+        dynamic_axes={'image': {0: 'batch'}, 'heatmaps': {0: 'batch'}},
+    )
+    import onnx
+    m = onnx.load(path)
+    onnx.checker.check_model(m)
+    out = m.graph.output[0].type.tensor_type.shape.dim
+    dims = [d.dim_param or d.dim_value for d in out]
+    if dims[1:] != [NUM_JOINTS, hh, hw] or not out[0].dim_param:
+        raise RuntimeError(f'ONNX output dims {dims} != [batch, {NUM_JOINTS}, {hh}, {hw}]')
+
+
+def contract(args, onnx_path, ckpt_sha):
+    info = arch_info(args.arch)
+    hw, hh = info['heatmap']
+    with open(onnx_path, 'rb') as f:
+        data = f.read()
+    return {
+        'format': FORMAT,
+        'name': info['name'],
+        'arch': args.arch,
+        'kind': 'top-down',
+        'head': info['head'],
+        'dataset': 'coco',
+        'source': {
+            'config': info['config'],
+            'checkpoint': os.path.basename(args.checkpoint) if args.checkpoint else None,
+            'checkpointSha256': ckpt_sha,
+            'randomInit': {'seed': args.seed} if args.random_init else None,
+            'exporter': 'models/export.py',
+            'command': shlex.join(['python3'] + sys.argv),
+            'torch': torch.__version__,
+            'opset': args.opset,
+        },
+        'onnx': {'file': 'model.onnx', 'sha256': hashlib.sha256(data).hexdigest(),
+                 'bytes': len(data), 'input': 'image', 'output': 'heatmaps'},
+        'input': {'width': INPUT_SIZE[0], 'height': INPUT_SIZE[1], 'colorOrder': 'RGB',
+                  'mean': MEAN, 'std': STD},
+        'heatmap': {'width': hw, 'height': hh},
+        'bbox': {'padding': 1.25, 'pixelStd': 200},
+        'keypoints': list(COCO_KEYPOINTS),
+        'skeleton': [list(p) for p in COCO_SKELETON],
+        'flipPairs': [list(p) for p in COCO_FLIP_PAIRS],
+        'flipTest': {'enabled': True, 'shiftHeatmap': True},
+        'decode': dict(info['decode']),
+    }
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    t0 = time.time()
+    try:
+        model = build_weights(args)
+    except CheckpointError as e:
+        fail(str(e))
+    ckpt_sha = sha256_file(args.checkpoint) if args.checkpoint else None
+    t1 = time.time()
+    os.makedirs(args.out, exist_ok=True)
+    onnx_path = os.path.join(args.out, 'model.onnx')
+    # write next to the target, then rename: a failed export never leaves a half file
+    fd, tmp = tempfile.mkstemp(suffix='.onnx', dir=args.out)
+    os.close(fd)
+    try:
+        export_onnx(model, tmp, args.opset, arch_info(args.arch)['heatmap'])
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, onnx_path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    t2 = time.time()
+    if args.save_checkpoint:
+        save_checkpoint(model, args.save_checkpoint, args)
+    cfg = contract(args, onnx_path, ckpt_sha)
+    with open(os.path.join(args.out, 'srpose.json'), 'w') as f:
+        json.dump(cfg, f, indent=2)
+        f.write('\n')
+    print(json.dumps({'arch': args.arch, 'out': args.out, 'onnxBytes': cfg['onnx']['bytes'],
+                      'onnxSha256': cfg['onnx']['sha256'],
+                      'params': sum(p.numel() for p in model.parameters()),
+                      'weightsSeconds': round(t1 - t0, 2), 'exportSeconds': round(t2 - t1, 2)}))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,458 @@
+"""Tests of models/srpose_models (official structure and names) and models/export.py.
+
+Run from the repository root:
+    /usr/bin/python3 -m unittest discover -s tests/python -p 'test_*.py'
+"""
+import collections
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MODELS = os.path.join(ROOT, 'models')
+if MODELS not in sys.path:
+    sys.path.insert(0, MODELS)
+
+import onnx  # noqa: E402
+import torch  # noqa: E402
+from onnx import numpy_helper  # noqa: E402
+
+from srpose_models import build_model  # noqa: E402
+from srpose_models.checkpoint import (CheckpointError, load_checkpoint,  # noqa: E402
+                                      random_init, read_state_dict)
+
+PY = sys.executable or '/usr/bin/python3'
+EXPORT = os.path.join(MODELS, 'export.py')
+torch.set_num_threads(2)
+
+
+def run_export(*args):
+    return subprocess.run([PY, '-W', 'ignore', EXPORT, *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+
+
+def n_params(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def inference_params(model, size):
+    """Parameters that the eval forward actually uses (those receiving a gradient)."""
+    model.zero_grad(set_to_none=True)
+    model.eval()
+    model(torch.randn(1, 3, *size)).sum().backward()
+    used = sum(p.numel() for p in model.parameters() if p.grad is not None)
+    model.zero_grad(set_to_none=True)
+    return used
+
+
+EXPECTED_CONTRACT_KEYS = {
+    'format', 'name', 'arch', 'kind', 'head', 'dataset', 'source', 'onnx', 'input', 'heatmap',
+    'bbox', 'keypoints', 'skeleton', 'flipPairs', 'flipTest', 'decode'}
+
+
+class ModelStructureTest(unittest.TestCase):
+    """Structure and parameter names against the official code and the paper's numbers."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.models = {a: build_model(a) for a in ('res50', 'hrnet_w32', 'res50_simple')}
+
+    def test_param_counts_match_the_official_table(self):
+        # README of haonanwang0522/SRPose, COCO val, top-down: "Params Backbone / Other".
+        # The "Other" column counts what inference uses: the SR head minus the intermediate
+        # kp_encoder/converge heads (those only feed the training losses).
+        res50, hrnet, simple = (self.models[a] for a in ('res50', 'hrnet_w32', 'res50_simple'))
+        self.assertEqual(n_params(res50.backbone), 23_508_032)  # 23.51M
+        self.assertEqual(n_params(simple.backbone), 23_508_032)
+        self.assertEqual(n_params(hrnet.backbone), 29_305_536)  # 29.30M (multiscale stage4)
+        self.assertEqual(round(n_params(simple.keypoint_head) / 1e6, 2), 10.49)
+        used_res50 = inference_params(res50, (128, 96)) - n_params(res50.backbone)
+        used_hrnet = inference_params(hrnet, (128, 96)) - n_params(hrnet.backbone)
+        self.assertEqual(round(used_res50 / 1e6, 2), 1.29)
+        self.assertEqual(round(used_hrnet / 1e6, 2), 0.65)
+        # the table's backbone column reads as (rounded total) - (rounded other):
+        # res50 24.80 - 1.29 = 23.51, hrnet 29.95 - 0.65 = 29.30 (29,305,536 itself is 29.31)
+        for bb, other, want in [(res50.backbone, used_res50, 23.51), (hrnet.backbone, used_hrnet, 29.30)]:
+            total = round((n_params(bb) + other) / 1e6, 2)
+            self.assertAlmostEqual(total - round(other / 1e6, 2), want, places=6)
+        # the whole head, with the training-only heads, loads from / saves to checkpoints
+        unused = 317_696  # kp_encoder.0-2 + converge.0-2
+        self.assertEqual(n_params(res50.keypoint_head) - used_res50, unused)
+        self.assertEqual(n_params(hrnet.keypoint_head) - used_hrnet, unused)
+
+    def test_resnet_names_are_mmpose_names(self):
+        sd = self.models['res50'].state_dict()
+        for k in ['backbone.conv1.weight', 'backbone.bn1.running_mean',
+                  'backbone.layer1.0.conv1.weight', 'backbone.layer1.0.bn3.bias',
+                  'backbone.layer1.0.downsample.0.weight', 'backbone.layer1.0.downsample.1.running_var',
+                  'backbone.layer4.2.bn3.num_batches_tracked', 'backbone.layer3.5.conv2.weight']:
+            self.assertIn(k, sd)
+        self.assertFalse(any('norm' in k.split('.')[-2] for k in sd if k.startswith('backbone.')))
+        self.assertFalse(any(k.startswith('backbone.fc') for k in sd))
+        self.assertEqual(tuple(sd['backbone.layer2.0.conv2.weight'].shape), (128, 128, 3, 3))
+        self.assertEqual(tuple(sd['backbone.layer2.0.conv1.weight'].shape), (128, 256, 1, 1))
+
+    def test_srpose_head_has_every_official_submodule(self):
+        sd = self.models['res50'].state_dict()
+        shapes = {
+            'keypoint_head.lr_head.0.weight': (17, 2048, 1, 1),
+            'keypoint_head.lr_fuse.0.weight': (256, 17, 1, 1),
+            'keypoint_head.pre_interpolate.0.0.weight': (256, 1, 3, 3),
+            'keypoint_head.pre_interpolate.2.2.running_var': (32,),
+            'keypoint_head.pre_fuse.3.0.weight': (32, 256, 1, 1),
+            'keypoint_head.fuse.2.weight': (32, 64, 1, 1),
+            'keypoint_head.post_fuse.2.1.dwconv.weight': (32, 1, 7, 7),
+            'keypoint_head.post_fuse.0.0.pwconv1.weight': (512, 128),
+            'keypoint_head.post_fuse.1.1.norm.running_mean': (64,),
+            'keypoint_head.kp_encoder.0.0.weight': (272, 256, 1, 1),
+            'keypoint_head.kp_encoder.3.0.weight': (68, 32, 1, 1),
+            'keypoint_head.converge.0.conv.weight': (1088, 16, 3, 3),  # 8x up, k3
+            'keypoint_head.converge.1.conv.weight': (272, 8, 5, 5),    # 4x up, k5
+            'keypoint_head.converge.2.conv.weight': (68, 4, 7, 7),     # 2x up, k7
+            'keypoint_head.converge.3.conv.weight': (272, 4, 9, 9),    # 4x up, k9
+        }
+        for k, s in shapes.items():
+            self.assertEqual(tuple(sd[k].shape), s, k)
+        head_keys = [k for k in sd if k.startswith('keypoint_head.')]
+        self.assertEqual(len(head_keys), 147)
+        hr = self.models['hrnet_w32'].state_dict()
+        self.assertEqual(tuple(hr['keypoint_head.lr_head.0.weight'].shape), (17, 256, 1, 1))
+        self.assertEqual(tuple(hr['keypoint_head.pre_fuse.3.0.weight'].shape), (32, 32, 1, 1))
+
+    def test_hrnet_names_are_official_names(self):
+        sd = self.models['hrnet_w32'].state_dict()
+        for k in ['backbone.conv1.weight', 'backbone.bn2.running_var',
+                  'backbone.layer1.3.bn3.weight', 'backbone.layer1.0.downsample.1.weight',
+                  'backbone.transition1.0.0.weight', 'backbone.transition1.1.0.0.weight',
+                  'backbone.transition2.2.0.0.weight', 'backbone.transition3.3.0.1.running_mean',
+                  'backbone.stage2.0.branches.1.3.conv2.weight',
+                  'backbone.stage3.3.fuse_layers.2.0.1.0.weight',
+                  'backbone.stage4.2.fuse_layers.0.3.0.weight',
+                  'backbone.stage4.2.fuse_layers.3.0.0.0.weight',
+                  'backbone.stage4.2.fuse_layers.3.0.2.1.weight',
+                  'backbone.stage4.2.fuse_layers.3.2.0.1.running_var']:
+            self.assertIn(k, sd)
+        # branches that pass through have no transition; no fuse layer for i == j
+        self.assertFalse(any(k.startswith('backbone.transition2.0.') for k in sd))
+        self.assertFalse(any(k.startswith('backbone.stage4.2.fuse_layers.3.3.') for k in sd))
+        self.assertFalse(any(k.startswith('backbone.stage4.') and 'fuse_layers.4' in k for k in sd))
+        # fuse_layers.3.0: 32 -> 32 -> 32 -> 256, three stride-2 convs
+        self.assertEqual(tuple(sd['backbone.stage4.2.fuse_layers.3.0.0.0.weight'].shape), (32, 32, 3, 3))
+        self.assertEqual(tuple(sd['backbone.stage4.2.fuse_layers.3.0.2.0.weight'].shape), (256, 32, 3, 3))
+        self.assertEqual(tuple(sd['backbone.transition1.0.0.weight'].shape), (32, 256, 3, 3))
+
+    def test_forward_shapes(self):
+        x = torch.randn(1, 3, 256, 192)
+        with torch.no_grad():
+            feats = self.models['hrnet_w32'].backbone(x)
+            self.assertEqual([tuple(f.shape) for f in feats],
+                             [(1, 32, 64, 48), (1, 64, 32, 24), (1, 128, 16, 12), (1, 256, 8, 6)])
+            feats = self.models['res50'].backbone(x)
+            self.assertEqual([tuple(f.shape[1:]) for f in feats],
+                             [(256, 64, 48), (512, 32, 24), (1024, 16, 12), (2048, 8, 6)])
+            self.assertEqual(tuple(self.models['res50'].keypoint_head(feats).shape), (1, 17, 256, 192))
+            self.assertEqual(tuple(self.models['res50_simple'](x).shape), (1, 17, 64, 48))
+        # training mode returns the LR heatmaps and all four SR levels
+        head = self.models['res50'].keypoint_head.train()
+        try:
+            outs = head([f.detach() for f in feats])
+        finally:
+            head.eval()
+        self.assertEqual([tuple(o.shape[2:]) for o in outs],
+                         [(8, 6), (64, 48), (64, 48), (64, 48), (256, 192)])
+
+
+class RandomInitTest(unittest.TestCase):
+    def test_same_seed_same_weights_and_sane_heatmaps(self):
+        a = random_init(build_model('res50'), 5)
+        b = random_init(build_model('res50'), 5)
+        c = random_init(build_model('res50'), 6)
+        sa, sb, sc = a.state_dict(), b.state_dict(), c.state_dict()
+        self.assertEqual(list(sa), list(sb))
+        self.assertTrue(all(torch.equal(sa[k], sb[k]) for k in sa))
+        self.assertFalse(torch.equal(sa['backbone.conv1.weight'], sc['backbone.conv1.weight']))
+        # BN statistics come from the calibration pass, not the defaults
+        self.assertFalse(torch.all(sa['backbone.layer3.2.bn2.running_var'] == 1))
+        self.assertFalse(a.training)
+        g = torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            y = a(torch.randn(2, 3, 256, 192, generator=g))
+        rng = (y.amax(dim=(2, 3)) - y.amin(dim=(2, 3)))
+        self.assertTrue(torch.isfinite(y).all())
+        self.assertGreater(rng.min().item(), 2.0)
+        self.assertLess(rng.max().item(), 60.0)
+        self.assertGreater(y.amax(dim=(2, 3)).min().item(), 0.0)  # positive maxima
+        # distinct peaks: the global maximum is unique in every map
+        flat = y.flatten(2)
+        top2 = flat.topk(2, dim=2).values
+        self.assertTrue(bool((top2[..., 0] > top2[..., 1]).all()))
+
+
+class CheckpointLoadingTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix='srpose-ckpt-')
+        cls.model = build_model('res50_simple')
+        cls.sd = cls.model.state_dict()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def path(self, name):
+        return os.path.join(self.tmp.name, name)
+
+    def test_bare_and_module_prefixed_state_dicts_load(self):
+        torch.manual_seed(0)
+        sd = collections.OrderedDict((k, v.clone() + (torch.rand_like(v) if v.is_floating_point() else 0))
+                                     for k, v in self.sd.items())
+        torch.save(sd, self.path('bare.pth'))
+        torch.save({'state_dict': collections.OrderedDict(('module.' + k, v) for k, v in sd.items()),
+                    'meta': {'epoch': 3}}, self.path('module.pth'))
+        for name in ('bare.pth', 'module.pth'):
+            m = build_model('res50_simple')
+            load_checkpoint(m, self.path(name), 'res50_simple')
+            got = m.state_dict()
+            self.assertTrue(all(torch.equal(got[k], sd[k]) for k in sd), name)
+
+    def test_missing_and_unexpected_keys_are_listed(self):
+        sd = collections.OrderedDict(self.sd)
+        del sd['backbone.layer2.1.conv2.weight']
+        sd['keypoint_head.extra_layer.weight'] = torch.zeros(3)
+        torch.save({'state_dict': sd}, self.path('bad.pth'))
+        with self.assertRaises(CheckpointError) as cm:
+            load_checkpoint(build_model('res50_simple'), self.path('bad.pth'), 'res50_simple')
+        msg = str(cm.exception)
+        self.assertIn('1 missing, 1 unexpected', msg)
+        self.assertIn('backbone.layer2.1.conv2.weight', msg)
+        self.assertIn('keypoint_head.extra_layer.weight', msg)
+        # the same through the CLI: exit status 2, the lists, the arch, no traceback
+        r = run_export('--arch', 'res50_simple', '--checkpoint', self.path('bad.pth'),
+                       '--out', self.path('out-bad'))
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("arch 'res50_simple'", r.stderr)
+        self.assertIn('missing keys (1)', r.stderr)
+        self.assertIn('unexpected keys (1)', r.stderr)
+        self.assertIn('backbone.layer2.1.conv2.weight', r.stderr)
+        self.assertIn('keypoint_head.extra_layer.weight', r.stderr)
+        self.assertNotIn('Traceback', r.stderr)
+        self.assertFalse(os.path.exists(self.path('out-bad/model.onnx')))
+
+    def test_wrong_arch_lists_first_20_and_counts(self):
+        torch.save({'state_dict': self.sd}, self.path('simple.pth'))
+        with self.assertRaises(CheckpointError) as cm:
+            load_checkpoint(build_model('res50'), self.path('simple.pth'), 'res50')
+        msg = str(cm.exception)
+        self.assertIn("arch 'res50'", msg)
+        # the whole SR head (147 keys less the 13 tolerated num_batches_tracked buffers)
+        self.assertIn('134 missing, 20 unexpected, 0 shape mismatches', msg)
+        self.assertIn('missing keys (134)', msg)
+        self.assertIn('unexpected keys (20)', msg)      # deconv_layers + final_layer
+        self.assertIn('... and 114 more', msg)          # only the first 20 are listed
+        self.assertEqual(msg.count('\n    keypoint_head.'), 40)
+
+    def test_shape_mismatch_is_reported(self):
+        sd = collections.OrderedDict(self.sd)
+        sd['keypoint_head.final_layer.weight'] = torch.zeros(14, 256, 1, 1)  # MPII-like head
+        sd['keypoint_head.final_layer.bias'] = torch.zeros(14)
+        torch.save(sd, self.path('shape.pth'))
+        r = run_export('--arch', 'res50_simple', '--checkpoint', self.path('shape.pth'),
+                       '--out', self.path('out-shape'))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('2 shape mismatches', r.stderr)
+        self.assertIn('keypoint_head.final_layer.weight: checkpoint (14, 256, 1, 1) vs model (17, 256, 1, 1)',
+                      r.stderr)
+        self.assertNotIn('Traceback', r.stderr)
+
+    def test_garbage_file_and_bad_arguments(self):
+        with open(self.path('junk.pth'), 'wb') as f:
+            f.write(b'not a checkpoint at all')
+        r = run_export('--arch', 'res50', '--checkpoint', self.path('junk.pth'), '--out', self.path('o'))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('cannot read checkpoint', r.stderr)
+        self.assertNotIn('Traceback', r.stderr)
+        r = run_export('--arch', 'res50', '--checkpoint', self.path('missing.pth'), '--out', self.path('o'))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('checkpoint not found', r.stderr)
+        r = run_export('--arch', 'res50', '--random-init', '--out', self.path('o'))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('--seed', r.stderr)
+        r = run_export('--arch', 'res50', '--random-init', '--seed', '1',
+                       '--checkpoint', self.path('junk.pth'), '--out', self.path('o'))
+        self.assertEqual(r.returncode, 2)
+        r = run_export('--arch', 'res101', '--random-init', '--seed', '1', '--out', self.path('o'))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('invalid choice', r.stderr)
+
+    def test_meta_objects_of_missing_packages_do_not_block_loading(self):
+        """Official checkpoints may pickle objects of packages not installed here (mmcv)."""
+        import types
+        mod = types.ModuleType('fake_mmcv_for_test')
+
+        class Config:
+            def __init__(self, text):
+                self.text = text
+        Config.__module__ = 'fake_mmcv_for_test'
+        Config.__qualname__ = 'Config'
+        mod.Config = Config
+        sys.modules['fake_mmcv_for_test'] = mod
+        try:
+            torch.save({'state_dict': self.sd, 'meta': {'config': Config('model = dict()')}},
+                       self.path('meta.pth'))
+        finally:
+            del sys.modules['fake_mmcv_for_test']
+        sd = read_state_dict(self.path('meta.pth'))
+        self.assertEqual(list(sd), list(self.sd))
+        load_checkpoint(build_model('res50_simple'), self.path('meta.pth'), 'res50_simple')
+
+
+class ExportRoundTripTest(unittest.TestCase):
+    """export --random-init --save-checkpoint, then export --checkpoint of that file (res50)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix='srpose-export-')
+        cls.a = os.path.join(cls.tmp.name, 'a')
+        cls.b = os.path.join(cls.tmp.name, 'b')
+        cls.ckpt = os.path.join(cls.tmp.name, 'a', 'checkpoint.pth')
+        cls.r1 = run_export('--arch', 'res50', '--random-init', '--seed', '3', '--out', cls.a,
+                            '--save-checkpoint', cls.ckpt)
+        cls.r2 = run_export('--arch', 'res50', '--checkpoint', cls.ckpt, '--out', cls.b)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_exit_status_and_summary(self):
+        self.assertEqual(self.r1.returncode, 0, self.r1.stderr[-3000:])
+        self.assertEqual(self.r2.returncode, 0, self.r2.stderr[-3000:])
+        s = json.loads(self.r1.stdout.strip().splitlines()[-1])
+        self.assertEqual(s['params'], 25_114_565)
+
+    def test_saved_checkpoint_has_mmpose_layout(self):
+        obj = torch.load(self.ckpt, map_location='cpu')
+        self.assertEqual(set(obj), {'state_dict', 'meta'})
+        self.assertIsInstance(obj['state_dict'], collections.OrderedDict)
+        self.assertTrue(all(k.startswith(('backbone.', 'keypoint_head.')) for k in obj['state_dict']))
+        self.assertEqual(obj['meta']['arch'], 'res50')
+        self.assertEqual(obj['meta']['randomInit'], {'seed': 3})
+        m = build_model('res50')
+        m.load_state_dict(obj['state_dict'], strict=True)
+
+    def test_onnx_interface(self):
+        m = onnx.load(os.path.join(self.a, 'model.onnx'))
+        onnx.checker.check_model(m)
+        self.assertEqual([o.version for o in m.opset_import if o.domain in ('', 'ai.onnx')], [17])
+        self.assertEqual([i.name for i in m.graph.input], ['image'])
+        self.assertEqual([o.name for o in m.graph.output], ['heatmaps'])
+        dims = lambda v: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]  # noqa: E731
+        ind, outd = dims(m.graph.input[0]), dims(m.graph.output[0])
+        self.assertIsInstance(ind[0], str)
+        self.assertEqual(ind[1:], [3, 256, 192])
+        self.assertIsInstance(outd[0], str)
+        self.assertEqual(outd[1:], [17, 256, 192])
+        self.assertEqual(m.graph.input[0].type.tensor_type.elem_type, onnx.TensorProto.FLOAT)
+        ops = collections.Counter(n.op_type for n in m.graph.node)
+        self.assertEqual(ops['DepthToSpace'], 1)   # pixel_shuffle of the last converge head
+        self.assertGreaterEqual(ops['Erf'], 6)     # GELU of the 6 ConvBlocks
+        self.assertEqual(ops['Resize'], 3)         # nearest F.interpolate between levels
+        for n in m.graph.node:
+            if n.op_type == 'Resize':
+                attrs = {a.name: a.s.decode() for a in n.attribute if a.s}
+                self.assertEqual(attrs['mode'], 'nearest')
+        # weights embedded, one file; only the inference path was traced
+        self.assertFalse(any(t.data_location == onnx.TensorProto.EXTERNAL for t in m.graph.initializer))
+        n_init = sum(numpy_helper.to_array(t).size for t in m.graph.initializer
+                     if t.data_type == onnx.TensorProto.FLOAT)
+        self.assertGreater(n_init, 24_700_000)
+        self.assertLess(n_init, 25_114_565 - 317_696 + 100_000)
+
+    def test_checkpoint_export_gives_identical_weights(self):
+        ma = onnx.load(os.path.join(self.a, 'model.onnx'))
+        mb = onnx.load(os.path.join(self.b, 'model.onnx'))
+        ia = {t.name: numpy_helper.to_array(t) for t in ma.graph.initializer}
+        ib = {t.name: numpy_helper.to_array(t) for t in mb.graph.initializer}
+        self.assertEqual(set(ia), set(ib))
+        for k in ia:
+            self.assertTrue((ia[k] == ib[k]).all() and ia[k].dtype == ib[k].dtype, k)
+        self.assertEqual([n.op_type for n in ma.graph.node], [n.op_type for n in mb.graph.node])
+
+    def test_contract(self):
+        with open(os.path.join(self.a, 'srpose.json')) as f:
+            a = json.load(f)
+        with open(os.path.join(self.b, 'srpose.json')) as f:
+            b = json.load(f)
+        self.assertEqual(set(a), EXPECTED_CONTRACT_KEYS)
+        self.assertEqual(a['format'], 'srpose-model/1')
+        self.assertEqual(a['name'], 'srpose_res50_coco_256x192')
+        self.assertEqual((a['arch'], a['kind'], a['head'], a['dataset']),
+                         ('res50', 'top-down', 'TopDownSRPoseHead', 'coco'))
+        self.assertEqual(a['input'], {'width': 192, 'height': 256, 'colorOrder': 'RGB',
+                                      'mean': [0.485, 0.456, 0.406], 'std': [0.229, 0.224, 0.225]})
+        self.assertEqual(a['heatmap'], {'width': 192, 'height': 256})
+        self.assertEqual(a['bbox'], {'padding': 1.25, 'pixelStd': 200})
+        self.assertEqual(len(a['keypoints']), 17)
+        self.assertEqual(a['keypoints'][15:], ['left_ankle', 'right_ankle'])
+        self.assertEqual(len(a['skeleton']), 19)
+        self.assertEqual(a['flipPairs'], [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10], [11, 12], [13, 14], [15, 16]])
+        self.assertEqual(a['flipTest'], {'enabled': True, 'shiftHeatmap': True})
+        self.assertEqual(a['decode'], {'method': 'sr', 'poolKernel': 16, 'modulateKernel': 11})
+        self.assertEqual(set(a['source']), {'config', 'checkpoint', 'checkpointSha256', 'randomInit',
+                                            'exporter', 'command', 'torch', 'opset'})
+        self.assertEqual(a['source']['config'], 'configs/top_down/srpose/coco/res50_srpose_coco_256x192.py')
+        self.assertEqual(a['source']['randomInit'], {'seed': 3})
+        self.assertIsNone(a['source']['checkpoint'])
+        self.assertIsNone(a['source']['checkpointSha256'])
+        self.assertEqual(a['source']['opset'], 17)
+        self.assertEqual(a['source']['torch'], torch.__version__)
+        self.assertIn('--random-init', a['source']['command'])
+        import hashlib
+        with open(os.path.join(self.a, 'model.onnx'), 'rb') as f:
+            data = f.read()
+        self.assertEqual(a['onnx'], {'file': 'model.onnx', 'sha256': hashlib.sha256(data).hexdigest(),
+                                     'bytes': len(data), 'input': 'image', 'output': 'heatmaps'})
+        # the --checkpoint export records the checkpoint instead of the seed
+        with open(self.ckpt, 'rb') as f:
+            ck = hashlib.sha256(f.read()).hexdigest()
+        self.assertEqual(b['source']['checkpoint'], 'checkpoint.pth')
+        self.assertEqual(b['source']['checkpointSha256'], ck)
+        self.assertIsNone(b['source']['randomInit'])
+        self.assertEqual({k: v for k, v in a.items() if k not in ('source', 'onnx')},
+                         {k: v for k, v in b.items() if k not in ('source', 'onnx')})
+
+    def test_torch_output_of_the_saved_checkpoint(self):
+        """The saved weights give the same heatmaps as a fresh random_init with the seed."""
+        m = build_model('res50')
+        load_checkpoint(m, self.ckpt, 'res50')
+        ref = random_init(build_model('res50'), 3)
+        x = torch.randn(1, 3, 256, 192, generator=torch.Generator().manual_seed(1))
+        with torch.no_grad():
+            self.assertTrue(torch.equal(m(x), ref(x)))
+
+
+class SimpleContractTest(unittest.TestCase):
+    def test_res50_simple_and_hrnet_metadata(self):
+        sys.path.insert(0, MODELS)
+        import export
+        for arch, name, head, hm, dec, cfg in [
+            ('res50_simple', 'srpose_res50_simple_coco_256x192', 'TopDownSimpleHead',
+             {'width': 48, 'height': 64}, {'method': 'default', 'modulateKernel': 11},
+             'configs/top_down/resnet/coco/res50_coco_256x192.py'),
+            ('hrnet_w32', 'srpose_hrnet_w32_coco_256x192', 'TopDownSRPoseHead',
+             {'width': 192, 'height': 256}, {'method': 'sr', 'poolKernel': 16, 'modulateKernel': 11},
+             'configs/top_down/srpose/coco/hrnet_w32_srpose_coco_256x192.py')]:
+            args = export.parse_args(['--arch', arch, '--random-init', '--seed', '0', '--out', 'x'])
+            with tempfile.NamedTemporaryFile(suffix='.onnx') as f:
+                f.write(b'\0')
+                f.flush()
+                c = export.contract(args, f.name, None)
+            self.assertEqual(set(c), EXPECTED_CONTRACT_KEYS)
+            self.assertEqual((c['name'], c['head'], c['heatmap'], c['decode'], c['source']['config']),
+                             (name, head, hm, dec, cfg))
+
+
+if __name__ == '__main__':
+    unittest.main()
