@@ -14,10 +14,12 @@ export function heatmapToImage(
   out: Float64Array,
   at: number,
 ): void {
-  const sw = frame.scale[0] * pixelStd;
-  const sh = frame.scale[1] * pixelStd;
-  out[at] = x * (sw / w) + frame.center[0] - sw * 0.5;
-  out[at + 1] = y * (sh / h) + frame.center[1] - sh * 0.5;
+  // float32 at every step, as mmpose does it on float32 arrays: keeps parity exact.
+  const f = Math.fround;
+  const sw = f(frame.scale[0] * pixelStd);
+  const sh = f(frame.scale[1] * pixelStd);
+  out[at] = f(f(f(f(x) * f(sw / w)) + frame.center[0]) - f(sw * 0.5));
+  out[at + 1] = f(f(f(f(y) * f(sh / h)) + frame.center[1]) - f(sh * 0.5));
 }
 
 /**
