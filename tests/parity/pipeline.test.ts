@@ -4,9 +4,10 @@
 // >= 99% of keypoints within 0.25 heatmap pixels and all within 1.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasModel, hasShared, modelDir, python, SHARED, skipUnless, tempDir } from '../helpers/env.ts';
+import { hasModel, hasShared, modelDir, python, ROOT, SHARED, skipUnless, tempDir } from '../helpers/env.ts';
 import { createEstimator } from '../../src/estimator/estimator.ts';
 import { boxToCenterScale } from '../../src/core/boxes.ts';
 
@@ -25,6 +26,32 @@ async function cocoSpec(): Promise<Spec> {
   }));
 }
 
+/**
+ * The PyTorch reference for this model, flip setting and spec. Node and Deno run the same
+ * suite, so the result is kept under .cache/reference, keyed by the exporter stamp of the
+ * model (which changes with the weights) and the request.
+ */
+async function reference(arch: string, flip: boolean, spec: Spec): Promise<any> {
+  const dir = modelDir(arch);
+  const stamp = (await readFile(join(dir, 'exporter.sha256'), 'utf8')).trim();
+  const key = await sha256(JSON.stringify({ arch, flip, spec, stamp }));
+  const cacheDir = join(ROOT, '.cache', 'reference');
+  const cached = join(cacheDir, `${key}.json`);
+  if (existsSync(cached)) return JSON.parse(await readFile(cached, 'utf8'));
+  const tmp = await tempDir('srpose-pipe-');
+  await writeFile(join(tmp, 'spec.json'), JSON.stringify(spec));
+  await python(['models/reference.py', 'batch-pipeline', '--arch', arch, '--checkpoint', join(dir, 'checkpoint.pth'), '--spec', join(tmp, 'spec.json'), '--out', join(tmp, 'ref.json'), ...(flip ? ['--flip'] : [])]);
+  const text = await readFile(join(tmp, 'ref.json'), 'utf8');
+  await mkdir(cacheDir, { recursive: true });
+  await writeFile(cached, text);
+  return JSON.parse(text);
+}
+
+async function sha256(text: string): Promise<string> {
+  const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 const cases: [arch: string, flip: boolean][] = [['res50', true], ['res50', false], ['res50_simple', true]];
 
 for (const [arch, flip] of cases) {
@@ -33,10 +60,7 @@ for (const [arch, flip] of cases) {
     if (skipUnless(hasModel(arch), `${arch} test model missing: run npm run models`)) return;
     const dir = modelDir(arch);
     const spec = await cocoSpec();
-    const tmp = await tempDir('srpose-pipe-');
-    await writeFile(join(tmp, 'spec.json'), JSON.stringify(spec));
-    await python(['models/reference.py', 'batch-pipeline', '--arch', arch, '--checkpoint', join(dir, 'checkpoint.pth'), '--spec', join(tmp, 'spec.json'), '--out', join(tmp, 'ref.json'), ...(flip ? ['--flip'] : [])]);
-    const ref = JSON.parse(await readFile(join(tmp, 'ref.json'), 'utf8'));
+    const ref = await reference(arch, flip, spec);
     const est = await createEstimator({ model: dir, backend: 'wasm', flipTest: flip });
     const { width: hw, height: hh } = est.info.heatmap;
     const dists: number[] = [];
