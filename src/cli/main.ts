@@ -1,7 +1,7 @@
 import cac from 'cac';
 import { createEstimator } from '../estimator/estimator.ts';
 import { isSRPoseError, SRPoseError } from '../errors.ts';
-import { readLocalFile } from '../platform/files.ts';
+import { readLocalFile, writeLocalFile } from '../platform/files.ts';
 import { drawPoses } from '../image/draw.ts';
 import { readImage } from '../image/input.ts';
 import type { Box, EstimateResult } from '../types.ts';
@@ -86,8 +86,7 @@ async function runEstimate(images: string[], o: Record<string, any>, out: (s: st
       if (o.draw && results.length === 1) {
         const img = await readImage(bytes, Infinity);
         const png = await drawPoses(img, result.people, estimator.info.skeleton);
-        const fs = await import('node:fs/promises');
-        await fs.writeFile(String(o.draw), png);
+        await writeLocalFile(String(o.draw), png);
         if (!o.json) out(`wrote ${o.draw}`);
       }
     }

@@ -31,10 +31,18 @@ export const env: RuntimeEnv = Object.freeze({
   crossOriginIsolated: isNode || isDeno ? true : g.crossOriginIsolated === true,
 });
 
+/**
+ * Imports a Node built-in (`node:fs/promises`, ...). The specifier is built at run time so
+ * browser and worker bundlers leave it alone; call it only where `env.hasFileSystem`.
+ */
+export function nodeBuiltin<T = any>(name: string): Promise<T> {
+  return import(/* @vite-ignore */ 'node:' + name);
+}
+
 /** Number of logical cores this process may use. */
 export async function availableCores(): Promise<number> {
   if (env.hasFileSystem) {
-    const os = await import('node:os');
+    const os = await nodeBuiltin<typeof import('node:os')>('os');
     return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   }
   return Math.max(1, Number(g.navigator?.hardwareConcurrency) || 1);

@@ -1,12 +1,12 @@
 import { SRPoseError } from '../errors.ts';
-import { env } from './env.ts';
+import { env, nodeBuiltin } from './env.ts';
 
 /** Reads a local file (Node / Deno); a missing file is `MODEL_NOT_FOUND` naming `what`. */
 export async function readLocalFile(path: string, what: string): Promise<Uint8Array> {
   if (!env.hasFileSystem) {
     throw new SRPoseError('MODEL_NOT_FOUND', `${what}: no local file system here; pass a URL or bytes`);
   }
-  const fs = await import('node:fs/promises');
+  const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
   try {
     const buf = await fs.readFile(path);
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -20,4 +20,10 @@ export async function readLocalFile(path: string, what: string): Promise<Uint8Ar
 /** Joins a directory and a file name with `/` (accepted by Node and Deno on every OS). */
 export function joinPath(dir: string, file: string): string {
   return dir.endsWith('/') || dir.endsWith('\\') ? dir + file : `${dir}/${file}`;
+}
+
+/** Writes a local file (Node / Deno). */
+export async function writeLocalFile(path: string, data: Uint8Array): Promise<void> {
+  const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
+  await fs.writeFile(path, data);
 }

@@ -1,0 +1,64 @@
+/**
+ * Person boxes -> the (center, scale) frames of mmpose's top-down pipeline.
+ * @module
+ */
+import { SRPoseError } from '../errors.ts';
+
+/** Box padding of mmpose's `_xywh2cs` (`padding=1.25`). */
+export const DEFAULT_BOX_PADDING = 1.25;
+/** mmpose's `pixel_std`: scales are in units of 200 pixels. */
+export const DEFAULT_PIXEL_STD = 200;
+
+/** A crop frame: center (x, y) and scale (w, h) / pixelStd, each a float32 value. */
+export interface BoxFrame {
+  center: [number, number];
+  scale: [number, number];
+}
+
+const f32 = Math.fround;
+
+/**
+ * mmpose 0.x `_xywh2cs` (test mode), dtype for dtype: the box is widened or heightened to
+ * the input's aspect ratio in float64, then center and scale are rounded to float32 and the
+ * scale multiplied by `padding` in float32, as numpy does.
+ */
+export function boxToCenterScale(
+  box: readonly number[],
+  inputWidth: number,
+  inputHeight: number,
+  padding = DEFAULT_BOX_PADDING,
+  pixelStd = DEFAULT_PIXEL_STD,
+): BoxFrame {
+  const [x, y] = box;
+  let w = box[2];
+  let h = box[3];
+  const aspect = inputWidth / inputHeight;
+  const center: [number, number] = [f32(x + w * 0.5), f32(y + h * 0.5)];
+  if (w > aspect * h) h = (w * 1.0) / aspect;
+  else if (w < aspect * h) w = h * aspect;
+  const pad = f32(padding);
+  return { center, scale: [f32(f32(w / pixelStd) * pad), f32(f32(h / pixelStd) * pad)] };
+}
+
+/**
+ * Checks person boxes `[x, y, w, h]` (optionally `, score`) against an image: every value
+ * finite, `w` and `h` positive, and some overlap with the image (a box partly outside is
+ * fine: the crop pads with black). Throws `INVALID_BOX` naming the first bad box.
+ */
+export function validateBoxes(boxes: readonly (readonly number[])[], imageWidth: number, imageHeight: number): void {
+  boxes.forEach((box, i) => {
+    const bad = (why: string) => new SRPoseError('INVALID_BOX', `box ${i} ${show(box)}: ${why}`);
+    if (!Array.isArray(box) || (box.length !== 4 && box.length !== 5)) throw bad('expected [x, y, width, height] or [x, y, width, height, score]');
+    if (!box.every((v) => typeof v === 'number' && Number.isFinite(v))) throw bad('every value must be a finite number');
+    const [x, y, w, h] = box;
+    if (!(w > 0) || !(h > 0)) throw bad('width and height must be > 0');
+    if (x >= imageWidth || y >= imageHeight || x + w <= 0 || y + h <= 0) {
+      throw bad(`lies wholly outside the ${imageWidth}x${imageHeight} image`);
+    }
+  });
+}
+
+function show(box: unknown): string {
+  if (!Array.isArray(box)) return String(box);
+  return `[${box.map((v) => (typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v))).join(', ')}]`;
+}
