@@ -23,7 +23,7 @@ const median = (xs: number[]) => {
   const s = xs.slice().sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const round = (x: number) => Math.round(x * 100) / 100;
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 async function pipeline() {
   const dir = join(ROOT, '.cache', 'models', arch);
@@ -57,7 +57,7 @@ async function pipeline() {
         ms: { decode: round(m('decode')), crop: round(m('crop')), inference: round(m('inference')), postprocess: round(m('postprocess')), total: round(total) },
         bareSessionRunMs: round(median(bareMs)),
         estimateOverBareRun: round(total / median(bareMs)),
-        nonInferenceShare: round(median(stages.map((s) => (s.total - s.inference) / s.total))),
+        nonInferenceShare: round(median(stages.map((s) => (s.total - s.inference) / s.total)), 4),
       };
     }
   }
