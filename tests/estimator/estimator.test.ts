@@ -175,4 +175,26 @@ test('a model directory by file: URL, and the one-shot estimate()', async () => 
   assert.equal(r.people, ref.people);
 });
 
+test('a model directory by http URL; a missing one is MODEL_NOT_FOUND naming the URL', async () => {
+  const { createServer } = await import('node:http');
+  const files: Record<string, Uint8Array> = {
+    '/m/srpose.json': new TextEncoder().encode(JSON.stringify(tinyConfig())),
+    '/m/model.onnx': await tinyOnnx(),
+  };
+  const server = createServer((req, res) => {
+    const body = files[req.url ?? ''];
+    res.writeHead(body ? 200 : 404).end(body ?? 'not found');
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as { port: number };
+  try {
+    const img = { data: picture(), width: 64, height: 48 };
+    const r = await estimate(img, { model: `http://127.0.0.1:${port}/m`, backend: 'wasm' });
+    assert.equal(r.people, (await est.estimate(img)).people);
+    await rejects(createEstimator({ model: `http://127.0.0.1:${port}/absent/` }), 'MODEL_NOT_FOUND', /404/);
+  } finally {
+    await new Promise((ok) => server.close(ok));
+  }
+});
+
 test.run();
