@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
 echo "== npm run check"; npm run -s check
+npm run -s build
 bash models/make_test_models.sh
 echo "== uvu under Node"; npx tsx tests/runner.ts "$@" || status=1
 echo "== uvu under Deno"; npx deno run --allow-all tests/runner.ts "$@" || status=1
