@@ -8,6 +8,8 @@ echo "== npm run check"; npm run -s check
 npm run -s build
 bash models/make_test_models.sh
 echo "== uvu under Node"; npx tsx tests/runner.ts "$@" || status=1
+# Mesa (Deno's software WebGPU adapter) complains on stderr without a runtime dir.
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 echo "== uvu under Deno"; npx deno run --allow-all tests/runner.ts "$@" || status=1
 if [ $# -eq 0 ]; then
   echo "== Python reference tests"; /usr/bin/python3 -m unittest discover -s tests/python -p 'test_*.py' || status=1
