@@ -10,7 +10,7 @@ outputs and the backbone returns four maps (strides 4, 8, 16, 32).
 """
 import torch.nn as nn
 
-from .resnet import BasicBlock, Bottleneck
+from .resnet import BasicBlock, Bottleneck, make_res_layer
 
 
 class HRModule(nn.Module):
@@ -105,7 +105,7 @@ class HRNet(nn.Module):
         s1 = extra['stage1']
         block = self.blocks_dict[s1['block']]
         stage1_out = s1['num_channels'][0] * block.expansion
-        self.layer1 = self._make_layer(block, 64, stage1_out, s1['num_blocks'][0])
+        self.layer1 = make_res_layer(block, s1['num_blocks'][0], 64, stage1_out)
 
         self.stage_cfgs = []
         pre = [stage1_out]
@@ -143,18 +143,6 @@ class HRNet(nn.Module):
                         nn.ReLU(inplace=True)))
                 layers.append(nn.Sequential(*downs))
         return nn.ModuleList(layers)
-
-    @staticmethod
-    def _make_layer(block, cin, cout, blocks, stride=1):
-        downsample = None
-        if stride != 1 or cin != cout:
-            downsample = nn.Sequential(
-                nn.Conv2d(cin, cout, 1, stride=stride, bias=False),
-                nn.BatchNorm2d(cout))
-        layers = [block(cin, cout, stride=stride, downsample=downsample)]
-        for _ in range(1, blocks):
-            layers.append(block(cout, cout))
-        return nn.Sequential(*layers)
 
     def _make_stage(self, cfg, in_channels, multiscale_output=True):
         block = self.blocks_dict[cfg['block']]

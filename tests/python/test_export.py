@@ -11,10 +11,7 @@ import sys
 import tempfile
 import unittest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MODELS = os.path.join(ROOT, 'models')
-if MODELS not in sys.path:
-    sys.path.insert(0, MODELS)
+from support import MODELS, ROOT  # noqa: E402  (puts models/ on sys.path)
 
 import onnx  # noqa: E402
 import torch  # noqa: E402
@@ -435,7 +432,6 @@ class ExportRoundTripTest(unittest.TestCase):
 
 class SimpleContractTest(unittest.TestCase):
     def test_res50_simple_and_hrnet_metadata(self):
-        sys.path.insert(0, MODELS)
         import export
         for arch, name, head, hm, dec, cfg in [
             ('res50_simple', 'srpose_res50_simple_coco_256x192', 'TopDownSimpleHead',

@@ -11,10 +11,7 @@ import sys
 import tempfile
 import unittest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MODELS = os.path.join(ROOT, 'models')
-if MODELS not in sys.path:
-    sys.path.insert(0, MODELS)
+from support import MODELS, ROOT  # noqa: E402  (puts models/ on sys.path)
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
