@@ -13,6 +13,8 @@ export type SRPoseErrorCode =
   | 'INVALID_OPTION' // an option outside its domain
   | 'MODEL_NOT_FOUND' // model directory / URL / file missing
   | 'MODEL_INVALID' // srpose.json fails validation or does not match the ONNX graph
+  | 'MODEL_UNAUTHORIZED' // the Hub refused (401/403): private or gated, token missing or wrong
+  | 'MODEL_DOWNLOAD_FAILED' // the download kept failing, or its bytes do not match the Hub's hash
   | 'BACKEND_UNAVAILABLE' // the requested backend cannot run here
   | 'INFERENCE_FAILED' // onnxruntime failed while running
   | 'DISPOSED'; // the estimator was disposed

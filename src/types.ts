@@ -5,8 +5,9 @@
 import type { Backend, BackendRequest } from './runtime/session.ts';
 import type { DecodeMethod } from './model/config.ts';
 import type { ModelSource } from './model/source.ts';
+import type { HubOptions } from './hub/settings.ts';
 
-export type { Backend, BackendRequest, DecodeMethod, ModelSource };
+export type { Backend, BackendRequest, DecodeMethod, HubOptions, ModelSource };
 
 /** A person box `[x, y, width, height]` in image pixels, optionally with a detector score. */
 export type Box = readonly [number, number, number, number] | readonly [number, number, number, number, number];
@@ -23,9 +24,9 @@ export interface Pixels {
 /** An image: encoded JPEG / PNG / WebP bytes, or decoded {@link Pixels}. */
 export type ImageInput = Uint8Array | ArrayBuffer | Blob | Pixels;
 
-/** Options of {@link createEstimator}. */
-export interface EstimatorOptions {
-  /** A local directory with `srpose.json` + ONNX, its URL, or `{ onnx, config }` bytes. */
+/** Options of {@link createEstimator}; the Hub options apply when `model` is a Hub id. */
+export interface EstimatorOptions extends HubOptions {
+  /** A Hub id `owner/name[@revision]`, a local directory with `srpose.json` + ONNX, its URL, or `{ onnx, config }` bytes. */
   model: ModelSource;
   /** `auto` (default): WebGPU when an adapter exists, else WASM SIMD + threads. */
   backend?: BackendRequest;

@@ -1,4 +1,5 @@
 import cac from 'cac';
+import { Presets, SingleBar } from 'cli-progress';
 import { createEstimator } from '../estimator/estimator.ts';
 import { isSRPoseError, SRPoseError } from '../errors.ts';
 import { readLocalFile, writeLocalFile } from '../platform/files.ts';
@@ -41,10 +42,25 @@ export async function main(argv: string[], out = (s: string) => console.log(s), 
     .option('--backend <backend>', 'auto | webgpu | wasm', { default: 'auto' })
     .option('--threads <n>', 'WASM threads (default: all cores)')
     .option('--decode <method>', 'sr | default | dark (default: from srpose.json)')
+    .option('--revision <rev>', 'Hub branch, tag or commit (also owner/name@rev)')
+    .option('--hub-url <url>', 'Hub endpoint (default HF_ENDPOINT or https://huggingface.co)')
+    .option('--token <token>', 'Hub token for private or gated models (default HF_TOKEN)')
+    .option('--cache-dir <dir>', 'Hub cache (default HF_HUB_CACHE or ~/.cache/huggingface/hub)')
+    .option('--offline', 'Use the Hub cache only (also HF_HUB_OFFLINE=1)')
     .option('--json', 'Print the results as JSON')
     .option('--draw <file>', 'Write the (first) image with the skeletons drawn, as PNG')
     .action((images: string[], o: Record<string, any>) => {
       action = runEstimate(images, o, out);
+    });
+  cli
+    .command('publish <dir>', 'Upload an exported model (srpose.json + ONNX + model card) to the Hub')
+    .option('--repo <repo>', 'Target repository owner/name')
+    .option('--create', 'Create the repository if it does not exist')
+    .option('--private', 'Create it private')
+    .option('--hub-url <url>', 'Hub endpoint (default HF_ENDPOINT or https://huggingface.co)')
+    .option('--token <token>', 'Hub token with write access (default HF_TOKEN)')
+    .action((dir: string, o: Record<string, any>) => {
+      action = runPublish(dir, o, out);
     });
   cli.help();
   cli.version('0.1.0');
@@ -69,13 +85,20 @@ export async function main(argv: string[], out = (s: string) => console.log(s), 
 async function runEstimate(images: string[], o: Record<string, any>, out: (s: string) => void): Promise<number> {
   if (!o.model) throw new SRPoseError('INVALID_OPTION', '--model is required (or set SRPOSE_MODEL)');
   const boxes = o.boxes === undefined ? undefined : parseBoxes(String(o.boxes));
+  const progress = progressBar();
   const estimator = await createEstimator({
     model: String(o.model),
+    revision: o.revision === undefined ? undefined : String(o.revision),
+    hubUrl: o.hubUrl,
+    accessToken: o.token,
+    cacheDir: o.cacheDir,
+    offline: o.offline === true ? true : undefined,
+    onProgress: progress.update,
     backend: o.backend,
     threads: o.threads === undefined ? undefined : Number(o.threads),
     decode: o.decode,
     flipTest: o.flip === undefined ? undefined : Boolean(o.flip),
-  });
+  }).finally(progress.stop);
   try {
     const results: { file: string; result: EstimateResult }[] = [];
     for (const file of images) {
@@ -95,4 +118,32 @@ async function runEstimate(images: string[], o: Record<string, any>, out: (s: st
   } finally {
     await estimator.dispose();
   }
+}
+
+async function runPublish(dir: string, o: Record<string, any>, out: (s: string) => void): Promise<number> {
+  if (!o.repo) throw new SRPoseError('INVALID_OPTION', '--repo owner/name is required');
+  const { publishModel } = await import('../hub/publish.ts');
+  const r = await publishModel(dir, { repo: String(o.repo), create: o.create === true, private: o.private === true, hubUrl: o.hubUrl, accessToken: o.token });
+  out(`published ${dir} to ${r.url}${r.commit ? ` (commit ${r.commit})` : ''}`);
+  return 0;
+}
+
+/** A download progress bar on stderr (cli-progress), shown only on a terminal. */
+function progressBar(): { update: (p: { file: string; loaded: number; total: number }) => void; stop: () => void } {
+  const stderr = (globalThis as any).process?.stderr;
+  if (!stderr?.isTTY) return { update: () => {}, stop: () => {} };
+  let bar: any;
+  let file = '';
+  return {
+    update: (p) => {
+      if (p.file !== file) {
+        bar?.stop();
+        file = p.file;
+        bar = new SingleBar({ format: `${p.file} [{bar}] {percentage}% {value}/{total} bytes`, stream: stderr }, Presets.shades_classic);
+        bar.start(p.total, 0);
+      }
+      bar.update(p.loaded);
+    },
+    stop: () => bar?.stop(),
+  };
 }

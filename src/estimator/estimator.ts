@@ -37,7 +37,7 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
   }
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (!(maxPixels > 0)) throw new SRPoseError('INVALID_OPTION', `maxPixels must be > 0, got ${maxPixels}`);
-  const model = await loadModel(options.model);
+  const model = await loadModel(options.model, options);
   const config = model.config;
   const decode = options.decode ?? config.decode.method;
   if (decode !== 'sr' && decode !== 'default' && decode !== 'dark') {

@@ -1,10 +1,14 @@
 import { SRPoseError } from '../errors.ts';
-import { joinPath, readLocalFile } from '../platform/files.ts';
+import { isLocalDirectory, joinPath, readLocalFile } from '../platform/files.ts';
+import { looksLikeHubId, parseHubId } from '../hub/id.ts';
+import type { HubOptions } from '../hub/settings.ts';
 import { type ModelConfig, parseModelConfig } from './config.ts';
 
 /**
- * Where a model comes from: a local directory holding `srpose.json` and the ONNX file,
- * the URL of such a directory (http(s): or file:), or the bytes plus their config.
+ * Where a model comes from: a Hugging Face Hub id (`owner/name` or `owner/name@revision`),
+ * a local directory holding `srpose.json` and the ONNX file, the URL of such a directory
+ * (http(s): or file:), or the bytes plus their config. A string that names an existing local
+ * directory is that directory, even when it also looks like a Hub id.
  */
 export type ModelSource =
   | string
@@ -63,8 +67,25 @@ async function verifyOnnx(config: ModelConfig, onnx: Uint8Array, where: string):
   }
 }
 
-/** Loads and validates a model from any {@link ModelSource}. */
-export async function loadModel(source: ModelSource): Promise<LoadedModel> {
+/**
+ * A model from the Hub: `srpose.json` first (validated before anything large is fetched),
+ * then the ONNX file it names, pinned to the commit the config came from.
+ */
+async function loadHubModel(text: string, hub: HubOptions): Promise<LoadedModel> {
+  // The Hub client loads only when a Hub id is used.
+  const { hubFile } = await import('../hub/download.ts');
+  const id = parseHubId(text, hub.revision);
+  const cfg = await hubFile(id, CONFIG_FILE, hub);
+  const where = `${id.repo}@${id.revision} ${CONFIG_FILE}`;
+  const config = parseModelConfig(parseJson(cfg.bytes, where), where);
+  const pinned = cfg.commit ? { repo: id.repo, revision: cfg.commit } : id;
+  const onnx = await hubFile(pinned, config.onnx.file, hub);
+  await verifyOnnx(config, onnx.bytes, `${id.repo}@${id.revision}`);
+  return { config, onnx: onnx.bytes, location: `hf://${id.repo}@${cfg.commit || id.revision}` };
+}
+
+/** Loads and validates a model from any {@link ModelSource}; `hub` applies to Hub ids. */
+export async function loadModel(source: ModelSource, hub: HubOptions = {}): Promise<LoadedModel> {
   if (typeof source === 'object' && !(source instanceof URL)) {
     if (!source || !('onnx' in source) || !('config' in source)) {
       throw new SRPoseError('INVALID_OPTION', 'model must be a directory, a URL, or { onnx, config }');
@@ -89,6 +110,7 @@ export async function loadModel(source: ModelSource): Promise<LoadedModel> {
     await verifyOnnx(config, onnx, text);
     return { config, onnx, location: base.href };
   }
+  if (looksLikeHubId(text) && !await isLocalDirectory(text)) return await loadHubModel(text, hub);
   const cfgPath = joinPath(text, CONFIG_FILE);
   const config = parseModelConfig(parseJson(await readLocalFile(cfgPath, `model ${text}`), cfgPath), cfgPath);
   const onnx = await readLocalFile(joinPath(text, config.onnx.file), `model ${text}`);

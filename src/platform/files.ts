@@ -27,3 +27,14 @@ export async function writeLocalFile(path: string, data: Uint8Array): Promise<vo
   const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
   await fs.writeFile(path, data);
 }
+
+/** True when `path` is an existing local directory (always false without a file system). */
+export async function isLocalDirectory(path: string): Promise<boolean> {
+  if (!env.hasFileSystem) return false;
+  const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
+  try {
+    return (await fs.stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -6,21 +6,26 @@ import { python, tempDir } from './env.ts';
 
 const SCRIPT = `
 import sys, torch, torch.nn as nn
-torch.manual_seed(0)
+torch.manual_seed(int(sys.argv[2]))
 m = nn.Sequential(nn.AvgPool2d(4), nn.Conv2d(3, 17, 5, padding=2)).eval()
 torch.onnx.export(m, torch.randn(1, 3, 256, 192), sys.argv[1], input_names=['image'], output_names=['heatmaps'], opset_version=17, dynamic_axes={'image': {0: 'n'}, 'heatmaps': {0: 'n'}})
 print('{}')
 `;
 
-let cached: Promise<Uint8Array> | undefined;
+const cached = new Map<number, Promise<Uint8Array>>();
 
-export function tinyOnnx(): Promise<Uint8Array> {
-  cached ??= (async () => {
-    const file = join(await tempDir('srpose-tinymodel-'), 'model.onnx');
-    await python(['-c', SCRIPT, file]);
-    return new Uint8Array(await readFile(file));
-  })();
-  return cached;
+/** The tiny model's ONNX bytes; another `seed` gives other weights. */
+export function tinyOnnx(seed = 0): Promise<Uint8Array> {
+  let p = cached.get(seed);
+  if (!p) {
+    p = (async () => {
+      const file = join(await tempDir('srpose-tinymodel-'), 'model.onnx');
+      await python(['-c', SCRIPT, file, String(seed)]);
+      return new Uint8Array(await readFile(file));
+    })();
+    cached.set(seed, p);
+  }
+  return p;
 }
 
 export const COCO_KEYPOINTS = ['nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist', 'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle'];

@@ -1,0 +1,87 @@
+import { nodeBuiltin } from '../platform/env.ts';
+
+/**
+ * The Hugging Face Hub cache layout on disk, shared with Python's `huggingface_hub`:
+ * `models--owner--name/blobs/<etag>`, `snapshots/<commit>/<path>` (a relative symlink to the
+ * blob) and `refs/<revision>` (the commit a branch or tag pointed to). Blobs are written to a
+ * temporary file and renamed, so a reader never sees a partial one.
+ */
+export class DiskCache {
+  constructor(readonly root: string) {}
+
+  #repoDir(repo: string): string {
+    return `${this.root}/models--${repo.replace('/', '--')}`;
+  }
+
+  /** The cached commit of `revision` (a commit hash is its own), or undefined. */
+  async commitFor(repo: string, revision: string): Promise<string | undefined> {
+    if (/^[0-9a-f]{40}$/.test(revision)) return revision;
+    const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
+    try {
+      const c = (await fs.readFile(`${this.#repoDir(repo)}/refs/${revision}`, 'utf8')).trim();
+      return /^[0-9a-f]{40}$/.test(c) ? c : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async setRef(repo: string, revision: string, commit: string): Promise<void> {
+    if (revision === commit) return;
+    await this.#atomicWrite(`${this.#repoDir(repo)}/refs/${revision}`, new TextEncoder().encode(commit));
+  }
+
+  /**
+   * The bytes of `path` in the cached snapshot `commit`, with the etag its symlink names
+   * (the blob's file name), or undefined.
+   */
+  async read(repo: string, commit: string, path: string): Promise<{ bytes: Uint8Array; etag?: string } | undefined> {
+    const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
+    const link = `${this.#repoDir(repo)}/snapshots/${commit}/${path}`;
+    try {
+      const b = await fs.readFile(link);
+      const target = await fs.readlink(link).catch(() => undefined);
+      const etag = target?.slice(target.lastIndexOf('/') + 1);
+      return { bytes: new Uint8Array(b.buffer, b.byteOffset, b.byteLength), etag };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Stores `bytes` as blob `etag` and links it from snapshot `commit` as `path`. */
+  async write(repo: string, commit: string, path: string, etag: string, bytes: Uint8Array): Promise<void> {
+    const dir = this.#repoDir(repo);
+    const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
+    await this.#atomicWrite(`${dir}/blobs/${etag}`, bytes);
+    const link = `${dir}/snapshots/${commit}/${path}`;
+    const up = '../'.repeat(path.split('/').length + 1);
+    await fs.mkdir(link.slice(0, link.lastIndexOf('/')), { recursive: true });
+    const tmp = `${link}.${crypto.randomUUID()}.tmp`;
+    try {
+      await fs.symlink(`${up}blobs/${etag}`, tmp);
+    } catch {
+      await fs.copyFile(`${dir}/blobs/${etag}`, tmp); // no symlinks (some Windows set-ups): a copy, as Python does
+    }
+    await fs.rename(tmp, link);
+  }
+
+  /** Removes a snapshot entry and its blob (a corrupt file must not be served again). */
+  async evict(repo: string, commit: string, path: string, etag?: string): Promise<void> {
+    const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
+    const dir = this.#repoDir(repo);
+    await fs.rm(`${dir}/snapshots/${commit}/${path}`, { force: true });
+    if (etag) await fs.rm(`${dir}/blobs/${etag}`, { force: true });
+  }
+
+  async #atomicWrite(file: string, bytes: Uint8Array): Promise<void> {
+    const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
+    await fs.mkdir(file.slice(0, file.lastIndexOf('/')), { recursive: true });
+    const tmp = `${file}.${crypto.randomUUID()}.incomplete`;
+    try {
+      await fs.writeFile(tmp, bytes);
+      await fs.rename(tmp, file);
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,77 @@
+import { createRepo, repoExists, uploadFiles } from '@huggingface/hub';
+import { SRPoseError } from '../errors.ts';
+import { joinPath, readLocalFile } from '../platform/files.ts';
+import { type ModelConfig, parseModelConfig } from '../model/config.ts';
+import { parseHubId } from './id.ts';
+import { resolveHubOptions } from './settings.ts';
+
+export interface PublishOptions {
+  /** Target repository, `owner/name`. */
+  repo: string;
+  hubUrl?: string;
+  accessToken?: string;
+  /** Create the repository when it does not exist (else that is an error). */
+  create?: boolean;
+  private?: boolean;
+  branch?: string;
+}
+
+/** The model card: what the files are, which checkpoint and command made them. */
+export function modelCard(config: ModelConfig, repo: string): string {
+  const src = config.source as Record<string, any>;
+  const weights = src.checkpoint
+    ? `the official checkpoint \`${src.checkpoint}\` (sha256 \`${src.checkpointSha256}\`)`
+    : `random weights (seed ${src.randomInit?.seed ?? '?'}), for tests only`;
+  return `---
+library_name: srpose
+tags: [pose-estimation, keypoint-detection, onnx, srpose]
+---
+# ${config.name}
+
+SRPose top-down pose estimation ("Lightweight Super-Resolution Head for Human Pose Estimation",
+ACM MM 2023) exported to ONNX for [srpose](https://github.com/haonanwang0522/SRPose).
+
+- architecture: \`${config.arch}\` with \`${config.head}\`, ${config.keypoints.length} ${config.dataset} keypoints
+- input ${config.input.width}x${config.input.height}, heatmaps ${config.heatmap.width}x${config.heatmap.height}, decode \`${config.decode.method}\`
+- weights: ${weights}
+- official config: \`${src.config ?? '?'}\`
+- exported by \`${src.exporter ?? 'models/export.py'}\` (torch ${src.torch ?? '?'}, opset ${src.opset ?? '?'}):
+  \`${src.command ?? ''}\`
+
+\`\`\`ts
+import { createEstimator } from 'srpose';
+const estimator = await createEstimator({ model: '${repo}' });
+\`\`\`
+`;
+}
+
+/**
+ * Uploads an exported model directory (`srpose.json` + the ONNX file it names) with a model
+ * card, in one commit. Returns the commit.
+ */
+export async function publishModel(dir: string, options: PublishOptions): Promise<{ commit?: string; url: string }> {
+  const { repo } = parseHubId(options.repo);
+  const s = resolveHubOptions({ hubUrl: options.hubUrl, accessToken: options.accessToken });
+  if (!s.accessToken) throw new SRPoseError('MODEL_UNAUTHORIZED', 'publishing needs a token: pass --token or set HF_TOKEN');
+  const cfgBytes = await readLocalFile(joinPath(dir, 'srpose.json'), `model ${dir}`);
+  const config = parseModelConfig(JSON.parse(new TextDecoder().decode(cfgBytes)), joinPath(dir, 'srpose.json'));
+  const onnx = await readLocalFile(joinPath(dir, config.onnx.file), `model ${dir}`);
+  const creds = { accessToken: s.accessToken, hubUrl: s.hubUrl };
+  if (!await repoExists({ repo, ...creds })) {
+    if (!options.create) throw new SRPoseError('MODEL_NOT_FOUND', `Hub repository ${repo} does not exist; pass --create to create it`);
+    await createRepo({ repo, private: options.private, ...creds });
+  }
+  const out = await uploadFiles({
+    repo,
+    ...creds,
+    branch: options.branch,
+    commitTitle: `Upload ${config.name}`,
+    files: [
+      { path: 'srpose.json', content: new Blob([cfgBytes as Uint8Array<ArrayBuffer>]) },
+      { path: config.onnx.file, content: new Blob([onnx as Uint8Array<ArrayBuffer>]) },
+      { path: 'README.md', content: new Blob([modelCard(config, repo)]) },
+    ],
+    useXet: false,
+  });
+  return { commit: out?.commit.oid, url: `${s.hubUrl}/${repo}` };
+}

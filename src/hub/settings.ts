@@ -1,0 +1,45 @@
+/**
+ * Hub settings as users of the Hub expect them: explicit options first, then the standard
+ * environment variables (`HF_ENDPOINT`, `HF_TOKEN`, `HF_HUB_CACHE` / `HF_HOME`,
+ * `HF_HUB_OFFLINE`).
+ */
+export interface HubOptions {
+  /** Hub endpoint; default `HF_ENDPOINT` or https://huggingface.co. */
+  hubUrl?: string;
+  /** Token for private or gated repos; default `HF_TOKEN`. Never logged. */
+  accessToken?: string;
+  /** Branch, tag or commit; an `@revision` in the id means the same. Default `main`. */
+  revision?: string;
+  /** Disk cache (Node, Deno); default `HF_HUB_CACHE`, `$HF_HOME/hub` or `~/.cache/huggingface/hub`. */
+  cacheDir?: string;
+  /** Use the cache only; default `HF_HUB_OFFLINE=1`. */
+  offline?: boolean;
+  /** Download progress of each file, in bytes. */
+  onProgress?: (p: { file: string; loaded: number; total: number }) => void;
+}
+
+export const DEFAULT_HUB_URL = 'https://huggingface.co';
+
+function envVar(name: string): string | undefined {
+  const g = globalThis as any;
+  try {
+    const v = g.Deno?.env?.get?.(name) ?? g.process?.env?.[name];
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  } catch {
+    return undefined; // Deno without --allow-env
+  }
+}
+
+const truthy = (v: string | undefined) => v !== undefined && ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
+
+/** The settings in effect: options, else environment, else defaults. */
+export function resolveHubOptions(o: HubOptions = {}, home?: string): Required<Omit<HubOptions, 'onProgress' | 'accessToken' | 'revision'>> & HubOptions {
+  const hfHome = envVar('HF_HOME') ?? (home ? `${home}/.cache/huggingface` : undefined);
+  return {
+    ...o,
+    hubUrl: (o.hubUrl ?? envVar('HF_ENDPOINT') ?? DEFAULT_HUB_URL).replace(/\/+$/, ''),
+    accessToken: o.accessToken ?? envVar('HF_TOKEN'),
+    cacheDir: o.cacheDir ?? envVar('HF_HUB_CACHE') ?? (hfHome ? `${hfHome}/hub` : ''),
+    offline: o.offline ?? truthy(envVar('HF_HUB_OFFLINE')),
+  };
+}

@@ -1,0 +1,167 @@
+// Models by Hub id, end to end against a Hub-compatible server on 127.0.0.1: the real
+// @huggingface/hub client code, our disk cache in the standard layout, retries, hashes,
+// revisions, auth, offline mode and concurrent cold starts.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, lstatSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/env.ts';
+import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
+import { startHubServer } from '../helpers/hub-server.ts';
+import { createEstimator, estimate } from '../../src/estimator/estimator.ts';
+import { isSRPoseError, type SRPoseErrorCode } from '../../src/errors.ts';
+import type { EstimatorOptions } from '../../src/types.ts';
+import { main } from '../../src/cli/main.ts';
+
+const TOKEN = 'hf_test_token';
+const img = { data: new Uint8Array(40 * 30 * 3).map((_, i) => (i * 7) & 255), width: 40, height: 30 };
+
+async function sha256(b: Uint8Array): Promise<string> {
+  const d = await crypto.subtle.digest('SHA-256', b as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(d), (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+/** The tiny model's files; another `seed` gives other weights, so revisions differ. */
+async function modelFiles(seed = 0): Promise<Record<string, Uint8Array>> {
+  const onnx = await tinyOnnx(seed);
+  const config = tinyConfig({ onnx: { file: 'model.onnx', sha256: await sha256(onnx), bytes: onnx.length, input: 'image', output: 'heatmaps' } });
+  return { 'srpose.json': new TextEncoder().encode(JSON.stringify(config)), 'model.onnx': onnx };
+}
+
+async function rejects(p: Promise<unknown>, code: SRPoseErrorCode, re?: RegExp) {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(isSRPoseError(e, code), `expected ${code}, got ${e}`);
+    if (re) assert.match((e as Error).message, re);
+    return;
+  }
+  assert.unreachable(`expected ${code}`);
+}
+
+let server: Awaited<ReturnType<typeof startHubServer>>;
+const opts = async (over: Partial<EstimatorOptions> = {}): Promise<Omit<EstimatorOptions, 'model'>> => ({
+  hubUrl: server.url,
+  cacheDir: await tempDir('srpose-hubcache-'),
+  backend: 'wasm',
+  ...over,
+});
+
+test.before(async () => {
+  server = await startHubServer({ token: TOKEN });
+  server.addRepo('srpose/tiny');
+  server.commit('srpose/tiny', await modelFiles(0), { tag: 'v1' });
+  server.commit('srpose/tiny', await modelFiles(3));
+  server.addRepo('srpose/private', { private: true });
+  server.commit('srpose/private', await modelFiles(0));
+});
+test.after(async () => {
+  await server.stop();
+});
+
+test('cold download into the standard Hub cache layout, then a warm start with the server stopped', async () => {
+  const o = await opts();
+  const r = await estimate(img, { model: 'srpose/tiny', ...o });
+  const repoDir = join(o.cacheDir!, 'models--srpose--tiny');
+  const commit = readFileSync(join(repoDir, 'refs', 'main'), 'utf8').trim();
+  assert.match(commit, /^[0-9a-f]{40}$/);
+  const link = join(repoDir, 'snapshots', commit, 'model.onnx');
+  assert.ok(lstatSync(link).isSymbolicLink());
+  const blob = readlinkSync(link);
+  assert.match(blob, /^\.\.\/\.\.\/blobs\/[0-9a-f]{64}$/);
+  assert.ok(existsSync(join(repoDir, 'snapshots', commit, 'srpose.json')));
+  await server.stop();
+  try {
+    const warm = await estimate(img, { model: 'srpose/tiny', ...o });
+    assert.equal(warm.people, r.people);
+  } finally {
+    await server.start();
+  }
+});
+
+test('revisions: a tag and main hold different weights, each gets its own', async () => {
+  const o = await opts();
+  const a = await estimate(img, { model: 'srpose/tiny@v1', ...o });
+  const b = await estimate(img, { model: 'srpose/tiny', ...o });
+  const c = await estimate(img, { model: 'srpose/tiny', revision: 'v1', ...o });
+  assert.not.equal(a.people, b.people);
+  assert.equal(a.people, c.people);
+});
+
+test('missing repository and missing file name the repository and file', async () => {
+  const o = await opts();
+  // Anonymous requests for a missing repository get 401 from the Hub, as for a private one.
+  await rejects(createEstimator({ model: 'srpose/nope', ...o }), 'MODEL_UNAUTHORIZED', /srpose\/nope.*does not exist, or it is private/);
+  await rejects(createEstimator({ model: 'srpose/nope', accessToken: TOKEN, ...o }), 'MODEL_NOT_FOUND', /srpose\/nope.*404/);
+  server.addRepo('srpose/empty');
+  server.commit('srpose/empty', { 'README.md': new TextEncoder().encode('hi') });
+  await rejects(createEstimator({ model: 'srpose/empty', ...o }), 'MODEL_NOT_FOUND', /srpose\.json/);
+});
+
+test('private repository: 401 without a token, works with it; the token is never in messages', async () => {
+  const o = await opts();
+  await rejects(createEstimator({ model: 'srpose/private', ...o }), 'MODEL_UNAUTHORIZED', /HF_TOKEN/);
+  const r = await estimate(img, { model: 'srpose/private', accessToken: TOKEN, ...o });
+  assert.is(r.people.length, 1);
+  try {
+    await createEstimator({ model: 'srpose/private', accessToken: 'hf_wrong_secret', ...o });
+  } catch (e) {
+    assert.not.match(String((e as Error).message), /hf_wrong_secret/);
+  }
+});
+
+test('transient 500s are retried; a truncated or corrupt body fails, leaves the cache clean, and the next call succeeds', async () => {
+  const o = await opts();
+  server.failNext(/model\.onnx/, 2, 500);
+  assert.is((await estimate(img, { model: 'srpose/tiny', ...o })).people.length, 1);
+  for (const fault of ['truncateNext', 'corruptNext'] as const) {
+    const o2 = await opts();
+    server[fault](/model\.onnx/);
+    await rejects(createEstimator({ model: 'srpose/tiny', ...o2 }), 'MODEL_DOWNLOAD_FAILED');
+    const blobs = join(o2.cacheDir!, 'models--srpose--tiny', 'blobs');
+    const files = existsSync(blobs) ? (await import('node:fs')).readdirSync(blobs) : [];
+    assert.ok(files.every((f) => !/^[0-9a-f]{64}$/.test(f)), `no ONNX blob cached after ${fault}: ${files}`);
+    assert.is((await estimate(img, { model: 'srpose/tiny', ...o2 })).people.length, 1);
+  }
+});
+
+test('8 concurrent cold estimate() calls download each file once', async () => {
+  const o = await opts();
+  server.addRepo('srpose/burst');
+  server.commit('srpose/burst', await modelFiles(5));
+  const before = server.downloads('srpose/burst', 'model.onnx');
+  const rs = await Promise.all(Array.from({ length: 8 }, () => estimate(img, { model: 'srpose/burst', ...o })));
+  assert.is(rs.length, 8);
+  assert.is(server.downloads('srpose/burst', 'model.onnx') - before, 1);
+  assert.is(server.downloads('srpose/burst', 'srpose.json'), 1);
+});
+
+test('offline: served from the cache, or MODEL_NOT_FOUND saying it is not cached', async () => {
+  const o = await opts();
+  await rejects(createEstimator({ model: 'srpose/tiny', offline: true, ...o }), 'MODEL_NOT_FOUND', /offline/);
+  await estimate(img, { model: 'srpose/tiny', ...o });
+  const n = server.requests.length;
+  assert.is((await estimate(img, { model: 'srpose/tiny', offline: true, ...o })).people.length, 1);
+  assert.is(server.requests.length, n, 'no request offline');
+});
+
+test('srpose publish uploads an exported model with a model card; estimate() by that Hub id', async () => {
+  const dir = await tempDir('srpose-publish-');
+  for (const [name, bytes] of Object.entries(await modelFiles(7))) writeFileSync(join(dir, name), bytes);
+  const out: string[] = [];
+  const err: string[] = [];
+  const run = (args: string[]) => main(args, (l) => out.push(l), (l) => err.push(l));
+  assert.is(await run(['publish', dir, '--repo', 'me/published', '--hub-url', server.url, '--token', TOKEN]), 2);
+  assert.match(err.join('\n'), /--create/);
+  assert.is(await run(['publish', dir, '--repo', 'me/published', '--create', '--hub-url', server.url, '--token', TOKEN]), 0, err.join('\n'));
+  assert.match(out.join('\n'), /published .* to .*me\/published/);
+  const card = new TextDecoder().decode(server.file('me/published', 'README.md', 'main')!);
+  assert.match(card, /random weights \(seed 0\)|weights:/);
+  assert.match(card, /me\/published/);
+  const o = await opts();
+  const viaHub = await estimate(img, { model: 'me/published', ...o });
+  const local = await estimate(img, { model: dir, backend: 'wasm' });
+  assert.equal(viaHub.people, local.people);
+});
+
+test.run();
