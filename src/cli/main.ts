@@ -122,7 +122,7 @@ async function runEstimate(images: string[], o: Record<string, any>, out: (s: st
 
 async function runPublish(dir: string, o: Record<string, any>, out: (s: string) => void): Promise<number> {
   if (!o.repo) throw new SRPoseError('INVALID_OPTION', '--repo owner/name is required');
-  const { publishModel } = await import('../hub/publish.ts');
+  const { publishModel } = await import('../model/publish.ts');
   const r = await publishModel(dir, { repo: String(o.repo), create: o.create === true, private: o.private === true, hubUrl: o.hubUrl, accessToken: o.token });
   out(`published ${dir} to ${r.url}${r.commit ? ` (commit ${r.commit})` : ''}`);
   return 0;

@@ -7,22 +7,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hasShared, SHARED, tempDir } from '../helpers/env.ts';
 import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
+import { rejects } from '../helpers/assert.ts';
 import { createEstimator, estimate } from '../../src/estimator/estimator.ts';
 import { toCocoResults } from '../../src/estimator/coco.ts';
 import { encodePng } from '../../src/image/codecs.ts';
-import { isSRPoseError, type SRPoseErrorCode } from '../../src/errors.ts';
+import { isSRPoseError } from '../../src/errors.ts';
 import type { Estimator } from '../../src/types.ts';
-
-async function rejects(p: Promise<unknown>, code: SRPoseErrorCode, re?: RegExp) {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(isSRPoseError(e, code), `expected ${code}, got ${e}`);
-    if (re) assert.match((e as Error).message, re);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
 
 // A 64x48 RGBA test picture with some structure.
 function picture(w = 64, h = 48): Uint8ClampedArray {

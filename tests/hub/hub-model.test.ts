@@ -7,9 +7,9 @@ import { existsSync, lstatSync, readFileSync, readlinkSync, writeFileSync } from
 import { join } from 'node:path';
 import { tempDir } from '../helpers/env.ts';
 import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
+import { rejects } from '../helpers/assert.ts';
 import { startHubServer } from '../helpers/hub-server.ts';
 import { createEstimator, estimate } from '../../src/estimator/estimator.ts';
-import { isSRPoseError, type SRPoseErrorCode } from '../../src/errors.ts';
 import type { EstimatorOptions } from '../../src/types.ts';
 import { main } from '../../src/cli/main.ts';
 
@@ -26,17 +26,6 @@ async function modelFiles(seed = 0): Promise<Record<string, Uint8Array>> {
   const onnx = await tinyOnnx(seed);
   const config = tinyConfig({ onnx: { file: 'model.onnx', sha256: await sha256(onnx), bytes: onnx.length, input: 'image', output: 'heatmaps' } });
   return { 'srpose.json': new TextEncoder().encode(JSON.stringify(config)), 'model.onnx': onnx };
-}
-
-async function rejects(p: Promise<unknown>, code: SRPoseErrorCode, re?: RegExp) {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(isSRPoseError(e, code), `expected ${code}, got ${e}`);
-    if (re) assert.match((e as Error).message, re);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
 }
 
 let server: Awaited<ReturnType<typeof startHubServer>>;

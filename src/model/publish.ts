@@ -1,9 +1,9 @@
 import { createRepo, repoExists, uploadFiles } from '@huggingface/hub';
 import { SRPoseError } from '../errors.ts';
 import { joinPath, readLocalFile } from '../platform/files.ts';
-import { type ModelConfig, parseModelConfig } from '../model/config.ts';
-import { parseHubId } from './id.ts';
-import { resolveHubOptions } from './settings.ts';
+import { type ModelConfig, parseModelConfig } from './config.ts';
+import { parseHubId } from '../hub/id.ts';
+import { resolveHubOptions } from '../hub/settings.ts';
 
 export interface PublishOptions {
   /** Target repository, `owner/name`. */
