@@ -107,6 +107,8 @@ export interface EstimatorInfo {
   skeleton: readonly (readonly [number, number])[];
   flipTest: boolean;
   decode: DecodeMethod;
+  /** Milliseconds spent loading: getting the files (download or cache), hashing them, creating the session. */
+  load: { fetch: number; hash: number; session: number };
 }
 
 /** A loaded model: estimate poses, then dispose. */

@@ -37,7 +37,10 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
   }
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (!(maxPixels > 0)) throw new SRPoseError('INVALID_OPTION', `maxPixels must be > 0, got ${maxPixels}`);
-  const model = await loadModel(options.model, options);
+  const stats = { hashMs: 0 };
+  const t0 = now();
+  const model = await loadModel(options.model, options, stats);
+  const t1 = now();
   const config = model.config;
   const decode = options.decode ?? config.decode.method;
   if (decode !== 'sr' && decode !== 'default' && decode !== 'dark') {
@@ -48,7 +51,8 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
     threads: options.threads,
     wasmPaths: options.wasmPaths,
   });
-  return new PoseEstimator(config, session, model.location, options.flipTest ?? config.flipTest.enabled, decode, maxPixels);
+  const load = { fetch: t1 - t0 - stats.hashMs, hash: stats.hashMs, session: now() - t1 };
+  return new PoseEstimator(config, session, model.location, options.flipTest ?? config.flipTest.enabled, decode, maxPixels, load);
 }
 
 /**
@@ -77,7 +81,15 @@ class PoseEstimator implements Estimator {
   readonly #crop: Uint8Array; // one crop, reused: filled and consumed synchronously
   readonly #maxPixels: number;
 
-  constructor(config: ModelConfig, session: PoseSession, location: string, flipTest: boolean, decode: DecodeMethod, maxPixels: number) {
+  constructor(
+    config: ModelConfig,
+    session: PoseSession,
+    location: string,
+    flipTest: boolean,
+    decode: DecodeMethod,
+    maxPixels: number,
+    load: EstimatorInfo['load'],
+  ) {
     this.#config = config;
     this.#session = session;
     this.#lut = normalizeTable(config.input.mean, config.input.std);
@@ -97,6 +109,7 @@ class PoseEstimator implements Estimator {
       skeleton: config.skeleton,
       flipTest,
       decode,
+      load,
     });
   }
 

@@ -1,6 +1,7 @@
 import { downloadFile, HubApiError, modelInfo, pathsInfo } from '@huggingface/hub';
 import { SRPoseError } from '../errors.ts';
 import { env, nodeBuiltin } from '../platform/env.ts';
+import { digestHex, type LoadStats } from '../platform/digest.ts';
 import { DiskCache } from './disk-cache.ts';
 import type { HubModelId } from './id.ts';
 import { type HubOptions, resolveHubOptions } from './settings.ts';
@@ -8,29 +9,25 @@ import { type HubOptions, resolveHubOptions } from './settings.ts';
 const RETRIES = 4;
 const BACKOFF_MS = 250;
 
-/** A file of a Hub snapshot: its bytes, and the commit they belong to. */
+/** A file of a Hub snapshot: its bytes, the commit they belong to, and the etag they were checked against. */
 export interface HubFile {
   bytes: Uint8Array;
   commit: string;
-}
-
-async function digestHex(alg: 'SHA-1' | 'SHA-256', data: Uint8Array): Promise<string> {
-  const d = await crypto.subtle.digest(alg, data as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
+  etag?: string;
 }
 
 /**
  * Checks bytes against the Hub's etag: an LFS file's etag is its sha256, a plain file's is
  * the git blob sha1 (`sha1("blob <size>\0" + bytes)`).
  */
-export async function matchesEtag(bytes: Uint8Array, etag: string): Promise<boolean> {
-  if (/^[0-9a-f]{64}$/.test(etag)) return (await digestHex('SHA-256', bytes)) === etag;
+export async function matchesEtag(bytes: Uint8Array, etag: string, stats?: LoadStats): Promise<boolean> {
+  if (/^[0-9a-f]{64}$/.test(etag)) return (await digestHex('SHA-256', bytes, stats)) === etag;
   if (/^[0-9a-f]{40}$/.test(etag)) {
     const head = new TextEncoder().encode(`blob ${bytes.byteLength}\0`);
     const all = new Uint8Array(head.length + bytes.length);
     all.set(head);
     all.set(bytes, head.length);
-    return (await digestHex('SHA-1', all)) === etag;
+    return (await digestHex('SHA-1', all, stats)) === etag;
   }
   return false; // an etag we cannot check is not trusted
 }
@@ -77,12 +74,12 @@ const inFlight = new Map<string, Promise<HubFile>>();
  * else downloaded (with progress), checked against the Hub's hash, and cached atomically.
  * Offline, only the cache is used.
  */
-export function hubFile(id: HubModelId, path: string, options: HubOptions = {}): Promise<HubFile> {
+export function hubFile(id: HubModelId, path: string, options: HubOptions = {}, stats?: LoadStats): Promise<HubFile> {
   const s = resolveHubOptions(options);
   const key = JSON.stringify([s.hubUrl, id.repo, id.revision, path, s.cacheDir, s.offline]);
   let p = inFlight.get(key);
   if (!p) {
-    p = fetchFile(id, path, s).finally(() => inFlight.delete(key));
+    p = fetchFile(id, path, s, stats).finally(() => inFlight.delete(key));
     inFlight.set(key, p);
   }
   return p;
@@ -95,18 +92,18 @@ async function diskCache(dir: string): Promise<DiskCache | undefined> {
   return new DiskCache(`${os.homedir()}/.cache/huggingface/hub`);
 }
 
-async function fetchFile(id: HubModelId, path: string, s: ReturnType<typeof resolveHubOptions>): Promise<HubFile> {
+async function fetchFile(id: HubModelId, path: string, s: ReturnType<typeof resolveHubOptions>, stats?: LoadStats): Promise<HubFile> {
   const cache = await diskCache(s.cacheDir);
   // Without the Hub, a cached file is checked against the etag its blob is named by.
   const cached = async (): Promise<HubFile | undefined> => {
     const commit = await cache?.commitFor(id.repo, id.revision);
     const hit = commit ? await cache!.read(id.repo, commit, path) : undefined;
     if (!commit || !hit) return undefined;
-    if (hit.etag && !await matchesEtag(hit.bytes, hit.etag)) {
+    if (hit.etag && !await matchesEtag(hit.bytes, hit.etag, stats)) {
       await cache!.evict(id.repo, commit, path, hit.etag);
       return undefined;
     }
-    return { bytes: hit.bytes, commit };
+    return { bytes: hit.bytes, commit, etag: hit.etag };
   };
   if (s.offline) {
     const hit = await cached();
@@ -130,23 +127,23 @@ async function fetchFile(id: HubModelId, path: string, s: ReturnType<typeof reso
     const params = { repo: id.repo, path, revision: commit, ...creds };
     if (cache) {
       const hit = await cache.read(id.repo, commit, path);
-      if (hit && await matchesEtag(hit.bytes, etag)) {
+      if (hit && await matchesEtag(hit.bytes, etag, stats)) {
         await cache.setRef(id.repo, id.revision, commit);
-        return { bytes: hit.bytes, commit };
+        return { bytes: hit.bytes, commit, etag };
       }
       if (hit) await cache.evict(id.repo, commit, path, etag);
     }
     const blob = await downloadFile({ ...params, xet: false });
     if (!blob) throw new SRPoseError('MODEL_NOT_FOUND', `Hub repository ${id.repo}@${id.revision} has no file ${path}`);
     const bytes = await readWithProgress(blob, path, size, s.onProgress);
-    if (bytes.byteLength !== size || !await matchesEtag(bytes, etag)) {
+    if (bytes.byteLength !== size || !await matchesEtag(bytes, etag, stats)) {
       throw new SRPoseError('MODEL_DOWNLOAD_FAILED', `${id.repo}@${id.revision} ${path}: downloaded ${bytes.byteLength} of ${size} bytes, or they do not match the Hub's hash ${etag}; nothing was cached, try again`);
     }
     if (cache) {
       await cache.write(id.repo, commit, path, etag, bytes);
       await cache.setRef(id.repo, id.revision, commit);
     }
-    return { bytes, commit };
+    return { bytes, commit, etag };
   } catch (e) {
     // The Hub unreachable (not an HTTP answer): serve the cached snapshot, as huggingface_hub does.
     if (!(e instanceof SRPoseError) && !(e instanceof HubApiError)) {

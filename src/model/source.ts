@@ -2,6 +2,7 @@ import { SRPoseError } from '../errors.ts';
 import { isLocalDirectory, joinPath, readLocalFile } from '../platform/files.ts';
 import { looksLikeHubId, parseHubId } from '../hub/id.ts';
 import type { HubOptions } from '../hub/settings.ts';
+import { digestHex, type LoadStats } from '../platform/digest.ts';
 import { type ModelConfig, parseModelConfig } from './config.ts';
 
 /**
@@ -46,13 +47,8 @@ function parseJson(bytes: Uint8Array, where: string): unknown {
   }
 }
 
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 /** Checks the ONNX bytes against the size and sha256 the contract records. */
-async function verifyOnnx(config: ModelConfig, onnx: Uint8Array, where: string): Promise<void> {
+async function verifyOnnx(config: ModelConfig, onnx: Uint8Array, where: string, stats?: LoadStats): Promise<void> {
   if (config.onnx.bytes !== undefined && config.onnx.bytes !== onnx.byteLength) {
     throw new SRPoseError(
       'MODEL_INVALID',
@@ -60,7 +56,7 @@ async function verifyOnnx(config: ModelConfig, onnx: Uint8Array, where: string):
     );
   }
   if (config.onnx.sha256 !== undefined) {
-    const got = await sha256Hex(onnx);
+    const got = await digestHex('SHA-256', onnx, stats);
     if (got !== config.onnx.sha256.toLowerCase()) {
       throw new SRPoseError('MODEL_INVALID', `${where}: ${config.onnx.file} sha256 ${got} does not match srpose.json`);
     }
@@ -71,28 +67,30 @@ async function verifyOnnx(config: ModelConfig, onnx: Uint8Array, where: string):
  * A model from the Hub: `srpose.json` first (validated before anything large is fetched),
  * then the ONNX file it names, pinned to the commit the config came from.
  */
-async function loadHubModel(text: string, hub: HubOptions): Promise<LoadedModel> {
+async function loadHubModel(text: string, hub: HubOptions, stats?: LoadStats): Promise<LoadedModel> {
   // The Hub client loads only when a Hub id is used.
   const { hubFile } = await import('../hub/download.ts');
   const id = parseHubId(text, hub.revision);
-  const cfg = await hubFile(id, CONFIG_FILE, hub);
+  const cfg = await hubFile(id, CONFIG_FILE, hub, stats);
   const where = `${id.repo}@${id.revision} ${CONFIG_FILE}`;
   const config = parseModelConfig(parseJson(cfg.bytes, where), where);
   const pinned = cfg.commit ? { repo: id.repo, revision: cfg.commit } : id;
-  const onnx = await hubFile(pinned, config.onnx.file, hub);
-  await verifyOnnx(config, onnx.bytes, `${id.repo}@${id.revision}`);
+  const onnx = await hubFile(pinned, config.onnx.file, hub, stats);
+  // An LFS file's etag is its sha256, already checked: hashing 100 MB again would add nothing.
+  const checked = onnx.etag !== undefined && onnx.etag === config.onnx.sha256?.toLowerCase();
+  if (!checked) await verifyOnnx(config, onnx.bytes, `${id.repo}@${id.revision}`, stats);
   return { config, onnx: onnx.bytes, location: `hf://${id.repo}@${cfg.commit || id.revision}` };
 }
 
 /** Loads and validates a model from any {@link ModelSource}; `hub` applies to Hub ids. */
-export async function loadModel(source: ModelSource, hub: HubOptions = {}): Promise<LoadedModel> {
+export async function loadModel(source: ModelSource, hub: HubOptions = {}, stats?: LoadStats): Promise<LoadedModel> {
   if (typeof source === 'object' && !(source instanceof URL)) {
     if (!source || !('onnx' in source) || !('config' in source)) {
       throw new SRPoseError('INVALID_OPTION', 'model must be a directory, a URL, or { onnx, config }');
     }
     const config = parseModelConfig(source.config, 'model.config');
     const onnx = source.onnx instanceof Uint8Array ? source.onnx : new Uint8Array(source.onnx);
-    await verifyOnnx(config, onnx, 'model.onnx');
+    await verifyOnnx(config, onnx, 'model.onnx', stats);
     return { config, onnx, location: '(bytes)' };
   }
   const text = source instanceof URL ? source.href : source;
@@ -107,13 +105,13 @@ export async function loadModel(source: ModelSource, hub: HubOptions = {}): Prom
         : fetchBytes(new URL(file, base), `model ${text}`);
     const config = parseModelConfig(parseJson(await read(CONFIG_FILE), `${text} ${CONFIG_FILE}`), `${text} ${CONFIG_FILE}`);
     const onnx = await read(config.onnx.file);
-    await verifyOnnx(config, onnx, text);
+    await verifyOnnx(config, onnx, text, stats);
     return { config, onnx, location: base.href };
   }
-  if (looksLikeHubId(text) && !await isLocalDirectory(text)) return await loadHubModel(text, hub);
+  if (looksLikeHubId(text) && !await isLocalDirectory(text)) return await loadHubModel(text, hub, stats);
   const cfgPath = joinPath(text, CONFIG_FILE);
   const config = parseModelConfig(parseJson(await readLocalFile(cfgPath, `model ${text}`), cfgPath), cfgPath);
   const onnx = await readLocalFile(joinPath(text, config.onnx.file), `model ${text}`);
-  await verifyOnnx(config, onnx, text);
+  await verifyOnnx(config, onnx, text, stats);
   return { config, onnx, location: text };
 }
