@@ -3,6 +3,7 @@ import { SRPoseError } from '../errors.ts';
 import { env, nodeBuiltin } from '../platform/env.ts';
 import { digestHex, type LoadStats } from '../platform/digest.ts';
 import { DiskCache } from './disk-cache.ts';
+import { WebCache } from './web-cache.ts';
 import type { HubModelId } from './id.ts';
 import { type HubOptions, resolveHubOptions } from './settings.ts';
 
@@ -76,7 +77,7 @@ const inFlight = new Map<string, Promise<HubFile>>();
  */
 export function hubFile(id: HubModelId, path: string, options: HubOptions = {}, stats?: LoadStats): Promise<HubFile> {
   const s = resolveHubOptions(options);
-  const key = JSON.stringify([s.hubUrl, id.repo, id.revision, path, s.cacheDir, s.offline]);
+  const key = JSON.stringify([s.hubUrl, id.repo, id.revision, path, s.cacheDir, s.cache, s.offline]);
   let p = inFlight.get(key);
   if (!p) {
     p = fetchFile(id, path, s, stats).finally(() => inFlight.delete(key));
@@ -85,15 +86,22 @@ export function hubFile(id: HubModelId, path: string, options: HubOptions = {}, 
   return p;
 }
 
-async function diskCache(dir: string): Promise<DiskCache | undefined> {
-  if (!env.hasFileSystem) return undefined;
-  if (dir) return new DiskCache(dir);
-  const os = await nodeBuiltin<typeof import('node:os')>('os');
-  return new DiskCache(`${os.homedir()}/.cache/huggingface/hub`);
+/**
+ * Where Hub files are cached: on disk in the Hub layout where there is a file system (unless
+ * `cache: 'web'`), else with the Cache API (browsers, Workers, Deno Deploy), else nowhere.
+ */
+async function openCache(s: ReturnType<typeof resolveHubOptions>): Promise<DiskCache | WebCache | undefined> {
+  if (s.cache === 'none') return undefined;
+  if (env.hasFileSystem && s.cache !== 'web') {
+    if (s.cacheDir) return new DiskCache(s.cacheDir);
+    const os = await nodeBuiltin<typeof import('node:os')>('os');
+    return new DiskCache(`${os.homedir()}/.cache/huggingface/hub`);
+  }
+  return typeof caches !== 'undefined' ? new WebCache() : undefined;
 }
 
 async function fetchFile(id: HubModelId, path: string, s: ReturnType<typeof resolveHubOptions>, stats?: LoadStats): Promise<HubFile> {
-  const cache = await diskCache(s.cacheDir);
+  const cache = await openCache(s);
   // Without the Hub, a cached file is checked against the etag its blob is named by.
   const cached = async (): Promise<HubFile | undefined> => {
     const commit = await cache?.commitFor(id.repo, id.revision);

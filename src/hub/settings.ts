@@ -12,6 +12,11 @@ export interface HubOptions {
   revision?: string;
   /** Disk cache (Node, Deno); default `HF_HUB_CACHE`, `$HF_HOME/hub` or `~/.cache/huggingface/hub`. */
   cacheDir?: string;
+  /**
+   * Which cache: `disk` (the Hub layout; default where there is a file system), `web` (the
+   * Cache API; default in browsers, Workers, Deno Deploy), or `none`.
+   */
+  cache?: 'disk' | 'web' | 'none';
   /** Use the cache only; default `HF_HUB_OFFLINE=1`. */
   offline?: boolean;
   /** Download progress of each file, in bytes. */
@@ -33,7 +38,7 @@ function envVar(name: string): string | undefined {
 const truthy = (v: string | undefined) => v !== undefined && ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
 
 /** The settings in effect: options, else environment, else defaults. */
-export function resolveHubOptions(o: HubOptions = {}, home?: string): Required<Omit<HubOptions, 'onProgress' | 'accessToken' | 'revision'>> & HubOptions {
+export function resolveHubOptions(o: HubOptions = {}, home?: string): Required<Omit<HubOptions, 'onProgress' | 'accessToken' | 'revision' | 'cache'>> & HubOptions {
   const hfHome = envVar('HF_HOME') ?? (home ? `${home}/.cache/huggingface` : undefined);
   return {
     ...o,

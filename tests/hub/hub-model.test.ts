@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, lstatSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from '../helpers/env.ts';
+import { skipUnless, tempDir } from '../helpers/env.ts';
 import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
 import { rejects } from '../helpers/assert.ts';
 import { startHubServer } from '../helpers/hub-server.ts';
@@ -132,6 +132,28 @@ test('offline: served from the cache, or MODEL_NOT_FOUND saying it is not cached
   const n = server.requests.length;
   assert.is((await estimate(img, { model: 'srpose/tiny', offline: true, ...o })).people.length, 1);
   assert.is(server.requests.length, n, 'no request offline');
+});
+
+test('Cache API cache (browsers, Workers, Deno Deploy): cold download, then served with the Hub stopped', async () => {
+  if (skipUnless(typeof caches !== 'undefined', 'no Cache API in this runtime (Node): Cache API test runs under Deno')) return;
+  await caches.delete('srpose-hub');
+  server.addRepo('srpose/webcache');
+  server.commit('srpose/webcache', await modelFiles(9));
+  const o = await opts({ cache: 'web' });
+  const cold = await estimate(img, { model: 'srpose/webcache', ...o });
+  assert.is(server.downloads('srpose/webcache', 'model.onnx'), 1);
+  const entry = await (await caches.open('srpose-hub')).match(`https://srpose.invalid/models/srpose/webcache/refs/main`);
+  assert.match(await entry!.text(), /^[0-9a-f]{40}$/);
+  await server.stop();
+  try {
+    const warm = await estimate(img, { model: 'srpose/webcache', ...o });
+    assert.equal(warm.people, cold.people);
+    const offline = await estimate(img, { model: 'srpose/webcache', offline: true, ...o });
+    assert.equal(offline.people, cold.people);
+  } finally {
+    await server.start();
+  }
+  assert.is(server.downloads('srpose/webcache', 'model.onnx'), 1);
 });
 
 test('srpose publish uploads an exported model with a model card; estimate() by that Hub id', async () => {

@@ -1,0 +1,47 @@
+/**
+ * The Hub cache for runtimes without a file system (browsers, Cloudflare Workers, Deno
+ * Deploy): the Cache API, with the disk layout's three kinds of entries as synthetic URLs:
+ * a revision's commit, and each snapshot file with its etag in a header.
+ */
+export class WebCache {
+  readonly root: string;
+  constructor(readonly name = 'srpose-hub') {
+    this.root = `Cache API "${name}"`;
+  }
+
+  #url(repo: string, ...parts: string[]): string {
+    return `https://srpose.invalid/models/${repo}/${parts.map(encodeURIComponent).join('/')}`;
+  }
+
+  #open(): Promise<Cache> {
+    return caches.open(this.name);
+  }
+
+  async commitFor(repo: string, revision: string): Promise<string | undefined> {
+    if (/^[0-9a-f]{40}$/.test(revision)) return revision;
+    const res = await (await this.#open()).match(this.#url(repo, 'refs', revision));
+    const c = res ? (await res.text()).trim() : '';
+    return /^[0-9a-f]{40}$/.test(c) ? c : undefined;
+  }
+
+  async setRef(repo: string, revision: string, commit: string): Promise<void> {
+    if (revision === commit) return;
+    await (await this.#open()).put(this.#url(repo, 'refs', revision), new Response(commit));
+  }
+
+  async read(repo: string, commit: string, path: string): Promise<{ bytes: Uint8Array; etag?: string } | undefined> {
+    const res = await (await this.#open()).match(this.#url(repo, 'snapshots', commit, path));
+    if (!res) return undefined;
+    return { bytes: new Uint8Array(await res.arrayBuffer()), etag: res.headers.get('X-Etag') ?? undefined };
+  }
+
+  /** `put` stores a whole response or nothing, so a partial entry cannot be read back. */
+  async write(repo: string, commit: string, path: string, etag: string, bytes: Uint8Array): Promise<void> {
+    const res = new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { 'X-Etag': etag, 'Content-Length': String(bytes.byteLength) } });
+    await (await this.#open()).put(this.#url(repo, 'snapshots', commit, path), res);
+  }
+
+  async evict(repo: string, commit: string, path: string): Promise<void> {
+    await (await this.#open()).delete(this.#url(repo, 'snapshots', commit, path));
+  }
+}
