@@ -27,6 +27,18 @@ export interface PoseSession {
   release(): Promise<void>;
 }
 
+/**
+ * All sessions of one onnxruntime-web module share a single WASM instance and its thread
+ * pool, so their calls cannot overlap usefully; overlapping ones (several sessions created
+ * or run at once) were seen to hang Deno. One queue per module serialises them.
+ */
+const queues = new WeakMap<object, Promise<unknown>>();
+function serialized<T>(mod: object, job: () => Promise<T>): Promise<T> {
+  const next = (queues.get(mod) ?? Promise.resolve()).then(job);
+  queues.set(mod, next.catch(() => undefined));
+  return next;
+}
+
 // onnxruntime-web reads its WASM settings once, when the first session initialises the
 // backend; later sessions share those threads, and we report what is really in effect.
 let wasmThreads: number | undefined;
@@ -96,14 +108,12 @@ function wrap(
   outputName: string,
   fallbackReason?: string,
 ): PoseSession {
-  // onnxruntime-web runs one request per session at a time; queue them.
-  let queue: Promise<unknown> = Promise.resolve();
   return {
     backend,
     threads,
     fallbackReason,
     run(input, dims) {
-      const job = queue.then(async () => {
+      return serialized(mod, async () => {
         const feeds = { [inputName]: new mod.Tensor('float32', input, dims) };
         let out: ort.InferenceSession.ReturnType;
         try {
@@ -118,10 +128,8 @@ function wrap(
         }
         return { data, dims: t.dims };
       });
-      queue = job.catch(() => undefined);
-      return job;
     },
-    release: () => session.release(),
+    release: () => serialized(mod, () => session.release()),
   };
 }
 
@@ -146,7 +154,7 @@ export async function createPoseSession(
     if (fallback === undefined) {
       try {
         const gpu = await webgpuOrt();
-        const s = await gpu.InferenceSession.create(onnx, { executionProviders: ['webgpu'], graphOptimizationLevel: 'all' });
+        const s = await serialized(gpu, () => gpu.InferenceSession.create(onnx, { executionProviders: ['webgpu'], graphOptimizationLevel: 'all' }));
         checkIo(s, io);
         return wrap(gpu, s, 'webgpu', gpu.env.wasm.numThreads ?? threads, io.input, io.output);
       } catch (e) {
@@ -158,7 +166,7 @@ export async function createPoseSession(
   }
   let s: ort.InferenceSession;
   try {
-    s = await ort.InferenceSession.create(onnx, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    s = await serialized(ort, () => ort.InferenceSession.create(onnx, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }));
   } catch (e) {
     throw new SRPoseError('MODEL_INVALID', `onnxruntime cannot load the model: ${(e as Error).message}`, { cause: e });
   }
