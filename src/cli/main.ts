@@ -5,6 +5,7 @@ import { isSRPoseError, SRPoseError } from '../errors.ts';
 import { readLocalFile, writeLocalFile } from '../platform/files.ts';
 import { drawPoses } from '../image/draw.ts';
 import { readImage } from '../image/input.ts';
+import { DEFAULT_MAX_PIXELS } from '../defaults.ts';
 import type { Box, EstimateResult } from '../types.ts';
 
 /** Parses `x,y,w,h[;x,y,w,h...]`. */
@@ -103,11 +104,12 @@ async function runEstimate(images: string[], o: Record<string, any>, out: (s: st
     const results: { file: string; result: EstimateResult }[] = [];
     for (const file of images) {
       const bytes = await readLocalFile(file, 'image');
-      const result = await estimator.estimate(bytes, { boxes });
+      // The image to draw on is decoded once, and estimated from those pixels.
+      const img = o.draw && results.length === 0 ? await readImage(bytes, DEFAULT_MAX_PIXELS) : undefined;
+      const result = await estimator.estimate(img ?? bytes, { boxes });
       results.push({ file, result });
       if (!o.json) out(summary(file, result));
-      if (o.draw && results.length === 1) {
-        const img = await readImage(bytes, Infinity);
+      if (img) {
         const png = await drawPoses(img, result.people, estimator.info.skeleton);
         await writeLocalFile(String(o.draw), png);
         if (!o.json) out(`wrote ${o.draw}`);

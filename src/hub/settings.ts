@@ -38,8 +38,9 @@ function envVar(name: string): string | undefined {
 const truthy = (v: string | undefined) => v !== undefined && ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
 
 /** The settings in effect: options, else environment, else defaults. */
-export function resolveHubOptions(o: HubOptions = {}, home?: string): Required<Omit<HubOptions, 'onProgress' | 'accessToken' | 'revision' | 'cache'>> & HubOptions {
-  const hfHome = envVar('HF_HOME') ?? (home ? `${home}/.cache/huggingface` : undefined);
+// An empty cacheDir means the default, ~/.cache/huggingface/hub, resolved where the disk is.
+export function resolveHubOptions(o: HubOptions = {}): Required<Omit<HubOptions, 'onProgress' | 'accessToken' | 'revision' | 'cache'>> & HubOptions {
+  const hfHome = envVar('HF_HOME');
   return {
     ...o,
     hubUrl: (o.hubUrl ?? envVar('HF_ENDPOINT') ?? DEFAULT_HUB_URL).replace(/\/+$/, ''),
