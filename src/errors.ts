@@ -17,7 +17,16 @@ export type SRPoseErrorCode =
   | 'MODEL_DOWNLOAD_FAILED' // the download kept failing, or its bytes do not match the Hub's hash
   | 'BACKEND_UNAVAILABLE' // the requested backend cannot run here
   | 'INFERENCE_FAILED' // onnxruntime failed while running
-  | 'DISPOSED'; // the estimator was disposed
+  | 'DISPOSED' // the estimator was disposed
+  // The HTTP API's own refusals (src/server):
+  | 'INVALID_REQUEST' // a query parameter or form field outside its domain
+  | 'UNSUPPORTED_MEDIA_TYPE' // a body that is not image/jpeg, image/png, image/webp or multipart/form-data
+  | 'PAYLOAD_TOO_LARGE' // the body is over the server's byte limit
+  | 'UNAUTHORIZED' // an API key is configured and the request's bearer token is missing or wrong
+  | 'BUSY' // the bounded queue is full: retry after the Retry-After seconds
+  | 'TIMEOUT' // the request passed its deadline
+  | 'NOT_FOUND' // no such route
+  | 'INTERNAL'; // anything unexpected (details go to the server log, never to the client)
 
 /** Error type of the whole library; `code` is stable, `message` says what to do. */
 export class SRPoseError extends Error {

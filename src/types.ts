@@ -38,6 +38,8 @@ export interface EstimatorOptions extends HubOptions {
   decode?: DecodeMethod;
   /** Largest image accepted, checked from the header before decoding. Default 40 MP. */
   maxPixels?: number;
+  /** Most boxes one call may carry (one batch of crops). Default 64. */
+  maxBoxes?: number;
   /** Where onnxruntime-web finds its WASM files (browsers, bundles). */
   wasmPaths?: string | Record<string, string>;
 }

@@ -37,6 +37,8 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
   }
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (!(maxPixels > 0)) throw new SRPoseError('INVALID_OPTION', `maxPixels must be > 0, got ${maxPixels}`);
+  const maxBoxes = options.maxBoxes ?? DEFAULT_MAX_BOXES;
+  if (!Number.isInteger(maxBoxes) || maxBoxes < 1) throw new SRPoseError('INVALID_OPTION', `maxBoxes must be a positive integer, got ${maxBoxes}`);
   const stats = { hashMs: 0 };
   const t0 = now();
   const model = await loadModel(options.model, options, stats);
@@ -52,7 +54,7 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
     wasmPaths: options.wasmPaths,
   });
   const load = { fetch: t1 - t0 - stats.hashMs, hash: stats.hashMs, session: now() - t1 };
-  return new PoseEstimator(config, session, model.location, options.flipTest ?? config.flipTest.enabled, decode, maxPixels, load);
+  return new PoseEstimator(config, session, model.location, options.flipTest ?? config.flipTest.enabled, decode, { maxPixels, maxBoxes }, load);
 }
 
 /**
@@ -79,7 +81,7 @@ class PoseEstimator implements Estimator {
   readonly #lut: Float32Array;
   readonly #flipIndex: Int32Array;
   readonly #crop: Uint8Array; // one crop, reused: filled and consumed synchronously
-  readonly #maxPixels: number;
+  readonly #limits: { maxPixels: number; maxBoxes: number };
 
   constructor(
     config: ModelConfig,
@@ -87,7 +89,7 @@ class PoseEstimator implements Estimator {
     location: string,
     flipTest: boolean,
     decode: DecodeMethod,
-    maxPixels: number,
+    limits: { maxPixels: number; maxBoxes: number },
     load: EstimatorInfo['load'],
   ) {
     this.#config = config;
@@ -95,7 +97,7 @@ class PoseEstimator implements Estimator {
     this.#lut = normalizeTable(config.input.mean, config.input.std);
     this.#flipIndex = flipIndexFromPairs(config.keypoints.length, config.flipPairs);
     this.#crop = new Uint8Array(config.input.width * config.input.height * 3);
-    this.#maxPixels = maxPixels;
+    this.#limits = limits;
     this.info = Object.freeze({
       model: config.name,
       arch: config.arch,
@@ -118,7 +120,7 @@ class PoseEstimator implements Estimator {
     if (!session) throw new SRPoseError('DISPOSED', 'this estimator was disposed; create a new one');
     const flipTest = options.flipTest ?? this.info.flipTest;
     const t0 = now();
-    const img = await readImage(image, this.#maxPixels);
+    const img = await readImage(image, this.#limits.maxPixels);
     const t1 = now();
     const boxes = this.#boxes(options.boxes, img);
     const frames = boxes.map((b) => boxToCenterScale(b, this.#config.input.width, this.#config.input.height, this.#config.bbox.padding, this.#config.bbox.pixelStd));
@@ -155,8 +157,8 @@ class PoseEstimator implements Estimator {
     if (boxes === undefined) return [[0, 0, img.width, img.height]];
     if (!Array.isArray(boxes)) throw new SRPoseError('INVALID_BOX', 'boxes must be an array of [x, y, w, h]');
     if (boxes.length === 0) throw new SRPoseError('INVALID_BOX', 'boxes is empty; omit it to use the whole image');
-    if (boxes.length > DEFAULT_MAX_BOXES) {
-      throw new SRPoseError('INVALID_BOX', `${boxes.length} boxes; at most ${DEFAULT_MAX_BOXES} per call`);
+    if (boxes.length > this.#limits.maxBoxes) {
+      throw new SRPoseError('INVALID_BOX', `${boxes.length} boxes; at most ${this.#limits.maxBoxes} per call`);
     }
     validateBoxes(boxes, img.width, img.height);
     return boxes.slice();

@@ -50,11 +50,15 @@ const quiet = { print: () => {}, printErr: (line: string) => void codecLog.push(
 
 /** Reads a codec's `.wasm` from the installed package (Node, Deno). */
 async function readInstalledWasm(file: CodecWasm): Promise<WebAssembly.Module | undefined> {
-  const [{ readFile }, { createRequire }, { fileURLToPath }] = await Promise.all([
+  const [{ readFile }, { createRequire }, { fileURLToPath }, { existsSync }] = await Promise.all([
     nodeBuiltin('fs/promises'),
     nodeBuiltin('module'),
     nodeBuiltin('url'),
+    nodeBuiltin('fs'),
   ]);
+  // A bundle (dist/<target>/) carries the codecs beside itself: deployments have no node_modules.
+  const beside = import.meta.url.startsWith('file:') ? fileURLToPath(new URL(`./${file.split('/').pop()}`, import.meta.url)) : '';
+  if (beside && existsSync(beside)) return await WebAssembly.compile(await readFile(beside));
   let path: string;
   try {
     path = createRequire(import.meta.url).resolve(file);

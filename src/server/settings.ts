@@ -1,0 +1,109 @@
+/**
+ * The HTTP service's settings: options passed to {@link createApp}, or read from an
+ * environment (process env, `Deno.env`, a Worker's `env` binding) by {@link appOptionsFromEnv}.
+ * @module
+ */
+import { SRPoseError } from '../errors.ts';
+import type { EstimatorOptions, ModelSource } from '../types.ts';
+
+/** Largest request body accepted, in bytes. */
+export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** Requests that may run (decode + crop + inference) at once; inference itself is serialised per WASM module. */
+export const DEFAULT_CONCURRENCY = 2;
+/** Requests that may wait for a slot; one more is answered 503 with `Retry-After`. */
+export const DEFAULT_MAX_QUEUE = 16;
+/** Deadline of one request, from arrival to answer (queue wait included). */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Options of the HTTP app; everything of {@link EstimatorOptions} applies to its model. */
+export interface AppOptions extends Omit<EstimatorOptions, 'model'> {
+  /** The model to serve: Hub id, directory, URL or bytes. Default `SRPOSE_MODEL`. */
+  model?: ModelSource;
+  /** When set, every `/v1/*` request needs `Authorization: Bearer <apiKey>`. */
+  apiKey?: string;
+  /** Largest body, bytes (413 past it). Default 10 MB. */
+  maxBodyBytes?: number;
+  /** Requests running at once. Default 2. */
+  concurrency?: number;
+  /** Requests waiting beyond those; more get 503. Default 16. */
+  maxQueue?: number;
+  /** Per-request deadline in ms (504 past it). Default 30 s. */
+  timeoutMs?: number;
+  /** CORS: `true` or `'*'` for any origin, or the allowed origins. Default off. */
+  cors?: boolean | string | string[];
+  /** Load the model when the app is created and run it once, instead of on the first request. */
+  warmup?: boolean;
+  /** One structured line per request and per failure; default `console.log` of JSON. `false` silences. */
+  log?: ((entry: Record<string, unknown>) => void) | false;
+}
+
+type EnvLike = Record<string, unknown> | undefined;
+
+function str(env: EnvLike, name: string): string | undefined {
+  const v = env?.[name];
+  return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+}
+
+function int(env: EnvLike, name: string, min: number): number | undefined {
+  const v = str(env, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) {
+    throw new SRPoseError('INVALID_OPTION', `${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+function bool(env: EnvLike, name: string): boolean | undefined {
+  const v = str(env, name)?.toLowerCase();
+  if (v === undefined) return undefined;
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new SRPoseError('INVALID_OPTION', `${name} must be true or false, got ${JSON.stringify(v)}`);
+}
+
+/** The process environment where there is one (Node, Deno with --allow-env), else `{}`. */
+export function processEnv(): Record<string, string> {
+  const g = globalThis as any;
+  try {
+    if (g.Deno?.env?.toObject) return g.Deno.env.toObject();
+  } catch {
+    return {}; // Deno without --allow-env
+  }
+  return { ...(g.process?.env ?? {}) };
+}
+
+/**
+ * Reads the app's settings from an environment: `SRPOSE_MODEL`, `SRPOSE_API_KEY`,
+ * `SRPOSE_MAX_BODY_BYTES`, `SRPOSE_MAX_BOXES`, `SRPOSE_MAX_PIXELS`, `SRPOSE_CONCURRENCY`,
+ * `SRPOSE_MAX_QUEUE`, `SRPOSE_TIMEOUT_MS`, `SRPOSE_CORS_ORIGINS` (`*` or a comma list),
+ * `SRPOSE_WARMUP`, `SRPOSE_BACKEND`, `SRPOSE_THREADS`, `SRPOSE_FLIP_TEST`; the Hub's own
+ * variables (`HF_ENDPOINT`, `HF_TOKEN`, `HF_HUB_CACHE`, `HF_HUB_OFFLINE`) are read where the
+ * Hub client runs. Workers pass their `env` binding, which is not the process environment.
+ */
+export function appOptionsFromEnv(env: EnvLike = processEnv()): AppOptions {
+  const cors = str(env, 'SRPOSE_CORS_ORIGINS');
+  const backend = str(env, 'SRPOSE_BACKEND');
+  if (backend !== undefined && !['auto', 'webgpu', 'wasm'].includes(backend)) {
+    throw new SRPoseError('INVALID_OPTION', `SRPOSE_BACKEND must be auto, webgpu or wasm, got ${JSON.stringify(backend)}`);
+  }
+  const o: AppOptions = {
+    model: str(env, 'SRPOSE_MODEL'),
+    apiKey: str(env, 'SRPOSE_API_KEY'),
+    maxBodyBytes: int(env, 'SRPOSE_MAX_BODY_BYTES', 1),
+    maxBoxes: int(env, 'SRPOSE_MAX_BOXES', 1),
+    maxPixels: int(env, 'SRPOSE_MAX_PIXELS', 1),
+    concurrency: int(env, 'SRPOSE_CONCURRENCY', 1),
+    maxQueue: int(env, 'SRPOSE_MAX_QUEUE', 0),
+    timeoutMs: int(env, 'SRPOSE_TIMEOUT_MS', 1),
+    cors: cors === undefined ? undefined : cors === '*' ? '*' : cors.split(',').map((s) => s.trim()).filter(Boolean),
+    warmup: bool(env, 'SRPOSE_WARMUP'),
+    backend: backend as AppOptions['backend'],
+    threads: int(env, 'SRPOSE_THREADS', 1),
+    flipTest: bool(env, 'SRPOSE_FLIP_TEST'),
+    // Workers have no process env: their Hub settings come from the binding too.
+    hubUrl: str(env, 'HF_ENDPOINT'),
+    accessToken: str(env, 'HF_TOKEN'),
+  };
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as AppOptions;
+}
