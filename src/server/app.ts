@@ -79,7 +79,7 @@ export function createApp(options: AppOptions = appOptionsFromEnv()): SRPoseApp 
     }
     return c.json(body, status as 400, { ...headers, 'X-Error-Code': body.error.code });
   });
-  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404));
+  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404, { 'X-Error-Code': 'NOT_FOUND' }));
 
   app.use('*', async (c, next) => {
     const t0 = performance.now();

@@ -84,5 +84,11 @@ export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Pro
     timer = setTimeout(() => reject(new SRPoseError('TIMEOUT', `${what} did not finish within the ${Math.round(ms)} ms deadline`)), Math.max(0, ms));
   });
   work.catch(() => undefined); // a late failure is not an unhandled rejection
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+  const end = performance.now() + ms;
+  // Synchronous WASM can hold the event loop past the timer: a result that lands late is late too.
+  const onTime = work.then((v) => {
+    if (performance.now() > end) throw new SRPoseError('TIMEOUT', `${what} finished after the ${Math.round(ms)} ms deadline`);
+    return v;
+  });
+  return Promise.race([onTime, late]).finally(() => clearTimeout(timer));
 }

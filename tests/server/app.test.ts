@@ -1,0 +1,174 @@
+// The Hono app in-process (app.request): the bad-input suite, auth, limits, queue, deadline,
+// CORS, model failures, and that nothing secret reaches a response or the log.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { hasShared, skipUnless } from '../helpers/env.ts';
+import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
+import { createApp, type SRPoseApp } from '../../src/server/mod.ts';
+import { createEstimator } from '../../src/estimator/estimator.ts';
+import { API_KEY, badInputCases, caseRequest, goodRequest, LIMITS, PHOTO, PHOTO_BOX } from './cases.ts';
+import type { AppOptions } from '../../src/server/settings.ts';
+
+const BASE = 'http://srpose.test';
+const logs: string[] = [];
+const apps: SRPoseApp[] = [];
+
+async function tinyModel() {
+  return { onnx: await tinyOnnx(0), config: tinyConfig() };
+}
+
+async function app(over: Partial<AppOptions> = {}): Promise<SRPoseApp> {
+  const a = createApp({ model: await tinyModel(), backend: 'wasm', apiKey: API_KEY, ...LIMITS, log: (e) => logs.push(JSON.stringify(e)), ...over });
+  apps.push(a);
+  return a;
+}
+
+test.after(async () => {
+  for (const a of apps) await a.dispose();
+});
+
+const skip = skipUnless(hasShared, 'server app tests need ../shared/data/coco');
+
+if (!skip) {
+  test('a good request answers the estimate, equal to the library in-process', async () => {
+    const a = await app();
+    const res = await a.fetch(goodRequest(BASE));
+    assert.is(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /application\/json/);
+    assert.match(res.headers.get('server-timing') ?? '', /inference;dur=/);
+    const body = await res.json();
+    const est = await createEstimator({ model: await tinyModel(), backend: 'wasm' });
+    const ref = await est.estimate(new Uint8Array(readFileSync(PHOTO)), { boxes: [PHOTO_BOX as [number, number, number, number]] });
+    await est.dispose();
+    assert.is(body.people.length, 1);
+    assert.equal(body.people[0].keypoints, ref.people[0].keypoints);
+    assert.equal(body.image, ref.image);
+  });
+
+  test(`the bad-input suite (${badInputCases().length} cases): status and code each, then a good request still works`, async () => {
+    const a = await app();
+    const cases = badInputCases();
+    assert.ok(cases.length >= 30);
+    const wrong: string[] = [];
+    for (const c of cases) {
+      const res = await a.fetch(caseRequest(c, BASE));
+      const body = await res.json().catch(() => null);
+      if (res.status !== c.status || body?.error?.code !== c.code || typeof body?.error?.message !== 'string') {
+        wrong.push(`${c.name}: ${res.status} ${JSON.stringify(body)}`);
+      }
+      if (res.headers.get('x-error-code') !== c.code) wrong.push(`${c.name}: X-Error-Code ${res.headers.get('x-error-code')}`);
+    }
+    assert.equal(wrong, []);
+    assert.is((await a.fetch(goodRequest(BASE))).status, 200);
+    assert.is(logs.some((l) => l.includes('"stack"') || l.includes('    at ')), false);
+  });
+
+  test('multipart/form-data with image, boxes, flip and format=coco', async () => {
+    const a = await app();
+    const f = new FormData();
+    f.append('image', new Blob([readFileSync(PHOTO)], { type: 'image/jpeg' }), 'p.jpg');
+    f.append('boxes', JSON.stringify([PHOTO_BOX, [10, 10, 100, 200, 0.5]]));
+    f.append('flip', 'false');
+    f.append('format', 'coco');
+    f.append('image_id', '785');
+    const res = await a.fetch(new Request(`${BASE}/v1/estimate`, { method: 'POST', body: f, headers: { authorization: `Bearer ${API_KEY}` } }));
+    assert.is(res.status, 200);
+    const results = await res.json();
+    assert.is(results.length, 2);
+    assert.is(results[0].image_id, 785);
+    assert.is(results[0].category_id, 1);
+    assert.is(results[0].keypoints.length, 51);
+    assert.equal(results[1].bbox, [10, 10, 100, 200]);
+  });
+
+  test('queue full: 503 BUSY with Retry-After; past the deadline: 504 TIMEOUT; the app keeps answering', async () => {
+    const a = await app({ concurrency: 1, maxQueue: 1, flipTest: true });
+    await a.ready();
+    const answers = await Promise.all(Array.from({ length: 6 }, () => a.fetch(goodRequest(BASE))));
+    const statuses = answers.map((r) => r.status).sort();
+    assert.ok(statuses.filter((s) => s === 200).length >= 2, String(statuses));
+    const busy = answers.filter((r) => r.status === 503);
+    assert.ok(busy.length >= 1, String(statuses));
+    assert.is(busy[0].headers.get('retry-after'), '1');
+    assert.is((await busy[0].json()).error.code, 'BUSY');
+
+    const slow = await app({ timeoutMs: 1 });
+    await slow.ready();
+    const late = await slow.fetch(goodRequest(BASE));
+    assert.is(late.status, 504);
+    assert.is((await late.json()).error.code, 'TIMEOUT');
+    const health = await (await slow.fetch(new Request(`${BASE}/healthz`))).json();
+    assert.is(health.status, 'ok');
+  });
+
+  test('CORS: preflight and exposed headers only when configured', async () => {
+    const open = await app({ cors: ['https://app.example'] });
+    const pre = await open.fetch(new Request(`${BASE}/v1/estimate`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    }));
+    assert.ok(pre.status === 204 || pre.status === 200, String(pre.status));
+    assert.is(pre.headers.get('access-control-allow-origin'), 'https://app.example');
+    assert.match(pre.headers.get('access-control-allow-headers') ?? '', /authorization/i);
+    const closed = await app();
+    const res = await closed.fetch(new Request(`${BASE}/healthz`, { headers: { origin: 'https://app.example' } }));
+    assert.is(res.headers.get('access-control-allow-origin'), null);
+  });
+}
+
+test('healthz, openapi.json and models; the model loads once and lazily', async () => {
+  const a = await app();
+  const h0 = await (await a.fetch(new Request(`${BASE}/healthz`))).json();
+  assert.is(h0.model, 'idle');
+  const doc = await (await a.fetch(new Request(`${BASE}/openapi.json`))).json();
+  assert.is(doc.openapi, '3.1.0');
+  assert.ok(doc.paths['/v1/estimate'].post.responses['413']);
+  const [m1, m2] = await Promise.all([1, 2].map(() => a.fetch(new Request(`${BASE}/v1/models`, { headers: { authorization: `Bearer ${API_KEY}` } }))));
+  const info = (await m1.json()).models[0];
+  assert.is(info.model, 'tiny');
+  assert.is(info.backend, 'wasm');
+  assert.equal(info.keypoints.length, 17);
+  assert.is(m2.status, 200);
+  assert.is((await (await a.fetch(new Request(`${BASE}/healthz`))).json()).model, 'ready');
+});
+
+test('a model that cannot load: 503 with its code, retried on the next request; no token in answers or logs', async () => {
+  const secret = 'hf_SECRET_token_never_shown';
+  const seen: string[] = [];
+  const a = createApp({ model: 'srpose/unreachable', hubUrl: 'http://127.0.0.1:9', accessToken: secret, cacheDir: '/nonexistent-srpose-cache', backend: 'wasm', log: (e) => seen.push(JSON.stringify(e)) });
+  apps.push(a);
+  const r1 = await a.fetch(new Request(`${BASE}/v1/models`));
+  assert.is(r1.status, 503);
+  const b1 = await r1.text();
+  assert.match(b1, /MODEL_/);
+  assert.ok(r1.headers.get('retry-after'));
+  const h = await (await a.fetch(new Request(`${BASE}/healthz`))).json();
+  assert.is(h.model, 'failed');
+  const r2 = await a.fetch(new Request(`${BASE}/v1/models`));
+  assert.is(r2.status, 503); // tried again, not a cached failure
+  const all = b1 + (await r2.text()) + JSON.stringify(h) + seen.join('\n');
+  assert.is(all.includes(secret), false);
+  assert.ok(seen.some((l) => l.includes('"level":"error"')));
+
+  const none = createApp({ log: false });
+  const r3 = await none.fetch(new Request(`${BASE}/v1/models`));
+  assert.is(r3.status, 503);
+  assert.match((await r3.json()).error.message, /SRPOSE_MODEL/);
+});
+
+test('settings from an environment: typed errors for bad values', async () => {
+  const { appOptionsFromEnv } = await import('../../src/server/settings.ts');
+  const o = appOptionsFromEnv({ SRPOSE_MODEL: 'a/b@v1', SRPOSE_MAX_BOXES: '8', SRPOSE_CORS_ORIGINS: 'https://a, https://b', SRPOSE_WARMUP: 'false', HF_TOKEN: 't' });
+  assert.equal(o, { model: 'a/b@v1', maxBoxes: 8, cors: ['https://a', 'https://b'], warmup: false, accessToken: 't' });
+  for (const [k, v] of [['SRPOSE_MAX_BOXES', '0'], ['SRPOSE_TIMEOUT_MS', 'soon'], ['SRPOSE_WARMUP', 'perhaps'], ['SRPOSE_BACKEND', 'cuda']]) {
+    try {
+      appOptionsFromEnv({ [k]: v });
+      assert.unreachable(`${k}=${v} accepted`);
+    } catch (e) {
+      assert.is((e as { code?: string }).code, 'INVALID_OPTION', `${k}=${v}`);
+    }
+  }
+});
+
+test.run();
