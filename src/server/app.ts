@@ -77,7 +77,10 @@ export function createApp(options: AppOptions = appOptionsFromEnv()): SRPoseApp 
     if (status >= 500 && body.error.code !== 'BUSY' && body.error.code !== 'TIMEOUT') {
       log({ level: 'error', code: body.error.code, message: e instanceof SRPoseError ? e.message : String((e as Error)?.message ?? e) });
     }
-    return c.json(body, status as 400, { ...headers, 'X-Error-Code': body.error.code });
+    // Answered before the body was read (or while reading it, past the limit): the rest of it
+    // would poison a kept-alive connection, so ask the client not to reuse this one.
+    const unread = c.req.raw.body !== null && (!c.req.raw.bodyUsed || body.error.code === 'PAYLOAD_TOO_LARGE');
+    return c.json(body, status as 400, { ...headers, 'X-Error-Code': body.error.code, ...(unread ? { Connection: 'close' } : {}) });
   });
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404, { 'X-Error-Code': 'NOT_FOUND' }));
 

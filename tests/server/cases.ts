@@ -89,7 +89,9 @@ export function badInputCases(): Case[] {
     { name: 'box outside the image', status: 422, code: 'INVALID_BOX', path: q([[5000, 5000, 50, 80]]), headers: J, body: jpeg },
     { name: 'boxes empty', status: 422, code: 'INVALID_BOX', path: q([]), headers: J, body: jpeg },
     { name: 'boxes an object', status: 422, code: 'INVALID_BOX', path: q({ x: 1 }), headers: J, body: jpeg },
-    { name: '1000 boxes', status: 422, code: 'INVALID_BOX', path: q(Array.from({ length: 1000 }, () => [1, 1, 10, 10])), headers: J, body: jpeg },
+    { name: '100 boxes in the query', status: 422, code: 'INVALID_BOX', path: q(Array.from({ length: 100 }, () => [1, 1, 10, 10])), headers: J, body: jpeg },
+    // 1000 boxes overflow a URL (Node answers 431 to 16 KB of headers): a form carries them.
+    { name: '1000 boxes in a form', status: 422, code: 'INVALID_BOX', body: form({ image: jpegBlob(), boxes: JSON.stringify(Array.from({ length: 1000 }, () => [1, 1, 10, 10])) }) },
     { name: 'flip=maybe', status: 400, code: 'INVALID_REQUEST', path: '/v1/estimate?flip=maybe', headers: J, body: jpeg },
     { name: 'format=xml', status: 400, code: 'INVALID_REQUEST', path: '/v1/estimate?format=xml', headers: J, body: jpeg },
     { name: 'image_id=-1', status: 400, code: 'INVALID_REQUEST', path: '/v1/estimate?format=coco&image_id=-1', headers: J, body: jpeg },
