@@ -1,4 +1,5 @@
-// npm run bench [-- <suite>]: prints one JSON summary. Suites: pipeline (default).
+// npm run bench [-- <suite>]: prints one JSON summary. Suites: pipeline (default), cold-start,
+// http (bench/http.ts).
 //
 // pipeline: per-stage ms of estimate() (decode image, crop, inference, decode heatmaps) for
 // 1 and 4 boxes, next to a bare onnxruntime session.run on a tensor of the same shape in the
@@ -133,7 +134,12 @@ async function coldStart() {
   };
 }
 
-const suites: Record<string, () => Promise<unknown>> = { pipeline, 'cold-start': coldStart };
+const requests = Number(args.find((a) => a.startsWith('--requests='))?.slice(11) ?? 24);
+const suites: Record<string, () => Promise<unknown>> = {
+  pipeline,
+  'cold-start': coldStart,
+  http: async () => (await import('./http.ts')).httpBench(arch, requests),
+};
 if (!suites[suite]) {
   console.error(`unknown suite ${suite}; one of ${Object.keys(suites).join(', ')}`);
   (globalThis as any).process.exit(2);
