@@ -3,8 +3,10 @@ import { nodeBuiltin } from '../platform/env.ts';
 /**
  * The Hugging Face Hub cache layout on disk, shared with Python's `huggingface_hub`:
  * `models--owner--name/blobs/<etag>`, `snapshots/<commit>/<path>` (a relative symlink to the
- * blob) and `refs/<revision>` (the commit a branch or tag pointed to). Blobs are written to a
- * temporary file and renamed, so a reader never sees a partial one.
+ * blob) and `refs/<revision>` (the commit a branch or tag pointed to). Every file and link is
+ * made as a temporary `blobs/<uuid>.incomplete` and renamed into place, so a reader never sees a
+ * partial one, and one left by a killed process is where Python's tools expect leftovers (not
+ * in `refs/` or `snapshots/`, where `scan_cache_dir` would report it as corrupt).
  */
 export class DiskCache {
   constructor(readonly root: string) {}
@@ -27,7 +29,7 @@ export class DiskCache {
 
   async setRef(repo: string, revision: string, commit: string): Promise<void> {
     if (revision === commit) return;
-    await this.#atomicWrite(`${this.#repoDir(repo)}/refs/${revision}`, new TextEncoder().encode(commit));
+    await this.#atomicWrite(this.#repoDir(repo), `refs/${revision}`, new TextEncoder().encode(commit));
   }
 
   /**
@@ -51,11 +53,11 @@ export class DiskCache {
   async write(repo: string, commit: string, path: string, etag: string, bytes: Uint8Array): Promise<void> {
     const dir = this.#repoDir(repo);
     const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
-    await this.#atomicWrite(`${dir}/blobs/${etag}`, bytes);
+    await this.#atomicWrite(dir, `blobs/${etag}`, bytes);
     const link = `${dir}/snapshots/${commit}/${path}`;
     const up = '../'.repeat(path.split('/').length + 1);
     await fs.mkdir(link.slice(0, link.lastIndexOf('/')), { recursive: true });
-    const tmp = `${link}.${crypto.randomUUID()}.tmp`;
+    const tmp = this.#temp(dir); // a symlink keeps its relative target when renamed
     try {
       await fs.symlink(`${up}blobs/${etag}`, tmp);
     } catch {
@@ -72,10 +74,16 @@ export class DiskCache {
     if (etag) await fs.rm(`${dir}/blobs/${etag}`, { force: true });
   }
 
-  async #atomicWrite(file: string, bytes: Uint8Array): Promise<void> {
+  #temp(repoDir: string): string {
+    return `${repoDir}/blobs/${crypto.randomUUID()}.incomplete`;
+  }
+
+  async #atomicWrite(repoDir: string, relPath: string, bytes: Uint8Array): Promise<void> {
     const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
+    const file = `${repoDir}/${relPath}`;
     await fs.mkdir(file.slice(0, file.lastIndexOf('/')), { recursive: true });
-    const tmp = `${file}.${crypto.randomUUID()}.incomplete`;
+    await fs.mkdir(`${repoDir}/blobs`, { recursive: true });
+    const tmp = this.#temp(repoDir);
     try {
       await fs.writeFile(tmp, bytes);
       await fs.rename(tmp, file);
