@@ -11,6 +11,7 @@ models/README.md). A checkpoint that does not match the arch exits with status 2
 listing the missing / unexpected keys.
 """
 import argparse
+import shutil
 import collections
 import hashlib
 import json
@@ -55,6 +56,8 @@ def parse_args(argv):
     p.add_argument('--save-checkpoint', default=None,
                    help='also write the weights used, mmpose layout {"state_dict", "meta"}')
     p.add_argument('--opset', type=int, default=17)
+    p.add_argument('--external-data', action='store_true',
+                   help='weights in model.onnx.data beside a small model.onnx (ONNX external data)')
     a = p.parse_args(argv)
     if a.random_init and a.seed is None:
         p.error('--random-init needs --seed N')
@@ -110,6 +113,30 @@ def export_onnx(model, path, opset, heatmap_wh):
         raise RuntimeError(f'ONNX output dims {dims} != [batch, {NUM_JOINTS}, {hh}, {hw}]')
 
 
+EXTERNAL_FILE = 'model.onnx.data'
+
+
+def save_external(onnx_path):
+    """Rewrites model.onnx with its weights in model.onnx.data (both written, then renamed)."""
+    import onnx
+    m = onnx.load(onnx_path)
+    out_dir = os.path.dirname(onnx_path)
+    tmp_dir = tempfile.mkdtemp(dir=out_dir)
+    try:
+        onnx.save_model(m, os.path.join(tmp_dir, 'model.onnx'), save_as_external_data=True,
+                        all_tensors_to_one_file=True, location=EXTERNAL_FILE, size_threshold=1024)
+        os.replace(os.path.join(tmp_dir, EXTERNAL_FILE), os.path.join(out_dir, EXTERNAL_FILE))
+        os.replace(os.path.join(tmp_dir, 'model.onnx'), onnx_path)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def file_entry(path, name):
+    with open(path, 'rb') as f:
+        data = f.read()
+    return {'file': name, 'sha256': hashlib.sha256(data).hexdigest(), 'bytes': len(data)}
+
+
 def contract(args, onnx_path, ckpt_sha):
     info = arch_info(args.arch)
     hw, hh = info['heatmap']
@@ -133,7 +160,9 @@ def contract(args, onnx_path, ckpt_sha):
             'opset': args.opset,
         },
         'onnx': {'file': 'model.onnx', 'sha256': hashlib.sha256(data).hexdigest(),
-                 'bytes': len(data), 'input': 'image', 'output': 'heatmaps'},
+                 'bytes': len(data), 'input': 'image', 'output': 'heatmaps',
+                 **({'externalData': [file_entry(os.path.join(os.path.dirname(onnx_path), EXTERNAL_FILE),
+                                                 EXTERNAL_FILE)]} if args.external_data else {})},
         'input': {'width': INPUT_SIZE[0], 'height': INPUT_SIZE[1], 'colorOrder': 'RGB',
                   'mean': MEAN, 'std': STD},
         'heatmap': {'width': hw, 'height': hh},
@@ -168,6 +197,8 @@ def main(argv=None):
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+    if args.external_data:
+        save_external(onnx_path)
     t2 = time.time()
     if args.save_checkpoint:
         save_checkpoint(model, args.save_checkpoint, args)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Exports the random-weight test models (res50, hrnet_w32, res50_simple; --random-init --seed 0)
-# into .cache/models/<arch>/{model.onnx,srpose.json,checkpoint.pth}. An arch is skipped when its
+# Exports the random-weight test models (res50, hrnet_w32, res50_simple, and res50_simple-external:
+# the same weights with --external-data; --random-init --seed 0) into
+# .cache/models/<name>/{model.onnx[,model.onnx.data],srpose.json,checkpoint.pth}. An arch is skipped when its
 # files exist and its stamp (.cache/models/<arch>/exporter.sha256) equals the sha256 of
 # models/export.py + models/srpose_models/*.py, so any change to the exporter re-exports.
 # Usage: bash models/make_test_models.sh [arch...]   (FORCE=1 re-exports regardless)
@@ -10,16 +11,19 @@ PY=/usr/bin/python3
 OUT=.cache/models
 SEED=0
 archs=("$@")
-[ ${#archs[@]} -eq 0 ] && archs=(res50 hrnet_w32 res50_simple)
+[ ${#archs[@]} -eq 0 ] && archs=(res50 hrnet_w32 res50_simple res50_simple-external)
 
 stamp=$(cat models/export.py $(ls models/srpose_models/*.py | LC_ALL=C sort) | sha256sum | cut -d' ' -f1)
 mkdir -p "$OUT"
 total_start=$(date +%s.%N)
-for arch in "${archs[@]}"; do
-  dir="$OUT/$arch"
+for name in "${archs[@]}"; do
+  dir="$OUT/$name"
+  arch="${name%-external}"
+  extra=()
+  [ "$arch" != "$name" ] && extra=(--external-data)
   if [ -z "${FORCE:-}" ] && [ -f "$dir/model.onnx" ] && [ -f "$dir/srpose.json" ] && [ -f "$dir/checkpoint.pth" ] \
      && [ "$(cat "$dir/exporter.sha256" 2>/dev/null)" = "$stamp" ]; then
-    echo "models: $arch up to date ($dir, exporter ${stamp:0:12})"
+    echo "models: $name up to date ($dir, exporter ${stamp:0:12})"
     continue
   fi
   # the stamp is written last: an interrupted export is redone on the next run
@@ -27,16 +31,16 @@ for arch in "${archs[@]}"; do
   rm -f "$dir/exporter.sha256"
   start=$(date +%s.%N)
   if ! "$PY" -W ignore models/export.py --arch "$arch" --random-init --seed "$SEED" \
-        --out "$dir" --save-checkpoint "$dir/checkpoint.pth" > "$dir/export.log" 2>&1; then
+        --out "$dir" --save-checkpoint "$dir/checkpoint.pth" "${extra[@]}" > "$dir/export.log" 2>&1; then
     cat "$dir/export.log" >&2
-    echo "models: export of $arch failed" >&2
+    echo "models: export of $name failed" >&2
     exit 1
   fi
   rm -f "$dir/export.log"
   echo "$stamp" > "$dir/exporter.sha256"
   end=$(date +%s.%N)
   bytes=$(stat -c %s "$dir/model.onnx")
-  awk -v a="$arch" -v s="$start" -v e="$end" -v b="$bytes" \
+  awk -v a="$name" -v s="$start" -v e="$end" -v b="$bytes" \
     'BEGIN { printf "models: %-12s exported in %6.1f s  (model.onnx %d bytes = %.1f MiB)\n", a, e - s, b, b / 1048576 }'
 done
 awk -v s="$total_start" -v e="$(date +%s.%N)" 'BEGIN { printf "models: done in %.1f s\n", e - s }'

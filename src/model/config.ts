@@ -15,7 +15,15 @@ export interface ModelConfig {
   head: string;
   dataset: string;
   source: Record<string, unknown>;
-  onnx: { file: string; sha256?: string; bytes?: number; input: string; output: string };
+  onnx: {
+    file: string;
+    sha256?: string;
+    bytes?: number;
+    input: string;
+    output: string;
+    /** Weight files beside the ONNX (`save_as_external_data`), named as the graph names them. */
+    externalData?: ExternalDataFile[];
+  };
   input: { width: number; height: number; colorOrder: 'RGB'; mean: number[]; std: number[] };
   heatmap: { width: number; height: number };
   bbox: { padding: number; pixelStd: number };
@@ -24,6 +32,13 @@ export interface ModelConfig {
   flipPairs: [number, number][];
   flipTest: { enabled: boolean; shiftHeatmap: boolean };
   decode: { method: DecodeMethod; poolKernel?: number; modulateKernel?: number };
+}
+
+/** One external-data file of the ONNX graph. */
+export interface ExternalDataFile {
+  file: string;
+  sha256?: string;
+  bytes?: number;
 }
 
 const DECODE_METHODS: readonly DecodeMethod[] = ['sr', 'default', 'dark'];
@@ -110,6 +125,19 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
       bytes: onnx.bytes === undefined ? undefined : int(onnx.bytes, 'onnx.bytes', 1, Number.MAX_SAFE_INTEGER),
       input: str(onnx.input, 'onnx.input'),
       output: str(onnx.output, 'onnx.output'),
+      ...(onnx.externalData === undefined ? {} : {
+        externalData: arr(onnx.externalData, 'onnx.externalData').map((v, i) => {
+          const e = obj(v, `onnx.externalData[${i}]`);
+          const file = str(e.file, `onnx.externalData[${i}].file`);
+          // Fetched beside the ONNX file, so a path may not climb out of the model's folder.
+          if (file.startsWith('/') || file.split(/[\\/]/).includes('..')) fail(`onnx.externalData[${i}].file must be a relative path inside the model folder`);
+          return {
+            file,
+            sha256: e.sha256 === undefined ? undefined : str(e.sha256, `onnx.externalData[${i}].sha256`),
+            bytes: e.bytes === undefined ? undefined : int(e.bytes, `onnx.externalData[${i}].bytes`, 0, Number.MAX_SAFE_INTEGER),
+          };
+        }),
+      }),
     },
     input: {
       width: inW,

@@ -3,7 +3,7 @@ import { isLocalDirectory, joinPath, readLocalFile } from '../platform/files.ts'
 import { looksLikeHubId, parseHubId } from '../hub/id.ts';
 import type { HubOptions } from '../hub/settings.ts';
 import { digestHex, type LoadStats } from '../platform/digest.ts';
-import { type ModelConfig, parseModelConfig } from './config.ts';
+import { type ExternalDataFile, type ModelConfig, parseModelConfig } from './config.ts';
 
 /**
  * Where a model comes from: a Hugging Face Hub id (`owner/name` or `owner/name@revision`),
@@ -14,12 +14,14 @@ import { type ModelConfig, parseModelConfig } from './config.ts';
 export type ModelSource =
   | string
   | URL
-  | { onnx: Uint8Array | ArrayBuffer; config: unknown };
+  | { onnx: Uint8Array | ArrayBuffer; config: unknown; externalData?: Record<string, Uint8Array | ArrayBuffer> };
 
 /** A model ready for a session: its validated contract and ONNX bytes. */
 export interface LoadedModel {
   config: ModelConfig;
   onnx: Uint8Array;
+  /** The graph's external-data files, by the name the graph uses. */
+  externalData: { path: string; data: Uint8Array }[];
   /** Where it came from, for messages and `info`. */
   location: string;
 }
@@ -47,20 +49,34 @@ function parseJson(bytes: Uint8Array, where: string): unknown {
   }
 }
 
-/** Checks the ONNX bytes against the size and sha256 the contract records. */
-async function verifyOnnx(config: ModelConfig, onnx: Uint8Array, where: string, stats?: LoadStats): Promise<void> {
-  if (config.onnx.bytes !== undefined && config.onnx.bytes !== onnx.byteLength) {
-    throw new SRPoseError(
-      'MODEL_INVALID',
-      `${where}: ${config.onnx.file} has ${onnx.byteLength} bytes, srpose.json says ${config.onnx.bytes}`,
-    );
+/** Checks a file's bytes against the size and sha256 the contract records. */
+async function verifyFile(spec: ExternalDataFile, bytes: Uint8Array, where: string, stats?: LoadStats): Promise<void> {
+  if (spec.bytes !== undefined && spec.bytes !== bytes.byteLength) {
+    throw new SRPoseError('MODEL_INVALID', `${where}: ${spec.file} has ${bytes.byteLength} bytes, srpose.json says ${spec.bytes}`);
   }
-  if (config.onnx.sha256 !== undefined) {
-    const got = await digestHex('SHA-256', onnx, stats);
-    if (got !== config.onnx.sha256.toLowerCase()) {
-      throw new SRPoseError('MODEL_INVALID', `${where}: ${config.onnx.file} sha256 ${got} does not match srpose.json`);
+  if (spec.sha256 !== undefined) {
+    const got = await digestHex('SHA-256', bytes, stats);
+    if (got !== spec.sha256.toLowerCase()) {
+      throw new SRPoseError('MODEL_INVALID', `${where}: ${spec.file} sha256 ${got} does not match srpose.json`);
     }
   }
+}
+
+/** Reads the ONNX file and its external data with `read`, each checked against the contract. */
+async function readModelFiles(
+  config: ModelConfig,
+  read: (spec: ExternalDataFile) => Promise<{ bytes: Uint8Array; verified?: boolean }>,
+  where: string,
+  stats?: LoadStats,
+): Promise<Pick<LoadedModel, 'onnx' | 'externalData'>> {
+  const files = [config.onnx, ...(config.onnx.externalData ?? [])];
+  const got: Uint8Array[] = [];
+  for (const spec of files) {
+    const { bytes, verified } = await read(spec);
+    if (!verified) await verifyFile(spec, bytes, where, stats);
+    got.push(bytes);
+  }
+  return { onnx: got[0], externalData: files.slice(1).map((f, i) => ({ path: f.file, data: got[i + 1] })) };
 }
 
 /**
@@ -75,11 +91,13 @@ async function loadHubModel(text: string, hub: HubOptions, stats?: LoadStats): P
   const where = `${id.repo}@${id.revision} ${CONFIG_FILE}`;
   const config = parseModelConfig(parseJson(cfg.bytes, where), where);
   const pinned = cfg.commit ? { repo: id.repo, revision: cfg.commit } : id;
-  const onnx = await hubFile(pinned, config.onnx.file, hub, stats);
-  // An LFS file's etag is its sha256, already checked: hashing 100 MB again would add nothing.
-  const checked = onnx.etag !== undefined && onnx.etag === config.onnx.sha256?.toLowerCase();
-  if (!checked) await verifyOnnx(config, onnx.bytes, `${id.repo}@${id.revision}`, stats);
-  return { config, onnx: onnx.bytes, location: `hf://${id.repo}@${cfg.commit || id.revision}` };
+  const files = await readModelFiles(config, async (spec) => {
+    const f = await hubFile(pinned, spec.file, hub, stats);
+    // An LFS file's etag is its sha256, already checked: hashing 100 MB again would add nothing.
+    const verified = f.etag !== undefined && f.etag === spec.sha256?.toLowerCase() && (spec.bytes === undefined || spec.bytes === f.bytes.byteLength);
+    return { bytes: f.bytes, verified };
+  }, `${id.repo}@${id.revision}`, stats);
+  return { config, ...files, location: `hf://${id.repo}@${cfg.commit || id.revision}` };
 }
 
 /** Loads and validates a model from any {@link ModelSource}; `hub` applies to Hub ids. */
@@ -89,9 +107,13 @@ export async function loadModel(source: ModelSource, hub: HubOptions = {}, stats
       throw new SRPoseError('INVALID_OPTION', 'model must be a directory, a URL, or { onnx, config }');
     }
     const config = parseModelConfig(source.config, 'model.config');
-    const onnx = source.onnx instanceof Uint8Array ? source.onnx : new Uint8Array(source.onnx);
-    await verifyOnnx(config, onnx, 'model.onnx', stats);
-    return { config, onnx, location: '(bytes)' };
+    const given: Record<string, Uint8Array | ArrayBuffer> = { ...source.externalData, [config.onnx.file]: source.onnx };
+    const files = await readModelFiles(config, ({ file }) => {
+      const b = given[file];
+      if (b === undefined) return Promise.reject(new SRPoseError('MODEL_NOT_FOUND', `model.externalData has no ${file}, which srpose.json names`));
+      return Promise.resolve({ bytes: b instanceof Uint8Array ? b : new Uint8Array(b) });
+    }, 'model', stats);
+    return { config, ...files, location: '(bytes)' };
   }
   const text = source instanceof URL ? source.href : source;
   if (typeof text !== 'string' || text.length === 0) {
@@ -104,14 +126,12 @@ export async function loadModel(source: ModelSource, hub: HubOptions = {}, stats
         ? readLocalFile(decodeURIComponent(new URL(file, base).pathname), `model ${text}`)
         : fetchBytes(new URL(file, base), `model ${text}`);
     const config = parseModelConfig(parseJson(await read(CONFIG_FILE), `${text} ${CONFIG_FILE}`), `${text} ${CONFIG_FILE}`);
-    const onnx = await read(config.onnx.file);
-    await verifyOnnx(config, onnx, text, stats);
-    return { config, onnx, location: base.href };
+    const files = await readModelFiles(config, async ({ file }) => ({ bytes: await read(file) }), text, stats);
+    return { config, ...files, location: base.href };
   }
   if (looksLikeHubId(text) && !await isLocalDirectory(text)) return await loadHubModel(text, hub, stats);
   const cfgPath = joinPath(text, CONFIG_FILE);
   const config = parseModelConfig(parseJson(await readLocalFile(cfgPath, `model ${text}`), cfgPath), cfgPath);
-  const onnx = await readLocalFile(joinPath(text, config.onnx.file), `model ${text}`);
-  await verifyOnnx(config, onnx, text, stats);
-  return { config, onnx, location: text };
+  const files = await readModelFiles(config, async ({ file }) => ({ bytes: await readLocalFile(joinPath(text, file), `model ${text}`) }), text, stats);
+  return { config, ...files, location: text };
 }
