@@ -8,16 +8,15 @@
  * bundles take them from there. Usage: `tsx scripts/build.ts [target ...]` (default: all).
  */
 import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { copyWasm, ROOT, type Sized, sizeOf } from './build-common.ts';
 import { builtinModules } from 'node:module';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const WASM_DIR = join(ROOT, 'wasm');
+export type { Sized };
 
-/** What the Node-like bundles load at run time: onnxruntime-web's threaded SIMD build and the image codecs. */
+/** What the Node-like bundles load at run time: onnxruntime-web's threaded SIMD build and the image decoders. */
 export const NODE_WASM = [
   'onnxruntime-web/dist/ort-wasm-simd-threaded.wasm',
   'onnxruntime-web/dist/ort-wasm-simd-threaded.mjs',
@@ -25,28 +24,6 @@ export const NODE_WASM = [
   '@jsquash/png/codec/pkg/squoosh_png_bg.wasm',
   '@jsquash/webp/codec/dec/webp_dec.wasm',
 ];
-
-/** Copies package files into wasm/ (once per build); returns their paths there. */
-export function copyWasm(files: readonly string[]): string[] {
-  mkdirSync(WASM_DIR, { recursive: true });
-  return files.map((f) => {
-    const from = join(ROOT, 'node_modules', f); // not all are in the packages' exports maps
-    const to = join(WASM_DIR, basename(f));
-    copyFileSync(from, to);
-    return to;
-  });
-}
-
-export interface Sized {
-  path: string;
-  bytes: number;
-  gzip: number;
-}
-
-export function sizeOf(path: string): Sized {
-  const bytes = statSync(path).size;
-  return { path: path.slice(ROOT.length).replace(/^\//, ''), bytes, gzip: gzipSync(readFileSync(path), { level: 9 }).length };
-}
 
 const nodeBundle = (entry: string, outdir: string, extra: BuildOptions = {}): BuildOptions => ({
   entryPoints: [join(ROOT, entry)],

@@ -6,8 +6,9 @@ import type { Backend, BackendRequest } from './runtime/session.ts';
 import type { DecodeMethod } from './model/config.ts';
 import type { ModelSource } from './model/source.ts';
 import type { HubOptions } from './hub/settings.ts';
+import type { CodecWasm } from './image/codecs.ts';
 
-export type { Backend, BackendRequest, DecodeMethod, HubOptions, ModelSource };
+export type { Backend, BackendRequest, CodecWasm, DecodeMethod, HubOptions, ModelSource };
 
 /** A person box `[x, y, width, height]` in image pixels, optionally with a detector score. */
 export type Box = readonly [number, number, number, number] | readonly [number, number, number, number, number];
@@ -42,6 +43,19 @@ export interface EstimatorOptions extends HubOptions {
   maxBoxes?: number;
   /** Where onnxruntime-web finds its WASM files (browsers, bundles). */
   wasmPaths?: string | Record<string, string>;
+  /**
+   * Precompiled WebAssembly, for runtimes that refuse to compile WASM from bytes at run time
+   * (Cloudflare Workers, Vercel Edge) and give `.wasm` imports as `WebAssembly.Module`s.
+   * `ort`: onnxruntime-web's `ort-wasm-simd-threaded.wasm`, instantiated instead of fetched and
+   * compiled (it then runs on one thread, and `wasmPaths` is not used); process-wide, fixed by
+   * the first session like `threads`. `codecs`: the image codecs' `.wasm` by their path in the
+   * npm packages; given, they replace the codec loader for the process (a codec left out is
+   * then fetched by @jsquash beside its own module). Not needed in Node, Deno or browsers.
+   */
+  wasmModules?: {
+    ort?: WebAssembly.Module;
+    codecs?: Partial<Record<CodecWasm, WebAssembly.Module>>;
+  };
 }
 
 /** Options of one {@link Estimator.estimate} call. */

@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
+# The build first: it copies the .wasm files functions/cloudflare.ts imports (and deno check reads).
+echo "== npm run build"; npm run -s build
 echo "== npm run check"; npm run -s check
-npm run -s build
 bash models/make_test_models.sh
 echo "== uvu under Node"; npx tsx tests/runner.ts "$@" || status=1
 # Mesa (Deno's software WebGPU adapter) complains on stderr without a runtime dir.

@@ -6,6 +6,7 @@ import { flipIndexFromPairs, mergeFlipped } from '../core/flip.ts';
 import { type CropFrame, type DecodedKeypoints, decodeDark, decodeDefault, decodeSR, type Heatmaps } from '../core/decode/index.ts';
 import { DEFAULT_MAX_BOXES, DEFAULT_MAX_PIXELS, KEYPOINT_SCORE_THRESHOLD } from '../defaults.ts';
 import { SRPoseError } from '../errors.ts';
+import { setWasmLoader } from '../image/codecs.ts';
 import { readImage, type RgbImage } from '../image/input.ts';
 import type { DecodeMethod, ModelConfig } from '../model/config.ts';
 import { loadModel } from '../model/source.ts';
@@ -39,6 +40,8 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
   if (!(maxPixels > 0)) throw new SRPoseError('INVALID_OPTION', `maxPixels must be > 0, got ${maxPixels}`);
   const maxBoxes = options.maxBoxes ?? DEFAULT_MAX_BOXES;
   if (!Number.isInteger(maxBoxes) || maxBoxes < 1) throw new SRPoseError('INVALID_OPTION', `maxBoxes must be a positive integer, got ${maxBoxes}`);
+  const codecs = options.wasmModules?.codecs;
+  if (codecs) setWasmLoader((file) => Promise.resolve(codecs[file]));
   const stats = { hashMs: 0 };
   const t0 = now();
   const model = await loadModel(options.model, options, stats);
@@ -52,6 +55,8 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
     backend: options.backend,
     threads: options.threads,
     wasmPaths: options.wasmPaths,
+    externalData: model.externalData,
+    wasmModule: options.wasmModules?.ort,
   });
   const load = { fetch: t1 - t0 - stats.hashMs, hash: stats.hashMs, session: now() - t1 };
   return new PoseEstimator(config, session, model.location, options.flipTest ?? config.flipTest.enabled, decode, { maxPixels, maxBoxes }, load);

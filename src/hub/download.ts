@@ -90,14 +90,39 @@ export function hubFile(id: HubModelId, path: string, options: HubOptions = {}, 
  * Where Hub files are cached: on disk in the Hub layout where there is a file system (unless
  * `cache: 'web'`), else with the Cache API (browsers, Workers, Deno Deploy), else nowhere.
  */
-async function openCache(s: ReturnType<typeof resolveHubOptions>): Promise<DiskCache | WebCache | undefined> {
+async function openCache(s: ReturnType<typeof resolveHubOptions>): Promise<HubCache | undefined> {
   if (s.cache === 'none') return undefined;
   if (env.hasFileSystem && s.cache !== 'web') {
-    if (s.cacheDir) return new DiskCache(s.cacheDir);
+    if (s.cacheDir) return tolerant(new DiskCache(s.cacheDir));
     const os = await nodeBuiltin<typeof import('node:os')>('os');
-    return new DiskCache(`${os.homedir()}/.cache/huggingface/hub`);
+    return tolerant(new DiskCache(`${os.homedir()}/.cache/huggingface/hub`));
   }
-  return typeof caches !== 'undefined' ? new WebCache() : undefined;
+  return typeof caches !== 'undefined' ? tolerant(new WebCache()) : undefined;
+}
+
+type HubCache = Pick<DiskCache, 'root' | 'commitFor' | 'setRef' | 'read' | 'write' | 'evict'>;
+
+/**
+ * The cache as a help, never a failure: a read that throws (a read-only or full disk, a runtime
+ * whose `caches.open` throws, as a bare workerd's does) is a miss and a write that throws is
+ * skipped, so the model still loads, uncached. Files are verified either way.
+ */
+function tolerant(cache: HubCache): HubCache {
+  const soft = <A extends unknown[], R>(f: (...a: A) => Promise<R>, fallback: R) => async (...a: A): Promise<R> => {
+    try {
+      return await f.apply(cache, a);
+    } catch {
+      return fallback;
+    }
+  };
+  return {
+    root: cache.root,
+    commitFor: soft(cache.commitFor, undefined),
+    setRef: soft(cache.setRef, undefined),
+    read: soft(cache.read, undefined),
+    write: soft(cache.write, undefined),
+    evict: soft(cache.evict, undefined),
+  };
 }
 
 async function fetchFile(id: HubModelId, path: string, s: ReturnType<typeof resolveHubOptions>, stats?: LoadStats): Promise<HubFile> {

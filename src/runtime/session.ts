@@ -14,6 +14,14 @@ export interface SessionOptions {
   threads?: number;
   /** Where onnxruntime-web finds its `.wasm` / `.mjs` files (a URL prefix or per-file map). */
   wasmPaths?: ort.Env.WasmPrefixOrFilePaths;
+  /** The graph's external-data files (weights saved beside the ONNX), by the name the graph uses. */
+  externalData?: { path: string; data: Uint8Array }[];
+  /**
+   * `ort-wasm-simd-threaded.wasm` already compiled, for runtimes that refuse to compile WASM
+   * from bytes (Cloudflare Workers, Vercel Edge): onnxruntime-web instantiates it instead of
+   * fetching and compiling its file, on one thread (`wasmPaths` is then not used).
+   */
+  wasmModule?: WebAssembly.Module;
 }
 
 /** One ONNX model ready to run, with the backend that really runs it. */
@@ -42,22 +50,77 @@ function serialized<T>(mod: object, job: () => Promise<T>): Promise<T> {
 // onnxruntime-web reads its WASM settings once, when the first session initialises the
 // backend; later sessions share those threads, and we report what is really in effect.
 let wasmThreads: number | undefined;
+let wasmThreadsReason: string | undefined;
+
+/**
+ * Stands in `ort.env.wasm.wasmBinary` for a precompiled module. A non-empty `wasmBinary` makes
+ * onnxruntime-web start its embedded Emscripten glue (no `import.meta.url`, no `.mjs` to
+ * import) and hand these bytes to `WebAssembly.instantiate`, where {@link usePrecompiled}'s
+ * hook swaps in the module: nothing is compiled from bytes.
+ */
+const PLACEHOLDER = new TextEncoder().encode('srpose: precompiled WebAssembly.Module, see wasmModule');
+let precompiled: WebAssembly.Module | undefined;
+
+function isPlaceholder(source: unknown): boolean {
+  let bytes: Uint8Array;
+  if (source instanceof ArrayBuffer) bytes = new Uint8Array(source);
+  else if (ArrayBuffer.isView(source)) bytes = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  else return false;
+  return bytes.byteLength === PLACEHOLDER.byteLength && bytes.every((b, i) => b === PLACEHOLDER[i]);
+}
+
+/**
+ * Sets the placeholder and wraps `WebAssembly.instantiate` (once per process: onnxruntime-web
+ * is configured once) so that the placeholder bytes instantiate `module` and resolve as
+ * instantiating bytes does (`{ module, instance }`); every other call goes through untouched.
+ */
+function usePrecompiled(module: WebAssembly.Module): void {
+  const first = precompiled === undefined;
+  precompiled = module;
+  ort.env.wasm.wasmBinary = PLACEHOLDER.slice();
+  if (!first) return;
+  const wasm = WebAssembly as { instantiate: (source: unknown, imports?: WebAssembly.Imports) => Promise<unknown> };
+  const instantiate = wasm.instantiate;
+  wasm.instantiate = function (source: unknown, imports?: WebAssembly.Imports): Promise<unknown> {
+    if (precompiled && isPlaceholder(source)) {
+      const m = precompiled;
+      return (instantiate.call(WebAssembly, m, imports) as Promise<WebAssembly.Instance>).then((instance) => ({ module: m, instance }));
+    }
+    return instantiate.call(WebAssembly, source, imports);
+  };
+}
 
 async function configureWasm(opts: SessionOptions): Promise<{ threads: number; reason?: string }> {
-  if (wasmThreads !== undefined) return { threads: wasmThreads };
-  let threads = opts.threads ?? await availableCores();
-  let reason: string | undefined;
-  if (!Number.isInteger(threads) || threads < 1) {
+  if (wasmThreads !== undefined) return { threads: wasmThreads, reason: wasmThreadsReason };
+  if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1)) {
     throw new SRPoseError('INVALID_OPTION', `threads must be a positive integer, got ${opts.threads}`);
   }
-  if (threads > 1 && !env.crossOriginIsolated) {
+  let threads: number;
+  let reason: string | undefined;
+  if (opts.wasmModule !== undefined) {
+    if (!(opts.wasmModule instanceof WebAssembly.Module)) {
+      throw new SRPoseError('INVALID_OPTION', 'wasmModules.ort must be a WebAssembly.Module (ort-wasm-simd-threaded.wasm imported as a module)');
+    }
+    // onnxruntime-web starts its WASM threads as workers from its script's URL, which a
+    // precompiled setup (no URL, no workers) does not have: one thread, said when more were wanted.
+    if ((opts.threads ?? await availableCores()) > 1) {
+      reason = 'a precompiled onnxruntime WASM module (wasmModules.ort) runs on one thread: its worker threads need the script URL it is loaded without';
+    }
     threads = 1;
-    reason = 'WASM threads need cross-origin isolation (COOP/COEP headers); running on one thread';
+    usePrecompiled(opts.wasmModule);
+  } else {
+    threads = opts.threads ?? await availableCores();
+    if (threads > 1 && !env.crossOriginIsolated) {
+      threads = 1;
+      reason = 'WASM threads need cross-origin isolation (COOP/COEP headers); running on one thread';
+    }
+    if (opts.wasmPaths !== undefined) ort.env.wasm.wasmPaths = opts.wasmPaths;
   }
   ort.env.wasm.numThreads = threads;
   ort.env.wasm.simd = true;
-  if (opts.wasmPaths !== undefined) ort.env.wasm.wasmPaths = opts.wasmPaths;
+  if (opts.wasmModule !== undefined) ort.env.wasm.proxy = false;
   wasmThreads = threads;
+  wasmThreadsReason = reason;
   return { threads, reason };
 }
 
@@ -154,7 +217,7 @@ export async function createPoseSession(
     if (fallback === undefined) {
       try {
         const gpu = await webgpuOrt();
-        const s = await serialized(gpu, () => gpu.InferenceSession.create(onnx, { executionProviders: ['webgpu'], graphOptimizationLevel: 'all' }));
+        const s = await serialized(gpu, () => gpu.InferenceSession.create(onnx, { executionProviders: ['webgpu'], graphOptimizationLevel: 'all', ...external(opts) }));
         checkIo(s, io);
         return wrap(gpu, s, 'webgpu', gpu.env.wasm.numThreads ?? threads, io.input, io.output);
       } catch (e) {
@@ -166,13 +229,17 @@ export async function createPoseSession(
   }
   let s: ort.InferenceSession;
   try {
-    s = await serialized(ort, () => ort.InferenceSession.create(onnx, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }));
+    s = await serialized(ort, () => ort.InferenceSession.create(onnx, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', ...external(opts) }));
   } catch (e) {
     throw new SRPoseError('MODEL_INVALID', `onnxruntime cannot load the model: ${(e as Error).message}`, { cause: e });
   }
   checkIo(s, io);
   const reasons = [fallback, threadReason].filter((r) => r !== undefined);
   return wrap(ort, s, 'wasm', threads, io.input, io.output, reasons.length ? reasons.join('; ') : undefined);
+}
+
+function external(opts: SessionOptions): Pick<ort.InferenceSession.SessionOptions, 'externalData'> {
+  return opts.externalData?.length ? { externalData: opts.externalData } : {};
 }
 
 function checkIo(s: ort.InferenceSession, io: { input: string; output: string }): void {

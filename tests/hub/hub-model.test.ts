@@ -175,4 +175,16 @@ test('srpose publish uploads an exported model with a model card; estimate() by 
   assert.equal(viaHub.people, local.people);
 });
 
+test('a cache that cannot be written (read-only disk) is skipped: the model still loads, uncached', async () => {
+  const o = await opts();
+  const blocker = join(o.cacheDir!, 'a-file');
+  writeFileSync(blocker, 'not a directory');
+  const before = server.downloads('srpose/tiny', 'model.onnx');
+  const r = await estimate(img, { model: 'srpose/tiny', ...o, cacheDir: join(blocker, 'hub') });
+  assert.is(r.people.length, 1);
+  const again = await estimate(img, { model: 'srpose/tiny', ...o, cacheDir: join(blocker, 'hub') });
+  assert.equal(again.people, r.people);
+  assert.is(server.downloads('srpose/tiny', 'model.onnx'), before + 2); // nothing could be kept
+});
+
 test.run();
