@@ -6,9 +6,17 @@ import type { Backend, BackendRequest } from './runtime/session.ts';
 import type { DecodeMethod } from './model/config.ts';
 import type { ModelSource } from './model/source.ts';
 import type { HubOptions } from './hub/settings.ts';
-import type { CodecWasm } from './image/codecs.ts';
 
-export type { Backend, BackendRequest, CodecWasm, DecodeMethod, HubOptions, ModelSource };
+export type { Backend, BackendRequest, DecodeMethod, HubOptions, ModelSource };
+
+/** The codecs' WASM binaries, named by their path inside the npm packages. */
+export type CodecWasm =
+  | '@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm'
+  | '@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm'
+  | '@jsquash/png/codec/pkg/squoosh_png_bg.wasm'
+  | '@jsquash/webp/codec/dec/webp_dec.wasm'
+  | '@jsquash/webp/codec/enc/webp_enc.wasm'
+  | '@jsquash/webp/codec/enc/webp_enc_simd.wasm';
 
 /** A person box `[x, y, width, height]` in image pixels, optionally with a detector score. */
 export type Box = readonly [number, number, number, number] | readonly [number, number, number, number, number];

@@ -12,16 +12,10 @@ import initPng, { decode as pngDecode, decode_rgba16 as pngDecode16, encode as p
 import webpDecoder from '@jsquash/webp/codec/dec/webp_dec.js';
 import { defaultOptions as webpDefaults } from '@jsquash/webp/meta.js';
 import { SRPoseError } from '../errors.ts';
+import type { CodecWasm } from '../types.ts';
 import { env, nodeBuiltin } from '../platform/env.ts';
 
-/** The codecs' WASM binaries, named by their path inside the npm packages. */
-export type CodecWasm =
-  | '@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm'
-  | '@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm'
-  | '@jsquash/png/codec/pkg/squoosh_png_bg.wasm'
-  | '@jsquash/webp/codec/dec/webp_dec.wasm'
-  | '@jsquash/webp/codec/enc/webp_enc.wasm'
-  | '@jsquash/webp/codec/enc/webp_enc_simd.wasm';
+export type { CodecWasm };
 
 /**
  * Supplies a codec's compiled WASM. Resolve to `undefined` to let @jsquash fetch the file
