@@ -1,11 +1,13 @@
 /**
  * Node server (`npm start`; also any container or VM): the Hono app on @hono/node-server.
- * Settings from the environment (README "HTTP API"); PORT (default 8787) and HOST.
+ * Settings from the environment (README "HTTP API"); PORT (default 8787) and HOST; SRPOSE_DEMO=1
+ * serves the demo page at `/`.
  */
 import { serve } from '@hono/node-server';
 import { appOptionsFromEnv, createApp } from '../src/server/mod.ts';
+import { demoFromEnv } from './demo-files.ts';
 
-const app = createApp({ warmup: true, ...appOptionsFromEnv(process.env) });
+const app = createApp({ warmup: true, ...appOptionsFromEnv(process.env), demo: demoFromEnv(process.env, import.meta.url) });
 const port = Number(process.env.PORT ?? 8787);
 const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? '0.0.0.0' }, (info) => {
   console.log(JSON.stringify({ level: 'info', message: 'listening', port: info.port }));

@@ -16,11 +16,11 @@
  * `tsx scripts/build-cloudflare.ts` prints the files' sizes (raw and gzip) as JSON.
  */
 import { build, type Plugin } from 'esbuild';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { copyWasm, ROOT, type Sized, sizeOf } from './build-common.ts';
+import { browserBuild, copyWasm, ROOT, type Sized, sizeOf } from './build-common.ts';
 
 export const CLOUDFLARE_DIR = join(ROOT, 'dist', 'cloudflare');
 /** The bundle's file name in `CLOUDFLARE_DIR` (and its module name in workerd). */
@@ -155,15 +155,6 @@ const workersResolve: Plugin = {
     b.onResolve({ filter: /\.wasm$/ }, (args) => ({ path: `./${basename(args.path)}`, external: true }));
   },
 };
-
-/** The file a package's `browser` map puts in place of `file` (a path inside the package). */
-function browserBuild(pkg: string, file: string): string {
-  const dir = join(ROOT, 'node_modules', pkg);
-  const map = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).browser as Record<string, string | false> | undefined;
-  const target = map?.[file];
-  if (typeof target !== 'string') throw new Error(`${pkg} has no browser build of ${file}`);
-  return join(dir, target);
-}
 
 function capnpString(s: string): string {
   return JSON.stringify(s); // Cap'n Proto text strings take JSON's escapes

@@ -28,3 +28,12 @@ export function copyWasm(files: readonly string[]): string[] {
     return to;
   });
 }
+
+/** The file a package's `browser` map puts in place of `file` (a path inside the package). */
+export function browserBuild(pkg: string, file: string): string {
+  const dir = join(ROOT, 'node_modules', pkg);
+  const map = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).browser as Record<string, string | false> | undefined;
+  const target = map?.[file];
+  if (typeof target !== 'string') throw new Error(`${pkg} has no browser build of ${file}`);
+  return join(dir, target);
+}

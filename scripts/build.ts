@@ -10,7 +10,7 @@
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { copyWasm, ROOT, type Sized, sizeOf } from './build-common.ts';
 import { builtinModules } from 'node:module';
-import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -95,27 +95,22 @@ export async function buildAll(targets: string[]): Promise<Record<string, { file
   };
   for (const t of targets) {
     if (t === 'lib') add(t, await buildLibrary());
-    else if (t === 'cloudflare') {
+    else if (t === 'browser') {
+      const { buildBrowser } = await import('./build-browser.ts');
+      add(t, (await buildBrowser()).files);
+    } else if (t === 'cloudflare') {
       const { buildCloudflare } = await import('./build-cloudflare.ts');
       add(t, (await buildCloudflare()).files);
     } else if (t in FUNCTIONS) add(t, await buildFunction(t, wasm));
-    else throw new Error(`unknown target ${t}; known: lib, cloudflare, ${Object.keys(FUNCTIONS).join(', ')}`);
+    else throw new Error(`unknown target ${t}; known: lib, browser, cloudflare, ${Object.keys(FUNCTIONS).join(', ')}`);
   }
   return result;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const all = ['lib', ...Object.keys(FUNCTIONS), 'cloudflare'];
+  const all = ['lib', 'browser', ...Object.keys(FUNCTIONS), 'cloudflare'];
   const asked = process.argv.slice(2);
-  const targets = asked.length ? asked : all.filter((t) => t !== 'cloudflare' || existsBuildCloudflare());
+  const targets = asked.length ? asked : all;
   const result = await buildAll(targets);
   console.log(JSON.stringify(Object.fromEntries(Object.entries(result).map(([k, v]) => [k, v.total]))));
-}
-
-function existsBuildCloudflare(): boolean {
-  try {
-    return statSync(join(dirname(fileURLToPath(import.meta.url)), 'build-cloudflare.ts')).isFile();
-  } catch {
-    return false;
-  }
 }

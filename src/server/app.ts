@@ -13,6 +13,7 @@ import type { EstimateResult, EstimatorInfo } from '../types.ts';
 import { errorResponse } from './errors.ts';
 import { Limiter, withDeadline } from './limiter.ts';
 import { ModelHolder } from './model-holder.ts';
+import { mountDemo } from './demo.ts';
 import { openApiDocument } from './openapi.ts';
 import { readEstimateRequest } from './request.ts';
 import {
@@ -60,7 +61,7 @@ const WARMUP_IMAGE = { data: new Uint8Array(192 * 256 * 3).fill(128), width: 192
  * ```
  */
 export function createApp(options: AppOptions = appOptionsFromEnv()): SRPoseApp {
-  const { apiKey, cors: corsOrigins, warmup, log: logOption, maxBodyBytes: mb, concurrency: cc, maxQueue: mq, timeoutMs: tm, ...estimatorOptions } = options;
+  const { apiKey, cors: corsOrigins, warmup, demo, log: logOption, maxBodyBytes: mb, concurrency: cc, maxQueue: mq, timeoutMs: tm, ...estimatorOptions } = options;
   const maxBodyBytes = positive('maxBodyBytes', mb ?? DEFAULT_MAX_BODY_BYTES);
   const maxBoxes = positive('maxBoxes', estimatorOptions.maxBoxes ?? DEFAULT_MAX_BOXES);
   const timeoutMs = positive('timeoutMs', tm ?? DEFAULT_TIMEOUT_MS);
@@ -109,6 +110,8 @@ export function createApp(options: AppOptions = appOptionsFromEnv()): SRPoseApp 
     }
     await next();
   });
+
+  if (demo) mountDemo(app, demo);
 
   app.get('/healthz', (c) => c.json({ status: 'ok', model: model.state, ...(model.lastError ? { modelError: model.lastError } : {}), running: limiter.running, queued: limiter.queued }));
   app.get('/openapi.json', (c) => c.json(openapi));

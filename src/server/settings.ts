@@ -5,6 +5,7 @@
  */
 import { SRPoseError } from '../errors.ts';
 import type { EstimatorOptions, ModelSource } from '../types.ts';
+import type { DemoOptions } from './demo.ts';
 
 /** Largest request body accepted, in bytes. */
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -33,6 +34,8 @@ export interface AppOptions extends Omit<EstimatorOptions, 'model'> {
   cors?: boolean | string | string[];
   /** Load the model when the app is created and run it once, instead of on the first request. */
   warmup?: boolean;
+  /** Serve the demo page at `GET /` (browser inference; see README "In the browser"). Off by default. */
+  demo?: DemoOptions;
   /** One structured line per request and per failure; default `console.log` of JSON. `false` silences. */
   log?: ((entry: Record<string, unknown>) => void) | false;
 }

@@ -1,0 +1,41 @@
+/**
+ * The demo's files for servers with a disk (Node, Deno): `static/*` from the browser build
+ * (dist/browser) and `models/<name>/*` from the model folders the demo offers. Turned on by
+ * SRPOSE_DEMO=1; SRPOSE_DEMO_MODELS is a folder of exported model folders (default: the
+ * served model, when SRPOSE_MODEL is a folder).
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DemoOptions } from '../src/server/demo.ts';
+
+export function demoFromEnv(env: Record<string, string | undefined>, here: string): DemoOptions | undefined {
+  if (!['1', 'true', 'yes', 'on'].includes((env.SRPOSE_DEMO ?? '').toLowerCase())) return undefined;
+  // Beside the sources (functions/) or beside a bundle (dist/<target>/).
+  const dir = fileURLToPath(new URL('.', here));
+  const staticDir = [env.SRPOSE_DEMO_STATIC, join(dir, '..', 'dist', 'browser'), join(dir, '..', 'browser')]
+    .find((d) => d && existsSync(join(d, 'demo.mjs')));
+  if (!staticDir) throw new Error('SRPOSE_DEMO needs the browser build (npm run build: dist/browser)');
+  const folders = new Map<string, string>();
+  const model = env.SRPOSE_MODEL;
+  if (env.SRPOSE_DEMO_MODELS) {
+    for (const name of readdirSync(env.SRPOSE_DEMO_MODELS)) {
+      const d = join(env.SRPOSE_DEMO_MODELS, name);
+      if (existsSync(join(d, 'srpose.json'))) folders.set(name, resolve(d));
+    }
+  } else if (model && existsSync(join(model, 'srpose.json')) && statSync(model).isDirectory()) {
+    folders.set(basename(resolve(model)), resolve(model));
+  }
+  const models = [...folders.keys()].sort().map((name) => ({ name, source: `models/${name}/` }));
+  if (model && !folders.size && !existsSync(model)) models.push({ name: model, source: model }); // a Hub id
+  return {
+    models,
+    async assets(path) {
+      const [top, first, ...rest] = path.split('/');
+      const file = top === 'static' ? join(staticDir, first, ...rest) : folders.has(first) ? join(folders.get(first)!, ...rest) : undefined;
+      if (!file || !existsSync(file) || !statSync(file).isFile()) return undefined;
+      return new Uint8Array(await readFile(file));
+    },
+  };
+}

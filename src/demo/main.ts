@@ -1,0 +1,219 @@
+/**
+ * The demo page's script (bundled into dist/browser/demo.mjs): pick, drop or capture a photo,
+ * estimate in this browser (WebGPU or WASM, optionally in a worker) or on the server, and see
+ * the skeletons, the keypoints, the backend and the timings. `window.srposeDemo` exposes the
+ * same steps to scripts (the browser tests drive the page through it).
+ */
+import { createEstimator, createWorkerEstimator } from '../browser.ts';
+import type { BackendRequest, Box, EstimateResult, Estimator, ImageInput, Pixels } from '../types.ts';
+
+interface DemoConfig {
+  models: { name: string; source: string }[];
+}
+type Mode = BackendRequest | 'server';
+interface RunOptions {
+  model?: string;
+  backend?: Mode;
+  worker?: boolean;
+  boxes?: Box[];
+  flipTest?: boolean;
+}
+
+// onnxruntime-web fixes its WASM threads when the page's first session starts: `?threads=N`
+// picks them for the whole page (default: all cores when cross-origin isolated).
+const pageThreads = Number(new URLSearchParams(location.search).get('threads')) || undefined;
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const ui = {
+  model: $<HTMLSelectElement>('model'),
+  backend: $<HTMLSelectElement>('backend'),
+  worker: $<HTMLInputElement>('worker'),
+  flip: $<HTMLInputElement>('flip'),
+  box: $<HTMLInputElement>('box'),
+  file: $<HTMLInputElement>('file'),
+  drop: $<HTMLElement>('drop'),
+  camera: $<HTMLButtonElement>('camera'),
+  video: $<HTMLVideoElement>('video'),
+  canvas: $<HTMLCanvasElement>('canvas'),
+  status: $<HTMLElement>('status'),
+  info: $<HTMLElement>('info'),
+  table: $<HTMLTableSectionElement>('keypoints'),
+};
+
+const config: Promise<DemoConfig> = fetch('demo/config.json').then((r) => r.json());
+const estimators = new Map<string, Promise<Estimator>>();
+let last: EstimateResult | undefined;
+let lastError: { code?: string; message: string } | undefined;
+
+function status(text: string, error = false): void {
+  ui.status.textContent = text;
+  ui.status.className = error ? 'error' : '';
+}
+
+/** One estimator per (model, backend, worker), created on first use and kept. */
+function estimatorFor(source: string, backend: BackendRequest, worker: boolean): Promise<Estimator> {
+  const key = JSON.stringify([source, backend, worker]);
+  let e = estimators.get(key);
+  if (!e) {
+    const model = /^[\w.-]+\/[\w.-]+(@[\w./-]+)?$/.test(source) ? source : new URL(source, location.href).href;
+    const onProgress = (p: { file: string; loaded: number; total: number }) => status(`downloading ${p.file}: ${(p.loaded / 1e6).toFixed(1)} / ${(p.total / 1e6).toFixed(1)} MB`);
+    const options = { model, backend, onProgress, threads: pageThreads };
+    e = worker ? createWorkerEstimator(options) : createEstimator(options);
+    e.catch(() => estimators.delete(key));
+    estimators.set(key, e);
+  }
+  return e;
+}
+
+async function onServer(image: Blob, o: RunOptions): Promise<EstimateResult> {
+  const q = new URLSearchParams();
+  if (o.boxes) q.set('boxes', JSON.stringify(o.boxes));
+  if (o.flipTest !== undefined) q.set('flip', String(o.flipTest));
+  const res = await fetch(`v1/estimate?${q}`, { method: 'POST', body: image, headers: { 'content-type': image.type || 'application/octet-stream' } });
+  const body = await res.json();
+  if (!res.ok) throw Object.assign(new Error(body.error?.message ?? res.statusText), { code: body.error?.code });
+  return body;
+}
+
+function parseBox(text: string): Box[] | undefined {
+  const v = text.trim().split(/[\s,]+/).filter(Boolean).map(Number);
+  return v.length === 4 && v.every(Number.isFinite) ? [v as unknown as Box] : undefined;
+}
+
+/** Estimates `image` with the page's settings (or `o`), then draws and lists the result. */
+async function run(image: Blob | Pixels, o: RunOptions = {}): Promise<EstimateResult> {
+  const source = o.model ?? ui.model.value ?? (await config).models[0]?.source;
+  const mode = o.backend ?? (ui.backend.value as Mode);
+  const opts = { boxes: o.boxes ?? parseBox(ui.box.value), flipTest: o.flipTest ?? ui.flip.checked };
+  status('estimating...');
+  lastError = undefined;
+  try {
+    let result: EstimateResult;
+    let skeleton: readonly (readonly [number, number])[];
+    if (mode === 'server') {
+      if (!(image instanceof Blob)) throw new Error('the server mode needs a photo file');
+      result = await onServer(image, opts);
+      skeleton = (await (await fetch('v1/models')).json()).models?.[0]?.skeleton ?? [];
+    } else {
+      const est = await estimatorFor(source, mode, o.worker ?? ui.worker.checked);
+      const input: ImageInput = image instanceof Blob ? new Uint8Array(await image.arrayBuffer()) : image;
+      result = await est.estimate(input, opts);
+      skeleton = est.info.skeleton;
+    }
+    last = result;
+    await draw(image, result, skeleton);
+    report(result);
+    status(`${result.people.length} ${result.people.length === 1 ? 'person' : 'people'} in ${result.timings.total.toFixed(0)} ms`);
+    return result;
+  } catch (e) {
+    lastError = { code: (e as { code?: string }).code, message: (e as Error).message };
+    status(`${lastError.code ?? 'error'}: ${lastError.message}`, true);
+    throw e;
+  }
+}
+
+async function draw(image: Blob | Pixels, r: EstimateResult, skeleton: readonly (readonly [number, number])[]): Promise<void> {
+  const c = ui.canvas;
+  const ctx = c.getContext('2d')!;
+  c.width = r.image.width;
+  c.height = r.image.height;
+  if (image instanceof Blob) ctx.drawImage(await createImageBitmap(image), 0, 0);
+  else {
+    const rgba = new Uint8ClampedArray(image.width * image.height * 4);
+    const ch = image.channels ?? (image.data.length === image.width * image.height * 4 ? 4 : 3);
+    for (let i = 0, j = 0; i < rgba.length; i += 4, j += ch) {
+      rgba[i] = image.data[j];
+      rgba[i + 1] = image.data[j + 1];
+      rgba[i + 2] = image.data[j + 2];
+      rgba[i + 3] = 255;
+    }
+    ctx.putImageData(new ImageData(rgba, image.width, image.height), 0, 0);
+  }
+  const s = Math.max(2, Math.round(Math.max(c.width, c.height) / 200));
+  for (const p of r.people) {
+    ctx.strokeStyle = '#39f';
+    ctx.lineWidth = s / 2;
+    ctx.strokeRect(...p.box);
+    ctx.strokeStyle = '#0c6';
+    ctx.lineWidth = s;
+    for (const [a, b] of skeleton) {
+      const ka = p.keypoints[a];
+      const kb = p.keypoints[b];
+      if (ka.score < 0.2 || kb.score < 0.2) continue;
+      ctx.beginPath();
+      ctx.moveTo(ka.x, ka.y);
+      ctx.lineTo(kb.x, kb.y);
+      ctx.stroke();
+    }
+    ctx.fillStyle = '#f33';
+    for (const k of p.keypoints) {
+      if (k.score < 0.2) continue;
+      ctx.beginPath();
+      ctx.arc(k.x, k.y, s, 0, 2 * Math.PI);
+      ctx.fill();
+    }
+  }
+}
+
+function report(r: EstimateResult): void {
+  const t = r.timings;
+  ui.info.textContent = `backend ${r.backend}, ${r.threads} thread${r.threads === 1 ? '' : 's'}` +
+    (r.fallbackReason ? ` (${r.fallbackReason})` : '') +
+    ` | decode ${t.decode.toFixed(1)} ms, crop ${t.crop.toFixed(1)}, inference ${t.inference.toFixed(1)}, post ${t.postprocess.toFixed(1)}, total ${t.total.toFixed(1)}` +
+    ` | page ${crossOriginIsolated ? '' : 'not '}cross-origin isolated`;
+  ui.table.replaceChildren(...r.people.flatMap((p, i) =>
+    p.keypoints.map((k) => {
+      const tr = document.createElement('tr');
+      for (const v of [String(i), k.name, k.x.toFixed(1), k.y.toFixed(1), k.score.toFixed(3)]) {
+        const td = document.createElement('td');
+        td.textContent = v;
+        tr.append(td);
+      }
+      return tr;
+    })
+  ));
+}
+
+async function camera(): Promise<void> {
+  const v = ui.video;
+  if (!v.srcObject) {
+    v.srcObject = await navigator.mediaDevices.getUserMedia({ video: true });
+    await v.play();
+    v.hidden = false;
+    ui.camera.textContent = 'Capture';
+    return;
+  }
+  const c = new OffscreenCanvas(v.videoWidth, v.videoHeight);
+  const ctx = c.getContext('2d')!;
+  ctx.drawImage(v, 0, 0);
+  const px = ctx.getImageData(0, 0, c.width, c.height);
+  await run({ data: px.data, width: px.width, height: px.height, channels: 4 }).catch(() => {});
+}
+
+async function init(): Promise<void> {
+  const cfg = await config;
+  ui.model.replaceChildren(...cfg.models.map((m) => new Option(m.name, m.source)));
+  ui.file.addEventListener('change', () => ui.file.files?.[0] && run(ui.file.files[0]).catch(() => {}));
+  ui.drop.addEventListener('dragover', (e) => e.preventDefault());
+  ui.drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    const f = e.dataTransfer?.files?.[0];
+    if (f) run(f).catch(() => {});
+  });
+  ui.camera.addEventListener('click', () => camera().catch((e) => status(`camera: ${e.message}`, true)));
+  status(crossOriginIsolated ? 'ready (cross-origin isolated: WASM threads available)' : 'ready (not cross-origin isolated: WASM runs on one thread)');
+}
+
+const ready = init();
+Object.assign(globalThis, {
+  srposeDemo: {
+    ready,
+    run: (bytes: Uint8Array | Blob, o?: RunOptions) => run(bytes instanceof Blob ? bytes : new Blob([bytes as Uint8Array<ArrayBuffer>]), o),
+    get last() {
+      return last;
+    },
+    get lastError() {
+      return lastError;
+    },
+  },
+});
