@@ -51,3 +51,12 @@ export function tinyConfig(over: Record<string, unknown> = {}): Record<string, a
     ...over,
   };
 }
+
+/** The tiny model's files as a Hub repository holds them, the ONNX's sha256 and size in its config. */
+export async function tinyModelFiles(seed = 0): Promise<Record<string, Uint8Array>> {
+  const onnx = await tinyOnnx(seed);
+  const d = await crypto.subtle.digest('SHA-256', onnx as Uint8Array<ArrayBuffer>);
+  const sha256 = Array.from(new Uint8Array(d), (x) => x.toString(16).padStart(2, '0')).join('');
+  const config = tinyConfig({ onnx: { file: 'model.onnx', sha256, bytes: onnx.length, input: 'image', output: 'heatmaps' } });
+  return { 'srpose.json': new TextEncoder().encode(JSON.stringify(config)), 'model.onnx': onnx };
+}

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, lstatSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { skipUnless, tempDir } from '../helpers/env.ts';
-import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
+import { tinyModelFiles } from '../helpers/tiny.ts';
 import { rejects } from '../helpers/assert.ts';
 import { startHubServer } from '../helpers/hub-server.ts';
 import { createEstimator, estimate } from '../../src/estimator/estimator.ts';
@@ -16,17 +16,7 @@ import { main } from '../../src/cli/main.ts';
 const TOKEN = 'hf_test_token';
 const img = { data: new Uint8Array(40 * 30 * 3).map((_, i) => (i * 7) & 255), width: 40, height: 30 };
 
-async function sha256(b: Uint8Array): Promise<string> {
-  const d = await crypto.subtle.digest('SHA-256', b as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(d), (x) => x.toString(16).padStart(2, '0')).join('');
-}
-
-/** The tiny model's files; another `seed` gives other weights, so revisions differ. */
-async function modelFiles(seed = 0): Promise<Record<string, Uint8Array>> {
-  const onnx = await tinyOnnx(seed);
-  const config = tinyConfig({ onnx: { file: 'model.onnx', sha256: await sha256(onnx), bytes: onnx.length, input: 'image', output: 'heatmaps' } });
-  return { 'srpose.json': new TextEncoder().encode(JSON.stringify(config)), 'model.onnx': onnx };
-}
+const modelFiles = tinyModelFiles;
 
 let server: Awaited<ReturnType<typeof startHubServer>>;
 const opts = async (over: Partial<EstimatorOptions> = {}): Promise<Omit<EstimatorOptions, 'model'>> => ({

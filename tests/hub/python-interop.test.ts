@@ -13,7 +13,7 @@ import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { delimiter, join, relative } from 'node:path';
 import process from 'node:process';
 import { PYTHON, ROOT, skipUnless, tempDir } from '../helpers/env.ts';
-import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
+import { tinyModelFiles } from '../helpers/tiny.ts';
 import { rejects } from '../helpers/assert.ts';
 import { type HubServer, startHubServer } from '../helpers/hub-server.ts';
 import { createEstimator, estimate } from '../../src/estimator/estimator.ts';
@@ -144,17 +144,7 @@ const skip = (): boolean => {
 };
 if (hf.ok) console.log(`  [python-interop] huggingface_hub ${hf.detail}`);
 
-async function sha256(b: Uint8Array): Promise<string> {
-  const d = await crypto.subtle.digest('SHA-256', b as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(d), (x) => x.toString(16).padStart(2, '0')).join('');
-}
-
-/** The tiny model's files (as in hub-model.test.ts); another `seed` gives other weights. */
-async function modelFiles(seed = 0): Promise<Record<string, Uint8Array>> {
-  const onnx = await tinyOnnx(seed);
-  const config = tinyConfig({ onnx: { file: 'model.onnx', sha256: await sha256(onnx), bytes: onnx.length, input: 'image', output: 'heatmaps' } });
-  return { 'srpose.json': new TextEncoder().encode(JSON.stringify(config)), 'model.onnx': onnx };
-}
+const modelFiles = tinyModelFiles;
 
 const FILES = ['srpose.json', 'model.onnx'];
 let server: HubServer;
