@@ -1,5 +1,5 @@
 // npm run bench [-- <suite>]: prints one JSON summary. Suites: pipeline (default), cold-start,
-// http (bench/http.ts).
+// http (bench/http.ts), browser (bench/browser.ts).
 //
 // pipeline: per-stage ms of estimate() (decode image, crop, inference, decode heatmaps) for
 // 1 and 4 boxes, next to a bare onnxruntime session.run on a tensor of the same shape in the
@@ -139,6 +139,7 @@ const suites: Record<string, () => Promise<unknown>> = {
   pipeline,
   'cold-start': coldStart,
   http: async () => (await import('./http.ts')).httpBench(arch, requests),
+  browser: async () => (await import('./browser.ts')).browserBench(arch, runs),
 };
 if (!suites[suite]) {
   console.error(`unknown suite ${suite}; one of ${Object.keys(suites).join(', ')}`);

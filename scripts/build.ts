@@ -11,7 +11,7 @@ import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { copyWasm, ROOT, type Sized, sizeOf } from './build-common.ts';
 import { builtinModules } from 'node:module';
 import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type { Sized };

@@ -82,6 +82,11 @@ function parseBox(text: string): Box[] | undefined {
 
 /** Estimates `image` with the page's settings (or `o`), then draws and lists the result. */
 async function run(image: Blob | Pixels, o: RunOptions = {}): Promise<EstimateResult> {
+  // What a script asks for shows in the controls, so a screenshot tells what ran.
+  if (o.model) ui.model.value = o.model;
+  if (o.backend) ui.backend.value = o.backend;
+  if (o.worker !== undefined) ui.worker.checked = o.worker;
+  if (o.flipTest !== undefined) ui.flip.checked = o.flipTest;
   const source = o.model ?? ui.model.value ?? (await config).models[0]?.source;
   const mode = o.backend ?? (ui.backend.value as Mode);
   const opts = { boxes: o.boxes ?? parseBox(ui.box.value), flipTest: o.flipTest ?? ui.flip.checked };

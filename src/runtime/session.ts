@@ -136,7 +136,8 @@ async function webgpuUnavailable(request: BackendRequest): Promise<string | unde
     if (!adapter) return 'no WebGPU adapter (navigator.gpu.requestAdapter() returned null)';
     const info = adapter.info ?? {};
     if (request === 'auto' && (info.isFallbackAdapter || adapter.isFallbackAdapter)) {
-      return `the WebGPU adapter is a software fallback (${info.description || info.vendor || 'unknown'}), slower than WASM`;
+      const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown';
+      return `the WebGPU adapter is a software fallback (${name}), slower than WASM`;
     }
     return undefined;
   } catch (e) {
