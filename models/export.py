@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""Export an SRPose / SimpleBaseline top-down model to ONNX plus its model contract.
+"""Export an SRPose / SimpleBaseline model (top-down or bottom-up) to ONNX plus its model contract.
 
     python3 models/export.py --arch res50 --checkpoint SRPose_res50.pth --out DIR
     python3 models/export.py --arch hrnet_w32 --random-init --seed 0 --out DIR \
         --save-checkpoint DIR/checkpoint.pth
+    python3 models/export.py --arch bu_res50 --random-init --seed 0 --out DIR
 
-Writes DIR/model.onnx (opset 17, input ``image`` float32 [N,3,256,192], output ``heatmaps``
-[N,17,H,W], only the batch axis dynamic, weights embedded) and DIR/srpose.json (see
-models/README.md). A checkpoint that does not match the arch exits with status 2 and a message
-listing the missing / unexpected keys.
+Top-down (res50, hrnet_w32, res50_simple): DIR/model.onnx (opset 17, input ``image`` float32
+[N,3,256,192], output ``heatmaps`` [N,17,H,W], only the batch axis dynamic, weights embedded).
+Bottom-up (bu_res50, bu_hrnet_w32): input ``image`` float32 [N,3,H,W] with N, H, W dynamic
+(H, W multiples of 32), output ``output`` [N,34,H,W] (17 heatmaps, then 17 tag maps).
+Also DIR/srpose.json (see models/README.md). A checkpoint that does not match the arch exits
+with status 2 and a message listing the missing / unexpected keys.
 """
 import argparse
 import shutil
@@ -29,7 +32,8 @@ if HERE not in sys.path:
 import torch  # noqa: E402
 
 from srpose_models.build import (COCO_FLIP_PAIRS, COCO_KEYPOINTS, COCO_SKELETON,  # noqa: E402
-                                 INPUT_SIZE, NUM_JOINTS, arch_info, build_model, ARCHS)
+                                 INPUT_SIZE, NUM_JOINTS, arch_info, build_model, ARCHS,
+                                 is_bottom_up)
 from srpose_models.checkpoint import (CheckpointError, load_checkpoint, random_init,  # noqa: E402
                                       sha256_file)
 
@@ -45,7 +49,7 @@ def fail(msg, code=2):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(
-        prog='export.py', description='Export an SRPose top-down model to ONNX + srpose.json.')
+        prog='export.py', description='Export an SRPose model to ONNX + srpose.json.')
     p.add_argument('--arch', required=True, choices=sorted(ARCHS))
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument('--checkpoint', help='mmpose checkpoint (.pth): {"state_dict": ...} or bare')
@@ -113,6 +117,44 @@ def export_onnx(model, path, opset, heatmap_wh):
         raise RuntimeError(f'ONNX output dims {dims} != [batch, {NUM_JOINTS}, {hh}, {hw}]')
 
 
+# bottom-up: traced at this size, exported with N, H and W dynamic
+BOTTOM_UP_TRACE_HW = (256, 320)
+
+
+def export_onnx_bottom_up(model, path, opset):
+    """Bottom-up ONNX: input ``image`` [N,3,H,W], output ``output`` [N,2K,H,W], all of N, H, W
+    dynamic (H, W multiples of 32)."""
+    h, w = BOTTOM_UP_TRACE_HW
+    with torch.no_grad():  # shape check through torch before writing anything
+        y = model(torch.zeros(1, 3, h + 32, w - 64))
+    want = (1, 2 * NUM_JOINTS, h + 32, w - 64)
+    if tuple(y.shape) != want:
+        raise RuntimeError(f'model output {tuple(y.shape)} != expected {want}')
+    dummy = torch.randn(1, 3, h, w, generator=torch.Generator().manual_seed(0))
+    warnings.filterwarnings('ignore', message='The shape inference of prim::Constant')
+    torch.onnx.export(
+        model, dummy, path,
+        export_params=True, opset_version=opset, do_constant_folding=True,
+        input_names=['image'], output_names=['output'],
+        dynamic_axes={'image': {0: 'batch', 2: 'height', 3: 'width'},
+                      'output': {0: 'batch', 2: 'height', 3: 'width'}},
+    )
+    import onnx
+    m = onnx.load(path)
+    out = m.graph.output[0].type.tensor_type.shape.dim
+    # ONNX shape inference cannot see the channels through the tags' Resize (its sizes come
+    # from Shape): the graph output would say 'Concatoutput_dim_1'; declare the known 2K
+    if len(out) == 4 and out[1].dim_param:
+        out[1].dim_value = 2 * NUM_JOINTS
+        onnx.save(m, path)
+        m = onnx.load(path)
+    onnx.checker.check_model(m)
+    out = m.graph.output[0].type.tensor_type.shape.dim
+    dims = [d.dim_param or d.dim_value for d in out]
+    if dims != ['batch', 2 * NUM_JOINTS, 'height', 'width']:
+        raise RuntimeError(f'ONNX output dims {dims} != [batch, {2 * NUM_JOINTS}, height, width]')
+
+
 EXTERNAL_FILE = 'model.onnx.data'
 
 
@@ -137,7 +179,52 @@ def file_entry(path, name):
     return {'file': name, 'sha256': hashlib.sha256(data).hexdigest(), 'bytes': len(data)}
 
 
+def _source(args, info, ckpt_sha):
+    return {
+        'config': info['config'],
+        'checkpoint': os.path.basename(args.checkpoint) if args.checkpoint else None,
+        'checkpointSha256': ckpt_sha,
+        'randomInit': {'seed': args.seed} if args.random_init else None,
+        'exporter': 'models/export.py',
+        'command': shlex.join(['python3'] + sys.argv),
+        'torch': torch.__version__,
+        'opset': args.opset,
+    }
+
+
+def contract_bottom_up(args, onnx_path, ckpt_sha):
+    """srpose.json of a bottom-up model (kind "bottom-up"): the test_cfg of the official config
+    in ``grouping``, the test-time resize in ``input`` (short side ``size``, long side rounded
+    up to ``multipleOf``)."""
+    info = arch_info(args.arch)
+    with open(onnx_path, 'rb') as f:
+        data = f.read()
+    return {
+        'format': FORMAT,
+        'name': info['name'],
+        'arch': args.arch,
+        'kind': 'bottom-up',
+        'head': info['head'],
+        'dataset': 'coco',
+        'source': _source(args, info, ckpt_sha),
+        'onnx': {'file': 'model.onnx', 'sha256': hashlib.sha256(data).hexdigest(),
+                 'bytes': len(data), 'input': 'image', 'output': 'output',
+                 **({'externalData': [file_entry(os.path.join(os.path.dirname(onnx_path), EXTERNAL_FILE),
+                                                 EXTERNAL_FILE)]} if args.external_data else {})},
+        'input': {'size': info['input_size'], 'multipleOf': info['multiple_of'],
+                  'colorOrder': 'RGB', 'mean': MEAN, 'std': STD},
+        'keypoints': list(COCO_KEYPOINTS),
+        'skeleton': [list(p) for p in COCO_SKELETON],
+        'flipPairs': [list(p) for p in COCO_FLIP_PAIRS],
+        'flipTest': {'enabled': True},
+        'grouping': dict(info['grouping']),
+        'projectToImage': True,
+    }
+
+
 def contract(args, onnx_path, ckpt_sha):
+    if is_bottom_up(args.arch):
+        return contract_bottom_up(args, onnx_path, ckpt_sha)
     info = arch_info(args.arch)
     hw, hh = info['heatmap']
     with open(onnx_path, 'rb') as f:
@@ -191,7 +278,10 @@ def main(argv=None):
     fd, tmp = tempfile.mkstemp(suffix='.onnx', dir=args.out)
     os.close(fd)
     try:
-        export_onnx(model, tmp, args.opset, arch_info(args.arch)['heatmap'])
+        if is_bottom_up(args.arch):
+            export_onnx_bottom_up(model, tmp, args.opset)
+        else:
+            export_onnx(model, tmp, args.opset, arch_info(args.arch)['heatmap'])
         os.chmod(tmp, 0o644)
         os.replace(tmp, onnx_path)
     finally:

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Exports the random-weight test models (res50, hrnet_w32, res50_simple, and res50_simple-external:
-# the same weights with --external-data; --random-init --seed 0) into
+# Exports the random-weight test models (res50, hrnet_w32, res50_simple, res50_simple-external:
+# the same weights with --external-data, and the bottom-up bu_res50; --random-init --seed 0) into
 # .cache/models/<name>/{model.onnx[,model.onnx.data],srpose.json,checkpoint.pth}. An arch is skipped when its
 # files exist and its stamp (.cache/models/<arch>/exporter.sha256) equals the sha256 of
 # models/export.py + models/srpose_models/*.py, so any change to the exporter re-exports.
 # Usage: bash models/make_test_models.sh [arch...]   (FORCE=1 re-exports regardless)
+# bu_hrnet_w32 is not a default (its export takes about a minute here); name it to export it:
+#   bash models/make_test_models.sh bu_hrnet_w32
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
 OUT=.cache/models
 SEED=0
 archs=("$@")
-[ ${#archs[@]} -eq 0 ] && archs=(res50 hrnet_w32 res50_simple res50_simple-external)
+[ ${#archs[@]} -eq 0 ] && archs=(res50 hrnet_w32 res50_simple res50_simple-external bu_res50)
 
 stamp=$(cat models/export.py $(ls models/srpose_models/*.py | LC_ALL=C sort) | sha256sum | cut -d' ' -f1)
 mkdir -p "$OUT"

@@ -1,11 +1,14 @@
-"""``build_model(arch)`` and the per-arch metadata of the three supported COCO 256x192 models.
+"""``build_model(arch)`` and the per-arch metadata of the supported models: three top-down COCO
+256x192 models and two bottom-up COCO 512x512 models (``bu_*``).
 
-State dict keys are ``backbone.*`` and ``keypoint_head.*`` (mmpose's TopDown detector layout).
+State dict keys are ``backbone.*`` and ``keypoint_head.*`` (mmpose's TopDown / BottomUp detector
+layout).
 """
 import copy
 
 import torch.nn as nn
 
+from .bottomup_head import BottomUpSimpleSRHead
 from .hrnet import HRNET_W32_EXTRA, HRNet
 from .resnet import ResNet
 from .simple_head import TopDownSimpleHead
@@ -21,6 +24,8 @@ COCO_SKELETON = [[15, 13], [13, 11], [16, 14], [14, 12], [11, 12], [5, 11], [6, 
                  [5, 7], [6, 8], [7, 9], [8, 10], [1, 2], [0, 1], [0, 2], [1, 3], [2, 4],
                  [3, 5], [4, 6]]
 COCO_FLIP_PAIRS = [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10], [11, 12], [13, 14], [15, 16]]
+# the bottom-up flip test's channel permutation (mmpose's ann_info['flip_index'] for COCO)
+COCO_FLIP_INDEX = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
 
 INPUT_SIZE = (192, 256)  # (width, height)
 NUM_JOINTS = 17
@@ -47,7 +52,32 @@ ARCHS = {
         heatmap=(48, 64),
         decode={'method': 'default', 'modulateKernel': 11},
     ),
+    # bottom-up: backbone + BottomUpSimpleSRHead, output [N, 2K, H, W] (K heatmaps, then K tags)
+    # at the input resolution; test_cfg of the official configs in 'grouping'
+    'bu_res50': dict(
+        name='srpose_bu_res50_coco_512x512',
+        kind='bottom-up',
+        head='BottomUpSimpleSRHead',
+        config='configs/bottom_up/sr/coco/res50_sr_coco_512x512.py',
+        input_size=512,
+        multiple_of=64,  # _get_multi_scale_size rounds the long side up to a multiple of 64
+        grouping={'maxPeople': 30, 'nmsKernel': 5, 'nmsPadding': 2, 'detectionThreshold': 0.1,
+                  'tagThreshold': 1, 'useDetectionVal': True, 'ignoreTooMuch': False,
+                  'adjust': True, 'refine': True, 'tagPerJoint': True},
+    ),
+    'bu_hrnet_w32': dict(
+        name='srpose_bu_hrnet_w32_coco_512x512',
+        kind='bottom-up',
+        head='BottomUpSimpleSRHead',
+        config='configs/bottom_up/sr/coco/hrnet_w32_sr_coco_512x512.py',
+        input_size=512,
+        multiple_of=64,
+        grouping={'maxPeople': 30, 'nmsKernel': 11, 'nmsPadding': 5, 'detectionThreshold': 0.1,
+                  'tagThreshold': 1, 'useDetectionVal': True, 'ignoreTooMuch': False,
+                  'adjust': True, 'refine': True, 'tagPerJoint': True},
+    ),
 }
+BOTTOM_UP_ARCHS = tuple(a for a, v in ARCHS.items() if v.get('kind') == 'bottom-up')
 
 
 def arch_info(arch):
@@ -69,10 +99,46 @@ class TopDownModel(nn.Module):
         return self.keypoint_head(self.backbone(image))
 
 
+class BottomUpModel(nn.Module):
+    """mmpose ``BottomUp`` minus the data plumbing and the grouping: image [N,3,H,W] -> the
+    head's one output [N, 2K, H, W] (K heatmaps at the input resolution, then K tag maps).
+    H and W must be multiples of 32 (the backbones' stride)."""
+
+    def __init__(self, backbone, keypoint_head, arch):
+        super().__init__()
+        self.backbone = backbone
+        self.keypoint_head = keypoint_head
+        self.arch = arch
+        self.num_joints = keypoint_head.num_joints
+
+    def forward(self, image):
+        return self.keypoint_head(self.backbone(image))[0]
+
+
+def is_bottom_up(model_or_arch):
+    arch = model_or_arch if isinstance(model_or_arch, str) else model_or_arch.arch
+    return arch in BOTTOM_UP_ARCHS
+
+
 def build_model(arch):
-    """The model of ``arch`` (res50 | hrnet_w32 | res50_simple) as its official config builds it,
-    in eval mode and with PyTorch's default initialisation."""
+    """The model of ``arch`` (res50 | hrnet_w32 | res50_simple | bu_res50 | bu_hrnet_w32) as its
+    official config builds it, in eval mode and with PyTorch's default initialisation."""
     arch_info(arch)
+    if arch == 'bu_res50':
+        # ResNet-50, out_indices (3,) (stride 32, 2048 ch); head: 3 deconvs -> stride 4
+        backbone = ResNet(depth=50)
+        head = BottomUpSimpleSRHead(in_channels=2048, num_joints=NUM_JOINTS, tag_per_joint=True,
+                                    with_ae_loss=[True], per_kp_emb=4, pixel_shuffle=4)
+        return BottomUpModel(backbone, head, arch).eval()
+    if arch == 'bu_hrnet_w32':
+        # HRNet-W32 with stage4 multiscale_output False (the default): one stride-4 map, 32 ch
+        extra = copy.deepcopy(HRNET_W32_EXTRA)
+        del extra['stage4']['multiscale_output']
+        backbone = HRNet(extra)
+        head = BottomUpSimpleSRHead(in_channels=32, num_joints=NUM_JOINTS, num_deconv_layers=0,
+                                    tag_per_joint=True, with_ae_loss=[True], per_kp_emb=4,
+                                    pixel_shuffle=4)
+        return BottomUpModel(backbone, head, arch).eval()
     if arch == 'res50':
         backbone = ResNet(depth=50, out_indices=(0, 1, 2, 3))
         head = TopDownSRPoseHead(in_channels=[2048, 1024, 512, 256],

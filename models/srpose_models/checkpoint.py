@@ -153,6 +153,41 @@ def _output_layer(model):
     return head.final_layer
 
 
+def _bf16(v):
+    return float(torch.tensor(v).to(torch.bfloat16).float())
+
+
+# bottom-up outputs after rescaling, per joint on the calibration batches: heatmap mean and
+# std, tag std (tags centred on 0)
+BOTTOM_UP_HEATMAP_MEAN = -0.7
+BOTTOM_UP_HEATMAP_STD = 0.1
+BOTTOM_UP_TAG_STD = 0.5
+
+
+@torch.no_grad()
+def _rescale_bottom_up(model, batches):
+    """Bottom-up (``BottomUpSimpleSRHead``): per joint k, rescales the ``heatmap_head`` outputs
+    that pixel_shuffle turns into heatmap k (conv channels k*r*r .. k*r*r + r*r - 1) so that the
+    heatmap has mean BOTTOM_UP_HEATMAP_MEAN and std BOTTOM_UP_HEATMAP_STD on the calibration
+    batches (so only the strongest peaks pass the 0.1 detection threshold: a random model then
+    finds tens of people, not hundreds), and ``tag_head`` channel k so that tag map k has mean
+    0 and std BOTTOM_UP_TAG_STD (some candidates within the tag threshold of 1 of a person,
+    some not). Factors and offsets rounded to bfloat16."""
+    head = model.keypoint_head
+    n = head.num_joints
+    r2 = head.pixel_shuffle ** 2
+    ys = torch.cat([model(x) for x in batches])
+    for k in range(n):
+        for conv, chans, y, mean_to, std_to in (
+                (head.heatmap_head, slice(k * r2, (k + 1) * r2), ys[:, k],
+                 BOTTOM_UP_HEATMAP_MEAN, BOTTOM_UP_HEATMAP_STD),
+                (head.tag_head, slice(k, k + 1), ys[:, n + k], 0.0, BOTTOM_UP_TAG_STD)):
+            f = _bf16(std_to / max(y.std().item(), 1e-12))
+            conv.weight[chans] *= f
+            conv.bias[chans] *= f
+            conv.bias[chans] -= _bf16(y.mean().item() * f - mean_to)
+
+
 @torch.no_grad()
 def random_init(model, seed, target_std=1.5):
     """Deterministic weights with well-scaled activations (same seed -> identical tensors).
@@ -162,8 +197,8 @@ def random_init(model, seed, target_std=1.5):
     (BN layers in train mode, momentum=None, i.e. the exact mean over the calibration batches),
     rounded to bfloat16 precision so that last-bit differences between thread counts cannot
     change the saved weights. Finally the output conv is rescaled so that the heatmaps have a
-    standard deviation of ``target_std`` on the calibration batches (range of order 10).
-    Leaves the model in eval mode.
+    standard deviation of ``target_std`` on the calibration batches (range of order 10); for the
+    bottom-up models see ``_rescale_bottom_up``. Leaves the model in eval mode.
     """
     torch.manual_seed(seed)
     for _, m in model.named_modules():
@@ -191,6 +226,9 @@ def random_init(model, seed, target_std=1.5):
             bn.eval()
             bn.running_mean.copy_(bn.running_mean.to(torch.bfloat16).float())
             bn.running_var.copy_(bn.running_var.to(torch.bfloat16).float())
+        if hasattr(model.keypoint_head, 'tag_head'):
+            _rescale_bottom_up(model, batches)
+            return model.eval()
         ys = torch.cat([model(x) for x in batches])
         conv = _output_layer(model)
         mean = ys.mean().item()
