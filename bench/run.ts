@@ -1,5 +1,6 @@
 // npm run bench [-- <suite>]: prints one JSON summary. Suites: pipeline (default), cold-start,
-// http (bench/http.ts), browser (bench/browser.ts).
+// http (bench/http.ts), browser (bench/browser.ts), bottom-up (bench/bottom-up.ts; --arch= a
+// bottom-up test model, default bu_res50).
 //
 // pipeline: per-stage ms of estimate() (decode image, crop, inference, decode heatmaps) for
 // 1 and 4 boxes, next to a bare onnxruntime session.run on a tensor of the same shape in the
@@ -52,7 +53,7 @@ async function pipeline() {
         await bare.run({ image: tensor });
         bareMs.push(performance.now() - t);
       }
-      const m = (key: keyof Timings) => median(stages.map((s) => s[key]));
+      const m = (key: keyof Timings) => median(stages.map((s) => s[key] ?? 0));
       const total = m('total');
       out[`boxes=${nBoxes},flip=${flip}`] = {
         ms: { decode: round(m('decode')), crop: round(m('crop')), inference: round(m('inference')), postprocess: round(m('postprocess')), total: round(total) },
@@ -140,6 +141,7 @@ const suites: Record<string, () => Promise<unknown>> = {
   'cold-start': coldStart,
   http: async () => (await import('./http.ts')).httpBench(arch, requests),
   browser: async () => (await import('./browser.ts')).browserBench(arch, runs),
+  'bottom-up': async () => ({ suite: 'bottom-up', ...await (await import('./bottom-up.ts')).bottomUpBench(runs, join(ROOT, '.cache', 'models', args.find((a) => a.startsWith('--arch='))?.slice(7) ?? 'bu_res50')) }),
 };
 if (!suites[suite]) {
   console.error(`unknown suite ${suite}; one of ${Object.keys(suites).join(', ')}`);

@@ -4,10 +4,20 @@
  */
 import type { Backend, BackendRequest } from './runtime/session.ts';
 import type { DecodeMethod } from './model/config.ts';
+import type { GroupingParams } from './core/bottomup/types.ts';
 import type { ModelSource } from './model/source.ts';
 import type { HubOptions } from './hub/settings.ts';
 
-export type { Backend, BackendRequest, DecodeMethod, HubOptions, ModelSource };
+export type { Backend, BackendRequest, DecodeMethod, GroupingParams, HubOptions, ModelSource };
+
+/** Top-down models estimate one person per box; bottom-up models find everyone in the image. */
+export type ModelKind = 'top-down' | 'bottom-up';
+
+/**
+ * How keypoints come out of the heatmaps: a top-down {@link DecodeMethod}, or the bottom-up
+ * associative-embedding grouping.
+ */
+export type DecodeName = DecodeMethod | 'associative-embedding';
 
 /** The codecs' WASM binaries, named by their path inside the npm packages. */
 export type CodecWasm =
@@ -43,7 +53,7 @@ export interface EstimatorOptions extends HubOptions {
   threads?: number;
   /** Average with the mirrored crop's heatmaps; default from `srpose.json` (on for SRPose). */
   flipTest?: boolean;
-  /** Heatmap decode; default from `srpose.json` (`sr` for SRPose, `default` for the baseline). */
+  /** Heatmap decode of top-down models; default from `srpose.json` (`sr` for SRPose, `default` for the baseline). Bottom-up models take none. */
   decode?: DecodeMethod;
   /** Largest image accepted, checked from the header before decoding. Default 40 MP. */
   maxPixels?: number;
@@ -68,7 +78,10 @@ export interface EstimatorOptions extends HubOptions {
 
 /** Options of one {@link Estimator.estimate} call. */
 export interface EstimateOptions {
-  /** Person boxes; none means the whole image is one box. All go through one batched run. */
+  /**
+   * Person boxes (top-down models); none means the whole image is one box. All go through one
+   * batched run. Bottom-up models find the people themselves and refuse boxes (`INVALID_OPTION`).
+   */
   boxes?: readonly Box[];
   /** Overrides the estimator's flip test for this call. */
   flipTest?: boolean;
@@ -84,8 +97,13 @@ export interface Keypoint {
 
 /** One person: the box it came from, a score, and the keypoints in contract order. */
 export interface Person {
+  /** Top-down: the box it was cropped from. Bottom-up: the bounding box of its keypoints with a score > 0. */
   box: [number, number, number, number];
-  /** mmpose's COCO rescoring: box score x mean keypoint score over those above 0.2. */
+  /**
+   * Top-down: mmpose's COCO rescoring, box score x mean keypoint score over those above 0.2.
+   * Bottom-up: the official person score, the mean of all K keypoint scores at grouping
+   * (missing ones count 0, joints filled by `refine` do not count).
+   */
   score: number;
   keypoints: Keypoint[];
 }
@@ -94,13 +112,21 @@ export interface Person {
 export interface Timings {
   /** Image bytes -> RGB pixels (0 for decoded input). */
   decode: number;
-  /** Boxes -> affine crops -> normalised input batch. */
+  /** Boxes -> affine crops -> normalised input batch (bottom-up: the whole image resized, = `resize`). */
   crop: number;
   /** onnxruntime `session.run`. */
   inference: number;
-  /** Flip merge + heatmap decode + back to image coordinates. */
+  /** Flip merge + heatmap decode + back to image coordinates (bottom-up: `nms` + `grouping` + `refine`). */
   postprocess: number;
   total: number;
+  /** Bottom-up only: the image resized to the network input and normalised. */
+  resize?: number;
+  /** Bottom-up only: flip merge, heatmap NMS and top-k candidates per joint. */
+  nms?: number;
+  /** Bottom-up only: associative-embedding grouping (Hungarian matching by tags). */
+  grouping?: number;
+  /** Bottom-up only: adjust, person scores, refine, back to image coordinates. */
+  refine?: number;
 }
 
 /** The result of {@link Estimator.estimate}. */
@@ -112,7 +138,7 @@ export interface EstimateResult {
   threads: number;
   fallbackReason?: string;
   flipTest: boolean;
-  decode: DecodeMethod;
+  decode: DecodeName;
   model: string;
   timings: Timings;
 }
@@ -121,16 +147,21 @@ export interface EstimateResult {
 export interface EstimatorInfo {
   model: string;
   arch: string;
+  kind: ModelKind;
   location: string;
   backend: Backend;
   threads: number;
   fallbackReason?: string;
+  /** Top-down: the crop size. Bottom-up: the short side both ways (the long side follows the image's aspect). */
   input: { width: number; height: number };
+  /** Top-down: the heatmap size. Bottom-up: as `input` (heatmaps at the input's resolution). */
   heatmap: { width: number; height: number };
   keypoints: readonly string[];
   skeleton: readonly (readonly [number, number])[];
   flipTest: boolean;
-  decode: DecodeMethod;
+  decode: DecodeName;
+  /** Bottom-up only: the grouping settings from `srpose.json`. */
+  grouping?: GroupingParams;
   /** Milliseconds spent loading: getting the files (download or cache), hashing them, creating the session. */
   load: { fetch: number; hash: number; session: number };
 }

@@ -8,9 +8,10 @@ import { DEFAULT_MAX_BOXES, DEFAULT_MAX_PIXELS, KEYPOINT_SCORE_THRESHOLD } from 
 import { SRPoseError } from '../errors.ts';
 import { setWasmLoader } from '../image/codecs.ts';
 import { readImage, type RgbImage } from '../image/input.ts';
-import type { DecodeMethod, ModelConfig } from '../model/config.ts';
+import type { DecodeMethod, TopDownModelConfig } from '../model/config.ts';
 import { loadModel } from '../model/source.ts';
 import { createPoseSession, type PoseSession } from '../runtime/session.ts';
+import { BottomUpEstimator } from './bottom-up.ts';
 import type {
   Box,
   EstimateOptions,
@@ -47,9 +48,14 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
   const model = await loadModel(options.model, options, stats);
   const t1 = now();
   const config = model.config;
-  const decode = options.decode ?? config.decode.method;
-  if (decode !== 'sr' && decode !== 'default' && decode !== 'dark') {
-    throw new SRPoseError('INVALID_OPTION', `decode must be 'sr', 'default' or 'dark', got ${JSON.stringify(decode)}`);
+  let decode: DecodeMethod | undefined;
+  if (config.kind === 'top-down') {
+    decode = options.decode ?? config.decode.method;
+    if (decode !== 'sr' && decode !== 'default' && decode !== 'dark') {
+      throw new SRPoseError('INVALID_OPTION', `decode must be 'sr', 'default' or 'dark', got ${JSON.stringify(decode)}`);
+    }
+  } else if (options.decode !== undefined) {
+    throw new SRPoseError('INVALID_OPTION', `decode does not apply to bottom-up models (they group by tags), got ${JSON.stringify(options.decode)}`);
   }
   const session = await createPoseSession(model.onnx, config.onnx, {
     backend: options.backend,
@@ -59,7 +65,9 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
     wasmModule: options.wasmModules?.ort,
   });
   const load = { fetch: t1 - t0 - stats.hashMs, hash: stats.hashMs, session: now() - t1 };
-  return new PoseEstimator(config, session, model.location, options.flipTest ?? config.flipTest.enabled, decode, { maxPixels, maxBoxes }, load);
+  const flipTest = options.flipTest ?? config.flipTest.enabled;
+  if (config.kind === 'bottom-up') return new BottomUpEstimator(config, session, model.location, flipTest, { maxPixels }, load);
+  return new PoseEstimator(config, session, model.location, flipTest, decode!, { maxPixels, maxBoxes }, load);
 }
 
 /**
@@ -82,14 +90,14 @@ export async function estimate(
 class PoseEstimator implements Estimator {
   readonly info: EstimatorInfo;
   #session: PoseSession | undefined;
-  readonly #config: ModelConfig;
+  readonly #config: TopDownModelConfig;
   readonly #lut: Float32Array;
   readonly #flipIndex: Int32Array;
   readonly #crop: Uint8Array; // one crop, reused: filled and consumed synchronously
   readonly #limits: { maxPixels: number; maxBoxes: number };
 
   constructor(
-    config: ModelConfig,
+    config: TopDownModelConfig,
     session: PoseSession,
     location: string,
     flipTest: boolean,
@@ -106,6 +114,7 @@ class PoseEstimator implements Estimator {
     this.info = Object.freeze({
       model: config.name,
       arch: config.arch,
+      kind: 'top-down',
       location,
       backend: session.backend,
       threads: session.threads,

@@ -1,17 +1,14 @@
 import { SRPoseError } from '../errors.ts';
+import type { GroupingParams } from '../core/bottomup/types.ts';
 
 /** Decode methods a model contract may name (see `src/core/decode/`). */
 export type DecodeMethod = 'sr' | 'default' | 'dark';
 
-/**
- * The model contract, `srpose.json`, written by `models/export.py` next to `model.onnx`.
- * See the README ("The model contract") for every field.
- */
-export interface ModelConfig {
+/** Fields every model contract has, whatever its kind. */
+interface ModelConfigBase {
   format: 'srpose-model/1';
   name: string;
   arch: string;
-  kind: 'top-down';
   head: string;
   dataset: string;
   source: Record<string, unknown>;
@@ -24,15 +21,42 @@ export interface ModelConfig {
     /** Weight files beside the ONNX (`save_as_external_data`), named as the graph names them. */
     externalData?: ExternalDataFile[];
   };
-  input: { width: number; height: number; colorOrder: 'RGB'; mean: number[]; std: number[] };
-  heatmap: { width: number; height: number };
-  bbox: { padding: number; pixelStd: number };
   keypoints: string[];
   skeleton: [number, number][];
   flipPairs: [number, number][];
+}
+
+/**
+ * The contract of a top-down model (one person per box crop), `srpose.json`, written by
+ * `models/export.py` next to `model.onnx`. See the README ("The model contract") for every field.
+ */
+export interface TopDownModelConfig extends ModelConfigBase {
+  kind: 'top-down';
+  input: { width: number; height: number; colorOrder: 'RGB'; mean: number[]; std: number[] };
+  heatmap: { width: number; height: number };
+  bbox: { padding: number; pixelStd: number };
   flipTest: { enabled: boolean; shiftHeatmap: boolean };
   decode: { method: DecodeMethod; poolKernel?: number; modulateKernel?: number };
 }
+
+/**
+ * The contract of a bottom-up model (the whole image in, every person out, grouped by
+ * associative-embedding tags). The ONNX output is `[N, 2K, H, W]`: K heatmaps then K tag
+ * maps, both at the input's resolution.
+ */
+export interface BottomUpModelConfig extends ModelConfigBase {
+  kind: 'bottom-up';
+  /** `size`: the short side fed to the network; both sides are multiples of `multipleOf`. */
+  input: { size: number; multipleOf: number; colorOrder: 'RGB'; mean: number[]; std: number[] };
+  flipTest: { enabled: boolean };
+  /** The official `test_cfg` of the grouping (see `src/core/bottomup/`). */
+  grouping: GroupingParams & { tagPerJoint: true };
+  /** `project2image`: the maps are at the input's resolution (the only layout supported). */
+  projectToImage: boolean;
+}
+
+/** An `srpose.json` of either kind; `kind` tells which. */
+export type ModelConfig = TopDownModelConfig | BottomUpModelConfig;
 
 /** One external-data file of the ONNX graph. */
 export interface ExternalDataFile {
@@ -72,13 +96,12 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
   if (c.format !== 'srpose-model/1') {
     fail(`format must be "srpose-model/1", got ${JSON.stringify(c.format)}`);
   }
-  if (c.kind !== 'top-down') fail(`kind ${JSON.stringify(c.kind)} is not supported (top-down only)`);
+  if (c.kind !== 'top-down' && c.kind !== 'bottom-up') {
+    fail(`kind must be "top-down" or "bottom-up", got ${JSON.stringify(c.kind)}`);
+  }
   const onnx = obj(c.onnx, 'onnx');
   const input = obj(c.input, 'input');
-  const heatmap = obj(c.heatmap, 'heatmap');
-  const bbox = obj(c.bbox, 'bbox');
   const flipTest = obj(c.flipTest, 'flipTest');
-  const decode = obj(c.decode, 'decode');
   const keypoints = arr(c.keypoints, 'keypoints').map((v, i) => str(v, `keypoints[${i}]`));
   const k = keypoints.length;
   if (k < 1 || k > 1000) fail(`keypoints must list 1..1000 names, got ${k}`);
@@ -92,30 +115,14 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
     if (a.length !== 3) fail(`${path} must have 3 values`);
     return a.map((x, i) => num(x, `${path}[${i}]`, min, 1e6));
   };
-  const method = decode.method as DecodeMethod;
-  if (!DECODE_METHODS.includes(method)) {
-    fail(`decode.method must be one of ${DECODE_METHODS.join(', ')}, got ${JSON.stringify(decode.method)}`);
-  }
-  const inW = int(input.width, 'input.width', 8, 4096);
-  const inH = int(input.height, 'input.height', 8, 4096);
-  const hmW = int(heatmap.width, 'heatmap.width', 1, 4096);
-  const hmH = int(heatmap.height, 'heatmap.height', 1, 4096);
-  if (hmW > inW || hmH > inH) fail(`heatmap ${hmW}x${hmH} is larger than the input ${inW}x${inH}`);
-  const poolKernel = decode.poolKernel === undefined ? undefined : int(decode.poolKernel, 'decode.poolKernel', 1, 256);
-  if (method === 'sr' && poolKernel !== undefined && (hmW < poolKernel || hmH < poolKernel)) {
-    fail(`decode.poolKernel ${poolKernel} does not fit the ${hmW}x${hmH} heatmap`);
-  }
-  const modulateKernel = decode.modulateKernel === undefined
-    ? undefined
-    : int(decode.modulateKernel, 'decode.modulateKernel', 1, 99);
-  if (modulateKernel !== undefined && modulateKernel % 2 !== 1) fail('decode.modulateKernel must be odd');
+  const bool = (v: unknown, path: string): boolean =>
+    typeof v === 'boolean' ? v : fail(`${path} must be true or false, got ${JSON.stringify(v)}`);
   if (input.colorOrder !== 'RGB') fail(`input.colorOrder must be "RGB"`);
 
-  return {
+  const base: ModelConfigBase = {
     format: 'srpose-model/1',
     name: str(c.name, 'name'),
     arch: str(c.arch, 'arch'),
-    kind: 'top-down',
     head: str(c.head, 'head'),
     dataset: str(c.dataset, 'dataset'),
     source: c.source === undefined ? {} : obj(c.source, 'source'),
@@ -139,18 +146,76 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
         }),
       }),
     },
+    keypoints,
+    skeleton: arr(c.skeleton ?? [], 'skeleton').map((v, i) => pair(v, `skeleton[${i}]`)),
+    flipPairs: arr(c.flipPairs, 'flipPairs').map((v, i) => pair(v, `flipPairs[${i}]`)),
+  };
+  const mean = vec3(input.mean, 'input.mean', -1e6);
+  const std = vec3(input.std, 'input.std', 1e-12);
+
+  if (c.kind === 'bottom-up') {
+    const g = obj(c.grouping, 'grouping');
+    const nmsKernel = int(g.nmsKernel, 'grouping.nmsKernel', 1, 99);
+    const nmsPadding = int(g.nmsPadding, 'grouping.nmsPadding', 0, 49);
+    // max_pool2d(kernel, stride 1, padding) keeps the map's size only then (else torch.eq fails).
+    if (nmsKernel !== 2 * nmsPadding + 1) fail(`grouping.nmsKernel (${nmsKernel}) must be 2 * grouping.nmsPadding + 1`);
+    if (g.tagPerJoint !== true) fail('grouping.tagPerJoint must be true (one tag map per joint; shared tag maps are not supported)');
+    const size = int(input.size, 'input.size', 32, 4096);
+    const multipleOf = int(input.multipleOf, 'input.multipleOf', 1, 1024);
+    return {
+      ...base,
+      kind: 'bottom-up',
+      input: { size, multipleOf, colorOrder: 'RGB', mean, std },
+      flipTest: { enabled: bool(flipTest.enabled, 'flipTest.enabled') },
+      grouping: {
+        maxPeople: int(g.maxPeople, 'grouping.maxPeople', 1, 1000),
+        nmsKernel,
+        nmsPadding,
+        detectionThreshold: num(g.detectionThreshold, 'grouping.detectionThreshold', 0, 1e6),
+        tagThreshold: num(g.tagThreshold, 'grouping.tagThreshold', 0, 1e6),
+        useDetectionVal: bool(g.useDetectionVal, 'grouping.useDetectionVal'),
+        ignoreTooMuch: bool(g.ignoreTooMuch, 'grouping.ignoreTooMuch'),
+        adjust: bool(g.adjust, 'grouping.adjust'),
+        refine: bool(g.refine, 'grouping.refine'),
+        tagPerJoint: true,
+      },
+      projectToImage: c.projectToImage === undefined ? true : bool(c.projectToImage, 'projectToImage'),
+    };
+  }
+
+  const heatmap = obj(c.heatmap, 'heatmap');
+  const bbox = obj(c.bbox, 'bbox');
+  const decode = obj(c.decode, 'decode');
+  const method = decode.method as DecodeMethod;
+  if (!DECODE_METHODS.includes(method)) {
+    fail(`decode.method must be one of ${DECODE_METHODS.join(', ')}, got ${JSON.stringify(decode.method)}`);
+  }
+  const inW = int(input.width, 'input.width', 8, 4096);
+  const inH = int(input.height, 'input.height', 8, 4096);
+  const hmW = int(heatmap.width, 'heatmap.width', 1, 4096);
+  const hmH = int(heatmap.height, 'heatmap.height', 1, 4096);
+  if (hmW > inW || hmH > inH) fail(`heatmap ${hmW}x${hmH} is larger than the input ${inW}x${inH}`);
+  const poolKernel = decode.poolKernel === undefined ? undefined : int(decode.poolKernel, 'decode.poolKernel', 1, 256);
+  if (method === 'sr' && poolKernel !== undefined && (hmW < poolKernel || hmH < poolKernel)) {
+    fail(`decode.poolKernel ${poolKernel} does not fit the ${hmW}x${hmH} heatmap`);
+  }
+  const modulateKernel = decode.modulateKernel === undefined
+    ? undefined
+    : int(decode.modulateKernel, 'decode.modulateKernel', 1, 99);
+  if (modulateKernel !== undefined && modulateKernel % 2 !== 1) fail('decode.modulateKernel must be odd');
+
+  return {
+    ...base,
+    kind: 'top-down',
     input: {
       width: inW,
       height: inH,
       colorOrder: 'RGB',
-      mean: vec3(input.mean, 'input.mean', -1e6),
-      std: vec3(input.std, 'input.std', 1e-12),
+      mean,
+      std,
     },
     heatmap: { width: hmW, height: hmH },
     bbox: { padding: num(bbox.padding, 'bbox.padding', 0.1, 100), pixelStd: num(bbox.pixelStd, 'bbox.pixelStd', 1e-6, 1e6) },
-    keypoints,
-    skeleton: arr(c.skeleton ?? [], 'skeleton').map((v, i) => pair(v, `skeleton[${i}]`)),
-    flipPairs: arr(c.flipPairs, 'flipPairs').map((v, i) => pair(v, `flipPairs[${i}]`)),
     flipTest: {
       enabled: flipTest.enabled === true,
       shiftHeatmap: flipTest.shiftHeatmap === true,

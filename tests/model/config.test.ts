@@ -24,6 +24,7 @@ const valid = () => ({
 
 test('a valid contract parses, typed', () => {
   const c = parseModelConfig(valid());
+  if (c.kind !== 'top-down') throw new Error('kind');
   assert.is(c.decode.method, 'sr');
   assert.is(c.keypoints.length, 17);
   assert.equal(c.flipPairs[1], [3, 4]);
@@ -31,7 +32,8 @@ test('a valid contract parses, typed', () => {
 
 const broken: [string, (c: any) => void, RegExp][] = [
   ['format', (c) => (c.format = 'v0'), /format/],
-  ['kind', (c) => (c.kind = 'bottom-up'), /kind/],
+  ['kind', (c) => (c.kind = 'sideways'), /kind/],
+  ['kind bottom-up with a top-down body', (c) => (c.kind = 'bottom-up'), /grouping must be an object/],
   ['input width', (c) => (c.input.width = 0), /input\.width/],
   ['std zero', (c) => (c.input.std = [0.2, 0, 0.2]), /input\.std\[1\]/],
   ['mean length', (c) => (c.input.mean = [0.5]), /input\.mean/],

@@ -16,10 +16,12 @@ for (const arch of ['res50', 'hrnet_w32', 'res50_simple']) {
     const input = await readF32(join(tmp, 'input.f32'));
     const want = await readF32(join(tmp, 'heatmaps.f32'));
     const model = await loadModel(dir);
+    if (model.config.kind !== 'top-down') throw new Error(`${arch} is not a top-down model`);
+    const { heatmap } = model.config;
     const session = await createPoseSession(model.onnx, model.config.onnx, { backend: 'wasm' });
     try {
       const out = await session.run(input, meta?.inputShape ?? [2, 3, 256, 192]);
-      assert.equal(Array.from(out.dims), [2, 17, model.config.heatmap.height, model.config.heatmap.width]);
+      assert.equal(Array.from(out.dims), [2, 17, heatmap.height, heatmap.width]);
       let lo = Infinity, hi = -Infinity, maxDiff = 0;
       for (let i = 0; i < want.length; i++) {
         lo = Math.min(lo, want[i]);
