@@ -1,6 +1,8 @@
 // npm run bench [-- <suite>]: prints one JSON summary. Suites: pipeline (default), cold-start,
 // http (bench/http.ts), browser (bench/browser.ts), bottom-up (bench/bottom-up.ts; --arch= a
-// bottom-up test model, default bu_res50).
+// bottom-up test model, default bu_res50), models (bench/models.ts: weight variants), backends
+// (bench/backends.ts: WASM 1 and 2 threads vs native in Node and Deno; --options: the native
+// session options).
 //
 // pipeline: per-stage ms of estimate() (decode image, crop, inference, decode heatmaps) for
 // 1 and 4 boxes, next to a bare onnxruntime session.run on a tensor of the same shape in the
@@ -141,6 +143,11 @@ const suites: Record<string, () => Promise<unknown>> = {
   'cold-start': coldStart,
   http: async () => (await import('./http.ts')).httpBench(arch, requests),
   browser: async () => (await import('./browser.ts')).browserBench(arch, runs),
+  models: async () => (await import('./models.ts')).modelsBench(Math.min(runs, 5)),
+  backends: async () => {
+    const b = await import('./backends.ts');
+    return args.includes('--options') ? b.nativeOptionsBench(arch, runs) : b.backendsBench(arch, runs);
+  },
   'bottom-up': async () => ({ suite: 'bottom-up', ...await (await import('./bottom-up.ts')).bottomUpBench(runs, join(ROOT, '.cache', 'models', args.find((a) => a.startsWith('--arch='))?.slice(7) ?? 'bu_res50')) }),
 };
 if (!suites[suite]) {

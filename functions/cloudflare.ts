@@ -8,7 +8,8 @@
  * as a module (compiled when the Worker is uploaded) and handed over through `wasmModules`;
  * onnxruntime-web then runs on one thread. Settings come from the `env` binding (vars and
  * secrets: SRPOSE_MODEL, SRPOSE_API_KEY, HF_ENDPOINT, HF_TOKEN, ...); Hub downloads are cached
- * with the Cache API. One app, and one model, per isolate.
+ * with the Cache API. One app, and one model, per isolate: by default the edge-sized HRFormer-S
+ * model (`DEFAULT_EDGE_MODEL`), which fits the 128 MB isolate.
  */
 // @ts-types="./wasm-module.d.ts"
 import ortWasm from '../wasm/ort-wasm-simd-threaded.wasm';
@@ -20,6 +21,7 @@ import pngWasm from '../wasm/squoosh_png_bg.wasm';
 import webpWasm from '../wasm/webp_dec.wasm';
 import { appOptionsFromEnv, createApp, type SRPoseApp } from '../src/server/mod.ts';
 import { errorResponse } from '../src/server/errors.ts';
+import { DEFAULT_EDGE_MODEL, DEFAULT_EDGE_WEIGHTS } from '../src/defaults.ts';
 import type { ExecutionContext } from 'hono';
 
 const wasmModules = {
@@ -35,7 +37,10 @@ let app: SRPoseApp | undefined;
 
 /** The app of this isolate, built on its first request (bindings exist only from then on). */
 function appFor(env: Record<string, unknown>): SRPoseApp {
-  return app ??= createApp({ cache: 'web', ...appOptionsFromEnv(env), wasmModules });
+  const settings = appOptionsFromEnv(env);
+  // No SRPOSE_MODEL: the edge model in its int8 weights (SRPOSE_WEIGHTS still overrides).
+  const edge = settings.model === undefined ? { model: DEFAULT_EDGE_MODEL, weights: DEFAULT_EDGE_WEIGHTS } as const : {};
+  return app ??= createApp({ cache: 'web', ...edge, ...settings, wasmModules });
 }
 
 export default {

@@ -5,13 +5,18 @@
     python3 models/export.py --arch hrnet_w32 --random-init --seed 0 --out DIR \
         --save-checkpoint DIR/checkpoint.pth
     python3 models/export.py --arch bu_res50 --random-init --seed 0 --out DIR
+    python3 models/export.py --arch hrformer_s --random-init --seed 0 --out DIR \
+        --weights fp32,fp16,int8
 
-Top-down (res50, hrnet_w32, res50_simple): DIR/model.onnx (opset 17, input ``image`` float32
-[N,3,256,192], output ``heatmaps`` [N,17,H,W], only the batch axis dynamic, weights embedded).
-Bottom-up (bu_res50, bu_hrnet_w32): input ``image`` float32 [N,3,H,W] with N, H, W dynamic
-(H, W multiples of 32), output ``output`` [N,34,H,W] (17 heatmaps, then 17 tag maps).
-Also DIR/srpose.json (see models/README.md). A checkpoint that does not match the arch exits
-with status 2 and a message listing the missing / unexpected keys.
+Top-down (res50, hrnet_w32, hrformer_s, res50_simple): DIR/model.onnx (opset 17, input
+``image`` float32 [N,3,256,192], output ``heatmaps`` [N,17,H,W], only the batch axis dynamic,
+weights embedded). Bottom-up (bu_res50, bu_hrnet_w32): input ``image`` float32 [N,3,H,W] with
+N, H, W dynamic (H, W multiples of 32), output ``output`` [N,34,H,W] (17 heatmaps, then 17 tag
+maps). ``--weights fp32,fp16,int8`` also writes DIR/model_fp16.onnx (float16 storage, Cast to
+float32) and DIR/model_int8.onnx (per-channel int8 weights, DequantizeLinear); model.onnx is
+always fp32 (srpose_models/weights.py). Also DIR/srpose.json (see models/README.md). A
+checkpoint that does not match the arch exits with status 2 and a message listing the missing /
+unexpected keys.
 """
 import argparse
 import shutil
@@ -36,6 +41,7 @@ from srpose_models.build import (COCO_FLIP_PAIRS, COCO_KEYPOINTS, COCO_SKELETON,
                                  is_bottom_up)
 from srpose_models.checkpoint import (CheckpointError, load_checkpoint, random_init,  # noqa: E402
                                       sha256_file)
+from srpose_models.weights import FILES as WEIGHT_FILES, KINDS as WEIGHT_KINDS, WeightsError  # noqa: E402,E501
 
 FORMAT = 'srpose-model/1'
 MEAN = [0.485, 0.456, 0.406]
@@ -62,7 +68,26 @@ def parse_args(argv):
     p.add_argument('--opset', type=int, default=17)
     p.add_argument('--external-data', action='store_true',
                    help='weights in model.onnx.data beside a small model.onnx (ONNX external data)')
+    p.add_argument('--weights', default='fp32', metavar='KINDS',
+                   help='comma list of weight files to write, of fp32 (model.onnx, always '
+                        'written), fp16 (model_fp16.onnx), int8 (model_int8.onnx); default fp32')
+    p.add_argument('--recommend', choices=WEIGHT_KINDS, default=None,
+                   help='onnx.recommended in srpose.json (default fp16 when exported, else fp32)')
     a = p.parse_args(argv)
+    kinds = [k.strip() for k in a.weights.split(',') if k.strip()]
+    bad = [k for k in kinds if k not in WEIGHT_KINDS]
+    if bad or not kinds:
+        p.error(f'--weights: {", ".join(bad) or "nothing"} not among {", ".join(WEIGHT_KINDS)} '
+                f'(a comma list, e.g. fp32,fp16,int8)')
+    # model.onnx (fp32) is always written; the variants in the order fp16, int8
+    a.variants = [k for k in WEIGHT_KINDS if k != 'fp32' and k in kinds]
+    if a.external_data and a.variants:
+        p.error(f'--external-data cannot be combined with --weights {",".join(a.variants)}: '
+                'the fp16 / int8 files embed their weights (export them without --external-data)')
+    if a.recommend is None:
+        a.recommend = 'fp16' if 'fp16' in a.variants else 'fp32'
+    if a.recommend != 'fp32' and a.recommend not in a.variants:
+        p.error(f'--recommend {a.recommend} needs --weights with {a.recommend}')
     if a.random_init and a.seed is None:
         p.error('--random-init needs --seed N')
     if a.checkpoint and a.seed is not None:
@@ -110,11 +135,34 @@ def export_onnx(model, path, opset, heatmap_wh):
     )
     import onnx
     m = onnx.load(path)
-    onnx.checker.check_model(m)
     out = m.graph.output[0].type.tensor_type.shape.dim
+    if any(d.dim_param for d in out[1:]):
+        # torch's shape inference loses the dims after a Resize whose sizes it computes from a
+        # Shape whose batch dim has no name (HRFormer's reshapes): ONNX's own inference (with
+        # data propagation) gets them back; only a static result is written
+        inferred = _infer_output_dims(m)
+        if inferred[1:] == [NUM_JOINTS, hh, hw]:
+            for d, v in zip(out[1:], inferred[1:]):
+                d.dim_value = v
+            onnx.save(m, path)
+            m = onnx.load(path)
+            out = m.graph.output[0].type.tensor_type.shape.dim
+    onnx.checker.check_model(m)
     dims = [d.dim_param or d.dim_value for d in out]
     if dims[1:] != [NUM_JOINTS, hh, hw] or not out[0].dim_param:
         raise RuntimeError(f'ONNX output dims {dims} != [batch, {NUM_JOINTS}, {hh}, {hw}]')
+
+
+def _infer_output_dims(m):
+    """The first output's dims by ONNX shape inference alone (torch's value_info dropped)."""
+    import onnx
+    c = onnx.ModelProto()
+    c.CopyFrom(m)
+    del c.graph.value_info[:]
+    for d in c.graph.output[0].type.tensor_type.shape.dim[1:]:
+        d.Clear()
+    c = onnx.shape_inference.infer_shapes(c, data_prop=True)
+    return [d.dim_param or d.dim_value for d in c.graph.output[0].type.tensor_type.shape.dim]
 
 
 # bottom-up: traced at this size, exported with N, H and W dynamic
@@ -192,6 +240,37 @@ def _source(args, info, ckpt_sha):
     }
 
 
+def _weights_fields(args, onnx_path):
+    """``onnx.weights`` (model.onnx is fp32), ``onnx.variants`` (the fp16 / int8 files written,
+    only when there are any) and ``onnx.recommended``."""
+    out_dir = os.path.dirname(onnx_path)
+    fields = {'weights': 'fp32'}
+    variants = {k: file_entry(os.path.join(out_dir, WEIGHT_FILES[k]), WEIGHT_FILES[k])
+                for k in getattr(args, 'variants', [])}
+    if variants:
+        fields['variants'] = variants
+    fields['recommended'] = getattr(args, 'recommend', 'fp32')
+    return fields
+
+
+def write_weight_variants(args, onnx_path):
+    """model_fp16.onnx / model_int8.onnx from model.onnx (srpose_models/weights.py); variant
+    files of an earlier export that this one does not write are removed (srpose.json would no
+    longer describe them). Returns {kind: stats}."""
+    from srpose_models.weights import write_variant
+    out_dir = os.path.dirname(onnx_path)
+    stats = {}
+    for kind in WEIGHT_KINDS:
+        if kind == 'fp32':
+            continue
+        path = os.path.join(out_dir, WEIGHT_FILES[kind])
+        if kind in args.variants:
+            stats[kind] = write_variant(onnx_path, path, kind)
+        elif os.path.exists(path):
+            os.remove(path)
+    return stats
+
+
 def contract_bottom_up(args, onnx_path, ckpt_sha):
     """srpose.json of a bottom-up model (kind "bottom-up"): the test_cfg of the official config
     in ``grouping``, the test-time resize in ``input`` (short side ``size``, long side rounded
@@ -210,7 +289,8 @@ def contract_bottom_up(args, onnx_path, ckpt_sha):
         'onnx': {'file': 'model.onnx', 'sha256': hashlib.sha256(data).hexdigest(),
                  'bytes': len(data), 'input': 'image', 'output': 'output',
                  **({'externalData': [file_entry(os.path.join(os.path.dirname(onnx_path), EXTERNAL_FILE),
-                                                 EXTERNAL_FILE)]} if args.external_data else {})},
+                                                 EXTERNAL_FILE)]} if args.external_data else {}),
+                 **_weights_fields(args, onnx_path)},
         'input': {'size': info['input_size'], 'multipleOf': info['multiple_of'],
                   'colorOrder': 'RGB', 'mean': MEAN, 'std': STD},
         'keypoints': list(COCO_KEYPOINTS),
@@ -249,7 +329,8 @@ def contract(args, onnx_path, ckpt_sha):
         'onnx': {'file': 'model.onnx', 'sha256': hashlib.sha256(data).hexdigest(),
                  'bytes': len(data), 'input': 'image', 'output': 'heatmaps',
                  **({'externalData': [file_entry(os.path.join(os.path.dirname(onnx_path), EXTERNAL_FILE),
-                                                 EXTERNAL_FILE)]} if args.external_data else {})},
+                                                 EXTERNAL_FILE)]} if args.external_data else {}),
+                 **_weights_fields(args, onnx_path)},
         'input': {'width': INPUT_SIZE[0], 'height': INPUT_SIZE[1], 'colorOrder': 'RGB',
                   'mean': MEAN, 'std': STD},
         'heatmap': {'width': hw, 'height': hh},
@@ -289,6 +370,10 @@ def main(argv=None):
             os.remove(tmp)
     if args.external_data:
         save_external(onnx_path)
+    try:
+        variant_stats = write_weight_variants(args, onnx_path)
+    except WeightsError as e:
+        fail(str(e))
     t2 = time.time()
     if args.save_checkpoint:
         save_checkpoint(model, args.save_checkpoint, args)
@@ -298,6 +383,9 @@ def main(argv=None):
         f.write('\n')
     print(json.dumps({'arch': args.arch, 'out': args.out, 'onnxBytes': cfg['onnx']['bytes'],
                       'onnxSha256': cfg['onnx']['sha256'],
+                      **({'variants': {k: dict(v, **variant_stats[k])
+                                       for k, v in cfg['onnx']['variants'].items()}}
+                         if variant_stats else {}),
                       'params': sum(p.numel() for p in model.parameters()),
                       'weightsSeconds': round(t1 - t0, 2), 'exportSeconds': round(t2 - t1, 2)}))
     return 0

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Exports the random-weight test models (res50, hrnet_w32, res50_simple, res50_simple-external:
-# the same weights with --external-data, and the bottom-up bu_res50; --random-init --seed 0) into
-# .cache/models/<name>/{model.onnx[,model.onnx.data],srpose.json,checkpoint.pth}. An arch is skipped when its
-# files exist and its stamp (.cache/models/<arch>/exporter.sha256) equals the sha256 of
-# models/export.py + models/srpose_models/*.py, so any change to the exporter re-exports.
+# Exports the random-weight test models (res50, hrnet_w32, hrformer_s, res50_simple,
+# res50_simple-external: the same weights with --external-data, and the bottom-up bu_res50;
+# --random-init --seed 0) into .cache/models/<name>/{model.onnx[,model.onnx.data],srpose.json,
+# checkpoint.pth}; res50 and hrformer_s also with --weights fp32,fp16,int8 (model_fp16.onnx,
+# model_int8.onnx). An arch is skipped when its files exist and its stamp
+# (.cache/models/<arch>/exporter.sha256) equals the sha256 of models/export.py +
+# models/srpose_models/*.py, so any change to the exporter re-exports.
 # Usage: bash models/make_test_models.sh [arch...]   (FORCE=1 re-exports regardless)
 # bu_hrnet_w32 is not a default (its export takes about a minute here); name it to export it:
 #   bash models/make_test_models.sh bu_hrnet_w32
@@ -13,7 +15,9 @@ PY=/usr/bin/python3
 OUT=.cache/models
 SEED=0
 archs=("$@")
-[ ${#archs[@]} -eq 0 ] && archs=(res50 hrnet_w32 res50_simple res50_simple-external bu_res50)
+[ ${#archs[@]} -eq 0 ] && archs=(res50 hrnet_w32 hrformer_s res50_simple res50_simple-external bu_res50)
+# the models exported with the fp16 and int8 weight files too
+with_variants=" res50 hrformer_s "
 
 stamp=$(cat models/export.py $(ls models/srpose_models/*.py | LC_ALL=C sort) | sha256sum | cut -d' ' -f1)
 mkdir -p "$OUT"
@@ -22,9 +26,15 @@ for name in "${archs[@]}"; do
   dir="$OUT/$name"
   arch="${name%-external}"
   extra=()
+  files=(model.onnx srpose.json checkpoint.pth)
   [ "$arch" != "$name" ] && extra=(--external-data)
-  if [ -z "${FORCE:-}" ] && [ -f "$dir/model.onnx" ] && [ -f "$dir/srpose.json" ] && [ -f "$dir/checkpoint.pth" ] \
-     && [ "$(cat "$dir/exporter.sha256" 2>/dev/null)" = "$stamp" ]; then
+  if [[ "$with_variants" == *" $name "* ]]; then
+    extra+=(--weights fp32,fp16,int8)
+    files+=(model_fp16.onnx model_int8.onnx)
+  fi
+  have=1
+  for f in "${files[@]}"; do [ -f "$dir/$f" ] || have=; done
+  if [ -z "${FORCE:-}" ] && [ -n "$have" ] && [ "$(cat "$dir/exporter.sha256" 2>/dev/null)" = "$stamp" ]; then
     echo "models: $name up to date ($dir, exporter ${stamp:0:12})"
     continue
   fi
@@ -44,5 +54,11 @@ for name in "${archs[@]}"; do
   bytes=$(stat -c %s "$dir/model.onnx")
   awk -v a="$name" -v s="$start" -v e="$end" -v b="$bytes" \
     'BEGIN { printf "models: %-12s exported in %6.1f s  (model.onnx %d bytes = %.1f MiB)\n", a, e - s, b, b / 1048576 }'
+  for v in fp16 int8; do
+    if [ -f "$dir/model_$v.onnx" ]; then
+      awk -v v="$v" -v b="$(stat -c %s "$dir/model_$v.onnx")" \
+        'BEGIN { printf "models: %-12s model_%s.onnx %d bytes = %.1f MiB\n", "", v, b, b / 1048576 }'
+    fi
+  done
 done
 awk -v s="$total_start" -v e="$(date +%s.%N)" 'BEGIN { printf "models: done in %.1f s\n", e - s }'

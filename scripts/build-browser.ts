@@ -15,7 +15,7 @@ import { copyFileSync, readdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
-import { browserBuild, copyWasm, ROOT, type Sized, sizeOf } from './build-common.ts';
+import { browserBuild, copyWasm, ROOT, type Sized, sizeOf, writeMetafile } from './build-common.ts';
 
 export const BROWSER_DIR = join(ROOT, 'dist', 'browser');
 
@@ -39,7 +39,7 @@ const browserResolve: Plugin = {
 
 export async function buildBrowser(): Promise<{ files: Sized[] }> {
   rmSync(BROWSER_DIR, { recursive: true, force: true });
-  await build({
+  const built = await build({
     entryPoints: {
       srpose: join(ROOT, 'src/browser.ts'),
       'srpose-worker': join(ROOT, 'src/worker/worker.ts'),
@@ -56,8 +56,10 @@ export async function buildBrowser(): Promise<{ files: Sized[] }> {
     minify: true,
     legalComments: 'none',
     logLevel: 'warning',
+    metafile: true,
     plugins: [browserResolve],
   });
+  writeMetafile('browser', built.metafile);
   for (const f of copyWasm(BROWSER_FILES)) copyFileSync(f, join(BROWSER_DIR, basename(f)));
   return { files: readdirSync(BROWSER_DIR).sort().map((f) => sizeOf(join(BROWSER_DIR, f))) };
 }

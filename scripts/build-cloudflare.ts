@@ -20,7 +20,8 @@ import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { browserBuild, copyWasm, ROOT, type Sized, sizeOf } from './build-common.ts';
+import { browserBuild, copyWasm, ROOT, type Sized, sizeOf, writeMetafile } from './build-common.ts';
+import { DEFAULT_EDGE_MODEL } from '../src/defaults.ts';
 
 export const CLOUDFLARE_DIR = join(ROOT, 'dist', 'cloudflare');
 /** The bundle's file name in `CLOUDFLARE_DIR` (and its module name in workerd). */
@@ -135,6 +136,7 @@ export const CLOUDFLARE_BINDINGS = [
   'SRPOSE_WARMUP',
   'SRPOSE_BACKEND',
   'SRPOSE_FLIP_TEST',
+  'SRPOSE_WEIGHTS',
   'HF_ENDPOINT',
   'HF_TOKEN',
 ];
@@ -247,8 +249,11 @@ globs = ["**/*.wasm"]
 fallthrough = false
 
 [vars]
-# A Hub id (owner/name[@revision]) or an https URL of a model directory.
+# A Hub id (owner/name[@revision]) or an https URL of a model directory; empty: the edge-sized
+# HRFormer-S model ${DEFAULT_EDGE_MODEL} (publish it there, or name your own copy).
 SRPOSE_MODEL = ""
+# Weights: auto (srpose.json's recommendation), fp32, fp16 or int8.
+# SRPOSE_WEIGHTS = "auto"
 # SRPOSE_MAX_BOXES = "16"
 # SRPOSE_CORS_ORIGINS = "*"
 # HF_ENDPOINT = "https://huggingface.co"
@@ -264,7 +269,7 @@ export async function buildCloudflare(): Promise<{ files: Sized[] }> {
   const wasm = copyWasm(CLOUDFLARE_WASM);
   rmSync(CLOUDFLARE_DIR, { recursive: true, force: true });
   mkdirSync(CLOUDFLARE_DIR, { recursive: true });
-  await build({
+  const built = await build({
     entryPoints: [join(ROOT, 'functions', 'cloudflare.ts')],
     outfile: join(CLOUDFLARE_DIR, WORKER_FILE),
     bundle: true,
@@ -275,8 +280,10 @@ export async function buildCloudflare(): Promise<{ files: Sized[] }> {
     minify: true,
     legalComments: 'none',
     logLevel: 'warning',
+    metafile: true,
     plugins: [workersResolve],
   });
+  writeMetafile('cloudflare', built.metafile);
   for (const w of wasm) copyFileSync(w, join(CLOUDFLARE_DIR, basename(w)));
   writeFileSync(join(CLOUDFLARE_DIR, 'wrangler.toml'), wranglerToml());
   writeFileSync(join(CLOUDFLARE_DIR, 'workerd.capnp'), workerdConfig());

@@ -8,7 +8,7 @@
  * bundles take them from there. Usage: `tsx scripts/build.ts [target ...]` (default: all).
  */
 import { build, type BuildOptions, type Plugin } from 'esbuild';
-import { copyWasm, ROOT, type Sized, sizeOf } from './build-common.ts';
+import { copyWasm, ROOT, type Sized, sizeOf, writeMetafile } from './build-common.ts';
 import { builtinModules } from 'node:module';
 import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -35,6 +35,7 @@ const nodeBundle = (entry: string, outdir: string, extra: BuildOptions = {}): Bu
   minify: true,
   legalComments: 'none',
   logLevel: 'warning',
+  metafile: true,
   // CommonJS dependencies call require(); give the ES module one.
   banner: { js: "import { createRequire as __srposeRequire } from 'node:module'; const require = __srposeRequire(import.meta.url);" },
   ...extra,
@@ -64,7 +65,7 @@ const FUNCTIONS: Record<string, { entry: string; options?: BuildOptions }> = {
 /** The library (`srpose`) and its HTTP app (`srpose/server`), dependencies external. */
 async function buildLibrary(): Promise<Sized[]> {
   const outs = [['src/mod.ts', 'srpose.mjs'], ['src/server/mod.ts', 'server.mjs']].map(([entry, file]) => [join(ROOT, entry), join(ROOT, 'dist', file)]);
-  await Promise.all(outs.map(([entry, out]) => build({
+  const built = await Promise.all(outs.map(([entry, out]) => build({
     entryPoints: [entry],
     outfile: out,
     bundle: true,
@@ -72,8 +73,10 @@ async function buildLibrary(): Promise<Sized[]> {
     platform: 'neutral',
     target: 'es2022',
     logLevel: 'warning',
+    metafile: true,
     external: ['onnxruntime-web', 'onnxruntime-web/*', '@jsquash/*', 'cac', '@huggingface/hub', 'cli-progress', 'hono', 'hono/*'],
   })));
+  writeMetafile('lib', ...built.map((b) => b.metafile));
   return outs.map(([, out]) => sizeOf(out));
 }
 
@@ -82,7 +85,8 @@ async function buildFunction(name: string, wasm: string[]): Promise<Sized[]> {
   const outdir = join(ROOT, 'dist', name);
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
-  await build(nodeBundle(entry, outdir, name === 'deno' ? { ...options, banner: {} } : options));
+  const built = await build(nodeBundle(entry, outdir, name === 'deno' ? { ...options, banner: {} } : options));
+  writeMetafile(name, built.metafile);
   for (const w of wasm) copyFileSync(w, join(outdir, basename(w)));
   return readdirSync(outdir).map((f) => sizeOf(join(outdir, f)));
 }

@@ -4,3 +4,16 @@ export const DEFAULT_MAX_PIXELS = 40_000_000;
 export const KEYPOINT_SCORE_THRESHOLD = 0.2;
 /** Most boxes one call may carry; each is a 256x192 crop in one batch. */
 export const DEFAULT_MAX_BOXES = 64;
+/**
+ * The model edge functions (Cloudflare Workers, Deno Deploy) serve when `SRPOSE_MODEL` is not
+ * set: SRPose with the HRFormer-S backbone (8.9M parameters), sized for a 128 MB isolate.
+ * Publish it there with `srpose publish .cache/models/hrformer_s --repo <this id> --create`,
+ * or point `SRPOSE_MODEL` at your own copy.
+ */
+export const DEFAULT_EDGE_MODEL = 'srpose/srpose-hrformer-s-coco-256x192';
+/**
+ * The weights of {@link DEFAULT_EDGE_MODEL} at the edge: int8 is dequantized op by op, so the
+ * WASM heap stays near 60 MB, where fp16 and fp32 (dequantized at load) take about 100 MB and
+ * overflow a 128 MB isolate with the JS heap (measured in workerd, README "Cloudflare Workers").
+ */
+export const DEFAULT_EDGE_WEIGHTS = 'int8';

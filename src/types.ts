@@ -3,12 +3,13 @@
  * @module
  */
 import type { Backend, BackendRequest } from './runtime/session.ts';
-import type { DecodeMethod } from './model/config.ts';
+import type { DecodeMethod, WeightsKind } from './model/config.ts';
+import type { WeightsRequest } from './model/weights.ts';
 import type { GroupingParams } from './core/bottomup/types.ts';
 import type { ModelSource } from './model/source.ts';
 import type { HubOptions } from './hub/settings.ts';
 
-export type { Backend, BackendRequest, DecodeMethod, GroupingParams, HubOptions, ModelSource };
+export type { Backend, BackendRequest, DecodeMethod, GroupingParams, HubOptions, ModelSource, WeightsKind, WeightsRequest };
 
 /** Top-down models estimate one person per box; bottom-up models find everyone in the image. */
 export type ModelKind = 'top-down' | 'bottom-up';
@@ -47,12 +48,21 @@ export type ImageInput = Uint8Array | ArrayBuffer | Blob | Pixels;
 export interface EstimatorOptions extends HubOptions {
   /** A Hub id `owner/name[@revision]`, a local directory with `srpose.json` + ONNX, its URL, or `{ onnx, config }` bytes. */
   model: ModelSource;
-  /** `auto` (default): WebGPU when an adapter exists, else WASM SIMD + threads. */
+  /**
+   * `auto` (default): `native` (onnxruntime-node, an optional dependency) where it loads (Node,
+   * Deno with `--allow-ffi`), else WebGPU when a hardware adapter exists, else WASM SIMD + threads.
+   */
   backend?: BackendRequest;
-  /** WASM threads (process-wide, fixed by the first session): default all cores in Node/Deno. */
+  /** Native: this session's intra-op threads. WASM: process-wide, fixed by the first session. Default all cores in Node/Deno. */
   threads?: number;
   /** Average with the mirrored crop's heatmaps; default from `srpose.json` (on for SRPose). */
   flipTest?: boolean;
+  /**
+   * Which weight file to load when the model offers several (`srpose.json` `onnx.variants`):
+   * `auto` (default) takes fp16 on a WebGPU adapter with `shader-f16`, else the contract's
+   * `recommended`; `fp32`, `fp16` or `int8` force one (`INVALID_OPTION` when it is missing).
+   */
+  weights?: WeightsRequest;
   /** Heatmap decode of top-down models; default from `srpose.json` (`sr` for SRPose, `default` for the baseline). Bottom-up models take none. */
   decode?: DecodeMethod;
   /** Largest image accepted, checked from the header before decoding. Default 40 MP. */
@@ -133,13 +143,15 @@ export interface Timings {
 export interface EstimateResult {
   people: Person[];
   image: { width: number; height: number };
-  /** The backend that ran, its WASM threads, and why a faster one was not used. */
+  /** The backend that ran, its threads (native intra-op or WASM), and why a faster one was not used. */
   backend: Backend;
   threads: number;
   fallbackReason?: string;
   flipTest: boolean;
   decode: DecodeName;
   model: string;
+  /** The weights that ran: `fp32`, `fp16` or `int8`. */
+  weights: WeightsKind;
   timings: Timings;
 }
 
@@ -149,6 +161,9 @@ export interface EstimatorInfo {
   arch: string;
   kind: ModelKind;
   location: string;
+  /** The weight file loaded (`fp32`, `fp16`, `int8`) and why it was chosen. */
+  weights: WeightsKind;
+  weightsReason: string;
   backend: Backend;
   threads: number;
   fallbackReason?: string;

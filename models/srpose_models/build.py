@@ -1,4 +1,4 @@
-"""``build_model(arch)`` and the per-arch metadata of the supported models: three top-down COCO
+"""``build_model(arch)`` and the per-arch metadata of the supported models: four top-down COCO
 256x192 models and two bottom-up COCO 512x512 models (``bu_*``).
 
 State dict keys are ``backbone.*`` and ``keypoint_head.*`` (mmpose's TopDown / BottomUp detector
@@ -9,6 +9,7 @@ import copy
 import torch.nn as nn
 
 from .bottomup_head import BottomUpSimpleSRHead
+from .hrformer import HRT, HRT_SMALL_EXTRA
 from .hrnet import HRNET_W32_EXTRA, HRNet
 from .resnet import ResNet
 from .simple_head import TopDownSimpleHead
@@ -42,6 +43,13 @@ ARCHS = {
         name='srpose_hrnet_w32_coco_256x192',
         head='TopDownSRPoseHead',
         config='configs/top_down/srpose/coco/hrnet_w32_srpose_coco_256x192.py',
+        heatmap=(192, 256),
+        decode={'method': 'sr', 'poolKernel': 16, 'modulateKernel': 11},
+    ),
+    'hrformer_s': dict(
+        name='srpose_hrformer_s_coco_256x192',
+        head='TopDownSRPoseHead',
+        config='configs/top_down/srpose/coco/hrt_small_srpose_coco_256x192.py',
         heatmap=(192, 256),
         decode={'method': 'sr', 'poolKernel': 16, 'modulateKernel': 11},
     ),
@@ -121,8 +129,9 @@ def is_bottom_up(model_or_arch):
 
 
 def build_model(arch):
-    """The model of ``arch`` (res50 | hrnet_w32 | res50_simple | bu_res50 | bu_hrnet_w32) as its
-    official config builds it, in eval mode and with PyTorch's default initialisation."""
+    """The model of ``arch`` (res50 | hrnet_w32 | hrformer_s | res50_simple | bu_res50 |
+    bu_hrnet_w32) as its official config builds it, in eval mode and with PyTorch's default
+    initialisation."""
     arch_info(arch)
     if arch == 'bu_res50':
         # ResNet-50, out_indices (3,) (stride 32, 2048 ch); head: 3 deconvs -> stride 4
@@ -147,6 +156,14 @@ def build_model(arch):
                                  supervises=[True, True, True, True])
     elif arch == 'hrnet_w32':
         backbone = HRNet(copy.deepcopy(HRNET_W32_EXTRA))
+        head = TopDownSRPoseHead(in_channels=[256, 128, 64, 32],
+                                 out_channels=[256, 128, 64, 32], num_joints=NUM_JOINTS,
+                                 upsample_log=[3, 2, 1, 2], per_emb_nums=[16, 8, 4, 4],
+                                 supervises=[True, True, True, True])
+    elif arch == 'hrformer_s':
+        # HRT small (hrt_small_srpose_coco_256x192.py): four maps 32/64/128/256 ch at strides
+        # 4/8/16/32, fed to the head high to low resolution exactly as HRNet-W32's
+        backbone = HRT(copy.deepcopy(HRT_SMALL_EXTRA))
         head = TopDownSRPoseHead(in_channels=[256, 128, 64, 32],
                                  out_channels=[256, 128, 64, 32], num_joints=NUM_JOINTS,
                                  upsample_log=[3, 2, 1, 2], per_emb_nums=[16, 8, 4, 4],

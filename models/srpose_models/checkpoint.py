@@ -192,8 +192,9 @@ def _rescale_bottom_up(model, batches):
 def random_init(model, seed, target_std=1.5):
     """Deterministic weights with well-scaled activations (same seed -> identical tensors).
 
-    Convs/linears: Kaiming-normal (fan_in, relu gain), biases U(-0.1, 0.1); BN affine
-    gamma ~ U(0.5, 1.5), beta ~ N(0, 0.2). BN running statistics come from a calibration pass
+    Convs/linears: Kaiming-normal (fan_in, relu gain), biases U(-0.1, 0.1); BN and LayerNorm
+    affine gamma ~ U(0.5, 1.5), beta ~ N(0, 0.2); HRFormer's relative position bias tables
+    truncated N(0, 0.02) (the official init; the forward does not use them). BN running statistics come from a calibration pass
     (BN layers in train mode, momentum=None, i.e. the exact mean over the calibration batches),
     rounded to bfloat16 precision so that last-bit differences between thread counts cannot
     change the saved weights. Finally the output conv is rescaled so that the heatmaps have a
@@ -206,9 +207,12 @@ def random_init(model, seed, target_std=1.5):
             nn.init.kaiming_normal_(m.weight, mode='fan_in', nonlinearity='relu')
             if m.bias is not None:
                 nn.init.uniform_(m.bias, -0.1, 0.1)
-        elif isinstance(m, nn.BatchNorm2d):
+        elif isinstance(m, (nn.BatchNorm2d, nn.LayerNorm)):
             nn.init.uniform_(m.weight, 0.5, 1.5)
             nn.init.normal_(m.bias, 0.0, 0.2)
+    for name, p in model.named_parameters():  # HRFormer's (unused) relative position bias
+        if name.endswith('relative_position_bias_table'):
+            nn.init.trunc_normal_(p, std=0.02)
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:

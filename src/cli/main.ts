@@ -1,6 +1,7 @@
 import cac from 'cac';
 import { Presets, SingleBar } from 'cli-progress';
 import { createEstimator } from '../estimator/estimator.ts';
+import { parseWeightsRequest } from '../model/weights.ts';
 import { isSRPoseError, SRPoseError } from '../errors.ts';
 import { readLocalFile, writeLocalFile } from '../platform/files.ts';
 import { drawPoses } from '../image/draw.ts';
@@ -20,7 +21,7 @@ export function parseBoxes(text: string): Box[] {
 }
 
 function summary(file: string, r: EstimateResult): string {
-  const lines = [`${file}: ${r.people.length} ${r.people.length === 1 ? 'person' : 'people'} (${r.backend}, ${r.threads} thread${r.threads === 1 ? '' : 's'}, ${r.timings.total.toFixed(1)} ms)`];
+  const lines = [`${file}: ${r.people.length} ${r.people.length === 1 ? 'person' : 'people'} (${r.backend}, ${r.weights} weights, ${r.threads} thread${r.threads === 1 ? '' : 's'}, ${r.timings.total.toFixed(1)} ms)`];
   r.people.forEach((p, i) => {
     lines.push(`  person ${i} box [${p.box.map((v) => v.toFixed(1)).join(', ')}] score ${p.score.toFixed(3)}`);
     for (const k of p.keypoints) {
@@ -40,9 +41,10 @@ export async function main(argv: string[], out = (s: string) => console.log(s), 
     .option('--boxes <boxes>', 'Person boxes x,y,w,h[;x,y,w,h...] (default: the whole image)')
     .option('--flip', 'Flip test (average with the mirrored crop)')
     .option('--no-flip', 'No flip test')
-    .option('--backend <backend>', 'auto | webgpu | wasm', { default: 'auto' })
-    .option('--threads <n>', 'WASM threads (default: all cores)')
+    .option('--backend <backend>', 'auto | native | webgpu | wasm', { default: 'auto' })
+    .option('--threads <n>', 'native intra-op / WASM threads (default: all cores)')
     .option('--decode <method>', 'sr | default | dark (default: from srpose.json)')
+    .option('--weights <kind>', 'auto | fp32 | fp16 | int8: which weight file to load (default auto)')
     .option('--revision <rev>', 'Hub branch, tag or commit (also owner/name@rev)')
     .option('--hub-url <url>', 'Hub endpoint (default HF_ENDPOINT or https://huggingface.co)')
     .option('--token <token>', 'Hub token for private or gated models (default HF_TOKEN)')
@@ -98,6 +100,7 @@ async function runEstimate(images: string[], o: Record<string, any>, out: (s: st
     backend: o.backend,
     threads: o.threads === undefined ? undefined : Number(o.threads),
     decode: o.decode,
+    weights: o.weights === undefined ? undefined : parseWeightsRequest(String(o.weights)),
     flipTest: o.flip === undefined ? undefined : Boolean(o.flip),
   }).finally(progress.stop);
   try {

@@ -17,6 +17,7 @@ import { warpAffineBilinear } from '../core/warp.ts';
 import { SRPoseError } from '../errors.ts';
 import { readImage } from '../image/input.ts';
 import type { BottomUpModelConfig } from '../model/config.ts';
+import type { LoadedModel } from '../model/source.ts';
 import type { PoseSession } from '../runtime/session.ts';
 import type { EstimateOptions, EstimateResult, Estimator, EstimatorInfo, ImageInput, Person } from '../types.ts';
 
@@ -47,7 +48,7 @@ export class BottomUpEstimator implements Estimator {
   constructor(
     config: BottomUpModelConfig,
     session: PoseSession,
-    location: string,
+    origin: Pick<LoadedModel, 'location' | 'weights' | 'weightsReason'>,
     flipTest: boolean,
     limits: { maxPixels: number },
     load: EstimatorInfo['load'],
@@ -62,7 +63,9 @@ export class BottomUpEstimator implements Estimator {
       model: config.name,
       arch: config.arch,
       kind: 'bottom-up',
-      location,
+      location: origin.location,
+      weights: origin.weights,
+      weightsReason: origin.weightsReason,
       backend: session.backend,
       threads: session.threads,
       fallbackReason: session.fallbackReason,
@@ -126,6 +129,7 @@ export class BottomUpEstimator implements Estimator {
       flipTest,
       decode: 'associative-embedding',
       model: this.info.model,
+      weights: this.info.weights,
       timings: {
         decode: t1 - t0,
         crop: t2 - t1,

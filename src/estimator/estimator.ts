@@ -9,7 +9,9 @@ import { SRPoseError } from '../errors.ts';
 import { setWasmLoader } from '../image/codecs.ts';
 import { readImage, type RgbImage } from '../image/input.ts';
 import type { DecodeMethod, TopDownModelConfig } from '../model/config.ts';
-import { loadModel } from '../model/source.ts';
+import { type ChooseWeights, type LoadedModel, loadModel } from '../model/source.ts';
+import { type BackendPlan, chooseWeights, parseWeightsRequest } from '../model/weights.ts';
+import { probeWebGpu } from '../runtime/webgpu.ts';
 import { createPoseSession, type PoseSession } from '../runtime/session.ts';
 import { BottomUpEstimator } from './bottom-up.ts';
 import type {
@@ -43,9 +45,21 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
   if (!Number.isInteger(maxBoxes) || maxBoxes < 1) throw new SRPoseError('INVALID_OPTION', `maxBoxes must be a positive integer, got ${maxBoxes}`);
   const codecs = options.wasmModules?.codecs;
   if (codecs) setWasmLoader((file) => Promise.resolve(codecs[file]));
+  const weights = parseWeightsRequest(options.weights);
+  const backend = options.backend ?? 'auto';
+  // The weights are chosen before the download, from the backend to come: WebGPU's adapter
+  // is asked only when it could change the choice (fp16 on shader-f16).
+  const choose: ChooseWeights = async (config, offered) => {
+    let plan: BackendPlan = { backend: 'wasm', shaderF16: false };
+    if (weights === 'auto' && offered.includes('fp16') && (backend === 'auto' || backend === 'webgpu')) {
+      const gpu = await probeWebGpu(backend);
+      if (gpu.unavailable === undefined) plan = { backend: 'webgpu', shaderF16: gpu.shaderF16 };
+    }
+    return chooseWeights(config, weights, plan, offered);
+  };
   const stats = { hashMs: 0 };
   const t0 = now();
-  const model = await loadModel(options.model, options, stats);
+  const model = await loadModel(options.model, options, stats, choose);
   const t1 = now();
   const config = model.config;
   let decode: DecodeMethod | undefined;
@@ -66,8 +80,8 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
   });
   const load = { fetch: t1 - t0 - stats.hashMs, hash: stats.hashMs, session: now() - t1 };
   const flipTest = options.flipTest ?? config.flipTest.enabled;
-  if (config.kind === 'bottom-up') return new BottomUpEstimator(config, session, model.location, flipTest, { maxPixels }, load);
-  return new PoseEstimator(config, session, model.location, flipTest, decode!, { maxPixels, maxBoxes }, load);
+  if (config.kind === 'bottom-up') return new BottomUpEstimator(config, session, model, flipTest, { maxPixels }, load);
+  return new PoseEstimator(config, session, model, flipTest, decode!, { maxPixels, maxBoxes }, load);
 }
 
 /**
@@ -99,7 +113,7 @@ class PoseEstimator implements Estimator {
   constructor(
     config: TopDownModelConfig,
     session: PoseSession,
-    location: string,
+    origin: Pick<LoadedModel, 'location' | 'weights' | 'weightsReason'>,
     flipTest: boolean,
     decode: DecodeMethod,
     limits: { maxPixels: number; maxBoxes: number },
@@ -115,7 +129,9 @@ class PoseEstimator implements Estimator {
       model: config.name,
       arch: config.arch,
       kind: 'top-down',
-      location,
+      location: origin.location,
+      weights: origin.weights,
+      weightsReason: origin.weightsReason,
       backend: session.backend,
       threads: session.threads,
       fallbackReason: session.fallbackReason,
@@ -157,6 +173,7 @@ class PoseEstimator implements Estimator {
       flipTest,
       decode: this.info.decode,
       model: this.info.model,
+      weights: this.info.weights,
       timings: { decode: t1 - t0, crop: t2 - t1, inference: t3 - t2, postprocess: t4 - t3, total: t4 - t0 },
     };
   }

@@ -20,6 +20,12 @@ interface ModelConfigBase {
     output: string;
     /** Weight files beside the ONNX (`save_as_external_data`), named as the graph names them. */
     externalData?: ExternalDataFile[];
+    /** How `file` stores its weights (always `fp32` from the exporter). */
+    weights: WeightsKind;
+    /** The same graph with smaller weight files (`model_fp16.onnx`, `model_int8.onnx`), by kind. */
+    variants: Partial<Record<WeightsKind, ExternalDataFile>>;
+    /** The weights to load where no rule picks another (see `src/model/weights.ts`). */
+    recommended: WeightsKind;
   };
   keypoints: string[];
   skeleton: [number, number][];
@@ -68,6 +74,13 @@ export interface ExternalDataFile {
 const DECODE_METHODS: readonly DecodeMethod[] = ['sr', 'default', 'dark'];
 
 /**
+ * How a model file stores its weights: `fp32`; `fp16` (stored as float16, cast to float32 in
+ * the graph); `int8` (weight-only, per output channel, symmetric, dequantized in the graph).
+ */
+export type WeightsKind = 'fp32' | 'fp16' | 'int8';
+export const WEIGHTS_KINDS: readonly WeightsKind[] = ['fp32', 'fp16', 'int8'];
+
+/**
  * Checks an `srpose.json` value field by field and returns it typed; every problem is an
  * `SRPoseError('MODEL_INVALID')` naming the field, so a bad upload fails before any session.
  */
@@ -91,6 +104,22 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
     typeof v === 'string' && v.length > 0 ? v : fail(`${path} must be a non-empty string`);
   const arr = (v: unknown, path: string): unknown[] =>
     Array.isArray(v) ? v : fail(`${path} must be an array`);
+  const weightsKind = (v: unknown, path: string): WeightsKind =>
+    WEIGHTS_KINDS.includes(v as WeightsKind) ? v as WeightsKind : fail(`${path} must be one of ${WEIGHTS_KINDS.join(', ')}, got ${JSON.stringify(v)}`);
+  // Files are fetched beside srpose.json, so a path may not climb out of the model's folder.
+  const relFile = (v: unknown, path: string): string => {
+    const file = str(v, path);
+    if (file.startsWith('/') || file.split(/[\\/]/).includes('..')) fail(`${path} must be a relative path inside the model folder`);
+    return file;
+  };
+  const fileSpec = (v: unknown, path: string): ExternalDataFile => {
+    const e = obj(v, path);
+    return {
+      file: relFile(e.file, `${path}.file`),
+      sha256: e.sha256 === undefined || e.sha256 === null ? undefined : str(e.sha256, `${path}.sha256`),
+      bytes: e.bytes === undefined ? undefined : int(e.bytes, `${path}.bytes`, 0, Number.MAX_SAFE_INTEGER),
+    };
+  };
 
   const c = obj(value, 'the config');
   if (c.format !== 'srpose-model/1') {
@@ -133,23 +162,29 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
       input: str(onnx.input, 'onnx.input'),
       output: str(onnx.output, 'onnx.output'),
       ...(onnx.externalData === undefined ? {} : {
-        externalData: arr(onnx.externalData, 'onnx.externalData').map((v, i) => {
-          const e = obj(v, `onnx.externalData[${i}]`);
-          const file = str(e.file, `onnx.externalData[${i}].file`);
-          // Fetched beside the ONNX file, so a path may not climb out of the model's folder.
-          if (file.startsWith('/') || file.split(/[\\/]/).includes('..')) fail(`onnx.externalData[${i}].file must be a relative path inside the model folder`);
-          return {
-            file,
-            sha256: e.sha256 === undefined ? undefined : str(e.sha256, `onnx.externalData[${i}].sha256`),
-            bytes: e.bytes === undefined ? undefined : int(e.bytes, `onnx.externalData[${i}].bytes`, 0, Number.MAX_SAFE_INTEGER),
-          };
-        }),
+        externalData: arr(onnx.externalData, 'onnx.externalData').map((v, i) => fileSpec(v, `onnx.externalData[${i}]`)),
       }),
+      ...weightVariants(onnx),
     },
     keypoints,
     skeleton: arr(c.skeleton ?? [], 'skeleton').map((v, i) => pair(v, `skeleton[${i}]`)),
     flipPairs: arr(c.flipPairs, 'flipPairs').map((v, i) => pair(v, `flipPairs[${i}]`)),
   };
+  function weightVariants(o: Record<string, unknown>): Pick<ModelConfigBase['onnx'], 'weights' | 'variants' | 'recommended'> {
+    const weights = o.weights === undefined ? 'fp32' : weightsKind(o.weights, 'onnx.weights');
+    const variants: Partial<Record<WeightsKind, ExternalDataFile>> = {};
+    if (o.variants !== undefined) {
+      for (const [kind, spec] of Object.entries(obj(o.variants, 'onnx.variants'))) {
+        const k = weightsKind(kind, `a key of onnx.variants`);
+        if (k === weights) fail(`onnx.variants.${k} repeats onnx.weights (${weights}: onnx.file)`);
+        variants[k] = fileSpec(spec, `onnx.variants.${k}`);
+      }
+      if (Object.keys(variants).length > 0 && o.externalData !== undefined) fail('onnx.variants cannot be combined with onnx.externalData');
+    }
+    const recommended = o.recommended === undefined ? weights : weightsKind(o.recommended, 'onnx.recommended');
+    if (recommended !== weights && !variants[recommended]) fail(`onnx.recommended is ${recommended}, which neither onnx.weights nor onnx.variants provides`);
+    return { weights, variants, recommended };
+  }
   const mean = vec3(input.mean, 'input.mean', -1e6);
   const std = vec3(input.std, 'input.std', 1e-12);
 

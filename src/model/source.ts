@@ -3,7 +3,8 @@ import { isLocalDirectory, joinPath, readLocalFile } from '../platform/files.ts'
 import { looksLikeHubId, parseHubId } from '../hub/id.ts';
 import type { HubOptions } from '../hub/settings.ts';
 import { digestHex, type LoadStats } from '../platform/digest.ts';
-import { type ExternalDataFile, type ModelConfig, parseModelConfig } from './config.ts';
+import { type ExternalDataFile, type ModelConfig, parseModelConfig, type WeightsKind } from './config.ts';
+import { availableWeights, type WeightsChoice, weightsFile } from './weights.ts';
 
 /**
  * Where a model comes from: a Hugging Face Hub id (`owner/name` or `owner/name@revision`),
@@ -24,7 +25,22 @@ export interface LoadedModel {
   externalData: { path: string; data: Uint8Array }[];
   /** Where it came from, for messages and `info`. */
   location: string;
+  /** The weights loaded (`onnx.file`'s or a variant's) and why. */
+  weights: WeightsKind;
+  weightsReason: string;
 }
+
+/**
+ * Picks the weight file once the contract is known (see `src/model/weights.ts`), among the
+ * kinds `offered` (all the contract lists, or those whose bytes were given); default `onnx.file`.
+ */
+export type ChooseWeights = (config: ModelConfig, offered: readonly WeightsKind[]) => WeightsChoice | Promise<WeightsChoice>;
+
+const mainWeights: ChooseWeights = (config) => ({
+  weights: config.onnx.weights,
+  spec: { file: config.onnx.file, sha256: config.onnx.sha256, bytes: config.onnx.bytes },
+  reason: 'onnx.file',
+});
 
 const CONFIG_FILE = 'srpose.json';
 
@@ -62,28 +78,40 @@ async function verifyFile(spec: ExternalDataFile, bytes: Uint8Array, where: stri
   }
 }
 
-/** Reads the ONNX file and its external data with `read`, each checked against the contract. */
+/**
+ * Reads the chosen ONNX file and its external data with `read`, each checked against the
+ * contract. The weights are chosen first, so only the file that will run is fetched.
+ */
 async function readModelFiles(
   config: ModelConfig,
+  choose: ChooseWeights,
   read: (spec: ExternalDataFile) => Promise<{ bytes: Uint8Array; verified?: boolean }>,
   where: string,
   stats?: LoadStats,
-): Promise<Pick<LoadedModel, 'onnx' | 'externalData'>> {
-  const files = [config.onnx, ...(config.onnx.externalData ?? [])];
+  offered: readonly WeightsKind[] = availableWeights(config),
+): Promise<Pick<LoadedModel, 'onnx' | 'externalData' | 'weights' | 'weightsReason'>> {
+  const choice = await choose(config, offered);
+  // External data belongs to onnx.file's graph (the contract refuses it beside variants).
+  const files = [choice.spec, ...(choice.spec.file === config.onnx.file ? config.onnx.externalData ?? [] : [])];
   const got: Uint8Array[] = [];
   for (const spec of files) {
     const { bytes, verified } = await read(spec);
     if (!verified) await verifyFile(spec, bytes, where, stats);
     got.push(bytes);
   }
-  return { onnx: got[0], externalData: files.slice(1).map((f, i) => ({ path: f.file, data: got[i + 1] })) };
+  return {
+    onnx: got[0],
+    externalData: files.slice(1).map((f, i) => ({ path: f.file, data: got[i + 1] })),
+    weights: choice.weights,
+    weightsReason: choice.reason,
+  };
 }
 
 /**
  * A model from the Hub: `srpose.json` first (validated before anything large is fetched),
  * then the ONNX file it names, pinned to the commit the config came from.
  */
-async function loadHubModel(text: string, hub: HubOptions, stats?: LoadStats): Promise<LoadedModel> {
+async function loadHubModel(text: string, hub: HubOptions, choose: ChooseWeights, stats?: LoadStats): Promise<LoadedModel> {
   // The Hub client loads only when a Hub id is used.
   const { hubFile } = await import('../hub/download.ts');
   const id = parseHubId(text, hub.revision);
@@ -91,7 +119,7 @@ async function loadHubModel(text: string, hub: HubOptions, stats?: LoadStats): P
   const where = `${id.repo}@${id.revision} ${CONFIG_FILE}`;
   const config = parseModelConfig(parseJson(cfg.bytes, where), where);
   const pinned = cfg.commit ? { repo: id.repo, revision: cfg.commit } : id;
-  const files = await readModelFiles(config, async (spec) => {
+  const files = await readModelFiles(config, choose, async (spec) => {
     const f = await hubFile(pinned, spec.file, hub, stats);
     // An LFS file's etag is its sha256, already checked: hashing 100 MB again would add nothing.
     const verified = f.etag !== undefined && f.etag === spec.sha256?.toLowerCase() && (spec.bytes === undefined || spec.bytes === f.bytes.byteLength);
@@ -100,19 +128,24 @@ async function loadHubModel(text: string, hub: HubOptions, stats?: LoadStats): P
   return { config, ...files, location: `hf://${id.repo}@${cfg.commit || id.revision}` };
 }
 
-/** Loads and validates a model from any {@link ModelSource}; `hub` applies to Hub ids. */
-export async function loadModel(source: ModelSource, hub: HubOptions = {}, stats?: LoadStats): Promise<LoadedModel> {
+/**
+ * Loads and validates a model from any {@link ModelSource}; `hub` applies to Hub ids, `choose`
+ * picks among the contract's weight files (default `onnx.file`).
+ */
+export async function loadModel(source: ModelSource, hub: HubOptions = {}, stats?: LoadStats, choose: ChooseWeights = mainWeights): Promise<LoadedModel> {
   if (typeof source === 'object' && !(source instanceof URL)) {
     if (!source || !('onnx' in source) || !('config' in source)) {
       throw new SRPoseError('INVALID_OPTION', 'model must be a directory, a URL, or { onnx, config }');
     }
     const config = parseModelConfig(source.config, 'model.config');
     const given: Record<string, Uint8Array | ArrayBuffer> = { ...source.externalData, [config.onnx.file]: source.onnx };
-    const files = await readModelFiles(config, ({ file }) => {
+    // Bytes in hand are the weights there are (a variant's by its file name in externalData).
+    const offered = availableWeights(config).filter((k) => given[weightsFile(config, k)!.file] !== undefined);
+    const files = await readModelFiles(config, choose, ({ file }) => {
       const b = given[file];
       if (b === undefined) return Promise.reject(new SRPoseError('MODEL_NOT_FOUND', `model.externalData has no ${file}, which srpose.json names`));
       return Promise.resolve({ bytes: b instanceof Uint8Array ? b : new Uint8Array(b) });
-    }, 'model', stats);
+    }, 'model', stats, offered);
     return { config, ...files, location: '(bytes)' };
   }
   const text = source instanceof URL ? source.href : source;
@@ -126,12 +159,12 @@ export async function loadModel(source: ModelSource, hub: HubOptions = {}, stats
         ? readLocalFile(decodeURIComponent(new URL(file, base).pathname), `model ${text}`)
         : fetchBytes(new URL(file, base), `model ${text}`);
     const config = parseModelConfig(parseJson(await read(CONFIG_FILE), `${text} ${CONFIG_FILE}`), `${text} ${CONFIG_FILE}`);
-    const files = await readModelFiles(config, async ({ file }) => ({ bytes: await read(file) }), text, stats);
+    const files = await readModelFiles(config, choose, async ({ file }) => ({ bytes: await read(file) }), text, stats);
     return { config, ...files, location: base.href };
   }
-  if (looksLikeHubId(text) && !await isLocalDirectory(text)) return await loadHubModel(text, hub, stats);
+  if (looksLikeHubId(text) && !await isLocalDirectory(text)) return await loadHubModel(text, hub, choose, stats);
   const cfgPath = joinPath(text, CONFIG_FILE);
   const config = parseModelConfig(parseJson(await readLocalFile(cfgPath, `model ${text}`), cfgPath), cfgPath);
-  const files = await readModelFiles(config, async ({ file }) => ({ bytes: await readLocalFile(joinPath(text, file), `model ${text}`) }), text, stats);
+  const files = await readModelFiles(config, choose, async ({ file }) => ({ bytes: await readLocalFile(joinPath(text, file), `model ${text}`) }), text, stats);
   return { config, ...files, location: text };
 }

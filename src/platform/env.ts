@@ -14,12 +14,26 @@ export interface RuntimeEnv {
   readonly hasWebGPU: boolean;
   /** SharedArrayBuffer usable: always in Node/Deno, in browsers only when cross-origin isolated. */
   readonly crossOriginIsolated: boolean;
+  /**
+   * Node-API addons can be loaded (onnxruntime-node): Node, and Deno when it may use FFI
+   * (`--allow-ffi` / `-A`; never on Deno Deploy).
+   */
+  readonly hasNativeAddons: boolean;
 }
 
 const g = globalThis as any;
 const isDeno = typeof g.Deno?.version?.deno === 'string';
 const isNode = !isDeno && typeof g.process?.versions?.node === 'string';
 const isBrowser = !isNode && !isDeno && (typeof g.window === 'object' || typeof g.importScripts === 'function');
+
+/** Deno permission `desc` is granted already (queried without prompting). */
+function denoGranted(desc: { name: string; variable?: string }): boolean {
+  try {
+    return g.Deno.permissions.querySync(desc).state === 'granted';
+  } catch {
+    return false;
+  }
+}
 
 /** The capabilities of the current runtime. */
 export const env: RuntimeEnv = Object.freeze({
@@ -29,6 +43,7 @@ export const env: RuntimeEnv = Object.freeze({
   hasFileSystem: isNode || isDeno,
   hasWebGPU: typeof g.navigator?.gpu?.requestAdapter === 'function',
   crossOriginIsolated: isNode || isDeno ? true : g.crossOriginIsolated === true,
+  hasNativeAddons: isNode || (isDeno && denoGranted({ name: 'ffi' })),
 });
 
 /**
@@ -37,6 +52,24 @@ export const env: RuntimeEnv = Object.freeze({
  */
 export function nodeBuiltin<T = any>(name: string): Promise<T> {
   return import(/* @vite-ignore */ 'node:' + name);
+}
+
+/**
+ * Imports a package whose name is only known at run time (an optional dependency such as
+ * onnxruntime-node): bundlers cannot see the specifier, so no bundle includes or references
+ * the package. Call it only where the runtime resolves packages (Node, Deno).
+ */
+export function importOptional<T = any>(specifier: string): Promise<T> {
+  return import(/* @vite-ignore */ specifier);
+}
+
+/**
+ * An environment variable, or undefined: `process.env` in Node; in Deno only when reading it
+ * is already allowed (never prompts); undefined elsewhere.
+ */
+export function envVar(name: string): string | undefined {
+  if (isDeno) return denoGranted({ name: 'env', variable: name }) ? g.Deno.env.get(name) : undefined;
+  return isNode ? g.process.env[name] : undefined;
 }
 
 /** Number of logical cores this process may use. */

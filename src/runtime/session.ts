@@ -1,17 +1,33 @@
 import * as ort from 'onnxruntime-web';
 import { SRPoseError } from '../errors.ts';
+import { trackWasmMemory } from './wasm-memory.ts';
 import { availableCores, env } from '../platform/env.ts';
+import { loadNative, nativeSpecifier, openNativeSession, wrapNative } from './native.ts';
 
-/** Execution backends of onnxruntime-web this library drives. */
-export type Backend = 'webgpu' | 'wasm';
+/**
+ * Execution backends this library drives: onnxruntime-node's native CPU provider (`native`,
+ * Node and Deno), onnxruntime-web's WebGPU and WASM.
+ */
+export type Backend = 'native' | 'webgpu' | 'wasm';
 
-/** What the caller asks for: a backend, or `auto` (WebGPU when an adapter exists, else WASM). */
+/**
+ * What the caller asks for: a backend, or `auto` (native where onnxruntime-node loads, else
+ * WebGPU when a hardware adapter exists, else WASM).
+ */
 export type BackendRequest = 'auto' | Backend;
 
 export interface SessionOptions {
   backend?: BackendRequest;
-  /** WASM threads; default all cores in Node/Deno, in browsers only when cross-origin isolated. */
+  /**
+   * Native: intra-op threads of this session. WASM: threads of the process (fixed by its first
+   * WASM session). Default all cores in Node/Deno; WASM in browsers only when cross-origin isolated.
+   */
   threads?: number;
+  /**
+   * What `native` imports as onnxruntime-node: a package name or the path / `file:` URL of its
+   * entry file. Default the `SRPOSE_NATIVE_MODULE` environment variable, else `onnxruntime-node`.
+   */
+  nativeModule?: string;
   /** Where onnxruntime-web finds its `.wasm` / `.mjs` files (a URL prefix or per-file map). */
   wasmPaths?: ort.Env.WasmPrefixOrFilePaths;
   /** The graph's external-data files (weights saved beside the ONNX), by the name the graph uses. */
@@ -84,7 +100,10 @@ function usePrecompiled(module: WebAssembly.Module): void {
   wasm.instantiate = function (source: unknown, imports?: WebAssembly.Imports): Promise<unknown> {
     if (precompiled && isPlaceholder(source)) {
       const m = precompiled;
-      return (instantiate.call(WebAssembly, m, imports) as Promise<WebAssembly.Instance>).then((instance) => ({ module: m, instance }));
+      return (instantiate.call(WebAssembly, m, imports) as Promise<WebAssembly.Instance>).then((instance) => {
+        trackWasmMemory(imports, instance);
+        return { module: m, instance };
+      });
     }
     return instantiate.call(WebAssembly, source, imports);
   };
@@ -92,9 +111,6 @@ function usePrecompiled(module: WebAssembly.Module): void {
 
 async function configureWasm(opts: SessionOptions): Promise<{ threads: number; reason?: string }> {
   if (wasmThreads !== undefined) return { threads: wasmThreads, reason: wasmThreadsReason };
-  if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1)) {
-    throw new SRPoseError('INVALID_OPTION', `threads must be a positive integer, got ${opts.threads}`);
-  }
   let threads: number;
   let reason: string | undefined;
   if (opts.wasmModule !== undefined) {
@@ -198,9 +214,11 @@ function wrap(
 }
 
 /**
- * Creates an onnxruntime-web session for the ONNX bytes, choosing the backend: WebGPU when
- * asked for (or `auto` with an adapter), else WASM SIMD with threads. Under `auto` a WebGPU
- * failure (no adapter, unsupported op, out of memory) falls back to WASM with the reason.
+ * Creates an onnxruntime session for the ONNX bytes, choosing the backend: native
+ * (onnxruntime-node) when asked for or, under `auto`, where it loads; else WebGPU when asked
+ * for (or `auto` with a hardware adapter); else WASM SIMD with threads. Under `auto` each
+ * backend that cannot serve (not installed, no adapter, unsupported op, out of memory) falls
+ * back to the next, and the reasons are kept in `fallbackReason`.
  */
 export async function createPoseSession(
   onnx: Uint8Array,
@@ -208,8 +226,32 @@ export async function createPoseSession(
   opts: SessionOptions = {},
 ): Promise<PoseSession> {
   const request = opts.backend ?? 'auto';
-  if (request !== 'auto' && request !== 'webgpu' && request !== 'wasm') {
-    throw new SRPoseError('INVALID_OPTION', `backend must be 'auto', 'webgpu' or 'wasm', got ${JSON.stringify(request)}`);
+  if (request !== 'auto' && request !== 'native' && request !== 'webgpu' && request !== 'wasm') {
+    throw new SRPoseError('INVALID_OPTION', `backend must be 'auto', 'native', 'webgpu' or 'wasm', got ${JSON.stringify(request)}`);
+  }
+  if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1)) {
+    throw new SRPoseError('INVALID_OPTION', `threads must be a positive integer, got ${opts.threads}`);
+  }
+  let nativeReason: string | undefined;
+  if (request === 'native' || request === 'auto') {
+    const native = await loadNative(opts.nativeModule ?? nativeSpecifier());
+    if (typeof native === 'string') nativeReason = native;
+    else {
+      const threads = opts.threads ?? await availableCores();
+      let s: ort.InferenceSession | undefined;
+      try {
+        s = await openNativeSession(native, onnx, threads, opts.externalData);
+      } catch (e) {
+        // Under auto, WASM gets the same bytes next and reports a model that is really invalid.
+        if (request === 'native') throw new SRPoseError('MODEL_INVALID', `onnxruntime-node cannot load the model: ${(e as Error).message}`, { cause: e });
+        nativeReason = `onnxruntime-node session failed: ${(e as Error).message}`;
+      }
+      if (s) {
+        checkIo(s, io);
+        return wrapNative(native, s, threads, io);
+      }
+    }
+    if (request === 'native') throw new SRPoseError('BACKEND_UNAVAILABLE', nativeReason!);
   }
   const { threads, reason: threadReason } = await configureWasm(opts);
   let fallback: string | undefined;
@@ -220,7 +262,7 @@ export async function createPoseSession(
         const gpu = await webgpuOrt();
         const s = await serialized(gpu, () => gpu.InferenceSession.create(onnx, { executionProviders: ['webgpu'], graphOptimizationLevel: 'all', ...external(opts) }));
         checkIo(s, io);
-        return wrap(gpu, s, 'webgpu', gpu.env.wasm.numThreads ?? threads, io.input, io.output);
+        return wrap(gpu, s, 'webgpu', gpu.env.wasm.numThreads ?? threads, io.input, io.output, nativeReason);
       } catch (e) {
         if (e instanceof SRPoseError) throw e;
         fallback = `WebGPU session failed: ${(e as Error).message}`;
@@ -235,7 +277,7 @@ export async function createPoseSession(
     throw new SRPoseError('MODEL_INVALID', `onnxruntime cannot load the model: ${(e as Error).message}`, { cause: e });
   }
   checkIo(s, io);
-  const reasons = [fallback, threadReason].filter((r) => r !== undefined);
+  const reasons = [nativeReason, fallback, threadReason].filter((r) => r !== undefined);
   return wrap(ort, s, 'wasm', threads, io.input, io.output, reasons.length ? reasons.join('; ') : undefined);
 }
 

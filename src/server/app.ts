@@ -16,6 +16,7 @@ import { ModelHolder } from './model-holder.ts';
 import { mountDemo } from './demo.ts';
 import { openApiDocument } from './openapi.ts';
 import { readEstimateRequest } from './request.ts';
+import { wasmMemoryBytes } from '../runtime/wasm-memory.ts';
 import {
   type AppOptions,
   appOptionsFromEnv,
@@ -113,7 +114,19 @@ export function createApp(options: AppOptions = appOptionsFromEnv()): SRPoseApp 
 
   if (demo) mountDemo(app, demo);
 
-  app.get('/healthz', (c) => c.json({ status: 'ok', model: model.state, ...(model.lastError ? { modelError: model.lastError } : {}), running: limiter.running, queued: limiter.queued }));
+  app.get('/healthz', (c) => {
+    // The WASM heap, where the runtime sees it (precompiled modules: Workers, edge), since edge
+    // isolates count it against their memory limit.
+    const wasm = wasmMemoryBytes();
+    return c.json({
+      status: 'ok',
+      model: model.state,
+      ...(model.lastError ? { modelError: model.lastError } : {}),
+      running: limiter.running,
+      queued: limiter.queued,
+      ...(wasm === undefined ? {} : { wasmMemoryBytes: wasm }),
+    });
+  });
   app.get('/openapi.json', (c) => c.json(openapi));
 
   app.get('/v1/models', async (c) => {

@@ -92,7 +92,7 @@ export function openApiDocument(limits: { maxBodyBytes: number; maxBoxes: number
           properties: {
             people: { type: 'array', items: { $ref: '#/components/schemas/Person' } },
             image: { type: 'object', properties: { width: { type: 'integer' }, height: { type: 'integer' } } },
-            backend: { enum: ['webgpu', 'wasm'] },
+            backend: { enum: ['native', 'webgpu', 'wasm'] },
             threads: { type: 'integer' },
             fallbackReason: { type: 'string' },
             flipTest: { type: 'boolean' },

@@ -6,6 +6,7 @@
 import { SRPoseError } from '../errors.ts';
 import type { EstimatorOptions, ModelSource } from '../types.ts';
 import type { DemoOptions } from './demo.ts';
+import { parseWeightsRequest } from '../model/weights.ts';
 
 /** Largest request body accepted, in bytes. */
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -80,15 +81,16 @@ export function processEnv(): Record<string, string> {
  * Reads the app's settings from an environment: `SRPOSE_MODEL`, `SRPOSE_API_KEY`,
  * `SRPOSE_MAX_BODY_BYTES`, `SRPOSE_MAX_BOXES`, `SRPOSE_MAX_PIXELS`, `SRPOSE_CONCURRENCY`,
  * `SRPOSE_MAX_QUEUE`, `SRPOSE_TIMEOUT_MS`, `SRPOSE_CORS_ORIGINS` (`*` or a comma list),
- * `SRPOSE_WARMUP`, `SRPOSE_BACKEND`, `SRPOSE_THREADS`, `SRPOSE_FLIP_TEST`; the Hub's own
+ * `SRPOSE_WARMUP`, `SRPOSE_BACKEND`, `SRPOSE_THREADS`, `SRPOSE_FLIP_TEST`, `SRPOSE_WEIGHTS`
+ * (`auto`, `fp32`, `fp16`, `int8`); the Hub's own
  * variables (`HF_ENDPOINT`, `HF_TOKEN`, `HF_HUB_CACHE`, `HF_HUB_OFFLINE`) are read where the
  * Hub client runs. Workers pass their `env` binding, which is not the process environment.
  */
 export function appOptionsFromEnv(env: EnvLike = processEnv()): AppOptions {
   const cors = str(env, 'SRPOSE_CORS_ORIGINS');
   const backend = str(env, 'SRPOSE_BACKEND');
-  if (backend !== undefined && !['auto', 'webgpu', 'wasm'].includes(backend)) {
-    throw new SRPoseError('INVALID_OPTION', `SRPOSE_BACKEND must be auto, webgpu or wasm, got ${JSON.stringify(backend)}`);
+  if (backend !== undefined && !['auto', 'native', 'webgpu', 'wasm'].includes(backend)) {
+    throw new SRPoseError('INVALID_OPTION', `SRPOSE_BACKEND must be auto, native, webgpu or wasm, got ${JSON.stringify(backend)}`);
   }
   const o: AppOptions = {
     model: str(env, 'SRPOSE_MODEL'),
@@ -104,6 +106,7 @@ export function appOptionsFromEnv(env: EnvLike = processEnv()): AppOptions {
     backend: backend as AppOptions['backend'],
     threads: int(env, 'SRPOSE_THREADS', 1),
     flipTest: bool(env, 'SRPOSE_FLIP_TEST'),
+    weights: str(env, 'SRPOSE_WEIGHTS') === undefined ? undefined : parseWeightsRequest(str(env, 'SRPOSE_WEIGHTS')),
     // Workers have no process env: their Hub settings come from the binding too.
     hubUrl: str(env, 'HF_ENDPOINT'),
     accessToken: str(env, 'HF_TOKEN'),

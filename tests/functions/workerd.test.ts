@@ -16,6 +16,7 @@ import { buildCloudflare, CLOUDFLARE_BINDINGS, CLOUDFLARE_DIR } from '../../scri
 import { createEstimator } from '../../src/estimator/estimator.ts';
 import { decodeJpegRgba, encodePng, encodeWebp } from '../../src/image/codecs.ts';
 import type { EstimateResult } from '../../src/types.ts';
+import { DEFAULT_EDGE_MODEL, DEFAULT_EDGE_WEIGHTS } from '../../src/defaults.ts';
 
 const WORKERD = [
   join(ROOT, 'node_modules', '@cloudflare', 'workerd-linux-64', 'bin', 'workerd'),
@@ -27,12 +28,21 @@ const CODEGEN_REFUSED = /Wasm code generation disallowed|WebAssembly\.(compile|M
 const skip = skipUnless(hasShared, 'workerd tests need ../shared/data/coco') ||
   skipUnless(WORKERD !== undefined, 'workerd tests need the workerd package (npm ci)');
 
-/** The model to serve: the res50 test model when exported, else the tiny one (needs PyTorch). */
+/**
+ * The model to serve: the edge default, HRFormer-S (with its weight variants; the Worker loads
+ * the recommended one), when exported; else res50; else the tiny one (needs PyTorch).
+ * `onnx` is the file the Worker will download.
+ */
 async function modelFiles(): Promise<{ files: Record<string, Uint8Array>; onnx: string; dir?: string }> {
-  if (hasModel('res50')) {
-    const dir = modelDir('res50');
+  const arch = ['hrformer_s', 'res50'].find(hasModel);
+  if (arch) {
+    const dir = modelDir(arch);
     const config = JSON.parse(readFileSync(join(dir, 'srpose.json'), 'utf8'));
-    return { dir, onnx: config.onnx.file, files: { 'srpose.json': readFileSync(join(dir, 'srpose.json')), [config.onnx.file]: readFileSync(join(dir, config.onnx.file)) } };
+    const variants: Record<string, { file: string }> = config.onnx.variants ?? {};
+    const names = [config.onnx.file, ...Object.values(variants).map((v) => v.file)];
+    const files = Object.fromEntries(['srpose.json', ...names].map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))]));
+    const recommended = config.onnx.recommended ?? 'fp32';
+    return { dir, onnx: variants[recommended]?.file ?? config.onnx.file, files };
   }
   const config = tinyConfig();
   return { onnx: config.onnx.file, files: { 'srpose.json': new TextEncoder().encode(JSON.stringify(config)), [config.onnx.file]: await tinyOnnx(0) } };
@@ -46,8 +56,11 @@ let reference: EstimateResult;
 let images: { jpeg: Uint8Array; png: Uint8Array; webp: Uint8Array };
 let sizes: { path: string; bytes: number; gzip: number }[];
 
-/** Starts workerd on the built config, every binding set here (none leaks in from this environment). */
-async function startWorkerd(): Promise<RunningServer> {
+/**
+ * Starts workerd on the built config, every binding set here (none leaks in from this
+ * environment); `extra` arguments go to `workerd serve` (the inspector's address, say).
+ */
+async function startWorkerd(extra: string[] = [], cache = cacheDir, bindings: Record<string, string> = {}): Promise<RunningServer> {
   const port = await freePort();
   const env: Record<string, string> = Object.fromEntries(CLOUDFLARE_BINDINGS.map((k) => [k, '']));
   Object.assign(env, {
@@ -56,10 +69,11 @@ async function startWorkerd(): Promise<RunningServer> {
     SRPOSE_API_KEY: API_KEY,
     SRPOSE_MAX_BODY_BYTES: String(LIMITS.maxBodyBytes),
     SRPOSE_TIMEOUT_MS: '120000',
+    ...bindings,
   });
   return await startServer({
     cmd: WORKERD!,
-    args: ['serve', join(CLOUDFLARE_DIR, 'workerd.capnp'), '--socket-addr', `http=127.0.0.1:${port}`, '--directory-path', `srpose-cache=${cacheDir}`],
+    args: ['serve', join(CLOUDFLARE_DIR, 'workerd.capnp'), '--socket-addr', `http=127.0.0.1:${port}`, '--directory-path', `srpose-cache=${cache}`, ...extra],
     env,
     port,
     timeoutMs: 30_000,
@@ -87,8 +101,8 @@ function worstDistance(got: EstimateResult, want: EstimateResult): number {
   return Math.max(...got.people.flatMap((p, i) => p.keypoints.map((k, j) => Math.hypot(k.x - want.people[i].keypoints[j].x, k.y - want.people[i].keypoints[j].y))));
 }
 
-function assertNoCodegenRefusal(): void {
-  const log = server?.output() ?? '';
+function assertNoCodegenRefusal(s = server): void {
+  const log = s?.output() ?? '';
   assert.not.match(log, CODEGEN_REFUSED, `workerd refused to compile WASM:\n${log.slice(-2000)}`);
 }
 
@@ -106,7 +120,8 @@ test.before(async () => {
   const pixels = await decodeJpegRgba(jpeg);
   // Lossless: the same pixels as the JPEG decodes to, so the same keypoints.
   images = { jpeg, png: await encodePng(pixels), webp: await encodeWebp(pixels) };
-  const est = await createEstimator({ model: { onnx: model.files[model.onnx], config: JSON.parse(new TextDecoder().decode(model.files['srpose.json'])) }, backend: 'wasm' });
+  // In-process on WASM, the weights the Worker will choose (srpose.json's recommendation).
+  const est = await createEstimator({ model: model.dir ?? { onnx: model.files[model.onnx], config: JSON.parse(new TextDecoder().decode(model.files['srpose.json'])) }, backend: 'wasm' });
   reference = await est.estimate(jpeg, { boxes: [PHOTO_BOX as [number, number, number, number]] });
   await est.dispose();
 });
@@ -187,6 +202,105 @@ test('workerd restarted (a new isolate): the model comes from the Cache API, not
   assert.is(hub.downloads(REPO, 'srpose.json'), configDownloads, 'srpose.json was downloaded again');
   assertNoCodegenRefusal();
   console.log(`    workerd restarted: model from the Cache API, RSS ${(server.rss() / 2 ** 20).toFixed(0)} MiB`);
+});
+
+/** A Chrome DevTools Protocol session on one of workerd's isolates (`--inspector-addr`). */
+async function inspect(port: number, worker: string): Promise<{ call(method: string): Promise<any>; close(): void }> {
+  const list = await (await fetch(`http://127.0.0.1:${port}/json/list`, { signal: AbortSignal.timeout(5000) })).json();
+  const target = list.find((t: any) => t.id === worker);
+  assert.ok(target, `no inspector target ${worker}: ${JSON.stringify(list.map((t: any) => t.id))}`);
+  // Deno has a WebSocket; Node 20 has none without a flag, so the `ws` package stands in.
+  const WS = (globalThis as any).WebSocket ?? (await import('ws')).WebSocket;
+  const ws = new WS(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = () => reject(new Error(`cannot connect to ${target.webSocketDebuggerUrl}`));
+  });
+  let id = 0;
+  const pending = new Map<number, (m: any) => void>();
+  ws.onmessage = (e: { data: unknown }) => {
+    const m = JSON.parse(String(e.data));
+    pending.get(m.id)?.(m);
+    pending.delete(m.id);
+  };
+  return {
+    call: (method) =>
+      new Promise((resolve, reject) => {
+        const i = ++id;
+        const timer = setTimeout(() => (pending.delete(i), reject(new Error(`${method}: no answer in 60 s`))), 60_000);
+        pending.set(i, (m) => (clearTimeout(timer), m.error ? reject(new Error(`${method}: ${m.error.message}`)) : resolve(m.result)));
+        ws.send(JSON.stringify({ id: i, method }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
+const MB = 1e6;
+// Cloudflare: "Each isolate can consume up to 128 MB of memory, including the JavaScript heap
+// and WebAssembly allocations" (developers.cloudflare.com/workers/platform/limits/#memory).
+const ISOLATE_LIMIT = 128 * MB;
+
+test('workerd: the edge model fits the 128 MB isolate (JS heap from the inspector + WASM memory), cold and warm', async () => {
+  if (skip) return;
+  if (skipUnless(hasModel('hrformer_s'), 'isolate memory: the hrformer_s test model is not exported (npm run models); measured only for the edge model')) return;
+  const edgeFiles = await modelFiles();
+  hub.addRepo(DEFAULT_EDGE_MODEL);
+  hub.commit(DEFAULT_EDGE_MODEL, edgeFiles.files);
+  const inProcess = await createEstimator({ model: modelDir('hrformer_s'), backend: 'wasm', weights: DEFAULT_EDGE_WEIGHTS });
+  const edgeReference = await inProcess.estimate(images.jpeg, { boxes: [PHOTO_BOX as [number, number, number, number]] });
+  await inProcess.dispose();
+  await server?.stop();
+  server = undefined;
+  const inspectorPort = await freePort();
+  const cold = await tempDir('srpose-workerd-cold-');
+  // No SRPOSE_MODEL: the Worker's own default, the edge model (DEFAULT_EDGE_MODEL) in its edge weights.
+  const wd = await startWorkerd(['--inspector-addr', `127.0.0.1:${inspectorPort}`], cold, { SRPOSE_MODEL: '' });
+  const cdp = await inspect(inspectorPort, 'srpose');
+  try {
+    const peak = { used: 0, total: 0, backing: 0 };
+    const sample = async () => {
+      // answered between the isolate's tasks: WASM inference runs on the isolate's one thread
+      const h = await cdp.call('Runtime.getHeapUsage');
+      peak.used = Math.max(peak.used, h.usedSize);
+      peak.total = Math.max(peak.total, h.totalSize);
+      peak.backing = Math.max(peak.backing, h.backingStorageSize ?? 0);
+    };
+    const measured = async (what: string) => {
+      let done = false;
+      const request = estimateOver(wd.url, images.jpeg, 'image/jpeg').finally(() => (done = true));
+      let samples = 0;
+      while (!done) {
+        await sample();
+        samples++;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const got = await request;
+      await sample();
+      const health = await (await fetch(`${wd.url}/healthz`)).json();
+      return { what, got, samples, wasm: health.wasmMemoryBytes as number };
+    };
+    const runs = [await measured('cold (Hub download, session, first run)'), await measured('warm')];
+    for (const r of runs) {
+      assert.ok(worstDistance(r.got, edgeReference) <= 1e-3, `${r.what}: keypoints differ from in-process`);
+      assert.is(r.got.weights, DEFAULT_EDGE_WEIGHTS);
+      assert.ok(Number.isFinite(r.wasm) && r.wasm > 0, `${r.what}: /healthz reports no wasmMemoryBytes`);
+    }
+    const wasm = Math.max(...runs.map((r) => r.wasm));
+    // JS heap as V8 has committed it (>= used), plus ArrayBuffer backing stores outside the
+    // heap (the downloaded model bytes, images), plus the WASM linear memory.
+    const total = peak.total + peak.backing + wasm;
+    console.log(
+      `    isolate memory (${DEFAULT_EDGE_MODEL}, ${DEFAULT_EDGE_WEIGHTS}): JS heap used ${(peak.used / MB).toFixed(1)} MB / committed ${(peak.total / MB).toFixed(1)} MB, ` +
+        `ArrayBuffer backing stores ${(peak.backing / MB).toFixed(1)} MB, WASM memory ${(wasm / MB).toFixed(1)} MB: ${(total / MB).toFixed(1)} MB of 128 ` +
+        `(${runs.map((r) => `${r.samples} samples ${r.what}`).join(', ')}); workerd process RSS ${(wd.rss() / MB).toFixed(0)} MB`,
+    );
+    assert.ok(total < ISOLATE_LIMIT, `isolate memory ${(total / MB).toFixed(1)} MB over 128 MB`);
+    assertNoCodegenRefusal(wd);
+  } finally {
+    cdp.close();
+    await wd.stop();
+    rmSync(cold, { recursive: true, force: true });
+  }
 });
 
 test.run();

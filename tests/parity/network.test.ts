@@ -7,7 +7,7 @@ import { hasModel, modelDir, python, readF32, skipUnless, tempDir } from '../hel
 import { loadModel } from '../../src/model/source.ts';
 import { createPoseSession } from '../../src/runtime/session.ts';
 
-for (const arch of ['res50', 'hrnet_w32', 'res50_simple']) {
+for (const arch of ['res50', 'hrnet_w32', 'hrformer_s', 'res50_simple']) {
   test(`${arch}: onnxruntime-web (wasm) heatmaps equal PyTorch's`, async () => {
     if (skipUnless(hasModel(arch), `${arch} test model missing: run npm run models`)) return;
     const dir = modelDir(arch);

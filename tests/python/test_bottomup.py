@@ -257,7 +257,8 @@ class ExportTest(unittest.TestCase):
                          ('srpose-model/1', 'srpose_bu_res50_coco_512x512', 'bu_res50',
                           'bottom-up', 'BottomUpSimpleSRHead', 'coco'))
         self.assertEqual(c['onnx'], {'file': 'model.onnx', 'sha256': hashlib.sha256(data).hexdigest(),
-                                     'bytes': len(data), 'input': 'image', 'output': 'output'})
+                                     'bytes': len(data), 'input': 'image', 'output': 'output',
+                                     'weights': 'fp32', 'recommended': 'fp32'})
         self.assertEqual(c['input'], {'size': 512, 'multipleOf': 64, 'colorOrder': 'RGB',
                                       'mean': [0.485, 0.456, 0.406], 'std': [0.229, 0.224, 0.225]})
         self.assertEqual(len(c['keypoints']), 17)

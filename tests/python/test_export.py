@@ -409,8 +409,11 @@ class ExportRoundTripTest(unittest.TestCase):
         import hashlib
         with open(os.path.join(self.a, 'model.onnx'), 'rb') as f:
             data = f.read()
+        # without --weights: model.onnx only, fp32, recommended
         self.assertEqual(a['onnx'], {'file': 'model.onnx', 'sha256': hashlib.sha256(data).hexdigest(),
-                                     'bytes': len(data), 'input': 'image', 'output': 'heatmaps'})
+                                     'bytes': len(data), 'input': 'image', 'output': 'heatmaps',
+                                     'weights': 'fp32', 'recommended': 'fp32'})
+        self.assertFalse(any(os.path.exists(os.path.join(self.a, f'model_{k}.onnx')) for k in ('fp16', 'int8')))
         # the --checkpoint export records the checkpoint instead of the seed
         with open(self.ckpt, 'rb') as f:
             ck = hashlib.sha256(f.read()).hexdigest()

@@ -38,13 +38,14 @@ async function tinyModel(): Promise<Uint8Array> {
 
 const input = new Float32Array(2 * 3 * 64 * 48).map((_, i) => Math.sin(i * 0.37));
 
-test('auto picks WASM here with all cores, and says why not WebGPU', async () => {
-  const s = await createPoseSession(await tinyModel(), io, { backend: 'auto' });
+test('auto without onnxruntime-node picks WASM here with all cores, and says why not native or WebGPU', async () => {
+  const s = await createPoseSession(await tinyModel(), io, { backend: 'auto', nativeModule: 'srpose-no-such-native-module' });
   try {
     assert.is(s.backend, 'wasm');
     assert.is(s.threads, await availableCores());
     assert.type(s.fallbackReason, 'string');
     assert.match(s.fallbackReason!, env.isDeno ? /WebGPU/ : /navigator\.gpu is missing/);
+    assert.match(s.fallbackReason!, /srpose-no-such-native-module is not installed/);
     const out = await s.run(input, [2, 3, 64, 48]);
     assert.equal(Array.from(out.dims), [2, 17, 64, 48]);
   } finally {

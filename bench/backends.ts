@@ -1,0 +1,265 @@
+// Backends benchmark (`npm run bench -- backends [--runs=N] [--arch=res50]`): for Node and for
+// Deno, per-run milliseconds of WASM with 1 and 2 threads and of native (onnxruntime-node), for
+// 1 and 4 boxes (a batch of 1 and 4 crops of 256x192, flip test off), on the res50 test model and
+// 000000000785.jpg. Each measurement is a child process of its own (onnxruntime-web fixes its
+// thread count per process), Node ones through tsx and Deno ones as `deno run -A`; each child
+// prints one JSON line, merged here. Per child and batch: `bare session.run` (onnxruntime's own
+// session on a tensor of the same shape) and `estimate()` (total and its inference stage), runs
+// interleaved so both see the same machine state; the target is estimate() / bare native run
+// <= 1.05.
+//
+// `npm run bench -- backends --options`: the native session options instead (Node, 1 and 4
+// boxes): intra-op threads 1 and 2, graph optimisation basic / extended / all,
+// the CPU memory arena on and off, intra-op thread spinning off; per-run ms with all settings
+// interleaved in one process, resident memory from one process per setting.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import process from 'node:process';
+import { fileURLToPath } from 'node:url';
+import type { Timings } from '../src/types.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const PHOTO = join(ROOT, '..', 'shared', 'data', 'coco', '000000000785.jpg');
+const WARMUP = 3;
+
+const median = (xs: number[]) => {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+const mib = (bytes: number) => round(bytes / 2 ** 20, 1);
+const boxesOf = (n: number) => Array.from({ length: n }, (_, i) => [280.79 - 20 * i, 44.73 + 10 * i, 218.7, 346.68] as [number, number, number, number]);
+
+/** What one child measures. */
+interface ChildSpec {
+  backend: 'wasm' | 'native';
+  threads: number;
+  /** Native session options over NATIVE_SESSION_OPTIONS (the --options sweep). */
+  options?: Record<string, unknown>;
+  /** Only the bare run (the --options sweep), not estimate(). */
+  bareOnly?: boolean;
+  /** The --options timing child: these native settings (name, threads, options), runs interleaved. */
+  sweep?: [string, number, Record<string, unknown>][];
+  boxes: number[];
+  runs: number;
+  dir: string;
+}
+
+/** In a child: loads the model both ways, runs them interleaved, prints one JSON line. */
+async function child(spec: ChildSpec): Promise<void> {
+  const { createEstimator } = await import('../src/estimator/estimator.ts');
+  const onnx = new Uint8Array(await readFile(join(spec.dir, 'model.onnx')));
+  const image = await readFile(PHOTO);
+  const rss0 = process.memoryUsage().rss;
+  const t0 = performance.now();
+  let bare: (batch: number) => Promise<unknown>;
+  let release: () => Promise<void>;
+  if (spec.backend === 'native') {
+    const { loadNative, NATIVE_SESSION_OPTIONS } = await import('../src/runtime/native.ts');
+    const native = await loadNative();
+    if (typeof native === 'string') throw new Error(native);
+    const s = await native.InferenceSession.create(onnx, { ...NATIVE_SESSION_OPTIONS, executionProviders: ['cpu'], intraOpNumThreads: spec.threads, ...spec.options } as any);
+    const tensors = new Map<number, unknown>();
+    bare = (n) => {
+      if (!tensors.has(n)) tensors.set(n, new native.Tensor('float32', new Float32Array(n * 3 * 256 * 192).fill(0.1), [n, 3, 256, 192]));
+      return s.run({ image: tensors.get(n) as any });
+    };
+    release = () => s.release();
+  } else {
+    const ort = await import('onnxruntime-web');
+    ort.env.wasm.numThreads = spec.threads; // the estimator below sets the same before any session starts
+    const s = await ort.InferenceSession.create(onnx, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    const tensors = new Map<number, InstanceType<typeof ort.Tensor>>();
+    bare = (n) => {
+      if (!tensors.has(n)) tensors.set(n, new ort.Tensor('float32', new Float32Array(n * 3 * 256 * 192).fill(0.1), [n, 3, 256, 192]));
+      return s.run({ image: tensors.get(n)! });
+    };
+    release = () => s.release();
+  }
+  const sessionMs = performance.now() - t0;
+  const est = spec.bareOnly ? undefined : await createEstimator({ model: spec.dir, backend: spec.backend, threads: spec.threads });
+  if (est && (est.info.backend !== spec.backend || est.info.threads !== spec.threads)) {
+    throw new Error(`asked for ${spec.backend} x${spec.threads}, got ${est.info.backend} x${est.info.threads} (${est.info.fallbackReason})`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const n of spec.boxes) {
+    const boxes = boxesOf(n);
+    const runMs: number[] = [];
+    const stages: Timings[] = [];
+    for (let r = 0; r < WARMUP + spec.runs; r++) {
+      const e = est ? (await est.estimate(image, { boxes, flipTest: false })).timings : undefined;
+      const t = performance.now();
+      await bare(n);
+      if (r < WARMUP) continue;
+      runMs.push(performance.now() - t);
+      if (e) stages.push(e);
+    }
+    const run = median(runMs);
+    const m = (key: keyof Timings) => median(stages.map((t) => t[key] ?? 0));
+    out[`boxes=${n}`] = {
+      runMs: round(run),
+      ...(est
+        ? {
+          estimateMs: round(m('total')),
+          stagesMs: { decode: round(m('decode')), crop: round(m('crop')), inference: round(m('inference')), postprocess: round(m('postprocess')) },
+          estimateOverRun: round(m('total') / run, 3),
+          inferenceOverRun: round(m('inference') / run, 3),
+        }
+        : {}),
+    };
+  }
+  const usage = process.memoryUsage();
+  await est?.dispose();
+  await release();
+  // Peak resident memory of the process (Node: resourceUsage().maxRSS, KiB); Deno has none.
+  const maxRss = typeof process.resourceUsage === 'function' ? process.resourceUsage().maxRSS * 1024 : NaN;
+  console.log(JSON.stringify({ sessionMs: round(sessionMs), rssBeforeMiB: mib(rss0), rssAfterMiB: mib(usage.rss), ...(maxRss > 0 ? { maxRssMiB: mib(maxRss) } : {}), ...out }));
+}
+
+/** The 1, 5 and 15 minute load averages: benchmarks on a shared machine say how busy it was. */
+const load = () => loadavg().map((x) => round(x));
+
+/**
+ * In a child: one native session per setting, runs interleaved round-robin (with a pause for
+ * the previous session's intra-op threads to stop spinning), so a busy machine slows every
+ * setting alike; prints the medians as one JSON line.
+ */
+async function sweepChild(spec: ChildSpec): Promise<void> {
+  const { loadNative, NATIVE_SESSION_OPTIONS } = await import('../src/runtime/native.ts');
+  const native = await loadNative();
+  if (typeof native === 'string') throw new Error(native);
+  const onnx = new Uint8Array(await readFile(join(spec.dir, 'model.onnx')));
+  const sessions = [];
+  for (const [, threads, options] of spec.sweep!) {
+    sessions.push(await native.InferenceSession.create(onnx, { ...NATIVE_SESSION_OPTIONS, executionProviders: ['cpu'], intraOpNumThreads: threads, ...options } as any));
+  }
+  const out: Record<string, Record<string, number>> = Object.fromEntries(spec.sweep!.map(([name]) => [name, {}]));
+  const pause = () => new Promise((r) => setTimeout(r, 20));
+  for (const n of spec.boxes) {
+    const image = new native.Tensor('float32', new Float32Array(n * 3 * 256 * 192).fill(0.1), [n, 3, 256, 192]);
+    const ms: number[][] = sessions.map(() => []);
+    for (let r = 0; r < WARMUP + spec.runs; r++) {
+      for (let i = 0; i < sessions.length; i++) {
+        await pause();
+        const t = performance.now();
+        await sessions[i].run({ image });
+        if (r >= WARMUP) ms[i].push(performance.now() - t);
+      }
+    }
+    spec.sweep!.forEach(([name], i) => (out[name][`boxes=${n}`] = round(median(ms[i]))));
+  }
+  for (const s of sessions) await s.release();
+  console.log(JSON.stringify(out));
+}
+
+/** Runs one child under `runtime` and resolves to its JSON line. */
+function runChild(runtime: 'node' | 'deno', spec: ChildSpec): Promise<any> {
+  const script = join(ROOT, 'bench', 'backends.ts');
+  const arg = `--child=${JSON.stringify(spec)}`;
+  const before = load();
+  const [cmd, args] = runtime === 'node'
+    ? ['node', ['--import', 'tsx', script, arg]]
+    : [join(ROOT, 'node_modules', '.bin', 'deno'), ['run', '-A', script, arg]];
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, {
+      cwd: ROOT,
+      // Mesa (Deno's software WebGPU adapter) complains on stderr without a runtime dir.
+      env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? tmpdir() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    p.stdout!.on('data', (d) => (out += d));
+    p.stderr!.on('data', (d) => (err += d));
+    p.on('error', reject);
+    p.on('close', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code !== 0) return reject(new Error(`${runtime} ${spec.backend} x${spec.threads} exited ${code}: ${err.slice(-2000)}`));
+      resolve({ loadAverage: { before, after: load() }, ...JSON.parse(line) });
+    });
+  });
+}
+
+/** The backends suite: WASM x1, WASM x2 and native, 1 and 4 boxes, in Node and Deno. */
+export async function backendsBench(arch: string, runs: number): Promise<unknown> {
+  const dir = join(ROOT, '.cache', 'models', arch);
+  if (!existsSync(join(dir, 'srpose.json'))) throw new Error(`${dir} missing: run npm run models first`);
+  if (!existsSync(PHOTO)) throw new Error(`${PHOTO} missing: the benchmark needs ../shared/data`);
+  const { availableCores } = await import('../src/platform/env.ts');
+  const cores = await availableCores();
+  const loadBefore = load();
+  const result: Record<string, any> = {};
+  const configs: [string, Omit<ChildSpec, 'dir' | 'runs' | 'boxes'>][] = [
+    ['wasm-1-thread', { backend: 'wasm', threads: 1 }],
+    ['wasm-2-threads', { backend: 'wasm', threads: 2 }],
+    [`native-${cores}-threads`, { backend: 'native', threads: cores }],
+  ];
+  for (const runtime of ['node', 'deno'] as const) {
+    result[runtime] = {};
+    for (const [name, c] of configs) result[runtime][name] = await runChild(runtime, { ...c, boxes: [1, 4], runs, dir });
+  }
+  const nativeKey = configs[2][0];
+  const speedup: Record<string, unknown> = {};
+  const ratios: number[] = [];
+  for (const runtime of ['node', 'deno']) {
+    for (const n of [1, 4]) {
+      const k = `boxes=${n}`;
+      const nat = result[runtime][nativeKey][k];
+      speedup[`${runtime},${k}`] = round(result[runtime]['wasm-2-threads'][k].runMs / nat.runMs);
+      ratios.push(nat.estimateOverRun);
+    }
+  }
+  const worst = Math.max(...ratios);
+  return {
+    suite: 'backends',
+    model: arch,
+    image: '000000000785.jpg (640x425 JPEG), flip test off',
+    runs,
+    cores,
+    loadAverage: { before: loadBefore, after: load() },
+    results: result,
+    nativeSpeedupOverWasm2Threads: speedup,
+    target: { estimateOverNativeRunMax: 1.05, worst, met: worst <= 1.05 },
+  };
+}
+
+/** The --options suite: one Node child per native session setting, 1 box. */
+export async function nativeOptionsBench(arch: string, runs: number): Promise<unknown> {
+  const dir = join(ROOT, '.cache', 'models', arch);
+  if (!existsSync(join(dir, 'model.onnx'))) throw new Error(`${dir} missing: run npm run models first`);
+  const settings: [string, number, Record<string, unknown>][] = [
+    ['threads=1', 1, {}],
+    ['threads=2', 2, {}],
+    ['graph=basic', 2, { graphOptimizationLevel: 'basic' }],
+    ['graph=extended', 2, { graphOptimizationLevel: 'extended' }],
+    ['graph=all', 2, { graphOptimizationLevel: 'all' }],
+    ['arena=off', 2, { enableCpuMemArena: false }],
+    ['arena=off,memPattern=off', 2, { enableCpuMemArena: false, enableMemPattern: false }],
+    ['spinning=off', 2, { extra: { session: { intra_op: { allow_spinning: '0' } } } }],
+  ];
+  const loadBefore = load();
+  // Time: all settings in one process, interleaved. Memory: one process per setting.
+  const { loadAverage, ...perRunMs } = await runChild('node', { backend: 'native', threads: 2, sweep: settings, boxes: [1, 4], runs, dir });
+  const memory: Record<string, unknown> = {};
+  for (const [name, threads, options] of settings) {
+    const r = await runChild('node', { backend: 'native', threads, options, bareOnly: true, boxes: [1, 4], runs: 2, dir });
+    memory[name] = { sessionMs: r.sessionMs, rssAfterMiB: r.rssAfterMiB, maxRssMiB: r.maxRssMiB };
+  }
+  return {
+    suite: 'backends --options',
+    model: arch,
+    runs,
+    loadAverage: { before: loadBefore, timing: loadAverage, after: load() },
+    perRunMs,
+    memory,
+  };
+}
+
+const childArg = process.argv.find((a) => a.startsWith('--child='));
+if (childArg) {
+  const spec = JSON.parse(childArg.slice('--child='.length)) as ChildSpec;
+  await (spec.sweep ? sweepChild(spec) : child(spec));
+}

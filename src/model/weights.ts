@@ -1,0 +1,71 @@
+/**
+ * Which weight file of a model to load. A contract may offer the same graph with fp32, fp16
+ * and int8 weights (`onnx.weights`, `onnx.variants`, `onnx.recommended`); the choice is made
+ * before anything large is downloaded, from what the backend will be:
+ *
+ * - a kind the user forces is used, or refused when the model lacks it;
+ * - WebGPU on an adapter with `shader-f16` takes fp16 when the model has it;
+ * - otherwise the contract's `recommended` kind.
+ * @module
+ */
+import { SRPoseError } from '../errors.ts';
+import type { ExternalDataFile, ModelConfig, WeightsKind } from './config.ts';
+
+/** What the user asks for: a weights kind, or `auto` (the rules above). */
+export type WeightsRequest = 'auto' | WeightsKind;
+
+/** What the weights choice knows of the backend to come. */
+export interface BackendPlan {
+  /** The backend the session will most likely use (`webgpu` only when an adapter is usable). */
+  backend: string;
+  /** The WebGPU adapter offers the `shader-f16` feature. */
+  shaderF16: boolean;
+}
+
+/** The chosen file and why it was chosen. */
+export interface WeightsChoice {
+  weights: WeightsKind;
+  spec: ExternalDataFile;
+  reason: string;
+}
+
+/** The weight kinds a contract offers, `onnx.file`'s first. */
+export function availableWeights(config: ModelConfig): WeightsKind[] {
+  return [config.onnx.weights, ...(Object.keys(config.onnx.variants) as WeightsKind[])];
+}
+
+/** The file holding `kind` weights, if the contract has one. */
+export function weightsFile(config: ModelConfig, kind: WeightsKind): ExternalDataFile | undefined {
+  if (kind === config.onnx.weights) return { file: config.onnx.file, sha256: config.onnx.sha256, bytes: config.onnx.bytes };
+  return config.onnx.variants[kind];
+}
+
+/** Checks a user's weights option. */
+export function parseWeightsRequest(v: unknown): WeightsRequest {
+  if (v === undefined) return 'auto';
+  if (v === 'auto' || v === 'fp32' || v === 'fp16' || v === 'int8') return v;
+  throw new SRPoseError('INVALID_OPTION', `weights must be 'auto', 'fp32', 'fp16' or 'int8', got ${JSON.stringify(v)}`);
+}
+
+/**
+ * Picks the weight file to load for `request` on the planned backend, among the kinds
+ * `offered` (default: all the contract lists).
+ */
+export function chooseWeights(
+  config: ModelConfig,
+  request: WeightsRequest,
+  plan: BackendPlan,
+  offered: readonly WeightsKind[] = availableWeights(config),
+): WeightsChoice {
+  const pick = (kind: WeightsKind, reason: string): WeightsChoice => ({ weights: kind, spec: weightsFile(config, kind)!, reason });
+  if (request !== 'auto') {
+    if (!offered.includes(request)) {
+      throw new SRPoseError('INVALID_OPTION', `model ${config.name} has no ${request} weights (it has ${offered.join(', ') || 'none'}); export them with models/export.py --weights ${request}`);
+    }
+    return pick(request, 'asked for');
+  }
+  if (plan.backend === 'webgpu' && plan.shaderF16 && offered.includes('fp16')) return pick('fp16', 'WebGPU adapter with shader-f16');
+  const kind = config.onnx.recommended;
+  if (offered.includes(kind)) return pick(kind, offered.length === 1 ? 'the only weights' : 'recommended by srpose.json');
+  return pick(offered.includes(config.onnx.weights) ? config.onnx.weights : offered[0], `the weights given (srpose.json recommends ${kind})`);
+}

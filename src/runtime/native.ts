@@ -1,0 +1,151 @@
+/**
+ * The native backend: the same `model.onnx` on ONNX Runtime's own CPU execution provider
+ * through onnxruntime-node, the Node-API addon (MLAS kernels with AVX2 / AVX-512 / NEON, where
+ * onnxruntime-web has 128-bit WASM SIMD). An optional dependency: it is imported by a name
+ * built at run time ({@link importOptional}), so no bundle includes or references it, and only
+ * where addons load (Node, Deno with `--allow-ffi`: `env.hasNativeAddons`).
+ * @module
+ */
+import type * as ort from 'onnxruntime-web';
+import { SRPoseError } from '../errors.ts';
+import { env, envVar, importOptional } from '../platform/env.ts';
+import type { PoseSession } from './session.ts';
+
+/** The package imported by default. */
+export const NATIVE_PACKAGE = 'onnxruntime-node';
+
+/**
+ * Session options of native sessions, chosen by measurement on Res-50 (README "Backends"):
+ * - `graphOptimizationLevel: 'all'`: the layout (NCHWc) transformations on top of the fusions
+ *   of `extended`; the fastest level here.
+ * - `enableCpuMemArena: true`: the arena keeps activation buffers between runs; off, every run
+ *   allocates and frees them again, for no memory saved at steady state.
+ * - `executionMode: 'sequential'`, `interOpNumThreads: 1`: ResNet and the SR head are one chain
+ *   of nodes, with no parallel branches for inter-op threads to run.
+ * `intraOpNumThreads` comes from the `threads` option (default all cores).
+ */
+export const NATIVE_SESSION_OPTIONS = Object.freeze({
+  executionProviders: ['cpu'],
+  graphOptimizationLevel: 'all',
+  enableCpuMemArena: true,
+  enableMemPattern: true,
+  executionMode: 'sequential',
+  interOpNumThreads: 1,
+} as const);
+
+/** What this library uses of onnxruntime-node (its API is onnxruntime-common's, as onnxruntime-web's). */
+export interface NativeOrt {
+  readonly InferenceSession: typeof ort.InferenceSession;
+  readonly Tensor: typeof ort.Tensor;
+  /** onnxruntime-node's version. */
+  readonly version: string;
+}
+
+/**
+ * The specifier imported for onnxruntime-node: the `SRPOSE_NATIVE_MODULE` environment variable
+ * (a package name, or a path / `file:` URL of the package's entry file such as
+ * `/opt/nodejs/node_modules/onnxruntime-node/dist/index.js`) or `onnxruntime-node`.
+ */
+export function nativeSpecifier(): string {
+  return envVar('SRPOSE_NATIVE_MODULE') || NATIVE_PACKAGE;
+}
+
+const loaded = new Map<string, Promise<NativeOrt | string>>();
+
+/**
+ * Imports onnxruntime-node (once per specifier); resolves to it, or to the reason it cannot be
+ * used here (not Node/Deno, Deno without FFI permission, not installed, the addon failed).
+ */
+export function loadNative(specifier: string = nativeSpecifier()): Promise<NativeOrt | string> {
+  if (!env.hasNativeAddons) {
+    return Promise.resolve(
+      env.isDeno
+        ? `onnxruntime-node is a Node-API addon, which Deno loads only with --allow-ffi`
+        : `onnxruntime-node is a Node-API addon, which only Node and Deno load`,
+    );
+  }
+  let p = loaded.get(specifier);
+  if (!p) {
+    p = importNative(specifier);
+    loaded.set(specifier, p);
+  }
+  return p;
+}
+
+async function importNative(specifier: string): Promise<NativeOrt | string> {
+  let m: any;
+  try {
+    m = await importOptional(specifier);
+  } catch (e) {
+    const message = (e as Error).message ?? String(e);
+    const missing = (e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' || /cannot find|not found|could not find|not a dependency/i.test(message);
+    return missing
+      ? `${specifier} is not installed (an optional dependency: npm install onnxruntime-node): ${message}`
+      : `${specifier} failed to load: ${message}`;
+  }
+  const mod = typeof m?.InferenceSession?.create === 'function' ? m : m?.default;
+  if (typeof mod?.InferenceSession?.create !== 'function' || typeof mod?.Tensor !== 'function') {
+    return `${specifier} is not onnxruntime-node (no InferenceSession / Tensor exports)`;
+  }
+  return { InferenceSession: mod.InferenceSession, Tensor: mod.Tensor, version: String(mod.env?.versions?.node ?? 'unknown') };
+}
+
+/**
+ * Creates a native CPU session for the ONNX bytes with {@link NATIVE_SESSION_OPTIONS} and
+ * `threads` intra-op threads; rejects with onnxruntime's own error.
+ */
+export function openNativeSession(
+  native: NativeOrt,
+  onnx: Uint8Array,
+  threads: number,
+  externalData?: { path: string; data: Uint8Array }[],
+): Promise<ort.InferenceSession> {
+  return native.InferenceSession.create(onnx, {
+    ...NATIVE_SESSION_OPTIONS,
+    executionProviders: [...NATIVE_SESSION_OPTIONS.executionProviders],
+    intraOpNumThreads: threads,
+    ...(externalData?.length ? { externalData } : {}),
+  });
+}
+
+/**
+ * A {@link PoseSession} over a native session. onnxruntime-node runs on the calling thread (its
+ * intra-op pool helping) and `Session::Run` is thread-safe, so runs are not queued; `release`
+ * waits for the runs in flight.
+ */
+export function wrapNative(
+  native: NativeOrt,
+  session: ort.InferenceSession,
+  threads: number,
+  io: { input: string; output: string },
+  fallbackReason?: string,
+): PoseSession {
+  const inflight = new Set<Promise<unknown>>();
+  return {
+    backend: 'native',
+    threads,
+    fallbackReason,
+    run(input, dims) {
+      const job = (async () => {
+        let out: ort.InferenceSession.ReturnType;
+        try {
+          out = await session.run({ [io.input]: new native.Tensor('float32', input, dims) });
+        } catch (e) {
+          throw new SRPoseError('INFERENCE_FAILED', `onnxruntime (native) failed: ${(e as Error).message}`, { cause: e });
+        }
+        const t = out[io.output];
+        if (t.type !== 'float32') throw new SRPoseError('MODEL_INVALID', `output ${io.output} is ${t.type}, expected float32`);
+        // The addon's typed arrays are this realm's; copy only if one ever is not.
+        const data = t.data instanceof Float32Array ? t.data : new Float32Array(t.data as ArrayLike<number>);
+        return { data, dims: t.dims };
+      })();
+      inflight.add(job);
+      void job.then(() => inflight.delete(job), () => inflight.delete(job));
+      return job;
+    },
+    async release() {
+      await Promise.allSettled(inflight);
+      await session.release();
+    },
+  };
+}

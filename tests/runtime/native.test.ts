@@ -1,0 +1,177 @@
+// The native backend (onnxruntime-node) under whichever runtime runs this file (Node, Deno -A):
+// it loads and runs, `auto` prefers it, it gives WASM's keypoints on the shared COCO photos
+// (flip test on and off), and without the package `auto` falls back to WASM with the reason
+// while `native` is BACKEND_UNAVAILABLE.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import process from 'node:process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { hasModel, hasShared, modelDir, SHARED, skipUnless } from '../helpers/env.ts';
+import { rejects } from '../helpers/assert.ts';
+import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
+import { createPoseSession } from '../../src/runtime/session.ts';
+import { loadNative, NATIVE_PACKAGE } from '../../src/runtime/native.ts';
+import { availableCores } from '../../src/platform/env.ts';
+import { createEstimator } from '../../src/estimator/estimator.ts';
+import { boxToCenterScale } from '../../src/core/boxes.ts';
+
+const io = { input: 'image', output: 'heatmaps' };
+const MISSING = 'srpose-no-such-native-module';
+const installed = typeof (await loadNative(NATIVE_PACKAGE)) !== 'string';
+const input = new Float32Array(2 * 3 * 256 * 192).map((_, i) => Math.sin(i * 0.37));
+
+test('onnxruntime-node is installed and loads here', async () => {
+  const native = await loadNative(NATIVE_PACKAGE);
+  assert.type(native, 'object', `onnxruntime-node does not load: ${native}`);
+  if (typeof native !== 'string') assert.match(native.version, /^1\.30\./);
+});
+
+test('backend native runs with all cores as intra-op threads, or the threads asked for', async () => {
+  if (skipUnless(installed, 'onnxruntime-node not installed')) return;
+  const onnx = await tinyOnnx();
+  const s = await createPoseSession(onnx, io, { backend: 'native' });
+  const one = await createPoseSession(onnx, io, { backend: 'native', threads: 1 });
+  const wasm = await createPoseSession(onnx, io, { backend: 'wasm' });
+  try {
+    assert.is(s.backend, 'native');
+    assert.is(s.threads, await availableCores());
+    assert.is(s.fallbackReason, undefined);
+    assert.is(one.threads, 1);
+    const a = await s.run(input, [2, 3, 256, 192]);
+    const b = await wasm.run(input, [2, 3, 256, 192]);
+    assert.equal(Array.from(a.dims), [2, 17, 64, 48]);
+    assert.ok(a.data instanceof Float32Array);
+    let d = 0;
+    for (let i = 0; i < a.data.length; i++) d = Math.max(d, Math.abs(a.data[i] - b.data[i]));
+    assert.ok(d < 1e-4, `native vs wasm differ by ${d}`);
+    // Runs in flight at once on one session: each gets its own answer; release waits for them.
+    const many = await Promise.all([0, 1, 2].map(() => one.run(input, [2, 3, 256, 192])));
+    for (const m of many) assert.equal(Array.from(m.data.subarray(0, 64)), Array.from(many[0].data.subarray(0, 64)));
+    const late = one.run(input.subarray(0, 3 * 256 * 192), [1, 3, 256, 192]);
+    await one.release();
+    assert.equal(Array.from((await late).dims), [1, 17, 64, 48]);
+  } finally {
+    await s.release();
+    await wasm.release();
+  }
+});
+
+test('auto prefers native where onnxruntime-node loads', async () => {
+  if (skipUnless(installed, 'onnxruntime-node not installed')) return;
+  const est = await createEstimator({ model: { onnx: await tinyOnnx(), config: tinyConfig() } });
+  try {
+    assert.is(est.info.backend, 'native');
+    assert.is(est.info.fallbackReason, undefined);
+    const r = await est.estimate({ data: new Uint8Array(64 * 48 * 3).fill(90), width: 64, height: 48 });
+    assert.is(r.backend, 'native');
+    assert.is(r.threads, await availableCores());
+  } finally {
+    await est.dispose();
+  }
+});
+
+test('without the package: auto falls back to WASM with the reason, native is BACKEND_UNAVAILABLE', async () => {
+  const onnx = await tinyOnnx();
+  const s = await createPoseSession(onnx, io, { backend: 'auto', nativeModule: MISSING });
+  try {
+    assert.is(s.backend, 'wasm');
+    assert.match(s.fallbackReason ?? '', new RegExp(`${MISSING} is not installed`));
+  } finally {
+    await s.release();
+  }
+  await rejects(createPoseSession(onnx, io, { backend: 'native', nativeModule: MISSING }), 'BACKEND_UNAVAILABLE', /is not installed/);
+  // The same through SRPOSE_NATIVE_MODULE, which createEstimator (and the servers) read.
+  process.env.SRPOSE_NATIVE_MODULE = MISSING;
+  try {
+    const est = await createEstimator({ model: { onnx, config: tinyConfig() } });
+    assert.is(est.info.backend, 'wasm');
+    assert.match(est.info.fallbackReason ?? '', /not installed/);
+    await est.dispose();
+    await rejects(createEstimator({ model: { onnx, config: tinyConfig() }, backend: 'native' }), 'BACKEND_UNAVAILABLE', new RegExp(MISSING));
+  } finally {
+    delete process.env.SRPOSE_NATIVE_MODULE;
+  }
+});
+
+test('native: bytes that are not ONNX are MODEL_INVALID, bad threads INVALID_OPTION', async () => {
+  if (skipUnless(installed, 'onnxruntime-node not installed')) return;
+  await rejects(createPoseSession(new TextEncoder().encode('not a model'), io, { backend: 'native' }), 'MODEL_INVALID', /onnxruntime-node/);
+  await rejects(createPoseSession(await tinyOnnx(), io, { backend: 'native', threads: 0 }), 'INVALID_OPTION', /threads/);
+  await rejects(createPoseSession(await tinyOnnx(), { input: 'pixels', output: 'heatmaps' }, { backend: 'native' }), 'MODEL_INVALID', /pixels/);
+});
+
+/** GT boxes and detections with score >= 0.3 for every COCO photo (as tests/parity/pipeline.test.ts). */
+async function cocoSpec(): Promise<{ image: string; boxes: number[][] }[]> {
+  const ann = JSON.parse(await readFile(join(SHARED, 'coco', 'test_coco.json'), 'utf8'));
+  const det = JSON.parse(await readFile(join(SHARED, 'coco', 'test_coco_det_AP_H_56.json'), 'utf8'));
+  return ann.images.map((im: any) => ({
+    image: join(SHARED, 'coco', im.file_name),
+    boxes: [
+      ...ann.annotations.filter((a: any) => a.image_id === im.id).map((a: any) => a.bbox),
+      ...det.filter((d: any) => d.image_id === im.id && d.score >= 0.3).map((d: any) => d.bbox),
+    ],
+  }));
+}
+
+/**
+ * The random-weight model's heatmaps can hold two peaks in different 16x16 windows whose values
+ * differ by less than float32 noise between two sets of kernels (MLAS vs WASM SIMD differ by
+ * about 2e-5 of the heatmap range): there the SR decode may pick the other window. Such a
+ * keypoint counts as a tie when both backends report the same peak value within this relative
+ * tolerance; every other keypoint must be within 0.01 heatmap px.
+ */
+const TIE = 1e-5;
+
+test('res50: native keypoints equal WASM within 0.01 heatmap px on the COCO photos, flip test on and off', async () => {
+  if (skipUnless(installed, 'onnxruntime-node not installed')) return;
+  if (skipUnless(hasShared, '../shared/data/coco not found: native parity skipped')) return;
+  if (skipUnless(hasModel('res50'), 'res50 test model missing: run npm run models')) return;
+  const spec = await cocoSpec();
+  const native = await createEstimator({ model: modelDir('res50'), backend: 'native' });
+  const wasm = await createEstimator({ model: modelDir('res50'), backend: 'wasm' });
+  try {
+    assert.is(native.info.backend, 'native');
+    const { width: hw, height: hh } = native.info.heatmap;
+    for (const flipTest of [true, false]) {
+      let worst = 0;
+      let worstScore = 0;
+      let n = 0;
+      const ties: string[] = [];
+      const ms = { native: 0, wasm: 0 };
+      for (const { image, boxes } of spec) {
+        const bytes = await readFile(image);
+        const a = await native.estimate(bytes, { boxes: boxes as any, flipTest });
+        const b = await wasm.estimate(bytes, { boxes: boxes as any, flipTest });
+        assert.is(a.backend, 'native');
+        ms.native += a.timings.inference;
+        ms.wasm += b.timings.inference;
+        a.people.forEach((p, i) => {
+          const { scale } = boxToCenterScale(boxes[i] as any, native.info.input.width, native.info.input.height);
+          const px = (scale[0] * 200) / hw; // image pixels per heatmap pixel
+          const py = (scale[1] * 200) / hh;
+          p.keypoints.forEach((k, j) => {
+            const q = b.people[i].keypoints[j];
+            const d = Math.hypot((k.x - q.x) / px, (k.y - q.y) / py);
+            const ds = Math.abs(k.score - q.score);
+            worstScore = Math.max(worstScore, ds);
+            n++;
+            if (d <= 0.01) worst = Math.max(worst, d);
+            else {
+              assert.ok(ds <= TIE * Math.abs(q.score), `${image} box ${i} ${k.name} moved ${d} heatmap px with scores ${k.score} vs ${q.score}: not a tie`);
+              ties.push(`${image.slice(-16)} box ${i} ${k.name}: ${d.toFixed(2)} hm px, scores ${k.score} / ${q.score}`);
+            }
+          });
+        });
+      }
+      console.log(`    flip ${flipTest ? 'on' : 'off'}: ${n - ties.length} of ${n} keypoints within 0.01 hm px (worst ${worst.toExponential(2)}), scores within ${worstScore.toExponential(2)}; inference native ${ms.native.toFixed(0)} ms, wasm ${ms.wasm.toFixed(0)} ms`);
+      for (const t of ties) console.log(`      near tie: ${t}`);
+      assert.ok(ties.length <= n / 500, `${ties.length} near ties of ${n} keypoints`);
+    }
+  } finally {
+    await native.dispose();
+    await wasm.dispose();
+  }
+});
+
+test.run();
