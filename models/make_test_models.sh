@@ -32,6 +32,9 @@ for name in "${archs[@]}"; do
     extra+=(--weights fp32,fp16,int8)
     files+=(model_fp16.onnx model_int8.onnx)
   fi
+  # res50 is the reference model of the PyTorch parity and server tests: it recommends its
+  # exact fp32 weights; hrformer_s keeps the exporter's default (fp16) to exercise variants.
+  [ "$name" = res50 ] && extra+=(--recommend fp32)
   have=1
   for f in "${files[@]}"; do [ -f "$dir/$f" ] || have=; done
   if [ -z "${FORCE:-}" ] && [ -n "$have" ] && [ "$(cat "$dir/exporter.sha256" 2>/dev/null)" = "$stamp" ]; then

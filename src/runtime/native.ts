@@ -15,14 +15,20 @@ import type { PoseSession } from './session.ts';
 export const NATIVE_PACKAGE = 'onnxruntime-node';
 
 /**
- * Session options of native sessions, chosen by measurement on Res-50 (README "Backends"):
- * - `graphOptimizationLevel: 'all'`: the layout (NCHWc) transformations on top of the fusions
- *   of `extended`; the fastest level here.
- * - `enableCpuMemArena: true`: the arena keeps activation buffers between runs; off, every run
- *   allocates and frees them again, for no memory saved at steady state.
+ * Session options of native sessions, each chosen by measurement on Res-50 with 2 cores
+ * (`npm run bench -- backends --options`; numbers in README "Backends"):
+ * - `graphOptimizationLevel: 'all'`: the NCHWc layout transformations on top of `extended`'s
+ *   fusions; 17-20% faster per run than `basic` or `extended`, for about 70 MiB more resident
+ *   memory (the reordered weights) and 0.2 s more session creation.
+ * - `enableCpuMemArena: true`: 7-10% faster with 4 boxes than without (even with 1); without it
+ *   the resident memory between runs is about 60 MiB lower, the peak the same.
+ * - `session.intra_op.allow_spinning: '0'`: intra-op threads sleep instead of spinning between
+ *   tasks. Alike on an idle machine (within 5%), 30% faster per run on a busy one (load 3 on 2
+ *   cores), and no CPU burnt spinning between requests.
  * - `executionMode: 'sequential'`, `interOpNumThreads: 1`: ResNet and the SR head are one chain
  *   of nodes, with no parallel branches for inter-op threads to run.
- * `intraOpNumThreads` comes from the `threads` option (default all cores).
+ * `intraOpNumThreads` comes from the `threads` option: default all cores (2 threads 97-110 ms
+ * per run against 162 ms with 1, for one crop).
  */
 export const NATIVE_SESSION_OPTIONS = Object.freeze({
   executionProviders: ['cpu'],
@@ -31,6 +37,7 @@ export const NATIVE_SESSION_OPTIONS = Object.freeze({
   enableMemPattern: true,
   executionMode: 'sequential',
   interOpNumThreads: 1,
+  extra: { session: { intra_op: { allow_spinning: '0' } } },
 } as const);
 
 /** What this library uses of onnxruntime-node (its API is onnxruntime-common's, as onnxruntime-web's). */

@@ -166,7 +166,7 @@ test('probeWebGpu reports shader-f16 and refuses fallback adapters under auto (a
   const gpu = (globalThis as any).navigator?.gpu;
   if (!gpu) return void console.log('  [skip] no navigator.gpu in this runtime (Node): probed under Deno');
   const original = gpu.requestAdapter;
-  const fake = (features: string[], isFallbackAdapter: boolean) => async () => ({ features: new Set(features), info: { isFallbackAdapter, vendor: 'test', architecture: 'fake' } });
+  const fake = (features: string[], isFallbackAdapter: boolean) => () => Promise.resolve({ features: new Set(features), info: { isFallbackAdapter, vendor: 'test', architecture: 'fake' } });
   try {
     gpu.requestAdapter = fake(['shader-f16'], false);
     assert.equal(await probeWebGpu('auto'), { shaderF16: true });
@@ -175,7 +175,7 @@ test('probeWebGpu reports shader-f16 and refuses fallback adapters under auto (a
     gpu.requestAdapter = fake(['shader-f16'], true);
     assert.match((await probeWebGpu('auto')).unavailable ?? '', /software fallback \(test fake\)/);
     assert.equal(await probeWebGpu('webgpu'), { shaderF16: true });
-    gpu.requestAdapter = async () => null;
+    gpu.requestAdapter = () => Promise.resolve(null);
     assert.match((await probeWebGpu('auto')).unavailable ?? '', /returned null/);
   } finally {
     gpu.requestAdapter = original;

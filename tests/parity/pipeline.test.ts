@@ -8,24 +8,12 @@ import * as assert from 'uvu/assert';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasModel, hasShared, modelDir, python, ROOT, SHARED, skipUnless, tempDir } from '../helpers/env.ts';
+import { hasModel, hasShared, modelDir, python, ROOT, skipUnless, tempDir } from '../helpers/env.ts';
 import { createEstimator } from '../../src/estimator/estimator.ts';
 import { boxToCenterScale } from '../../src/core/boxes.ts';
+import { type CocoSpec, cocoSpec } from '../helpers/coco.ts';
 
-type Spec = { image: string; boxes: number[][] }[];
-
-/** GT boxes and detections with score >= 0.3 for every COCO photo. */
-async function cocoSpec(): Promise<Spec> {
-  const ann = JSON.parse(await readFile(join(SHARED, 'coco', 'test_coco.json'), 'utf8'));
-  const det = JSON.parse(await readFile(join(SHARED, 'coco', 'test_coco_det_AP_H_56.json'), 'utf8'));
-  return ann.images.map((im: any) => ({
-    image: join(SHARED, 'coco', im.file_name),
-    boxes: [
-      ...ann.annotations.filter((a: any) => a.image_id === im.id).map((a: any) => a.bbox),
-      ...det.filter((d: any) => d.image_id === im.id && d.score >= 0.3).map((d: any) => d.bbox),
-    ],
-  }));
-}
+type Spec = CocoSpec;
 
 /**
  * The PyTorch reference for this model, flip setting and spec. Node and Deno run the same
@@ -62,7 +50,9 @@ for (const [arch, flip] of cases) {
     const dir = modelDir(arch);
     const spec = await cocoSpec();
     const ref = await reference(arch, flip, spec);
-    const est = await createEstimator({ model: dir, backend: 'wasm', flipTest: flip });
+    // the reference runs the fp32 checkpoint: the fp32 weights, not the contract's recommended
+    // variant (res50 and hrformer_s also ship fp16 / int8 files, see tests/python/test_weights.py)
+    const est = await createEstimator({ model: dir, backend: 'wasm', flipTest: flip, weights: 'fp32' });
     const { width: hw, height: hh } = est.info.heatmap;
     const dists: number[] = [];
     const far: { d: number; score: number; ref: number }[] = [];
