@@ -6,8 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import process from 'node:process';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { hasModel, hasShared, modelDir, SHARED, skipUnless } from '../helpers/env.ts';
+import { hasModel, hasShared, modelDir, skipUnless } from '../helpers/env.ts';
+import { cocoSpec } from '../helpers/coco.ts';
 import { rejects } from '../helpers/assert.ts';
 import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
 import { createPoseSession } from '../../src/runtime/session.ts';
@@ -100,19 +100,6 @@ test('native: bytes that are not ONNX are MODEL_INVALID, bad threads INVALID_OPT
   await rejects(createPoseSession(await tinyOnnx(), io, { backend: 'native', threads: 0 }), 'INVALID_OPTION', /threads/);
   await rejects(createPoseSession(await tinyOnnx(), { input: 'pixels', output: 'heatmaps' }, { backend: 'native' }), 'MODEL_INVALID', /pixels/);
 });
-
-/** GT boxes and detections with score >= 0.3 for every COCO photo (as tests/parity/pipeline.test.ts). */
-async function cocoSpec(): Promise<{ image: string; boxes: number[][] }[]> {
-  const ann = JSON.parse(await readFile(join(SHARED, 'coco', 'test_coco.json'), 'utf8'));
-  const det = JSON.parse(await readFile(join(SHARED, 'coco', 'test_coco_det_AP_H_56.json'), 'utf8'));
-  return ann.images.map((im: any) => ({
-    image: join(SHARED, 'coco', im.file_name),
-    boxes: [
-      ...ann.annotations.filter((a: any) => a.image_id === im.id).map((a: any) => a.bbox),
-      ...det.filter((d: any) => d.image_id === im.id && d.score >= 0.3).map((d: any) => d.bbox),
-    ],
-  }));
-}
 
 /**
  * The random-weight model's heatmaps can hold two peaks in different 16x16 windows whose values
