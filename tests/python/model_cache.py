@@ -76,7 +76,8 @@ def get_test_model(arch):
         d = os.path.join(_tmp, arch)
         r = run_export('--arch', arch, '--random-init', '--seed', '0', '--out', d,
                        '--save-checkpoint', os.path.join(d, 'checkpoint.pth'),
-                       '--weights', 'fp32,fp16,int8')
+                       '--weights', 'fp32,fp16,int8',
+                       *(['--recommend', 'fp32'] if arch == 'res50' else []))  # as make_test_models.sh
         _exported[arch] = (d, r)
     return _exported[arch]
 
