@@ -11,7 +11,6 @@ import glob
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,13 +25,11 @@ import torch  # noqa: E402
 import reference_bottomup as RB  # noqa: E402
 from srpose_models import build_model  # noqa: E402
 from srpose_models.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
+from model_cache import HAS_ORT, ort_run  # noqa: E402  (one onnxruntime-web runner for the Python tests)
 
 PY = sys.executable or '/usr/bin/python3'
 EXPORT = os.path.join(MODELS, 'export.py')
 REF = os.path.join(MODELS, 'reference_bottomup.py')
-ORT_RUN = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'ort_run.mjs')
-NODE = shutil.which('node')
-HAS_ORT = bool(NODE) and os.path.isdir(os.path.join(ROOT, 'node_modules', 'onnxruntime-web'))
 COCO_785 = os.path.join(ROOT, '..', 'shared', 'data', 'coco', '000000000785.jpg')
 torch.set_num_threads(2)
 
@@ -73,19 +70,6 @@ def cached_test_model(arch):
         return None
     files = ('model.onnx', 'srpose.json', 'checkpoint.pth')
     return d if ok and all(os.path.exists(os.path.join(d, n)) for n in files) else None
-
-
-def ort_run(onnx_path, x, tmp):
-    """onnxruntime-web (WASM, in Node) output of the model on x (numpy float32)."""
-    inp = os.path.join(tmp, 'ort-in.f32')
-    out = os.path.join(tmp, 'ort-out.f32')
-    np.ascontiguousarray(x, '<f4').tofile(inp)
-    r = subprocess.run([NODE, ORT_RUN, onnx_path, inp, ','.join(map(str, x.shape)), out],
-                       cwd=ROOT, capture_output=True, text=True, timeout=600)
-    if r.returncode != 0:
-        raise AssertionError(f'ort_run.mjs exited {r.returncode}: {r.stderr[-2000:]}')
-    dims = json.loads(r.stdout.strip().splitlines()[-1])['dims']
-    return np.fromfile(out, '<f4').reshape(dims)
 
 
 class StructureTest(unittest.TestCase):
