@@ -25,6 +25,23 @@ function cvRound(v: number): number {
 /** `saturate_cast<short>`. */
 const toShort = (v: number) => (v < -32768 ? -32768 : v > 32767 ? 32767 : v);
 
+/** The inverse of the forward matrix `m` and OpenCV's per-column offsets on its 1/1024 grid. */
+export function warpGrid(m: ArrayLike<number>, dstW: number): { inv: Float64Array; adelta: Int32Array; bdelta: Int32Array } {
+  const inv = invertAffine(m);
+  const adelta = new Int32Array(dstW);
+  const bdelta = new Int32Array(dstW);
+  for (let x = 0; x < dstW; x++) {
+    adelta[x] = cvRound(inv[0] * x * 1024);
+    bdelta[x] = cvRound(inv[3] * x * 1024);
+  }
+  return { inv, adelta, bdelta };
+}
+
+/** Output row `y`'s source x origin on the 1/1024 grid, with the 1/64 rounding term. */
+export const rowOriginX = (inv: Float64Array, y: number) => (cvRound((inv[1] * y + inv[2]) * 1024) + 16) | 0;
+/** Output row `y`'s source y origin on the 1/1024 grid, with the 1/64 rounding term. */
+export const rowOriginY = (inv: Float64Array, y: number) => (cvRound((inv[4] * y + inv[5]) * 1024) + 16) | 0;
+
 /**
  * Warps packed 8-bit pixels (`channels` 3 or 4, row-major) through the forward affine
  * matrix `m` (image -> crop, row-major 2x3) into a `dstW` x `dstH` crop, bilinear, black
@@ -46,22 +63,15 @@ export function warpAffineBilinear(
   if (src.length !== srcW * srcH * channels) throw bad(`src has ${src.length} bytes, ${srcW}x${srcH}x${channels} is ${srcW * srcH * channels}`);
   const out = dst ?? new Uint8Array(dstW * dstH * channels);
   if (out.length < dstW * dstH * channels) throw bad(`dst has ${out.length} bytes, needs ${dstW * dstH * channels}`);
-  const inv = invertAffine(m);
-  // Per-column offsets on the 1/1024 grid.
-  const adelta = new Int32Array(dstW);
-  const bdelta = new Int32Array(dstW);
-  for (let x = 0; x < dstW; x++) {
-    adelta[x] = cvRound(inv[0] * x * 1024);
-    bdelta[x] = cvRound(inv[3] * x * 1024);
-  }
+  const { inv, adelta, bdelta } = warpGrid(m, dstW);
   const rowStride = srcW * channels;
   // Fast path: all four taps inside (coordinates past 32767 go the slow, saturating way).
   const innerW = Math.min(srcW - 1, 32767);
   const innerH = Math.min(srcH - 1, 32767);
   let o = 0;
   for (let y = 0; y < dstH; y++) {
-    const X0 = (cvRound((inv[1] * y + inv[2]) * 1024) + 16) | 0;
-    const Y0 = (cvRound((inv[4] * y + inv[5]) * 1024) + 16) | 0;
+    const X0 = rowOriginX(inv, y);
+    const Y0 = rowOriginY(inv, y);
     for (let x = 0; x < dstW; x++, o += channels) {
       const X = (X0 + adelta[x]) >> 5;
       const Y = (Y0 + bdelta[x]) >> 5;
@@ -88,27 +98,48 @@ export function warpAffineBilinear(
         }
         continue;
       }
-      const tx = toShort(sx);
-      const ty = toShort(sy);
-      if (tx >= srcW || tx + 1 < 0 || ty >= srcH || ty + 1 < 0) {
-        for (let c = 0; c < channels; c++) out[o + c] = 0;
-        continue;
-      }
-      // On the border: taps outside the image count as 0.
-      const in0x = tx >= 0;
-      const in1x = tx + 1 < srcW;
-      const in0y = ty >= 0;
-      const in1y = ty + 1 < srcH;
-      const p = ty * rowStride + tx * channels;
-      const q = p + rowStride;
-      for (let c = 0; c < channels; c++) {
-        const v00 = in0x && in0y ? src[p + c] : 0;
-        const v01 = in1x && in0y ? src[p + channels + c] : 0;
-        const v10 = in0x && in1y ? src[q + c] : 0;
-        const v11 = in1x && in1y ? src[q + channels + c] : 0;
-        out[o + c] = (v00 * w00 + v01 * w01 + v10 * w10 + v11 * w11 + 512) >> 10;
-      }
+      borderPixel(src, srcW, srcH, channels, sx, sy, w00, w01, w10, w11, out, o);
     }
   }
   return out;
+}
+
+/**
+ * One output pixel whose taps are not all inside (OpenCV's saturating slow path): taps outside
+ * the image count as 0, a pixel wholly outside is 0. `sx`, `sy` the top-left tap, `w..` the
+ * weights in units of 1/1024; writes `channels` values at `out[o]`.
+ */
+export function borderPixel(
+  src: Uint8Array | Uint8ClampedArray,
+  srcW: number,
+  srcH: number,
+  channels: number,
+  sx: number,
+  sy: number,
+  w00: number,
+  w01: number,
+  w10: number,
+  w11: number,
+  out: Uint8Array,
+  o: number,
+): void {
+  const tx = toShort(sx);
+  const ty = toShort(sy);
+  if (tx >= srcW || tx + 1 < 0 || ty >= srcH || ty + 1 < 0) {
+    for (let c = 0; c < channels; c++) out[o + c] = 0;
+    return;
+  }
+  const in0x = tx >= 0;
+  const in1x = tx + 1 < srcW;
+  const in0y = ty >= 0;
+  const in1y = ty + 1 < srcH;
+  const p = ty * srcW * channels + tx * channels;
+  const q = p + srcW * channels;
+  for (let c = 0; c < channels; c++) {
+    const v00 = in0x && in0y ? src[p + c] : 0;
+    const v01 = in1x && in0y ? src[p + channels + c] : 0;
+    const v10 = in0x && in1y ? src[q + c] : 0;
+    const v11 = in1x && in1y ? src[q + channels + c] : 0;
+    out[o + c] = (v00 * w00 + v01 * w01 + v10 * w10 + v11 * w11 + 512) >> 10;
+  }
 }

@@ -12,8 +12,8 @@ import {
   topKCandidates,
 } from '../core/bottomup/index.ts';
 import { flipIndexFromPairs } from '../core/flip.ts';
-import { normalizeTable, writeInputTensor } from '../core/normalize.ts';
-import { warpAffineBilinear } from '../core/warp.ts';
+import { normalizeTable } from '../core/normalize.ts';
+import { cropToTensor } from '../core/crop.ts';
 import { SRPoseError } from '../errors.ts';
 import { readImage } from '../image/input.ts';
 import type { BottomUpModelConfig } from '../model/config.ts';
@@ -101,11 +101,9 @@ export class BottomUpEstimator implements Estimator {
         `a ${img.width}x${img.height} image needs a ${w}x${h} network input; at most ${BOTTOM_UP_MAX_INPUT_AREA} x ${input.size}^2 pixels (aspect ratio up to about ${BOTTOM_UP_MAX_INPUT_AREA}:1)`,
       );
     }
-    const resized = warpAffineBilinear(img.data, img.width, img.height, 3, bottomUpMatrix(frame), w, h);
     const per = 3 * w * h;
     const tensor = new Float32Array((flipTest ? 2 : 1) * per);
-    writeInputTensor(resized, w, h, this.#lut, tensor, 0, false);
-    if (flipTest) writeInputTensor(resized, w, h, this.#lut, tensor, per, true);
+    cropToTensor(img.data, img.width, img.height, bottomUpMatrix(frame), w, h, this.#lut, tensor, 0, flipTest ? per : -1);
     const t2 = now();
     const out = await session.run(tensor, [flipTest ? 2 : 1, 3, h, w]);
     const t3 = now();

@@ -1,7 +1,8 @@
 import { boxToCenterScale, validateBoxes } from '../core/boxes.ts';
 import { getAffineTransform } from '../core/affine.ts';
-import { warpAffineBilinear } from '../core/warp.ts';
-import { normalizeTable, writeInputTensor } from '../core/normalize.ts';
+import { cropToTensor } from '../core/crop.ts';
+import { Float32Pool } from '../core/buffer-pool.ts';
+import { normalizeTable } from '../core/normalize.ts';
 import { flipIndexFromPairs, mergeFlipped } from '../core/flip.ts';
 import { type CropFrame, type DecodedKeypoints, decodeDark, decodeDefault, decodeSR, type Heatmaps } from '../core/decode/index.ts';
 import { DEFAULT_MAX_BOXES, DEFAULT_MAX_PIXELS, KEYPOINT_SCORE_THRESHOLD } from '../defaults.ts';
@@ -107,7 +108,7 @@ class PoseEstimator implements Estimator {
   readonly #config: TopDownModelConfig;
   readonly #lut: Float32Array;
   readonly #flipIndex: Int32Array;
-  readonly #crop: Uint8Array; // one crop, reused: filled and consumed synchronously
+  readonly #inputs = new Float32Pool(); // input batches, reused once their run is over
   readonly #limits: { maxPixels: number; maxBoxes: number };
 
   constructor(
@@ -123,7 +124,6 @@ class PoseEstimator implements Estimator {
     this.#session = session;
     this.#lut = normalizeTable(config.input.mean, config.input.std);
     this.#flipIndex = flipIndexFromPairs(config.keypoints.length, config.flipPairs);
-    this.#crop = new Uint8Array(config.input.width * config.input.height * 3);
     this.#limits = limits;
     this.info = Object.freeze({
       model: config.name,
@@ -158,10 +158,15 @@ class PoseEstimator implements Estimator {
     const t2 = now();
     const n = boxes.length;
     const { width: iw, height: ih } = this.#config.input;
-    const out = await session.run(input, [flipTest ? 2 * n : n, 3, ih, iw]);
+    let out: Awaited<ReturnType<PoseSession['run']>>;
+    try {
+      out = await session.run(input, [flipTest ? 2 * n : n, 3, ih, iw]);
+    } finally {
+      this.#inputs.release(input);
+    }
     const t3 = now();
     const heatmaps = this.#heatmaps(out, n, flipTest);
-    const decoded = this.#decode(heatmaps, frames);
+    const decoded = await this.#decode(session, heatmaps, frames);
     const people = this.#people(boxes, decoded);
     const t4 = now();
     return {
@@ -200,12 +205,10 @@ class PoseEstimator implements Estimator {
     const { width: w, height: h } = this.#config.input;
     const n = frames.length;
     const per = 3 * w * h;
-    const input = new Float32Array((flip ? 2 : 1) * n * per);
+    const input = this.#inputs.acquire((flip ? 2 : 1) * n * per); // every value is written below
     for (let i = 0; i < n; i++) {
       const m = getAffineTransform(frames[i].center, frames[i].scale, 0, w, h, false);
-      warpAffineBilinear(img.data, img.width, img.height, 3, m, w, h, this.#crop);
-      writeInputTensor(this.#crop, w, h, this.#lut, input, i * per, false);
-      if (flip) writeInputTensor(this.#crop, w, h, this.#lut, input, (n + i) * per, true);
+      cropToTensor(img.data, img.width, img.height, m, w, h, this.#lut, input, i * per, flip ? (n + i) * per : -1);
     }
     return input;
   }
@@ -222,11 +225,15 @@ class PoseEstimator implements Estimator {
     return { data: plain, n, k, h, w };
   }
 
-  #decode(hm: Heatmaps, frames: readonly CropFrame[]): DecodedKeypoints {
+  async #decode(session: PoseSession, hm: Heatmaps, frames: readonly CropFrame[]): Promise<DecodedKeypoints> {
     const { decode, bbox } = this.#config;
     switch (this.info.decode) {
-      case 'sr':
-        return decodeSR(hm, frames, decode.poolKernel ?? 16, bbox.pixelStd);
+      case 'sr': {
+        const pool = decode.poolKernel ?? 16;
+        // The band maxima, the decode's one pass over all the heatmaps, natively where possible.
+        const bands = hm.h % pool === 0 && hm.w % pool === 0 ? await session.bandMaxima?.(hm.data, [hm.n, hm.k, hm.h, hm.w], hm.h / pool) : undefined;
+        return decodeSR(hm, frames, pool, bbox.pixelStd, bands);
+      }
       case 'dark':
         return decodeDark(hm, frames, decode.modulateKernel ?? 11, bbox.pixelStd);
       default:

@@ -10,6 +10,7 @@ import type * as ort from 'onnxruntime-web';
 import { SRPoseError } from '../errors.ts';
 import { env, envVar, importOptional } from '../platform/env.ts';
 import type { PoseSession } from './session.ts';
+import { bandMaxModel } from './band-max.ts';
 
 /** The package imported by default. */
 export const NATIVE_PACKAGE = 'onnxruntime-node';
@@ -128,10 +129,37 @@ export function wrapNative(
   fallbackReason?: string,
 ): PoseSession {
   const inflight = new Set<Promise<unknown>>();
+  // The band-maxima sessions, one per band count, made on first use; undefined if one failed.
+  const reducers = new Map<number, Promise<ort.InferenceSession | undefined>>();
+  const reducer = (bands: number) => {
+    let r = reducers.get(bands);
+    if (!r) {
+      r = openNativeSession(native, bandMaxModel(bands), threads).catch(() => undefined);
+      reducers.set(bands, r);
+    }
+    return r;
+  };
+  const track = <T>(job: Promise<T>): Promise<T> => {
+    inflight.add(job);
+    void job.then(() => inflight.delete(job), () => inflight.delete(job));
+    return job;
+  };
   return {
     backend: 'native',
     threads,
     fallbackReason,
+    bandMaxima(data, dims, bands) {
+      return track((async () => {
+        const s = await reducer(bands);
+        if (!s || dims.length !== 4 || dims[2] % bands !== 0) return undefined;
+        try {
+          const t = (await s.run({ heatmaps: new native.Tensor('float32', data, dims) })).bandmax;
+          return t.data instanceof Float32Array && t.data.length === dims[0] * dims[1] * bands ? t.data : undefined;
+        } catch {
+          return undefined; // the decode does the same work itself
+        }
+      })());
+    },
     run(input, dims) {
       const job = (async () => {
         let out: ort.InferenceSession.ReturnType;
@@ -146,13 +174,12 @@ export function wrapNative(
         const data = t.data instanceof Float32Array ? t.data : new Float32Array(t.data as ArrayLike<number>);
         return { data, dims: t.dims };
       })();
-      inflight.add(job);
-      void job.then(() => inflight.delete(job), () => inflight.delete(job));
-      return job;
+      return track(job);
     },
     async release() {
       await Promise.allSettled(inflight);
       await session.release();
+      for (const r of reducers.values()) await (await r)?.release();
     },
   };
 }

@@ -92,4 +92,47 @@ test('DARK recovers sub-pixel Gaussian peaks far better than the quarter offset'
   });
 });
 
+// The official SR decode spelt out: pool every window (first maximum of each), take the first
+// largest window, or the last window when no maximum is > 0. decodeSR finds the same pixel
+// without pooling; this checks it on maps full of exact ties, on sizes the pool does not divide.
+function pooledPeak(d: Float32Array, w: number, h: number, pool: number): [number, number] {
+  let bestVal = -Infinity, bestIdx = -1, lastIdx = -1;
+  for (let cy = 0; cy < Math.floor(h / pool); cy++) {
+    for (let cx = 0; cx < Math.floor(w / pool); cx++) {
+      let wVal = -Infinity, wIdx = -1;
+      for (let y = cy * pool; y < (cy + 1) * pool; y++) {
+        for (let x = cx * pool; x < (cx + 1) * pool; x++) if (wIdx < 0 || d[y * w + x] > wVal) (wVal = d[y * w + x]), (wIdx = y * w + x);
+      }
+      if (bestIdx < 0 || wVal > bestVal) (bestVal = wVal), (bestIdx = wIdx);
+      lastIdx = wIdx;
+    }
+  }
+  return [bestVal > 0 ? bestIdx : lastIdx, bestVal];
+}
+
+test('SR decode picks the pixel the pooled official decode picks, ties and odd sizes included', () => {
+  let seed = 11;
+  const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  let checked = 0;
+  for (const [w, h, pool] of [[192, 256, 16], [50, 70, 16], [48, 64, 4], [33, 17, 8]]) {
+    for (let t = 0; t < 60; t++) {
+      // few distinct levels so the maximum repeats in many windows; a third all non-positive
+      const levels = 1 + Math.floor(rnd() * 4);
+      const sign = t % 3 === 0 ? -1 : 1;
+      const data = new Float32Array(w * h).map(() => sign * Math.floor(rnd() * levels) / 4);
+      // keep the peak (no offset) exact: the quarter step is compared by the other tests
+      const hm: Heatmaps = { data, n: 1, k: 1, h, w };
+      const frame = { center: [w / 2, h / 2] as const, scale: [w / 200, h / 200] as const };
+      const [idx, val] = pooledPeak(data, w, h, pool);
+      const { coords, scores } = decodeSR(hm, [frame], pool);
+      const px = idx % w, py = Math.floor(idx / w);
+      // decodeSR may add a quarter step toward the higher neighbour: within 0.25 of the pixel
+      assert.ok(Math.abs(coords[0] - px) <= 0.25 && Math.abs(coords[1] - py) <= 0.25, `${w}x${h}/${pool} #${t}: ${coords[0]},${coords[1]} vs pixel ${px},${py}`);
+      assert.is(scores[0], val);
+      checked++;
+    }
+  }
+  assert.is(checked, 240);
+});
+
 test.run();
