@@ -4,11 +4,12 @@
 // 000000000785.jpg. Each measurement is a child process of its own (onnxruntime-web fixes its
 // thread count per process), Node ones through tsx and Deno ones as `deno run -A`; each child
 // prints one JSON line, merged here. Per child and batch: `bare session.run` (onnxruntime's own
-// session on a tensor of the same shape) and `estimate()` (total and its inference stage), runs
-// interleaved so both see the same machine state; `estimate()` runs on the JPEG bytes and on
-// their decoded pixels. The target is estimate() on pixels / bare native run <= 1.05 (the
-// pipeline's own work); the JPEG decode is reported beside it, with OpenCV's native decode of
-// the same file as the floor any decoder could reach.
+// `run` on the estimator's own session, a tensor of the same shape) and `estimate()` (total and
+// stages), in rounds of one each, the order alternating, ratios taken within each round;
+// `estimate()` on the photo's decoded pixels, then on its JPEG bytes. The target is estimate()
+// on pixels / bare native run <= 1.05 (the pipeline's own work: crops, heatmap decode, the
+// session wrapper); the JPEG decode is reported beside it, with OpenCV's native decode of the
+// same file as the floor any decoder could reach.
 //
 // `npm run bench -- backends --options`: the native session options instead (Node, 1 and 4
 // boxes): intra-op threads 1 and 2, graph optimisation basic / extended / all,
@@ -54,88 +55,93 @@ interface ChildSpec {
 async function child(spec: ChildSpec): Promise<void> {
   const { createEstimator } = await import('../src/estimator/estimator.ts');
   const onnx = new Uint8Array(await readFile(join(spec.dir, 'model.onnx')));
-  const image = await readFile(PHOTO);
+  const image = new Uint8Array(await readFile(PHOTO));
   const rss0 = process.memoryUsage().rss;
-  const t0 = performance.now();
-  // A bare session on the model: onnxruntime's own, a tensor of the batch's shape, nothing else.
-  let open: () => Promise<{ run: (batch: number) => Promise<unknown>; release: () => Promise<void> }>;
+  let sessionMs = 0; // creating the onnxruntime session (the estimator's, or the bare one)
+  let bare: (n: number) => Promise<unknown>;
+  let release: () => Promise<void> = async () => {};
+  let tensorOf: (n: number) => unknown;
+  const shape = (n: number) => [n, 3, 256, 192];
+  const fill = (n: number) => new Float32Array(n * 3 * 256 * 192).fill(0.1);
   if (spec.backend === 'native') {
-    const { loadNative, NATIVE_SESSION_OPTIONS } = await import('../src/runtime/native.ts');
+    const { loadNative } = await import('../src/runtime/native.ts');
     const native = await loadNative();
     if (typeof native === 'string') throw new Error(native);
-    open = async () => {
-      const s = await native.InferenceSession.create(onnx, { ...NATIVE_SESSION_OPTIONS, executionProviders: ['cpu'], intraOpNumThreads: spec.threads, ...spec.options } as any);
-      const tensors = new Map<number, unknown>();
-      const run = (n: number) => {
-        if (!tensors.has(n)) tensors.set(n, new native.Tensor('float32', new Float32Array(n * 3 * 256 * 192).fill(0.1), [n, 3, 256, 192]));
-        return s.run({ image: tensors.get(n) as any });
-      };
-      return { run, release: () => s.release() };
-    };
+    tensorOf = (n) => new native.Tensor('float32', fill(n), shape(n));
   } else {
     const ort = await import('onnxruntime-web');
     ort.env.wasm.numThreads = spec.threads; // the estimator below sets the same before any session starts
-    open = async () => {
-      const s = await ort.InferenceSession.create(onnx, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-      const tensors = new Map<number, InstanceType<typeof ort.Tensor>>();
-      const run = (n: number) => {
-        if (!tensors.has(n)) tensors.set(n, new ort.Tensor('float32', new Float32Array(n * 3 * 256 * 192).fill(0.1), [n, 3, 256, 192]));
-        return s.run({ image: tensors.get(n)! });
-      };
-      return { run, release: () => s.release() };
-    };
+    tensorOf = (n) => new ort.Tensor('float32', fill(n), shape(n));
   }
-  const before = await open();
-  const sessionMs = performance.now() - t0;
   const est = spec.bareOnly ? undefined : await createEstimator({ model: spec.dir, backend: spec.backend, threads: spec.threads });
   if (est && (est.info.backend !== spec.backend || est.info.threads !== spec.threads)) {
     throw new Error(`asked for ${spec.backend} x${spec.threads}, got ${est.info.backend} x${est.info.threads} (${est.info.fallbackReason})`);
   }
-  // Identical sessions in one process differ by 1-2% per run, the first made often the faster:
-  // the bare run is the mean of one session made before the estimator's and one made after.
-  const after = est ? await open() : undefined;
-  const bare = async (n: number) => {
-    await before.run(n);
-    if (after) await after.run(n);
+  const tensors = new Map<number, unknown>();
+  const feed = (n: number) => {
+    if (!tensors.has(n)) tensors.set(n, tensorOf(n));
+    return { image: tensors.get(n) as any };
   };
-  const bareRuns = after ? 2 : 1;
-  const release = async () => {
-    await before.release();
-    await after?.release();
-  };
+  if (est) {
+    // The bare run is onnxruntime's own session.run on the estimator's very session: identical
+    // sessions in one process differ by 1-7% per run, more than the overhead measured here.
+    const { estimatorSessions } = await import('../src/estimator/estimator.ts');
+    const { rawSessions } = await import('../src/runtime/raw.ts');
+    const raw = rawSessions.get(estimatorSessions.get(est)!)!;
+    bare = (n) => raw.run(feed(n));
+    sessionMs = est.info.load.session;
+  } else {
+    // --options memory children: a session of their own with the settings under test
+    const { loadNative, NATIVE_SESSION_OPTIONS } = await import('../src/runtime/native.ts');
+    const native = await loadNative();
+    if (typeof native === 'string') throw new Error(native);
+    const t0 = performance.now();
+    const s = await native.InferenceSession.create(onnx, { ...NATIVE_SESSION_OPTIONS, executionProviders: ['cpu'], intraOpNumThreads: spec.threads, ...spec.options } as any);
+    sessionMs = performance.now() - t0;
+    bare = (n) => s.run(feed(n));
+    release = () => s.release();
+  }
   // The photo decoded once, for estimate() on pixels: the pipeline without the JPEG decode.
   const { decodeImage } = await import('../src/image/decode.ts');
   const pixels = await decodeImage(new Uint8Array(image));
   const out: Record<string, unknown> = {};
   for (const n of spec.boxes) {
     const boxes = boxesOf(n);
-    const runMs: number[] = [];
-    const stages: Timings[] = [];
-    const pixelStages: Timings[] = [];
-    // Per round, the bare run and both estimate() calls back to back, in an order that
-    // alternates (the bare run first, then last), and their ratios within the round: a shared
-    // machine drifts by more than the few percent measured here, rounds cancel most of it.
-    const ratios: { jpeg: number[]; pixels: number[]; inference: number[] } = { jpeg: [], pixels: [], inference: [] };
-    for (let r = 0; r < WARMUP + spec.runs; r++) {
-      const timeBare = async () => {
-        const t = performance.now();
-        await bare(n);
-        return (performance.now() - t) / bareRuns;
-      };
-      const first = r % 2 === 0 ? await timeBare() : 0;
-      const e = est ? (await est.estimate(image, { boxes, flipTest: false })).timings : undefined;
-      const p = est ? (await est.estimate(pixels, { boxes, flipTest: false })).timings : undefined;
-      const runOnce = r % 2 === 0 ? first : await timeBare();
-      if (r < WARMUP) continue;
-      runMs.push(runOnce);
-      if (e && p) {
-        stages.push(e);
-        pixelStages.push(p);
-        ratios.jpeg.push(e.total / runOnce);
-        ratios.pixels.push(p.total / runOnce);
-        ratios.inference.push(p.inference / runOnce);
+    // Rounds of a bare run and one estimate() call back to back, in an order that alternates,
+    // and their ratio within the round: a shared machine drifts by more than the few percent
+    // measured here, and rounds cancel most of it. The pixels rounds first, then the JPEG
+    // rounds, so that the JPEG decode's garbage (collected by V8 on threads that compete with
+    // inference for the cores) stays out of the pixels measurement.
+    const phase = async (input: Uint8Array | typeof pixels) => {
+      const runMs: number[] = [];
+      const stages: Timings[] = [];
+      const ratio: number[] = [];
+      const inference: number[] = [];
+      for (let r = 0; r < WARMUP + spec.runs; r++) {
+        const timeBare = async () => {
+          const t = performance.now();
+          await bare(n);
+          return performance.now() - t;
+        };
+        const first = r % 2 === 0 ? await timeBare() : 0;
+        const e = est ? (await est.estimate(input, { boxes, flipTest: false })).timings : undefined;
+        const runOnce = r % 2 === 0 ? first : await timeBare();
+        if (r < WARMUP) continue;
+        runMs.push(runOnce);
+        if (e) {
+          stages.push(e);
+          ratio.push(e.total / runOnce);
+          inference.push(e.inference / runOnce);
+        }
       }
-    }
+      return { runMs, stages, ratio, inference };
+    };
+    const px = await phase(pixels);
+    const jpeg = est ? await phase(image) : undefined;
+    const runMs = px.runMs;
+    const pixelStages = px.stages;
+    const stages = jpeg?.stages ?? [];
+    const ratios = { pixels: px.ratio, inference: px.inference, jpeg: jpeg?.ratio ?? [] };
     const run = median(runMs);
     const m = (of: Timings[], key: keyof Timings) => median(of.map((t) => t[key] ?? 0));
     const stagesOf = (of: Timings[]) => ({ decode: round(m(of, 'decode')), crop: round(m(of, 'crop')), inference: round(m(of, 'inference')), postprocess: round(m(of, 'postprocess')) });

@@ -101,6 +101,9 @@ export async function estimate(
   }
 }
 
+/** The session of each top-down estimator, for benchmarks (bench/backends.ts); not public API. */
+export const estimatorSessions = new WeakMap<Estimator, PoseSession>();
+
 /** The top-down pipeline: decode image -> boxes -> crops (one batch) -> run -> decode heatmaps. */
 class PoseEstimator implements Estimator {
   readonly info: EstimatorInfo;
@@ -122,6 +125,7 @@ class PoseEstimator implements Estimator {
   ) {
     this.#config = config;
     this.#session = session;
+    estimatorSessions.set(this, session);
     this.#lut = normalizeTable(config.input.mean, config.input.std);
     this.#flipIndex = flipIndexFromPairs(config.keypoints.length, config.flipPairs);
     this.#limits = limits;

@@ -11,6 +11,7 @@ import { SRPoseError } from '../errors.ts';
 import { env, envVar, importOptional } from '../platform/env.ts';
 import type { PoseSession } from './session.ts';
 import { bandMaxModel } from './band-max.ts';
+import { rawSessions } from './raw.ts';
 
 /** The package imported by default. */
 export const NATIVE_PACKAGE = 'onnxruntime-node';
@@ -144,7 +145,7 @@ export function wrapNative(
     void job.then(() => inflight.delete(job), () => inflight.delete(job));
     return job;
   };
-  return {
+  const pose: PoseSession = {
     backend: 'native',
     threads,
     fallbackReason,
@@ -182,4 +183,6 @@ export function wrapNative(
       for (const r of reducers.values()) await (await r)?.release();
     },
   };
+  rawSessions.set(pose, session);
+  return pose;
 }

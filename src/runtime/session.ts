@@ -2,6 +2,7 @@ import * as ort from 'onnxruntime-web';
 import { SRPoseError } from '../errors.ts';
 import { trackWasmMemory } from './wasm-memory.ts';
 import { availableCores, env } from '../platform/env.ts';
+import { rawSessions } from './raw.ts';
 import { loadNative, nativeSpecifier, openNativeSession, wrapNative } from './native.ts';
 
 /**
@@ -194,7 +195,7 @@ function wrap(
   outputName: string,
   fallbackReason?: string,
 ): PoseSession {
-  return {
+  const pose: PoseSession = {
     backend,
     threads,
     fallbackReason,
@@ -217,6 +218,8 @@ function wrap(
     },
     release: () => serialized(mod, () => session.release()),
   };
+  rawSessions.set(pose, session);
+  return pose;
 }
 
 /**
