@@ -86,7 +86,7 @@ async function child(spec: ChildSpec): Promise<void> {
     // The bare run is onnxruntime's own session.run on the estimator's very session: identical
     // sessions in one process differ by 1-7% per run, more than the overhead measured here.
     const { estimatorSessions } = await import('../src/estimator/estimator.ts');
-    const { rawSessions } = await import('../src/runtime/raw.ts');
+    const { rawSessions } = await import('../src/runtime/pose-session.ts');
     const raw = rawSessions.get(estimatorSessions.get(est)!)!;
     bare = (n) => raw.run(feed(n));
     sessionMs = est.info.load.session;

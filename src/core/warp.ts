@@ -63,15 +63,47 @@ export function warpAffineBilinear(
   if (src.length !== srcW * srcH * channels) throw bad(`src has ${src.length} bytes, ${srcW}x${srcH}x${channels} is ${srcW * srcH * channels}`);
   const out = dst ?? new Uint8Array(dstW * dstH * channels);
   if (out.length < dstW * dstH * channels) throw bad(`dst has ${out.length} bytes, needs ${dstW * dstH * channels}`);
+  warpInto(src, srcW, srcH, channels, m, dstW, dstH, out, undefined);
+  return out;
+}
+
+/** Normalised planar output: `lut` (3 x 256) values at `out[offset]`, the mirror at `mirrorOffset` (< 0: none). */
+export interface PlanarSink {
+  lut: Float32Array;
+  out: Float32Array;
+  offset: number;
+  mirrorOffset: number;
+}
+
+/**
+ * The warp itself, into packed bytes (`packed`) or, for 3 channels, straight into normalised
+ * planes (`planar`, see crop.ts): one loop, so both give the same pixels by construction.
+ */
+export function warpInto(
+  src: Uint8Array | Uint8ClampedArray,
+  srcW: number,
+  srcH: number,
+  channels: number,
+  m: ArrayLike<number>,
+  dstW: number,
+  dstH: number,
+  packed: Uint8Array | undefined,
+  planar: PlanarSink | undefined,
+): void {
   const { inv, adelta, bdelta } = warpGrid(m, dstW);
   const rowStride = srcW * channels;
   // Fast path: all four taps inside (coordinates past 32767 go the slow, saturating way).
   const innerW = Math.min(srcW - 1, 32767);
   const innerH = Math.min(srcH - 1, 32767);
+  const px = new Uint8Array(channels); // one pixel, when not 3 channels inside the image
+  const plane = dstW * dstH;
+  const { lut, out, offset, mirrorOffset } = planar ?? { lut: new Float32Array(0), out: new Float32Array(0), offset: 0, mirrorOffset: -1 };
   let o = 0;
   for (let y = 0; y < dstH; y++) {
     const X0 = rowOriginX(inv, y);
     const Y0 = rowOriginY(inv, y);
+    const d = offset + y * dstW;
+    const md = mirrorOffset + y * dstW + dstW - 1; // md - x: the mirrored column of x
     for (let x = 0; x < dstW; x++, o += channels) {
       const X = (X0 + adelta[x]) >> 5;
       const Y = (Y0 + bdelta[x]) >> 5;
@@ -84,24 +116,48 @@ export function warpAffineBilinear(
       const w01 = (fx << 5) - w11;
       const w10 = (fy << 5) - w11;
       const w00 = 1024 - (fx << 5) - w10;
-      if ((sx >>> 0) < innerW && (sy >>> 0) < innerH) {
-        const p = sy * rowStride + sx * channels;
+      let r = 0, g = 0, b = 0;
+      if (channels === 3 && (sx >>> 0) < innerW && (sy >>> 0) < innerH) {
+        const p = sy * rowStride + sx * 3;
         const q = p + rowStride;
-        if (channels === 3) {
-          out[o] = (src[p] * w00 + src[p + 3] * w01 + src[q] * w10 + src[q + 3] * w11 + 512) >> 10;
-          out[o + 1] = (src[p + 1] * w00 + src[p + 4] * w01 + src[q + 1] * w10 + src[q + 4] * w11 + 512) >> 10;
-          out[o + 2] = (src[p + 2] * w00 + src[p + 5] * w01 + src[q + 2] * w10 + src[q + 5] * w11 + 512) >> 10;
-        } else {
+        r = (src[p] * w00 + src[p + 3] * w01 + src[q] * w10 + src[q + 3] * w11 + 512) >> 10;
+        g = (src[p + 1] * w00 + src[p + 4] * w01 + src[q + 1] * w10 + src[q + 4] * w11 + 512) >> 10;
+        b = (src[p + 2] * w00 + src[p + 5] * w01 + src[q + 2] * w10 + src[q + 5] * w11 + 512) >> 10;
+      } else {
+        if ((sx >>> 0) < innerW && (sy >>> 0) < innerH) {
+          const p = sy * rowStride + sx * channels;
+          const q = p + rowStride;
           for (let c = 0; c < channels; c++) {
-            out[o + c] = (src[p + c] * w00 + src[p + channels + c] * w01 + src[q + c] * w10 + src[q + channels + c] * w11 + 512) >> 10;
+            px[c] = (src[p + c] * w00 + src[p + channels + c] * w01 + src[q + c] * w10 + src[q + channels + c] * w11 + 512) >> 10;
           }
+        } else borderPixel(src, srcW, srcH, channels, sx, sy, w00, w01, w10, w11, px, 0);
+        if (channels !== 3) {
+          packed!.set(px, o);
+          continue;
         }
+        r = px[0];
+        g = px[1];
+        b = px[2];
+      }
+      if (packed) {
+        packed[o] = r;
+        packed[o + 1] = g;
+        packed[o + 2] = b;
         continue;
       }
-      borderPixel(src, srcW, srcH, channels, sx, sy, w00, w01, w10, w11, out, o);
+      const vr = lut[r];
+      const vg = lut[256 + g];
+      const vb = lut[512 + b];
+      out[d + x] = vr;
+      out[d + x + plane] = vg;
+      out[d + x + 2 * plane] = vb;
+      if (mirrorOffset >= 0) {
+        out[md - x] = vr;
+        out[md - x + plane] = vg;
+        out[md - x + 2 * plane] = vb;
+      }
     }
   }
-  return out;
 }
 
 /**

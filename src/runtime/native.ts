@@ -9,9 +9,8 @@
 import type * as ort from 'onnxruntime-web';
 import { SRPoseError } from '../errors.ts';
 import { env, envVar, importOptional } from '../platform/env.ts';
-import type { PoseSession } from './session.ts';
 import { bandMaxModel } from './band-max.ts';
-import { rawSessions } from './raw.ts';
+import { type PoseSession, rawSessions } from './pose-session.ts';
 
 /** The package imported by default. */
 export const NATIVE_PACKAGE = 'onnxruntime-node';

@@ -2,20 +2,10 @@ import * as ort from 'onnxruntime-web';
 import { SRPoseError } from '../errors.ts';
 import { trackWasmMemory } from './wasm-memory.ts';
 import { availableCores, env } from '../platform/env.ts';
-import { rawSessions } from './raw.ts';
+import { type Backend, type BackendRequest, type PoseSession, rawSessions } from './pose-session.ts';
 import { loadNative, nativeSpecifier, openNativeSession, wrapNative } from './native.ts';
 
-/**
- * Execution backends this library drives: onnxruntime-node's native CPU provider (`native`,
- * Node and Deno), onnxruntime-web's WebGPU and WASM.
- */
-export type Backend = 'native' | 'webgpu' | 'wasm';
-
-/**
- * What the caller asks for: a backend, or `auto` (native where onnxruntime-node loads, else
- * WebGPU when a hardware adapter exists, else WASM).
- */
-export type BackendRequest = 'auto' | Backend;
+export type { Backend, BackendRequest, PoseSession };
 
 export interface SessionOptions {
   backend?: BackendRequest;
@@ -39,23 +29,6 @@ export interface SessionOptions {
    * fetching and compiling its file, on one thread (`wasmPaths` is then not used).
    */
   wasmModule?: WebAssembly.Module;
-}
-
-/** One ONNX model ready to run, with the backend that really runs it. */
-export interface PoseSession {
-  readonly backend: Backend;
-  readonly threads: number;
-  /** Why a faster backend was not used (absent when the first choice ran). */
-  readonly fallbackReason?: string;
-  /** Runs a (n, 3, h, w) batch; resolves to the output's data and dims. */
-  run(input: Float32Array, dims: readonly number[]): Promise<{ data: Float32Array; dims: readonly number[] }>;
-  /**
-   * Native only: the maximum of each of `bands` equal bands of rows of every (H, W) map of
-   * `data` (N, K, H, W), as (N, K, bands), by ONNX Runtime (see band-max.ts); undefined when
-   * that cannot run, and the caller computes them itself.
-   */
-  bandMaxima?(data: Float32Array, dims: readonly number[], bands: number): Promise<Float32Array | undefined>;
-  release(): Promise<void>;
 }
 
 /**

@@ -1,0 +1,43 @@
+/**
+ * What a session is to the rest of the library ({@link PoseSession}, the backends), apart from
+ * how each backend makes one (session.ts, native.ts), so that those import it and not each
+ * other.
+ * @module
+ */
+import type * as ort from 'onnxruntime-web';
+
+/**
+ * Execution backends this library drives: onnxruntime-node's native CPU provider (`native`,
+ * Node and Deno), onnxruntime-web's WebGPU and WASM.
+ */
+export type Backend = 'native' | 'webgpu' | 'wasm';
+
+/**
+ * What the caller asks for: a backend, or `auto` (native where onnxruntime-node loads, else
+ * WebGPU when a hardware adapter exists, else WASM).
+ */
+export type BackendRequest = 'auto' | Backend;
+
+/** One ONNX model ready to run, with the backend that really runs it. */
+export interface PoseSession {
+  readonly backend: Backend;
+  readonly threads: number;
+  /** Why a faster backend was not used (absent when the first choice ran). */
+  readonly fallbackReason?: string;
+  /** Runs a (n, 3, h, w) batch; resolves to the output's data and dims. */
+  run(input: Float32Array, dims: readonly number[]): Promise<{ data: Float32Array; dims: readonly number[] }>;
+  /**
+   * Native only: the maximum of each of `bands` equal bands of rows of every (H, W) map of
+   * `data` (N, K, H, W), as (N, K, bands), by ONNX Runtime (see band-max.ts); undefined when
+   * that cannot run, and the caller computes them itself.
+   */
+  bandMaxima?(data: Float32Array, dims: readonly number[], bands: number): Promise<Float32Array | undefined>;
+  release(): Promise<void>;
+}
+
+/**
+ * The onnxruntime session under each {@link PoseSession}, for benchmarks that time a bare
+ * `session.run` on the very session the estimator uses (identical sessions in one process
+ * differ by a few percent per run). Not part of the public API.
+ */
+export const rawSessions = new WeakMap<PoseSession, ort.InferenceSession>();
