@@ -54,11 +54,13 @@ export async function httpBench(arch: string, requestsPerLevel: number): Promise
   const warm = 3;
 
   const out: Record<string, Level[]> = {};
-  const est = await createEstimator({ model: dir, backend: 'wasm' });
+  // the servers' own choice (auto: native where onnxruntime-node loads), so both run alike
+  const est = await createEstimator({ model: dir });
   for (let i = 0; i < warm; i++) await est.estimate(jpeg, { boxes: [BOX] });
   out.inProcess = [];
   for (const c of levels) out.inProcess.push(await measure(c, requestsPerLevel, async () => (await est.estimate(jpeg, { boxes: [BOX] })).people.length === 1));
   const threads = est.info.threads;
+  const backends: Record<string, string> = { inProcess: est.info.backend };
   await est.dispose();
 
   const url = `/v1/estimate?boxes=${encodeURIComponent(JSON.stringify([BOX]))}`;
@@ -76,6 +78,7 @@ export async function httpBench(arch: string, requestsPerLevel: number): Promise
         return r.status === 200;
       };
       for (let i = 0; i < warm; i++) await post();
+      backends[runtime] = ((await (await fetch(server.url + '/v1/models')).json()).models[0].backend);
       out[runtime] = [];
       for (const c of levels) out[runtime].push(await measure(c, requestsPerLevel, post));
     } finally {
@@ -90,6 +93,7 @@ export async function httpBench(arch: string, requestsPerLevel: number): Promise
     suite: 'http',
     model: arch,
     threads,
+    backends,
     image: '000000000785.jpg (640x425 JPEG), 1 box, flip test on',
     requestsPerLevel,
     results: out,
