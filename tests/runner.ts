@@ -20,3 +20,11 @@ async function walk(dir: string): Promise<string[]> {
 
 const files = (await walk(root)).filter((f) => filters.length === 0 || filters.some((s: string) => f.includes(s)));
 await run(files.map((file) => ({ name: relative(root, file), file: file.replace(/^\//, '') })), { bail: false });
+
+// Every suite cleans up after itself; a child process or server left running would keep this
+// process alive and hang CI. Say so and fail instead of hanging.
+const leak = setTimeout(() => {
+  console.error('runner: the tests are over but something they started still runs (a child process, server or timer); failing');
+  (globalThis as any).process.exit(1);
+}, 60_000);
+(leak as any).unref?.();

@@ -297,8 +297,11 @@ test('workerd: the edge model fits the 128 MB isolate (JS heap from the inspecto
     assert.ok(total < ISOLATE_LIMIT, `isolate memory ${(total / MB).toFixed(1)} MB over 128 MB`);
     assertNoCodegenRefusal(wd);
   } finally {
-    cdp.close();
-    await wd.stop();
+    try {
+      cdp.close();
+    } finally {
+      await wd.stop();
+    }
     rmSync(cold, { recursive: true, force: true });
   }
 });

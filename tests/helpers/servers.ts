@@ -1,5 +1,6 @@
 // Starts a server process for a test (Node, deno serve, workerd ...) on 127.0.0.1, waits until
 // it answers, reads its resident memory, and stops it; every wait is bounded.
+import process from 'node:process';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -62,7 +63,13 @@ export async function startServer(opts: {
     child.kill('SIGTERM');
     await Promise.race([gone, sleep(5000)]);
     if (exited === undefined) {
-      child.kill('SIGKILL');
+      // process.kill, not child.kill: Deno's child.kill sends nothing once `killed` is set (by
+      // the SIGTERM above), and workerd with an inspector attached ignores SIGTERM.
+      try {
+        process.kill(child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
       await Promise.race([gone, sleep(5000)]);
     }
   };
