@@ -116,15 +116,16 @@ export function warpInto(
       const w01 = (fx << 5) - w11;
       const w10 = (fy << 5) - w11;
       const w00 = 1024 - (fx << 5) - w10;
+      const inside = (sx >>> 0) < innerW && (sy >>> 0) < innerH;
       let r = 0, g = 0, b = 0;
-      if (channels === 3 && (sx >>> 0) < innerW && (sy >>> 0) < innerH) {
+      if (channels === 3 && inside) {
         const p = sy * rowStride + sx * 3;
         const q = p + rowStride;
         r = (src[p] * w00 + src[p + 3] * w01 + src[q] * w10 + src[q + 3] * w11 + 512) >> 10;
         g = (src[p + 1] * w00 + src[p + 4] * w01 + src[q + 1] * w10 + src[q + 4] * w11 + 512) >> 10;
         b = (src[p + 2] * w00 + src[p + 5] * w01 + src[q + 2] * w10 + src[q + 5] * w11 + 512) >> 10;
       } else {
-        if ((sx >>> 0) < innerW && (sy >>> 0) < innerH) {
+        if (inside) {
           const p = sy * rowStride + sx * channels;
           const q = p + rowStride;
           for (let c = 0; c < channels; c++) {

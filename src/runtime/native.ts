@@ -150,8 +150,10 @@ export function wrapNative(
     fallbackReason,
     bandMaxima(data, dims, bands) {
       return track((async () => {
+        // a shape it cannot take opens no session
+        if (dims.length !== 4 || dims[2] % bands !== 0) return undefined;
         const s = await reducer(bands);
-        if (!s || dims.length !== 4 || dims[2] % bands !== 0) return undefined;
+        if (!s) return undefined;
         try {
           const t = (await s.run({ heatmaps: new native.Tensor('float32', data, dims) })).bandmax;
           return t.data instanceof Float32Array && t.data.length === dims[0] * dims[1] * bands ? t.data : undefined;
