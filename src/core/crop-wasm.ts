@@ -1,8 +1,8 @@
 /**
  * The top-down crop on a WebAssembly SIMD kernel (kernels/crop.c): warp.ts's planar warp
- * step by step in integer arithmetic, so the same floats, in 0.45 against 1.2 ms a 256x192
- * crop on this machine's V8 (`npm run bench -- crop`). Next to a 75 ms native run that is
- * about 1% of estimate(). The module is 1.8 KB, compiled synchronously at first use (under
+ * step by step in integer arithmetic, so the same floats, 2.0-2.4x faster in Node and 1.6x in
+ * Deno (0.52 against 1.14 ms a 256x192 crop in Node here, `npm run bench -- crop`). Next to a
+ * 75 ms native run that is about 1% of estimate(). The module is 1.8 KB, compiled synchronously at first use (under
  * the 4 KB browsers allow on a main thread); where an embedder forbids compiling WebAssembly
  * from bytes (Cloudflare Workers) {@link wasmCropper} is undefined and crop.ts uses the JS loop.
  * @module
@@ -50,8 +50,13 @@ export type CropArgs = [
   mirrorOffset?: number,
 ];
 
-/** Largest source rectangle copied into the kernel's memory; larger crops take the JS loop. */
-const MAX_RECT_BYTES = 32 << 20;
+/**
+ * Largest source rectangle and output copied into the kernel's memory, which never shrinks:
+ * larger crops (whole 12 MP photos, bottom-up inputs of big images) take the JS loop, where the
+ * copy would cost what the kernel saves anyway. A 256x192 crop needs 1.2 MB of output and its
+ * box's rectangle: a person of 1000x2000 pixels is 6 MB.
+ */
+const MAX_BYTES = 16 << 20;
 /** Beyond this the warp saturates to OpenCV's 16-bit coordinates: the JS loop handles that. */
 const MAX_COORD = 32000;
 
@@ -62,7 +67,6 @@ export const KERNEL_SOURCE_SHA256 = SOURCE_SHA256;
 export class WasmCropper {
   readonly #k: CropExports;
   readonly #base: number;
-  #lut: Float32Array | undefined;
 
   constructor(exports: CropExports) {
     this.#k = exports;
@@ -71,8 +75,8 @@ export class WasmCropper {
 
   /**
    * As crop.ts `cropToTensorJs` (same arguments, same output); false, with nothing written,
-   * when the crop is one the kernel leaves to the JS loop (saturating coordinates, a source
-   * rectangle over 32 MiB).
+   * when the crop is one the kernel leaves to the JS loop (saturating coordinates, over 16 MiB
+   * of source rectangle and output, memory that cannot grow).
    */
   crop(...[src, srcW, srcH, m, w, h, lut, out, offset, mirrorOffset = -1]: CropArgs): boolean {
     const { inv, adelta, bdelta } = warpGrid(m, w);
@@ -92,9 +96,9 @@ export class WasmCropper {
     const ox = Math.max(0, x0), oy = Math.max(0, y0);
     const rw = Math.max(0, Math.min(srcW - 1, x1) - ox + 1), rh = Math.max(0, Math.min(srcH - 1, y1) - oy + 1);
     const stride = rw * 3;
-    if (stride * rh > MAX_RECT_BYTES) return false;
     const plane = w * h;
     const mirror = mirrorOffset >= 0;
+    if (stride * rh + 4 * plane * (mirror ? 6 : 3) > MAX_BYTES) return false;
     // layout: lut | adelta | bdelta | row x0 | row y0 | out (3 or 6 planes) | source rectangle
     const lutP = this.#base;
     const adP = align(lutP + 768 * 4);
@@ -106,14 +110,14 @@ export class WasmCropper {
     const end = srcP + stride * rh + 16; // the kernel reads 8 bytes from a tap pair's first
     const mem = this.#k.memory;
     if (end > mem.buffer.byteLength) {
-      mem.grow(Math.ceil((end - mem.buffer.byteLength) / 65536));
-      this.#lut = undefined;
+      try {
+        mem.grow(Math.ceil((end - mem.buffer.byteLength) / 65536));
+      } catch {
+        return false; // no memory to grow into: the JS loop needs none
+      }
     }
     const buf = mem.buffer;
-    if (this.#lut !== lut) {
-      new Float32Array(buf, lutP, 768).set(lut);
-      this.#lut = lut;
-    }
+    new Float32Array(buf, lutP, 768).set(lut);
     new Int32Array(buf, adP, w).set(adelta);
     new Int32Array(buf, bdP, w).set(bdelta);
     const rx = new Int32Array(buf, x0P, h);
