@@ -2,7 +2,8 @@
 // http (bench/http.ts), browser (bench/browser.ts), bottom-up (bench/bottom-up.ts; --arch= a
 // bottom-up test model, default bu_res50), models (bench/models.ts: weight variants), backends
 // (bench/backends.ts: WASM 1 and 2 threads vs native in Node and Deno; --options: the native
-// session options), crop (bench/crop.ts: the WebAssembly crop kernel against the JS loop).
+// session options), kernels (bench/kernels.ts: the
+// WebAssembly crop and flip-merge kernels against the JS loops).
 //
 // pipeline: per-stage ms of estimate() (decode image, crop, inference, decode heatmaps) for
 // 1 and 4 boxes, next to a bare onnxruntime session.run on a tensor of the same shape in the
@@ -148,7 +149,7 @@ const suites: Record<string, () => Promise<unknown>> = {
     const b = await import('./backends.ts');
     return args.includes('--options') ? b.nativeOptionsBench(arch, runs) : b.backendsBench(arch, runs);
   },
-  crop: async () => (await import('./crop.ts')).cropBench(),
+  kernels: async () => (await import('./kernels.ts')).kernelsBench(),
   'bottom-up': async () => ({ suite: 'bottom-up', ...await (await import('./bottom-up.ts')).bottomUpBench(runs, join(ROOT, '.cache', 'models', args.find((a) => a.startsWith('--arch='))?.slice(7) ?? 'bu_res50')) }),
 };
 if (!suites[suite]) {

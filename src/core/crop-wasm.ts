@@ -1,18 +1,17 @@
 /**
- * The top-down crop on a WebAssembly SIMD kernel (kernels/crop.c): warp.ts's planar warp
- * step by step in integer arithmetic, so the same floats, 2.0-2.4x faster in Node and 1.6x in
- * Deno (0.52 against 1.14 ms a 256x192 crop in Node here, `npm run bench -- crop`). Next to a
- * 75 ms native run that is about 1% of estimate(). The module is 1.8 KB, compiled synchronously at first use (under
- * the 4 KB browsers allow on a main thread); where an embedder forbids compiling WebAssembly
- * from bytes (Cloudflare Workers) {@link wasmCropper} is undefined and crop.ts uses the JS loop.
+ * The top-down crop on a WebAssembly SIMD kernel (kernels/crop.c): warp.ts's planar warp step
+ * by step in integer arithmetic, so the same floats, 2.2-2.4x faster in Node and 1.4-1.7x in
+ * Deno (0.51 against 1.15 ms a 256x192 crop in Node here, `npm run bench -- kernels`); next to
+ * a 75 ms native run that is about 1% of estimate(). The module is 1.8 KB, compiled at first use
+ * (wasm-kernel.ts); where it cannot be (Cloudflare Workers) {@link wasmCropper} is undefined and
+ * crop.ts uses the JS loop.
  * @module
  */
-import { SOURCE_SHA256, WASM_BASE64 } from './kernels/crop.wasm.ts';
+import { WASM_BASE64 } from './kernels/crop.wasm.ts';
+import { align16 as align, ensureMemory, type KernelExports, lazyKernel } from './wasm-kernel.ts';
 import { rowOriginX, rowOriginY, warpGrid } from './warp.ts';
 
-interface CropExports {
-  memory: WebAssembly.Memory;
-  __heap_base: WebAssembly.Global;
+interface CropExports extends KernelExports {
   crop(
     lut: number,
     adelta: number,
@@ -60,9 +59,6 @@ const MAX_BYTES = 16 << 20;
 /** Beyond this the warp saturates to OpenCV's 16-bit coordinates: the JS loop handles that. */
 const MAX_COORD = 32000;
 
-/** The kernel's sha256 of its C source, for the test that the bytes are not stale. */
-export const KERNEL_SOURCE_SHA256 = SOURCE_SHA256;
-
 /** The compiled kernel with its memory; one per realm (JS is single-threaded: no reentrancy). */
 export class WasmCropper {
   readonly #k: CropExports;
@@ -109,13 +105,7 @@ export class WasmCropper {
     const srcP = align(outP + 4 * plane * (mirror ? 6 : 3));
     const end = srcP + stride * rh + 16; // the kernel reads 8 bytes from a tap pair's first
     const mem = this.#k.memory;
-    if (end > mem.buffer.byteLength) {
-      try {
-        mem.grow(Math.ceil((end - mem.buffer.byteLength) / 65536));
-      } catch {
-        return false; // no memory to grow into: the JS loop needs none
-      }
-    }
+    if (!ensureMemory(mem, end)) return false; // the JS loop needs no memory of its own
     const buf = mem.buffer;
     new Float32Array(buf, lutP, 768).set(lut);
     new Int32Array(buf, adP, w).set(adelta);
@@ -136,24 +126,5 @@ export class WasmCropper {
   }
 }
 
-const align = (p: number) => (p + 15) & ~15;
-
-let cropper: WasmCropper | null | undefined;
-
-/**
- * The realm's kernel, compiled on first call; undefined where WebAssembly (or its SIMD) cannot
- * be compiled from bytes here.
- */
-export function wasmCropper(): WasmCropper | undefined {
-  if (cropper === undefined) {
-    cropper = null;
-    try {
-      const bytes = Uint8Array.from(atob(WASM_BASE64), (c) => c.charCodeAt(0));
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-      cropper = new WasmCropper(instance.exports as unknown as CropExports);
-    } catch {
-      // no WebAssembly, no SIMD, or code generation from bytes disallowed: the JS loop
-    }
-  }
-  return cropper ?? undefined;
-}
+/** The realm's crop kernel, compiled on first call; undefined where it cannot be (wasm-kernel.ts). */
+export const wasmCropper = lazyKernel<CropExports, WasmCropper>(WASM_BASE64, (k) => new WasmCropper(k));

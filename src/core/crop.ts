@@ -5,7 +5,7 @@
  * (the flip-test input) beside it: warp.ts's own loop with another sink, so the same values as
  * warpAffineBilinear + writeInputTensor, without the packed crop in between (about a fifth less
  * time, which counts next to a native run). Where WebAssembly compiles, the same arithmetic runs
- * on the SIMD kernel of crop-wasm.ts instead (1.6-2.4x faster, identical floats).
+ * on the SIMD kernel of crop-wasm.ts instead (1.4-2.4x faster, identical floats).
  * @module
  */
 import { type CropArgs, wasmCropper } from './crop-wasm.ts';

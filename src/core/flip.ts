@@ -1,13 +1,29 @@
+import { wasmFlipMerger } from './flip-wasm.ts';
+
 /**
  * Flip test, as the official SRPose / mmpose `inference_model`: the heatmaps of the mirrored
  * crop are mirrored back, left/right joints swapped (`flipPairs`), shifted one pixel right
- * (`shift_heatmap`, column 0 keeps its value) and averaged with the plain heatmaps in float32.
+ * (`shift_heatmap`, column 0 keeps its value) and averaged with the plain heatmaps in float32,
+ * on the WebAssembly SIMD kernel of flip-wasm.ts where it compiles, else {@link mergeFlippedJs}
+ * (the same floats).
  *
  * @param plain heatmaps of the crops, (N, K, H, W); receives the average in place
  * @param flipped heatmaps of the mirrored crops, (N, K, H, W)
  * @param flipIndex for each joint k, the joint whose mirrored map becomes k's
  */
-export function mergeFlipped(
+export function mergeFlipped(...args: Parameters<typeof mergeFlippedJs>): void {
+  if (!wasmFlipMerger()?.merge(...args)) mergeFlippedJs(...args);
+}
+
+/**
+ * {@link mergeFlipped} on the JavaScript loop alone: the heatmaps of the mirrored crop mirrored
+ * back, joints swapped, shifted one pixel right when `shift`, averaged with the plain ones.
+ *
+ * @param plain heatmaps of the crops, (N, K, H, W); receives the average in place
+ * @param flipped heatmaps of the mirrored crops, (N, K, H, W)
+ * @param flipIndex for each joint k, the joint whose mirrored map becomes k's
+ */
+export function mergeFlippedJs(
   plain: Float32Array,
   flipped: Float32Array,
   n: number,
