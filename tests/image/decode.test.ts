@@ -255,6 +255,20 @@ test('pixelsToRgb and toBytes normalise caller input', async () => {
     }
   }
   assert.equal(packRgb(rgba, 4, 3, 4, 6).width, 3);
+  // RGBA -> RGB by 32-bit words (aligned byte arrays) equals the byte-by-byte pack: pixel counts
+  // that are and are not multiples of 4, clamped and plain bytes, an unaligned view (byte path)
+  for (const [w, h] of [[1, 1], [3, 1], [4, 1], [5, 3], [640, 425], [7, 9]]) {
+    const px = new Uint8Array(w * h * 4 + 4).map((_, i) => (i * 37 + (i >> 7)) & 255);
+    const want = new Uint8Array(w * h * 3);
+    for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) want[3 * i + c] = px[4 * i + c];
+    for (const view of [px.subarray(0, w * h * 4), new Uint8ClampedArray(px.buffer, 0, w * h * 4), Array.from(px.subarray(0, w * h * 4))]) {
+      assert.equal(packRgb(view, w, h, 4, 1).data, want, `${w}x${h} ${view.constructor.name}`);
+    }
+    const shifted = new Uint8Array(px.buffer, 1, w * h * 4);
+    const wantShifted = new Uint8Array(w * h * 3);
+    for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) wantShifted[3 * i + c] = shifted[4 * i + c];
+    assert.equal(packRgb(shifted, w, h, 4, 1).data, wantShifted, `${w}x${h} unaligned`);
+  }
   const bytes = new Uint8Array([1, 2, 3, 4, 5]);
   assert.ok((await toBytes(bytes)) === bytes);
   assert.equal(await toBytes(bytes.buffer), bytes);
