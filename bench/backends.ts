@@ -23,15 +23,12 @@ import { join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import type { Timings } from '../src/types.ts';
+import { median } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PHOTO = join(ROOT, '..', 'shared', 'data', 'coco', '000000000785.jpg');
 const WARMUP = 3;
 
-const median = (xs: number[]) => {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 const mib = (bytes: number) => round(bytes / 2 ** 20, 1);
 const boxesOf = (n: number) => Array.from({ length: n }, (_, i) => [280.79 - 20 * i, 44.73 + 10 * i, 218.7, 346.68] as [number, number, number, number]);

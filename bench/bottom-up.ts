@@ -31,6 +31,7 @@ import { warpAffineBilinear } from '../src/core/warp.ts';
 import { loadModel } from '../src/model/source.ts';
 import { createPoseSession } from '../src/runtime/session.ts';
 import { asFlipOutputs, makeScene } from '../tests/helpers/bottomup-scene.ts';
+import { median } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GROUPING = { maxPeople: 30, nmsKernel: 5, nmsPadding: 2, detectionThreshold: 0.1, tagThreshold: 1, useDetectionVal: true, ignoreTooMuch: false, adjust: true, refine: true };
@@ -39,10 +40,6 @@ const K = 17;
 const IMAGE = { width: 640, height: 480 };
 const TARGET = 0.1;
 
-const median = (xs: number[]) => {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const round = (x: number) => Math.round(x * 100) / 100;
 
 /** A 640x480 RGB test picture with some structure. */

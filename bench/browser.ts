@@ -30,6 +30,7 @@ import {
   startDemoServer,
   WEBGPU_ARGS,
 } from '../tests/browser/demo-page.ts';
+import { median } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WARMUP = 2;
@@ -37,10 +38,6 @@ const WEBGPU_RUNS_MAX = 3;
 const STAGES = ['decode', 'crop', 'inference', 'postprocess', 'total'] as const;
 type Stages = Record<(typeof STAGES)[number], number>;
 
-const median = (xs: number[]) => {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 const medians = (ts: Timings[]): Stages => Object.fromEntries(STAGES.map((k) => [k, round(median(ts.map((t) => t[k])))])) as Stages;
 const ratios = (a: Stages, b: Stages) => Object.fromEntries(STAGES.map((k) => [k, b[k] > 0 ? round(a[k] / b[k], 2) : null]));

@@ -12,11 +12,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
+import { median } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PHOTO = join(ROOT, '..', 'shared', 'data', 'coco', '000000000785.jpg');
 
-const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
 const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /** ms per call of `a` and `b`, in alternating rounds of `calls` after 3 warm-up rounds. */

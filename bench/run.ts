@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEstimator } from '../src/estimator/estimator.ts';
 import type { Box, Timings } from '../src/types.ts';
+import { median } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = (globalThis as any).process.argv.slice(2) as string[];
@@ -24,10 +25,6 @@ const arch = args.find((a) => a.startsWith('--arch='))?.slice(7) ?? 'res50';
 const runs = Number(args.find((a) => a.startsWith('--runs='))?.slice(7) ?? 9);
 const WARMUP = 3; // V8 optimises the decode loops after a few calls
 
-const median = (xs: number[]) => {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 async function pipeline() {

@@ -3,7 +3,7 @@
 # (`apt-get install clang lld`) and writes each as a TypeScript module holding its bytes
 # (src/core/kernels/<name>.wasm.ts, committed), so that every bundle carries them without a
 # file to load. Each generated module records the sha256 of its C source, which
-# tests/core/crop-wasm.test.ts compares: edit the C, run this script.
+# tests/core/kernels.test.ts compares: edit the C, run this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CLANG="${CLANG:-clang}"

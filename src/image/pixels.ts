@@ -65,7 +65,7 @@ export function packRgb(src: ArrayLike<number>, width: number, height: number, c
     } as Record<number, [number, number, number]>
   )[orientation] ?? [0, 1, width];
   const out = new Uint8Array(w * h * 3);
-  if (dx === 1 && dy === width && channels === 4 && isBytes(src) && src.byteOffset % 4 === 0) {
+  if (dx === 1 && dy === width && channels === 4 && isBytesOnLittleEndian(src) && src.byteOffset % 4 === 0) {
     rgbaToRgbWords(src, width * height, out);
   } else if (dx === 1 && dy === width) {
     for (let i = 0, o = 0, end = width * height * channels; i < end; i += channels, o += 3) {
@@ -87,12 +87,13 @@ export function packRgb(src: ArrayLike<number>, width: number, height: number, c
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-const isBytes = (a: ArrayLike<number>): a is Uint8Array | Uint8ClampedArray => LITTLE_ENDIAN && (a instanceof Uint8Array || a instanceof Uint8ClampedArray);
+/** A byte array whose bytes can be read as little-endian 32-bit words (every platform we target). */
+const isBytesOnLittleEndian = (a: ArrayLike<number>): a is Uint8Array | Uint8ClampedArray => LITTLE_ENDIAN && (a instanceof Uint8Array || a instanceof Uint8ClampedArray);
 
 /**
  * RGBA -> RGB four pixels at a time as 32-bit words (16 bytes in, 12 out; little-endian):
  * 2.5x the byte loop, which is most of a decode's time outside the codec (an RGBA decoder's
- * output, 1.8 -> 0.7 ms for a 640x425 photo). `src` 4-byte aligned.
+ * output, 1.8 -> 0.6-0.7 ms for a 640x425 photo). `src` 4-byte aligned.
  */
 function rgbaToRgbWords(src: Uint8Array | Uint8ClampedArray, n: number, out: Uint8Array): void {
   const s = new Uint32Array(src.buffer, src.byteOffset, n);

@@ -57,7 +57,8 @@ void crop(const float *lut, const int32_t *adelta, const int32_t *bdelta, const 
       int32_t r, g, b;
       if ((uint32_t)sx < (uint32_t)inner_w && (uint32_t)sy < (uint32_t)inner_h) {
         const uint8_t *p = src + (sy - oy) * stride + (sx - ox) * 3;
-        // 6 bytes of each row: two loads of 8 (the copied rows end 2 bytes past a row's last tap)
+        // 6 bytes of each row in one load of 8 each; the 2 extra bytes are the next pixel's, or
+        // past the last row the slack the caller leaves after the rectangle
         v128_t v = wasm_v128_load64_zero(p);
         v = wasm_v128_load64_lane(p + stride, v, 1);
         v = wasm_i8x16_swizzle(v, pick);
