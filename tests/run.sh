@@ -1,18 +1,36 @@
 #!/usr/bin/env bash
-# npm test: export the random-weight test models (cached), then the same uvu suites under
-# Node and Deno, then the Python reference tests. Any failure fails the whole run.
-set -euo pipefail
+# npm test: build, check, export the random-weight test models (cached), then every uvu suite
+# of tests/suites.ts under Node, the suites whose subject is the runtime again under Deno, then
+# the Python reference tests. Any failure fails the whole run; each stage's time is printed at
+# the end. Arguments are substring filters for the uvu suites (the Python tests then do not run).
+set -uo pipefail
 cd "$(dirname "$0")/.."
 status=0
+times=()
+stage() {
+  local name=$1
+  shift
+  echo "== $name"
+  local start=$SECONDS
+  local rc=0
+  "$@" || rc=$?
+  times+=("$name $((SECONDS - start)) s")
+  [ $rc -eq 0 ] || { status=1; echo "== $name FAILED"; }
+  return $rc
+}
+summary() { echo "== npm test stages: $(IFS=,; echo "${times[*]}" | sed 's/,/, /g')"; }
+# without the build or the models nothing after them can pass
+fatal() { summary; exit 1; }
 # The build first: it copies the .wasm files functions/cloudflare.ts imports (and deno check reads).
-echo "== npm run build"; npm run -s build
-echo "== npm run check"; npm run -s check
-bash models/make_test_models.sh
-echo "== uvu under Node"; npx tsx tests/runner.ts "$@" || status=1
+stage build npm run -s build || fatal
+stage check npm run -s check || true
+stage models bash models/make_test_models.sh || fatal
+stage node npx tsx tests/runner.ts "$@" || true
 # Mesa (Deno's software WebGPU adapter) complains on stderr without a runtime dir.
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
-echo "== uvu under Deno"; npx deno run --allow-all tests/runner.ts "$@" || status=1
+stage deno npx deno run --allow-all tests/runner.ts "$@" || true
 if [ $# -eq 0 ]; then
-  echo "== Python reference tests"; /usr/bin/python3 -m unittest discover -s tests/python -p 'test_*.py' || status=1
+  stage python /usr/bin/python3 -m unittest discover -s tests/python -p 'test_*.py' || true
 fi
+summary
 exit $status

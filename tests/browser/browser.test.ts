@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { hasModel, hasShared, modelDir, skipUnless, tempDir } from '../helpers/env.ts';
+import { hasModel, hasShared, modelDir, requirement, skipUnless, tempDir } from '../helpers/env.ts';
 import type { RunningServer } from '../helpers/servers.ts';
 import { createEstimator } from '../../src/estimator/estimator.ts';
 import type { EstimateResult } from '../../src/types.ts';
@@ -45,13 +45,9 @@ async function playwrightLoads(): Promise<string | undefined> {
   }
 }
 
-// The page is the same whoever drives Chromium: the suite runs once, under the Node run of
-// `npm test` (and `npm run test:browser`), not again under Deno.
-const underDeno = typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined';
-const missing = underDeno ? 'they run under Node only (npm run test:browser); the browser is the same whoever drives it' : browserMissing() ?? await playwrightLoads();
-const skip = skipUnless(missing === undefined, `browser tests: ${missing}`) ||
-  skipUnless(hasShared, 'browser tests need ../shared/data/coco') ||
-  skipUnless(hasModel('res50'), 'browser tests need the res50 test model (npm run models)');
+// The page is the same whoever drives Chromium: the suite runs under Node only (tests/suites.ts).
+const missing = browserMissing() ?? await playwrightLoads();
+const skip = requirement([missing === undefined, `browser tests: ${missing}`], [hasShared, 'browser tests need ../shared/data/coco'], [hasModel('res50'), 'browser tests need the res50 test model (npm run models)']);
 
 let photo: Uint8Array;
 let reference: EstimateResult; // Node (or Deno) in-process, WASM, res50, flip test on
@@ -61,7 +57,7 @@ let tinyError: string | undefined;
 const temporary: string[] = []; // removed after the suite (symlinks are removed, not followed)
 
 test.before(async () => {
-  if (skip) return;
+  if (skip()) return;
   photo = await readPhoto();
   const est = await createEstimator({ model: modelDir('res50'), backend: 'wasm' });
   reference = await est.estimate(photo, { boxes: [BOX], flipTest: true });
@@ -82,7 +78,7 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  if (skip) return;
+  if (skip()) return;
   await browser?.close().catch(() => {});
   await server?.stop();
   for (const dir of temporary) await rm(dir, { recursive: true, force: true });
@@ -94,7 +90,7 @@ function ok(r: PageRun, logs: () => string): Extract<PageRun, { ok: true }> {
 }
 
 test('cross-origin isolated page: WASM threads in the worker and on the main thread = Node in-process (res50, 1e-3 px)', async () => {
-  if (skip) return;
+  if (skip()) return;
   const demo = await openDemo(browser!, `${server.url}/`);
   try {
     for (const worker of [true, false]) {
@@ -119,7 +115,7 @@ test('cross-origin isolated page: WASM threads in the worker and on the main thr
 });
 
 test('WebGPU (--enable-unsafe-webgpu: SwiftShader fallback adapter) = WASM within 0.01 heatmap px; auto prefers WASM', async () => {
-  if (skip || skipUnless(tinyError === undefined, `WebGPU test: ${tinyError}`)) return;
+  if (skip() || skipUnless(tinyError === undefined, `WebGPU test: ${tinyError}`)) return;
   const gpuBrowser = await launchChromium(WEBGPU_ARGS);
   try {
     const demo = await openDemo(gpuBrowser, `${server.url}/`);
@@ -155,7 +151,7 @@ test('WebGPU (--enable-unsafe-webgpu: SwiftShader fallback adapter) = WASM withi
 });
 
 test('no WebGPU adapter (no flag): auto falls back to WASM with the reason, webgpu is BACKEND_UNAVAILABLE', async () => {
-  if (skip) return;
+  if (skip()) return;
   const model = tinyError ? RES50 : TINY;
   const demo = await openDemo(browser!, `${server.url}/`);
   try {
@@ -178,7 +174,7 @@ test('no WebGPU adapter (no flag): auto falls back to WASM with the reason, webg
 });
 
 test('not cross-origin isolated (/?isolated=0): one thread with the reason, Node in-process keypoints (res50, 1e-3 px)', async () => {
-  if (skip) return;
+  if (skip()) return;
   const demo = await openDemo(browser!, `${server.url}/?isolated=0`);
   try {
     const t0 = Date.now();

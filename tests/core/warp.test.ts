@@ -10,8 +10,7 @@ import { boxToCenterScale } from '../../src/core/boxes.ts';
 import { warpAffineBilinear } from '../../src/core/warp.ts';
 import { isSRPoseError } from '../../src/errors.ts';
 import { decodeImage } from '../../src/image/decode.ts';
-import { hasShared, SHARED } from '../helpers/env.ts';
-import { cv2Dump, firstDifference } from '../helpers/cv2.ts';
+import { cv2Dump, cv2Missing, firstDifference } from '../helpers/cv2.ts';
 
 
 const bytes = async (dir: string, file: string) => new Uint8Array(await readFile(join(dir, file)));
@@ -21,8 +20,7 @@ const refs: Record<string, { dir: string; index: any } | undefined> = {};
 
 test.before(async () => {
   refs.warp = await cv2Dump('warp');
-  if (hasShared) refs.crops = await cv2Dump('crops');
-  else console.log(`  [skip] ${SHARED} is absent: no shared photos to crop`);
+  refs.crops = await cv2Dump('crops', { shared: true });
 });
 
 test.after(async () => {
@@ -50,7 +48,7 @@ test('identity, integer shifts and fully outside maps need no OpenCV', () => {
 
 test('equals cv2.warpAffine on 300 random images and matrices (3 and 4 channels)', async () => {
   const ref = refs.warp;
-  if (!ref) return;
+  if (cv2Missing(ref, 'warp')) return;
   for (const [i, r] of ref.index.warps.entries()) {
     const src = await bytes(ref.dir, r.src);
     const want = await bytes(ref.dir, r.dst);
@@ -62,7 +60,7 @@ test('equals cv2.warpAffine on 300 random images and matrices (3 and 4 channels)
 
 test('every GT and detection crop of the shared photos equals OpenCV bit for bit', async () => {
   const ref = refs.crops;
-  if (!ref) return;
+  if (cv2Missing(ref, 'crops')) return;
   const { width, height } = ref.index;
   const images = new Map<string, Awaited<ReturnType<typeof decodeImage>>>();
   const out = new Uint8Array(width * height * 3);

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasModel, hasShared, modelDir, ROOT, skipUnless, tempDir } from '../helpers/env.ts';
+import { hasModel, hasShared, modelDir, ROOT, requirement, skipUnless, tempDir } from '../helpers/env.ts';
 import { type HubServer, startHubServer } from '../helpers/hub-server.ts';
 import { freePort, type RunningServer, startServer } from '../helpers/servers.ts';
 import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
@@ -25,8 +25,7 @@ const WORKERD = [
 const REPO = 'srpose/workers-model';
 const CODEGEN_REFUSED = /Wasm code generation disallowed|WebAssembly\.(compile|Module)\(\) .*disallowed|CompileError/i;
 
-const skip = skipUnless(hasShared, 'workerd tests need ../shared/data/coco') ||
-  skipUnless(WORKERD !== undefined, 'workerd tests need the workerd package (npm ci)');
+const skip = requirement([hasShared, 'workerd tests need ../shared/data/coco'], [WORKERD !== undefined, 'workerd tests need the workerd package (npm ci)']);
 
 /**
  * The model to serve: the edge default, HRFormer-S (with its weight variants; the Worker loads
@@ -107,7 +106,7 @@ function assertNoCodegenRefusal(s = server): void {
 }
 
 test.before(async () => {
-  if (skip) return;
+  if (skip()) return;
   ({ files: sizes } = await buildCloudflare());
   const model = await modelFiles();
   onnxFile = model.onnx;
@@ -133,7 +132,7 @@ test.after(async () => {
 });
 
 test('the bundle: worker.mjs, its .wasm modules, wrangler.toml and workerd.capnp; within the paid plan\'s 10 MB gzip', () => {
-  if (skip) return;
+  if (skip()) return;
   const names = sizes.map((f) => f.path.split('/').pop());
   for (const f of ['worker.mjs', 'ort-wasm-simd-threaded.wasm', 'mozjpeg_dec.wasm', 'squoosh_png_bg.wasm', 'webp_dec.wasm', 'wrangler.toml', 'workerd.capnp']) {
     assert.ok(names.includes(f), `dist/cloudflare/${f} missing: ${names}`);
@@ -148,7 +147,7 @@ test('the bundle: worker.mjs, its .wasm modules, wrangler.toml and workerd.capnp
 });
 
 test('workerd: the keypoints of the library in-process (1e-3 px), from precompiled WASM only', async () => {
-  if (skip) return;
+  if (skip()) return;
   server = await startWorkerd();
   const got = await estimateOver(server.url, images.jpeg, 'image/jpeg');
   const worst = worstDistance(got, reference);
@@ -161,7 +160,7 @@ test('workerd: the keypoints of the library in-process (1e-3 px), from precompil
 });
 
 test('workerd: a second request is served by the loaded model, with no Hub traffic', async () => {
-  if (skip) return;
+  if (skip()) return;
   const before = hub.requests.length;
   const got = await estimateOver(server!.url, images.jpeg, 'image/jpeg');
   assert.ok(worstDistance(got, reference) <= 1e-3);
@@ -169,7 +168,7 @@ test('workerd: a second request is served by the loaded model, with no Hub traff
 });
 
 test('workerd: PNG and WebP (lossless, the same pixels) give the JPEG\'s keypoints', async () => {
-  if (skip) return;
+  if (skip()) return;
   for (const [body, type] of [[images.png, 'image/png'], [images.webp, 'image/webp']] as const) {
     const worst = worstDistance(await estimateOver(server!.url, body, type), reference);
     assert.ok(worst <= 1e-3, `${type}: keypoints differ by ${worst} px`);
@@ -178,7 +177,7 @@ test('workerd: PNG and WebP (lossless, the same pixels) give the JPEG\'s keypoin
 });
 
 test('workerd: the bad-input suite gets its statuses and error codes', async () => {
-  if (skip) return;
+  if (skip()) return;
   const wrong: string[] = [];
   for (const c of badInputCases()) {
     const r = await fetch(caseRequest(c, server!.url), { signal: AbortSignal.timeout(30_000) });
@@ -190,7 +189,7 @@ test('workerd: the bad-input suite gets its statuses and error codes', async () 
 });
 
 test('workerd restarted (a new isolate): the model comes from the Cache API, not the Hub', async () => {
-  if (skip) return;
+  if (skip()) return;
   await server!.stop();
   assert.ok(readdirSync(cacheDir).length >= 2, 'Cache API entries on disk');
   const downloads = hub.downloads(REPO, onnxFile);
@@ -241,7 +240,7 @@ const MB = 1e6;
 const ISOLATE_LIMIT = 128 * MB;
 
 test('workerd: the edge model fits the 128 MB isolate (JS heap from the inspector + WASM memory), cold and warm', async () => {
-  if (skip) return;
+  if (skip()) return;
   if (skipUnless(hasModel('hrformer_s'), 'isolate memory: the hrformer_s test model is not exported (npm run models); measured only for the edge model')) return;
   const edgeFiles = await modelFiles();
   hub.addRepo(DEFAULT_EDGE_MODEL);

@@ -3,21 +3,34 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PYTHON, python, ROOT, SHARED, tempDir } from './env.ts';
+import { hasShared, PYTHON, python, ROOT, SHARED, skipUnless, tempDir } from './env.ts';
 
 const DUMP = join(ROOT, 'tests', 'image', 'cv2_dump.py');
 
-/** Runs `cv2_dump.py mode`; undefined (with a [skip] line) without Python + OpenCV. */
-export async function cv2Dump(mode: string): Promise<{ dir: string; index: any } | undefined> {
-  if (!existsSync(PYTHON)) return void console.log(`  [skip] ${PYTHON} not found: no OpenCV reference for ${mode}`);
+export type Cv2Ref = { dir: string; index: any };
+
+const missing = new Map<string, string>();
+
+/**
+ * Runs `cv2_dump.py mode`; undefined without Python + OpenCV (or without the shared photos for
+ * a mode that reads them), the reason kept for `cv2Missing`.
+ */
+export async function cv2Dump(mode: string, opts: { shared?: boolean } = {}): Promise<Cv2Ref | undefined> {
+  if (opts.shared && !hasShared) return void missing.set(mode, `${SHARED} is absent: no shared photos for ${mode}`);
+  if (!existsSync(PYTHON)) return void missing.set(mode, `${PYTHON} not found: no OpenCV reference for ${mode}`);
   const dir = await tempDir('srpose-cv2-');
   try {
     return { dir, index: await python([DUMP, mode, dir, SHARED]) };
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
-    if (/No module named '(cv2|numpy)'/.test(String(e))) return void console.log(`  [skip] ${PYTHON} has no OpenCV: no reference for ${mode}`);
+    if (/No module named '(cv2|numpy)'/.test(String(e))) return void missing.set(mode, `${PYTHON} has no OpenCV (apt: python3-opencv): no reference for ${mode}`);
     throw e;
   }
+}
+
+/** In a test: true (a recorded skip, with the reason) when the `mode` reference is missing. */
+export function cv2Missing(ref: Cv2Ref | undefined, mode: string): ref is undefined {
+  return skipUnless(ref, missing.get(mode) ?? `no OpenCV reference for ${mode}`);
 }
 
 /** First differing byte as "pixel (x, y) channel c: got vs want", or undefined when equal. */

@@ -1,6 +1,7 @@
 // Paths and external tools the tests rely on, with skip messages when they are absent.
+import { test } from 'uvu';
 import { existsSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -21,10 +22,53 @@ export function hasModel(arch: string): boolean {
   return existsSync(join(modelDir(arch), 'srpose.json')) && existsSync(join(modelDir(arch), 'checkpoint.pth'));
 }
 
-/** Logs once why a suite is skipped and returns true when it must be. */
-export function skipUnless(cond: boolean, why: string): boolean {
-  if (!cond) console.log(`  [skip] ${why}`);
-  return !cond;
+/**
+ * The skips of this process, in order: the runner (tests/runner.ts) counts them per suite,
+ * prints them, and fails the run under `CI=true`, where a missing tool or data set is a broken
+ * CI rather than a pass.
+ */
+export const skips: { suite: string; why: string }[] = ((globalThis as any).__srposeSkips ??= []);
+
+/** Records and logs a skip when `cond` is false; returns true when the test must stop. */
+export function skipUnless(cond: unknown, why: string): boolean {
+  if (cond) return false;
+  console.log(`  [skip] ${why}`);
+  skips.push({ suite: (globalThis as any).__srposeSuite ?? '?', why });
+  return true;
+}
+
+/** A suite's requirement: call it where each test starts (`if (skip()) return;`). */
+export type Requirement = (() => boolean) & { unmet?: string };
+
+/**
+ * A requirement of every test in a suite. Each check is `[met, why]`; the first unmet one is
+ * the reason recorded for every test that calls it.
+ */
+export function requirement(...checks: [met: unknown, why: string][]): Requirement {
+  const unmet = checks.find(([met]) => !met)?.[1];
+  return Object.assign(() => (unmet ? skipUnless(false, unmet) : false), { unmet });
+}
+
+/**
+ * For a suite whose tests cannot even be defined without `req` (they read its files at
+ * definition): when unmet, registers one test that records the skip, and returns true.
+ */
+export function suiteSkipped(req: Requirement): boolean {
+  if (req.unmet) test(`(requirement unmet) ${req.unmet}`, () => void req());
+  return !!req.unmet;
+}
+
+const pythonProbes = new Map<string, boolean>();
+
+/** Whether `/usr/bin/python3` imports every module named (probed once per set). */
+export function hasPython(...modules: string[]): boolean {
+  const key = modules.join(',');
+  let ok = pythonProbes.get(key);
+  if (ok === undefined) {
+    ok = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', `import ${key}`], { stdio: 'ignore' }).status === 0;
+    pythonProbes.set(key, ok);
+  }
+  return ok;
 }
 
 /** Runs `/usr/bin/python3 args...` in the repo root; resolves to its stdout's last JSON line. */

@@ -2,10 +2,9 @@
 // normalisation, so heatmap j = red / 255 and tag j = green / 255 * TAG_GAIN at every pixel
 // (input [N, 3, H, W] -> output [N, 34, H, W], any H, W). A picture of bright dots on green
 // patches is then a crowd of people, each with its 17 joints on its dot: we know where every
-// keypoint must land, in image pixels. Exported by PyTorch once per process.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { python, tempDir } from './env.ts';
+// keypoint must land, in image pixels. Written in TypeScript (src/runtime/onnx-proto.ts);
+// checked against PyTorch in tests/parity/tiny-models.test.ts.
+import { floatValue, model, node, tensor } from '../../src/runtime/onnx-proto.ts';
 import { COCO_KEYPOINTS } from './tiny.ts';
 import { encodePng } from '../../src/image/codecs.ts';
 
@@ -13,30 +12,28 @@ const MEAN = [0.485, 0.456, 0.406];
 const STD = [0.229, 0.224, 0.225];
 const TAG_GAIN = 40;
 
-const SCRIPT = `
-import sys, torch, torch.nn as nn
-mean, std = ${JSON.stringify(MEAN)}, ${JSON.stringify(STD)}
-conv = nn.Conv2d(3, 34, 1)
-with torch.no_grad():
-    conv.weight.zero_(); conv.bias.zero_()
-    for j in range(17):
-        conv.weight[j, 0] = std[0]; conv.bias[j] = mean[0]
-        conv.weight[17 + j, 1] = std[1] * ${TAG_GAIN}; conv.bias[17 + j] = mean[1] * ${TAG_GAIN}
-torch.onnx.export(conv.eval(), torch.randn(1, 3, 64, 96), sys.argv[1], input_names=['image'], output_names=['output'], opset_version=17,
-                  dynamic_axes={'image': {0: 'n', 2: 'h', 3: 'w'}, 'output': {0: 'n', 2: 'h', 3: 'w'}})
-print('{}')
-`;
-
-let cached: Promise<Uint8Array> | undefined;
+let cached: Uint8Array | undefined;
 
 /** The tiny bottom-up model's ONNX bytes. */
 export function tinyBottomUpOnnx(): Promise<Uint8Array> {
-  cached ??= (async () => {
-    const file = join(await tempDir('srpose-tinybu-'), 'model.onnx');
-    await python(['-c', SCRIPT, file]);
-    return new Uint8Array(await readFile(file));
-  })();
-  return cached;
+  if (!cached) {
+    const weight = new Float32Array(34 * 3);
+    const bias = new Float32Array(34);
+    for (let j = 0; j < 17; j++) {
+      weight[j * 3 + 0] = STD[0];
+      bias[j] = MEAN[0];
+      weight[(17 + j) * 3 + 1] = STD[1] * TAG_GAIN;
+      bias[17 + j] = MEAN[1] * TAG_GAIN;
+    }
+    cached = model({
+      name: 'tiny_bu',
+      nodes: [node('Conv', ['image', 'weight', 'bias'], ['output'], { kernel_shape: [1, 1] })],
+      initializers: [tensor('weight', [34, 3, 1, 1], weight), tensor('bias', [34], bias)],
+      inputs: [floatValue('image', ['n', 3, 'h', 'w'])],
+      outputs: [floatValue('output', ['n', 34, 'h', 'w'])],
+    });
+  }
+  return Promise.resolve(cached);
 }
 
 /** A bottom-up `srpose.json` with the official COCO test_cfg grouping; `over` replaces fields. */

@@ -1,31 +1,42 @@
-// A tiny top-down model with the real contract (input [N,3,256,192] -> heatmaps [N,17,64,48]),
-// exported by PyTorch once per process, for tests of everything around the network.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { python, tempDir } from './env.ts';
+// A tiny top-down model with the real contract (input [N,3,256,192] -> heatmaps [N,17,64,48]):
+// AveragePool(4) then a 5x5 convolution with seeded random weights, written in TypeScript
+// (src/runtime/onnx-proto.ts), for tests of everything around the network. Its ONNX is checked
+// and run against PyTorch in tests/parity/tiny-models.test.ts.
+import { floatValue, model, node, tensor } from '../../src/runtime/onnx-proto.ts';
 
-const SCRIPT = `
-import sys, torch, torch.nn as nn
-torch.manual_seed(int(sys.argv[2]))
-m = nn.Sequential(nn.AvgPool2d(4), nn.Conv2d(3, 17, 5, padding=2)).eval()
-torch.onnx.export(m, torch.randn(1, 3, 256, 192), sys.argv[1], input_names=['image'], output_names=['heatmaps'], opset_version=17, dynamic_axes={'image': {0: 'n'}, 'heatmaps': {0: 'n'}})
-print('{}')
-`;
-
-const cached = new Map<number, Promise<Uint8Array>>();
-
-/** The tiny model's ONNX bytes; another `seed` gives other weights. */
-export function tinyOnnx(seed = 0): Promise<Uint8Array> {
-  let p = cached.get(seed);
-  if (!p) {
-    p = (async () => {
-      const file = join(await tempDir('srpose-tinymodel-'), 'model.onnx');
-      await python(['-c', SCRIPT, file, String(seed)]);
-      return new Uint8Array(await readFile(file));
-    })();
-    cached.set(seed, p);
+/** Uniform numbers in [-bound, bound) from a seed (mulberry32): deterministic test weights. */
+export function uniform(seed: number, n: number, bound: number): Float32Array {
+  let a = (seed * 0x9e3779b9 + 0x6d2b79f5) >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * bound;
   }
-  return p;
+  return out;
+}
+
+const cached = new Map<number, Uint8Array>();
+
+/** The tiny model's ONNX bytes; another `seed` gives other weights (PyTorch's default init bounds). */
+export function tinyOnnx(seed = 0): Promise<Uint8Array> {
+  let bytes = cached.get(seed);
+  if (!bytes) {
+    const bound = 1 / Math.sqrt(3 * 5 * 5);
+    bytes = model({
+      name: 'tiny',
+      nodes: [
+        node('AveragePool', ['image'], ['pooled'], { kernel_shape: [4, 4], strides: [4, 4] }),
+        node('Conv', ['pooled', 'weight', 'bias'], ['heatmaps'], { kernel_shape: [5, 5], pads: [2, 2, 2, 2] }),
+      ],
+      initializers: [tensor('weight', [17, 3, 5, 5], uniform(2 * seed, 17 * 3 * 5 * 5, bound)), tensor('bias', [17], uniform(2 * seed + 1, 17, bound))],
+      inputs: [floatValue('image', ['n', 3, 256, 192])],
+      outputs: [floatValue('heatmaps', ['n', 17, 64, 48])],
+    });
+    cached.set(seed, bytes);
+  }
+  return Promise.resolve(bytes);
 }
 
 export const COCO_KEYPOINTS = ['nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist', 'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle'];
@@ -59,4 +70,48 @@ export async function tinyModelFiles(seed = 0): Promise<Record<string, Uint8Arra
   const sha256 = Array.from(new Uint8Array(d), (x) => x.toString(16).padStart(2, '0')).join('');
   const config = tinyConfig({ onnx: { file: 'model.onnx', sha256, bytes: onnx.length, input: 'image', output: 'heatmaps' } });
   return { 'srpose.json': new TextEncoder().encode(JSON.stringify(config)), 'model.onnx': onnx };
+}
+
+let srLike: Uint8Array | undefined;
+
+/**
+ * A small graph with the operators of the SR head ([N,3,64,48] -> [N,17,64,48]): strided,
+ * depthwise and grouped convolution, GELU as ONNX spells it (Erf), nearest Resize, AveragePool
+ * and pixel shuffle (DepthToSpace, CRD), seeded weights. For backend comparisons.
+ */
+export function srLikeOnnx(): Uint8Array {
+  const conv = (name: string, dims: number[], seed: number): Uint8Array[] => {
+    const bound = 1 / Math.sqrt(dims[1] * dims[2] * dims[3]);
+    const n = dims.reduce((a, b) => a * b);
+    return [tensor(`${name}.weight`, dims, uniform(seed, n, bound)), tensor(`${name}.bias`, [dims[0]], uniform(seed + 1, dims[0], bound))];
+  };
+  const scalar = (name: string, v: number) => tensor(name, [], new Float32Array([v]));
+  srLike ??= model({
+    name: 'sr_like',
+    nodes: [
+      node('Conv', ['image', 'a.weight', 'a.bias'], ['a'], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }),
+      node('Conv', ['a', 'dw.weight', 'dw.bias'], ['dw'], { kernel_shape: [7, 7], pads: [3, 3, 3, 3], group: 34 }),
+      node('Div', ['dw', 'sqrt2'], ['scaled']),
+      node('Erf', ['scaled'], ['erf']),
+      node('Add', ['erf', 'one'], ['erf1']),
+      node('Mul', ['dw', 'erf1'], ['gelu2']),
+      node('Mul', ['gelu2', 'half'], ['gelu']),
+      node('Resize', ['gelu', '', 'scales'], ['up'], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }),
+      node('AveragePool', ['up'], ['pool'], { kernel_shape: [2, 2], strides: [2, 2] }),
+      node('Conv', ['pool', 'g.weight', 'g.bias'], ['g'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 17 }),
+      node('DepthToSpace', ['g'], ['heatmaps'], { blocksize: 2, mode: 'CRD' }),
+    ],
+    initializers: [
+      ...conv('a', [34, 3, 3, 3], 10),
+      ...conv('dw', [34, 1, 7, 7], 12),
+      ...conv('g', [68, 2, 3, 3], 14),
+      scalar('sqrt2', Math.SQRT2),
+      scalar('one', 1),
+      scalar('half', 0.5),
+      tensor('scales', [4], new Float32Array([1, 1, 2, 2])),
+    ],
+    inputs: [floatValue('image', ['n', 3, 64, 48])],
+    outputs: [floatValue('heatmaps', ['n', 17, 64, 48])],
+  });
+  return srLike;
 }

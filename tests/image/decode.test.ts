@@ -8,8 +8,8 @@ import { isSRPoseError, type SRPoseErrorCode } from '../../src/errors.ts';
 import { type CodecWasm, encodeJpeg, encodePng, encodeWebp, setWasmLoader } from '../../src/image/codecs.ts';
 import { decodeImage } from '../../src/image/decode.ts';
 import { packRgb, pixelsToRgb, toBytes } from '../../src/image/pixels.ts';
-import { hasShared, SHARED } from '../helpers/env.ts';
-import { cv2Dump, firstDifference } from '../helpers/cv2.ts';
+import { hasShared, SHARED, skipUnless } from '../helpers/env.ts';
+import { cv2Dump, cv2Missing, firstDifference } from '../helpers/cv2.ts';
 
 
 const file = async (path: string) => new Uint8Array(await readFile(path));
@@ -65,8 +65,7 @@ const refs: Record<string, { dir: string; index: any } | undefined> = {};
 
 test.before(async () => {
   refs.formats = await cv2Dump('formats');
-  if (hasShared) refs.photos = await cv2Dump('photos');
-  else console.log(`  [skip] ${SHARED} is absent: no shared photos to decode`);
+  refs.photos = await cv2Dump('photos', { shared: true });
 });
 
 test.after(async () => {
@@ -92,7 +91,7 @@ test('an injected WASM loader is used (then the default is restored)', async () 
 
 test('every shared photo decodes exactly as cv2.imread does', async () => {
   const ref = refs.photos;
-  if (!ref) return;
+  if (cv2Missing(ref, 'photos')) return;
   let ms = 0;
   let pixels = 0;
   const seen: Record<string, number> = {};
@@ -115,7 +114,7 @@ test('every shared photo decodes exactly as cv2.imread does', async () => {
 
 test('synthetic JPEG / PNG / WebP files decode as cv2.imread does (EXIF orientation included)', async () => {
   const ref = refs.formats;
-  if (!ref) return;
+  if (cv2Missing(ref, 'formats')) return;
   for (const f of ref.index.files) {
     const bytes = await file(join(ref.dir, f.file));
     if (!f.rgb) {
@@ -195,7 +194,7 @@ test('bad input: empty, random, truncated, oversized, zero-size, corrupt', async
   const w = 64, h = 48;
   const jpeg = await encodeJpeg({ data: rgbOf(picture(w, h)), width: w, height: h });
   await expectCode('IMAGE_TRUNCATED', jpeg.subarray(0, Math.floor(jpeg.length * 0.3)), 'first 30% of a JPEG');
-  if (hasShared) {
+  if (!skipUnless(hasShared, `${SHARED} is absent: truncated shared photo not tried`)) {
     const photo = await file(join(SHARED, 'coco', '000000000785.jpg'));
     await expectCode('IMAGE_TRUNCATED', photo.subarray(0, Math.floor(photo.length * 0.3)), 'first 30% of a shared photo');
   }

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasModel, hasShared, modelDir, SHARED, skipUnless, tempDir } from '../helpers/env.ts';
+import { hasModel, hasShared, modelDir, requirement, SHARED, suiteSkipped, tempDir } from '../helpers/env.ts';
 import { rejects } from '../helpers/assert.ts';
 import { startHubServer } from '../helpers/hub-server.ts';
 import { createEstimator } from '../../src/estimator/estimator.ts';
@@ -33,9 +33,7 @@ test('srpose.json: external-data paths must stay inside the model folder', () =>
   assert.equal(parseModelConfig(cfg).onnx.externalData?.map((e) => e.file), ['model.onnx.data']);
 });
 
-const skip = skipUnless(hasShared && hasModel('res50_simple') && hasModel('res50_simple-external'), 'external-data tests need ../shared/data and npm run models');
-
-if (!skip) {
+if (!suiteSkipped(requirement([hasShared && hasModel('res50_simple') && hasModel('res50_simple-external'), 'external-data tests need ../shared/data and npm run models']))) {
   test('a directory, the Hub and bytes give the inline model\'s keypoints exactly', async () => {
     const cfg = JSON.parse(readFileSync(join(EXTERNAL, 'srpose.json'), 'utf8'));
     assert.ok(readFileSync(join(EXTERNAL, 'model.onnx')).byteLength < 100_000, 'the ONNX file holds no weights');

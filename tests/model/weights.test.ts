@@ -7,7 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tempDir } from '../helpers/env.ts';
+import { skipUnless, tempDir } from '../helpers/env.ts';
+import { env } from '../../src/platform/env.ts';
 import { rejects } from '../helpers/assert.ts';
 import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
 import { startHubServer } from '../helpers/hub-server.ts';
@@ -162,9 +163,10 @@ test('from bytes: the bytes given run (a variant by its file name in externalDat
   await rejects(run({ model: { onnx: files['model.onnx'], config }, weights: 'int8' }), 'INVALID_OPTION', /no int8 weights \(it has fp32\)/);
 });
 
-test('probeWebGpu reports shader-f16 and refuses fallback adapters under auto (a stand-in navigator.gpu)', async () => {
+// Node has no navigator.gpu (and env is read once, so none can be stood in): Deno runs this.
+if (!env.isNode) test('probeWebGpu reports shader-f16 and refuses fallback adapters under auto (a stand-in navigator.gpu)', async () => {
   const gpu = (globalThis as any).navigator?.gpu;
-  if (!gpu) return void console.log('  [skip] no navigator.gpu in this runtime (Node): probed under Deno');
+  if (skipUnless(gpu, 'no navigator.gpu in this runtime')) return;
   const original = gpu.requestAdapter;
   const fake = (features: string[], isFallbackAdapter: boolean) => () => Promise.resolve({ features: new Set(features), info: { isFallbackAdapter, vendor: 'test', architecture: 'fake' } });
   try {

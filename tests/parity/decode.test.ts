@@ -3,7 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { hasModel, modelDir, python, readF32, skipUnless, tempDir, writeF32 } from '../helpers/env.ts';
+import { hasModel, modelDir, readF32, skipUnless, tempDir, writeF32 } from '../helpers/env.ts';
+import { cachedReference, OUT } from '../helpers/reference.ts';
 import { type CropFrame, decodeDark, decodeDefault, decodeSR, type Heatmaps } from '../../src/core/decode/index.ts';
 
 const K = 17;
@@ -44,13 +45,13 @@ function hardCases(h: number, w: number): Float32Array {
 async function compare(method: 'sr' | 'default' | 'dark', hm: Heatmaps, frames: CropFrame[], tmp: string) {
   const file = join(tmp, `${method}-hm.f32`);
   await writeF32(file, hm.data);
-  const ref = await python([
+  const { out: ref } = await cachedReference([
     'models/reference.py', 'decode', '--method', method, '--heatmaps', file,
     '--shape', [hm.n, hm.k, hm.h, hm.w].join(','),
     '--centers', frames.map((f) => f.center.join(',')).join(';'),
     '--scales', frames.map((f) => f.scale.join(',')).join(';'),
     '--kernel', '11',
-  ]);
+  ], { inputs: [file] });
   const got = method === 'sr' ? decodeSR(hm, frames) : method === 'dark' ? decodeDark(hm, frames, 11) : decodeDefault(hm, frames);
   // Compared in heatmap pixels (the unit the decoders work in) and in image pixels.
   let worstHm = 0, worstImg = 0, worstScore = 0;
@@ -81,9 +82,9 @@ for (const [arch, methods] of [['res50', ['sr']], ['res50_simple', ['default', '
   test(`${methods.join(' + ')} decode of ${arch} heatmaps equals the official decode`, async () => {
     if (skipUnless(hasModel(arch), `${arch} test model missing: run npm run models`)) return;
     const tmp = await tempDir('srpose-decode-');
-    const meta = await python(['models/reference.py', 'net', '--arch', arch, '--checkpoint', join(modelDir(arch), 'checkpoint.pth'), '--batch', '2', '--seed', '3', '--out-dir', tmp]);
+    const { dir: netDir, out: meta } = await cachedReference(['models/reference.py', 'net', '--arch', arch, '--checkpoint', join(modelDir(arch), 'checkpoint.pth'), '--batch', '2', '--seed', '3', '--out-dir', OUT], { models: [modelDir(arch)] });
     const [n, k, h, w] = meta.heatmapShape as number[];
-    const net = await readF32(join(tmp, 'heatmaps.f32'));
+    const net = await readF32(join(netDir, 'heatmaps.f32'));
     const data = new Float32Array((n + 1) * k * h * w);
     data.set(net);
     data.set(hardCases(h, w), n * k * h * w);

@@ -3,7 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { hasModel, modelDir, python, readF32, skipUnless, tempDir } from '../helpers/env.ts';
+import { hasModel, modelDir, readF32, skipUnless } from '../helpers/env.ts';
+import { cachedReference, OUT } from '../helpers/reference.ts';
 import { loadModel } from '../../src/model/source.ts';
 import { createPoseSession } from '../../src/runtime/session.ts';
 
@@ -11,8 +12,7 @@ for (const arch of ['res50', 'hrnet_w32', 'hrformer_s', 'res50_simple']) {
   test(`${arch}: onnxruntime-web (wasm) heatmaps equal PyTorch's`, async () => {
     if (skipUnless(hasModel(arch), `${arch} test model missing: run npm run models`)) return;
     const dir = modelDir(arch);
-    const tmp = await tempDir(`srpose-net-${arch}-`);
-    const meta = await python(['models/reference.py', 'net', '--arch', arch, '--checkpoint', join(dir, 'checkpoint.pth'), '--batch', '2', '--seed', '1', '--out-dir', tmp]);
+    const { dir: tmp, out: meta } = await cachedReference(['models/reference.py', 'net', '--arch', arch, '--checkpoint', join(dir, 'checkpoint.pth'), '--batch', '2', '--seed', '1', '--out-dir', OUT], { models: [dir] });
     const input = await readF32(join(tmp, 'input.f32'));
     const want = await readF32(join(tmp, 'heatmaps.f32'));
     const model = await loadModel(dir);

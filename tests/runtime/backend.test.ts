@@ -2,44 +2,17 @@
 // outputs where a WebGPU adapter exists (Deno offers one; Node has no navigator.gpu).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { python, tempDir } from '../helpers/env.ts';
+import { srLikeOnnx } from '../helpers/tiny.ts';
 import { createPoseSession } from '../../src/runtime/session.ts';
 import { availableCores, env } from '../../src/platform/env.ts';
 import { isSRPoseError } from '../../src/errors.ts';
 
 const io = { input: 'image', output: 'heatmaps' };
 
-// A small graph with the operators of the SR head: grouped and depthwise convolution, GELU,
-// pixel shuffle (DepthToSpace), nearest resize.
-const TINY = `
-import sys, torch, torch.nn as nn, torch.nn.functional as F
-torch.manual_seed(0)
-class M(nn.Module):
-    def __init__(s):
-        super().__init__()
-        s.a = nn.Conv2d(3, 34, 3, 2, 1); s.dw = nn.Conv2d(34, 34, 7, 1, 3, groups=34)
-        s.g = nn.Conv2d(34, 68, 3, 1, 1, groups=17)
-    def forward(s, x):
-        y = F.gelu(s.dw(s.a(x)))
-        y = F.interpolate(y, scale_factor=2.0)
-        return F.pixel_shuffle(s.g(F.avg_pool2d(y, 2)), 2)
-torch.onnx.export(M().eval(), torch.randn(1, 3, 64, 48), sys.argv[1], input_names=['image'], output_names=['heatmaps'], opset_version=17, dynamic_axes={'image': {0: 'n'}, 'heatmaps': {0: 'n'}})
-print('{}')
-`;
-
-async function tinyModel(): Promise<Uint8Array> {
-  const dir = await tempDir('srpose-tiny-');
-  const file = join(dir, 'tiny.onnx');
-  await python(['-c', TINY, file]);
-  return new Uint8Array(await readFile(file));
-}
-
 const input = new Float32Array(2 * 3 * 64 * 48).map((_, i) => Math.sin(i * 0.37));
 
 test('auto without onnxruntime-node picks WASM here with all cores, and says why not native or WebGPU', async () => {
-  const s = await createPoseSession(await tinyModel(), io, { backend: 'auto', nativeModule: 'srpose-no-such-native-module' });
+  const s = await createPoseSession(srLikeOnnx(), io, { backend: 'auto', nativeModule: 'srpose-no-such-native-module' });
   try {
     assert.is(s.backend, 'wasm');
     assert.is(s.threads, await availableCores());
@@ -72,7 +45,7 @@ test('bytes that are not ONNX are MODEL_INVALID', async () => {
 });
 
 test('explicit webgpu: runs on an adapter and matches WASM, or is BACKEND_UNAVAILABLE without one', async () => {
-  const onnx = await tinyModel();
+  const onnx = srLikeOnnx();
   const adapter = env.hasWebGPU ? await (globalThis as any).navigator.gpu.requestAdapter() : null;
   if (!adapter) {
     try {

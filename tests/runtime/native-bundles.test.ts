@@ -12,7 +12,6 @@ import { pathToFileURL } from 'node:url';
 import { ROOT, skipUnless, tempDir } from '../helpers/env.ts';
 import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
 import { loadNative } from '../../src/runtime/native.ts';
-import { env } from '../../src/platform/env.ts';
 import type { Metafile } from '../../scripts/build-common.ts';
 
 const META = join(ROOT, 'dist', 'meta');
@@ -52,7 +51,6 @@ await est.dispose();
 `;
 
 test('plain Node running the built library (dist/srpose.mjs) loads onnxruntime-node from node_modules', async () => {
-  if (skipUnless(env.isNode, 'runs plain Node: Node only')) return;
   if (skipUnless(existsSync(join(ROOT, 'dist', 'srpose.mjs')), 'dist/srpose.mjs missing: run npm run build')) return;
   if (skipUnless(typeof (await loadNative()) !== 'string', 'onnxruntime-node not installed')) return;
   const dir = await tempDir('srpose-native-lib-');

@@ -1,20 +1,17 @@
 // The native backend (onnxruntime-node) under whichever runtime runs this file (Node, Deno -A):
-// it loads and runs, `auto` prefers it, it gives WASM's keypoints on the shared COCO photos
-// (flip test on and off), and without the package `auto` falls back to WASM with the reason
-// while `native` is BACKEND_UNAVAILABLE.
+// it loads and runs, `auto` prefers it, and without the package `auto` falls back to WASM with
+// the reason while `native` is BACKEND_UNAVAILABLE. Its keypoints on the shared COCO photos are
+// compared with WASM's in tests/parity/pipeline.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import process from 'node:process';
-import { readFile } from 'node:fs/promises';
-import { hasModel, hasShared, modelDir, skipUnless } from '../helpers/env.ts';
-import { cocoSpec } from '../helpers/coco.ts';
+import { skipUnless } from '../helpers/env.ts';
 import { rejects } from '../helpers/assert.ts';
+import { createEstimator } from '../../src/estimator/estimator.ts';
 import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
 import { createPoseSession } from '../../src/runtime/session.ts';
 import { loadNative, NATIVE_PACKAGE } from '../../src/runtime/native.ts';
 import { availableCores } from '../../src/platform/env.ts';
-import { createEstimator } from '../../src/estimator/estimator.ts';
-import { boxToCenterScale } from '../../src/core/boxes.ts';
 
 const io = { input: 'image', output: 'heatmaps' };
 const MISSING = 'srpose-no-such-native-module';
@@ -99,66 +96,6 @@ test('native: bytes that are not ONNX are MODEL_INVALID, bad threads INVALID_OPT
   await rejects(createPoseSession(new TextEncoder().encode('not a model'), io, { backend: 'native' }), 'MODEL_INVALID', /onnxruntime-node/);
   await rejects(createPoseSession(await tinyOnnx(), io, { backend: 'native', threads: 0 }), 'INVALID_OPTION', /threads/);
   await rejects(createPoseSession(await tinyOnnx(), { input: 'pixels', output: 'heatmaps' }, { backend: 'native' }), 'MODEL_INVALID', /pixels/);
-});
-
-/**
- * The random-weight model's heatmaps can hold two peaks in different 16x16 windows whose values
- * differ by less than float32 noise between two sets of kernels (MLAS vs WASM SIMD differ by
- * about 2e-5 of the heatmap range): there the SR decode may pick the other window. Such a
- * keypoint counts as a tie when both backends report the same peak value within this relative
- * tolerance; every other keypoint must be within 0.01 heatmap px.
- */
-const TIE = 1e-5;
-
-test('res50: native keypoints equal WASM within 0.01 heatmap px on the COCO photos, flip test on and off', async () => {
-  if (skipUnless(installed, 'onnxruntime-node not installed')) return;
-  if (skipUnless(hasShared, '../shared/data/coco not found: native parity skipped')) return;
-  if (skipUnless(hasModel('res50'), 'res50 test model missing: run npm run models')) return;
-  const spec = await cocoSpec();
-  const native = await createEstimator({ model: modelDir('res50'), backend: 'native' });
-  const wasm = await createEstimator({ model: modelDir('res50'), backend: 'wasm' });
-  try {
-    assert.is(native.info.backend, 'native');
-    const { width: hw, height: hh } = native.info.heatmap;
-    for (const flipTest of [true, false]) {
-      let worst = 0;
-      let worstScore = 0;
-      let n = 0;
-      const ties: string[] = [];
-      const ms = { native: 0, wasm: 0 };
-      for (const { image, boxes } of spec) {
-        const bytes = await readFile(image);
-        const a = await native.estimate(bytes, { boxes: boxes as any, flipTest });
-        const b = await wasm.estimate(bytes, { boxes: boxes as any, flipTest });
-        assert.is(a.backend, 'native');
-        ms.native += a.timings.inference;
-        ms.wasm += b.timings.inference;
-        a.people.forEach((p, i) => {
-          const { scale } = boxToCenterScale(boxes[i] as any, native.info.input.width, native.info.input.height);
-          const px = (scale[0] * 200) / hw; // image pixels per heatmap pixel
-          const py = (scale[1] * 200) / hh;
-          p.keypoints.forEach((k, j) => {
-            const q = b.people[i].keypoints[j];
-            const d = Math.hypot((k.x - q.x) / px, (k.y - q.y) / py);
-            const ds = Math.abs(k.score - q.score);
-            worstScore = Math.max(worstScore, ds);
-            n++;
-            if (d <= 0.01) worst = Math.max(worst, d);
-            else {
-              assert.ok(ds <= TIE * Math.abs(q.score), `${image} box ${i} ${k.name} moved ${d} heatmap px with scores ${k.score} vs ${q.score}: not a tie`);
-              ties.push(`${image.slice(-16)} box ${i} ${k.name}: ${d.toFixed(2)} hm px, scores ${k.score} / ${q.score}`);
-            }
-          });
-        });
-      }
-      console.log(`    flip ${flipTest ? 'on' : 'off'}: ${n - ties.length} of ${n} keypoints within 0.01 hm px (worst ${worst.toExponential(2)}), scores within ${worstScore.toExponential(2)}; inference native ${ms.native.toFixed(0)} ms, wasm ${ms.wasm.toFixed(0)} ms`);
-      for (const t of ties) console.log(`      near tie: ${t}`);
-      assert.ok(ties.length <= n / 500, `${ties.length} near ties of ${n} keypoints`);
-    }
-  } finally {
-    await native.dispose();
-    await wasm.dispose();
-  }
 });
 
 test.run();

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import process from 'node:process';
-import { hasModel, hasShared, modelDir, ROOT, skipUnless, tempDir } from '../helpers/env.ts';
+import { hasModel, hasShared, modelDir, requirement, ROOT, suiteSkipped, tempDir } from '../helpers/env.ts';
 import { DENO, freePort, pool, type RunningServer, startServer } from '../helpers/servers.ts';
 import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
 import { createEstimator } from '../../src/estimator/estimator.ts';
@@ -41,19 +41,19 @@ async function tinyDir(): Promise<string> {
   return dir;
 }
 
-const skip = skipUnless(hasShared && hasModel('res50'), 'HTTP tests need ../shared/data/coco and the res50 test model (npm run models)') ||
-  skipUnless(existsSync(BUNDLES.node) && existsSync(BUNDLES.deno), 'HTTP tests need the bundles: npm run build');
+const skip = requirement([hasShared && hasModel('res50'), 'HTTP tests need ../shared/data/coco and the res50 test model (npm run models)'], [existsSync(BUNDLES.node) && existsSync(BUNDLES.deno), 'HTTP tests need the bundles: npm run build']);
+const skipped = suiteSkipped(skip);
 
 let reference: EstimateResult;
 test.before(async () => {
-  if (skip) return;
+  if (skipped) return;
   const est = await createEstimator({ model: modelDir('res50'), backend: 'wasm' });
   reference = await est.estimate(new Uint8Array(readFileSync(PHOTO)), { boxes: [PHOTO_BOX as [number, number, number, number]] });
   await est.dispose();
 });
 
 for (const runtime of ['node', 'deno'] as Runtime[]) {
-  if (skip) break;
+  if (skipped) break;
   test(`${runtime}: same keypoints as in-process, the bad-input suite over HTTP, still answering after`, async () => {
     const server = await start(runtime, modelDir('res50'));
     try {

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import process from 'node:process';
 import { pathToFileURL } from 'node:url';
-import { hasModel, hasShared, modelDir, ROOT, skipUnless, tempDir } from '../helpers/env.ts';
+import { hasModel, hasShared, modelDir, requirement, ROOT, suiteSkipped, tempDir } from '../helpers/env.ts';
 import { createEstimator } from '../../src/estimator/estimator.ts';
 import { API_KEY, goodRequest, PHOTO, PHOTO_BOX } from './cases.ts';
 
@@ -42,8 +42,7 @@ function event(method: string, path: string, opts: { query?: string; headers?: R
 
 const lambdaContext = { functionName: 'srpose', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 30_000 };
 
-const skip = skipUnless(hasShared && hasModel('res50'), 'Lambda tests need ../shared/data/coco and the res50 test model') ||
-  skipUnless(['lambda', 'vercel', 'netlify'].every((t) => existsSync(bundle(t))), 'serverless tests need the bundles: npm run build');
+const skip = requirement([hasShared && hasModel('res50'), 'Lambda tests need ../shared/data/coco and the res50 test model'], [['lambda', 'vercel', 'netlify'].every((t) => existsSync(bundle(t))), 'serverless tests need the bundles: npm run build']);
 
 /** Imports a bundle with the server's settings in the environment it reads at load time. */
 async function importWith(file: string, vars: Record<string, string>): Promise<any> {
@@ -70,7 +69,7 @@ function worstDiff(got: { people: { keypoints: { x: number; y: number }[] }[] },
   return Math.max(...got.people[0].keypoints.map((k, i) => Math.hypot(k.x - ref.people[0].keypoints[i].x, k.y - ref.people[0].keypoints[i].y)));
 }
 
-if (!skip) {
+if (!suiteSkipped(skip)) {
   test('API Gateway v2 events: estimate equals the library, errors typed, health answers', async () => {
     const { handler } = await importWith(BUNDLE, { SRPOSE_MODEL: modelDir('res50'), SRPOSE_API_KEY: API_KEY, HF_HUB_CACHE: await tempDir('srpose-lambda-') });
     const jpeg = new Uint8Array(readFileSync(PHOTO));
