@@ -19,9 +19,8 @@ import jpegWasm from '../wasm/mozjpeg_dec.wasm';
 import pngWasm from '../wasm/squoosh_png_bg.wasm';
 // @ts-types="./wasm-module.d.ts"
 import webpWasm from '../wasm/webp_dec.wasm';
-import { appOptionsFromEnv, createApp, type SRPoseApp } from '../src/server/mod.ts';
+import { appOptionsFromEnv, createApp, edgeDefaults, type SRPoseApp } from '../src/server/mod.ts';
 import { errorResponse } from '../src/server/errors.ts';
-import { DEFAULT_EDGE_MODEL, DEFAULT_EDGE_WEIGHTS } from '../src/defaults.ts';
 import type { ExecutionContext } from 'hono';
 
 const wasmModules = {
@@ -38,9 +37,7 @@ let app: SRPoseApp | undefined;
 /** The app of this isolate, built on its first request (bindings exist only from then on). */
 function appFor(env: Record<string, unknown>): SRPoseApp {
   const settings = appOptionsFromEnv(env);
-  // No SRPOSE_MODEL: the edge model in its int8 weights (SRPOSE_WEIGHTS still overrides).
-  const edge = settings.model === undefined ? { model: DEFAULT_EDGE_MODEL, weights: DEFAULT_EDGE_WEIGHTS } as const : {};
-  return app ??= createApp({ cache: 'web', ...edge, ...settings, wasmModules });
+  return app ??= createApp({ ...edgeDefaults(settings), ...settings, wasmModules });
 }
 
 export default {

@@ -9,9 +9,10 @@ import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DemoOptions } from '../src/server/demo.ts';
+import { parseYesNo } from '../src/platform/env.ts';
 
 export function demoFromEnv(env: Record<string, string | undefined>, here: string): DemoOptions | undefined {
-  if (!['1', 'true', 'yes', 'on'].includes((env.SRPOSE_DEMO ?? '').toLowerCase())) return undefined;
+  if (parseYesNo(env.SRPOSE_DEMO) !== true) return undefined;
   // Beside the sources (functions/) or beside a bundle (dist/<target>/).
   const dir = fileURLToPath(new URL('.', here));
   const staticDir = [env.SRPOSE_DEMO_STATIC, join(dir, '..', 'dist', 'browser'), join(dir, '..', 'browser')]

@@ -13,7 +13,9 @@ export const DEFAULT_MAX_BOXES = 64;
 export const DEFAULT_EDGE_MODEL = 'srpose/srpose-hrformer-s-coco-256x192';
 /**
  * The weights of {@link DEFAULT_EDGE_MODEL} at the edge: int8 is dequantized op by op, so the
- * WASM heap stays near 60 MB, where fp16 and fp32 (dequantized at load) take about 100 MB and
- * overflow a 128 MB isolate with the JS heap (measured in workerd, README "Cloudflare Workers").
+ * WASM heap stays well below what fp16 and fp32 (dequantized at load) take, which overflow a
+ * 128 MB isolate with the JS heap. The workerd test "the edge model fits the 128 MB isolate"
+ * (tests/functions/workerd.test.ts) measures the isolate's memory, `npm run bench -- models`
+ * each variant's; numbers in README "Cloudflare Workers".
  */
 export const DEFAULT_EDGE_WEIGHTS = 'int8';

@@ -42,3 +42,14 @@ export class SRPoseError extends Error {
 export function isSRPoseError(e: unknown, code?: SRPoseErrorCode): e is SRPoseError {
   return e instanceof SRPoseError && (code === undefined || e.code === code);
 }
+
+/**
+ * `value` when it is one of `choices`, else an {@link SRPoseError} (`code`, default
+ * `INVALID_OPTION`) that lists them: every enumerated setting is checked with its one list.
+ */
+export function oneOf<T extends string>(value: unknown, choices: readonly T[], name: string, code: SRPoseErrorCode = 'INVALID_OPTION'): T {
+  if ((choices as readonly unknown[]).includes(value)) return value as T;
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value);
+  const list = choices.map((c) => `'${c}'`);
+  throw new SRPoseError(code, `${name} must be ${list.slice(0, -1).join(', ')} or ${list[list.length - 1]}, got ${shown}`);
+}

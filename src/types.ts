@@ -3,7 +3,7 @@
  * @module
  */
 import type { Backend, BackendRequest } from './runtime/session.ts';
-import type { DecodeMethod, WeightsKind } from './model/config.ts';
+import type { DECODE_NAMES, DecodeMethod, WeightsKind } from './model/config.ts';
 import type { WeightsRequest } from './model/weights.ts';
 import type { GroupingParams } from './core/bottomup/types.ts';
 import type { ModelSource } from './model/source.ts';
@@ -18,7 +18,7 @@ export type ModelKind = 'top-down' | 'bottom-up';
  * How keypoints come out of the heatmaps: a top-down {@link DecodeMethod}, or the bottom-up
  * associative-embedding grouping.
  */
-export type DecodeName = DecodeMethod | 'associative-embedding';
+export type DecodeName = (typeof DECODE_NAMES)[number];
 
 /** The codecs' WASM binaries, named by their path inside the npm packages. */
 export type CodecWasm =
@@ -29,8 +29,8 @@ export type CodecWasm =
   | '@jsquash/webp/codec/enc/webp_enc.wasm'
   | '@jsquash/webp/codec/enc/webp_enc_simd.wasm';
 
-/** A person box `[x, y, width, height]` in image pixels, optionally with a detector score. */
-export type Box = readonly [number, number, number, number] | readonly [number, number, number, number, number];
+import type { Box } from './core/boxes.ts';
+export type { Box };
 
 /** Decoded pixels, row-major, 3 (RGB) or 4 (RGBA) bytes per pixel. */
 export interface Pixels {

@@ -90,7 +90,7 @@ BOTTOM_UP_ARCHS = tuple(a for a, v in ARCHS.items() if v.get('kind') == 'bottom-
 
 def arch_info(arch):
     if arch not in ARCHS:
-        raise KeyError(f'unknown arch {arch!r}; expected one of {", ".join(ARCHS)}')
+        raise ValueError(f'unknown arch {arch!r}; known archs: {", ".join(ARCHS)}')
     return copy.deepcopy(ARCHS[arch])
 
 
@@ -128,47 +128,73 @@ def is_bottom_up(model_or_arch):
     return arch in BOTTOM_UP_ARCHS
 
 
+def _srpose_head(in_channels):
+    return TopDownSRPoseHead(in_channels=in_channels, out_channels=[256, 128, 64, 32],
+                             num_joints=NUM_JOINTS, upsample_log=[3, 2, 1, 2],
+                             per_emb_nums=[16, 8, 4, 4], supervises=[True, True, True, True])
+
+
+def _res50():
+    return TopDownModel(ResNet(depth=50, out_indices=(0, 1, 2, 3)),
+                        _srpose_head([2048, 1024, 512, 256]), 'res50')
+
+
+def _hrnet_w32():
+    return TopDownModel(HRNet(copy.deepcopy(HRNET_W32_EXTRA)), _srpose_head([256, 128, 64, 32]),
+                        'hrnet_w32')
+
+
+def _hrformer_s():
+    # HRT small (hrt_small_srpose_coco_256x192.py): four maps 32/64/128/256 ch at strides
+    # 4/8/16/32, fed to the head high to low resolution exactly as HRNet-W32's
+    return TopDownModel(HRT(copy.deepcopy(HRT_SMALL_EXTRA)), _srpose_head([256, 128, 64, 32]),
+                        'hrformer_s')
+
+
+def _res50_simple():
+    # SimpleBaseline: ResNet-50's last map (stride 32, 2048 ch), 3 deconvs -> 64x48 heatmaps
+    backbone = ResNet(depth=50)
+    head = TopDownSimpleHead(in_channels=2048, out_channels=NUM_JOINTS)
+    return TopDownModel(backbone, head, 'res50_simple')
+
+
+def _bu_res50():
+    # ResNet-50, out_indices (3,) (stride 32, 2048 ch); head: 3 deconvs -> stride 4
+    backbone = ResNet(depth=50)
+    head = BottomUpSimpleSRHead(in_channels=2048, num_joints=NUM_JOINTS, tag_per_joint=True,
+                                with_ae_loss=[True], per_kp_emb=4, pixel_shuffle=4)
+    return BottomUpModel(backbone, head, 'bu_res50')
+
+
+def _bu_hrnet_w32():
+    # HRNet-W32 with stage4 multiscale_output False (the default): one stride-4 map, 32 ch
+    extra = copy.deepcopy(HRNET_W32_EXTRA)
+    del extra['stage4']['multiscale_output']
+    backbone = HRNet(extra)
+    head = BottomUpSimpleSRHead(in_channels=32, num_joints=NUM_JOINTS, num_deconv_layers=0,
+                                tag_per_joint=True, with_ae_loss=[True], per_kp_emb=4,
+                                pixel_shuffle=4)
+    return BottomUpModel(backbone, head, 'bu_hrnet_w32')
+
+
+# one builder per entry of ARCHS (a test checks the two key sets are equal)
+BUILDERS = {
+    'res50': _res50,
+    'hrnet_w32': _hrnet_w32,
+    'hrformer_s': _hrformer_s,
+    'res50_simple': _res50_simple,
+    'bu_res50': _bu_res50,
+    'bu_hrnet_w32': _bu_hrnet_w32,
+}
+
+
 def build_model(arch):
-    """The model of ``arch`` (res50 | hrnet_w32 | hrformer_s | res50_simple | bu_res50 |
-    bu_hrnet_w32) as its official config builds it, in eval mode and with PyTorch's default
-    initialisation."""
+    """The model of ``arch`` (a key of ``ARCHS``: res50 | hrnet_w32 | hrformer_s | res50_simple |
+    bu_res50 | bu_hrnet_w32) as its official config builds it, in eval mode and with PyTorch's
+    default initialisation. Raises ``ValueError`` naming the known archs for any other arch,
+    and for an arch of ``ARCHS`` that has no builder, rather than building another model."""
     arch_info(arch)
-    if arch == 'bu_res50':
-        # ResNet-50, out_indices (3,) (stride 32, 2048 ch); head: 3 deconvs -> stride 4
-        backbone = ResNet(depth=50)
-        head = BottomUpSimpleSRHead(in_channels=2048, num_joints=NUM_JOINTS, tag_per_joint=True,
-                                    with_ae_loss=[True], per_kp_emb=4, pixel_shuffle=4)
-        return BottomUpModel(backbone, head, arch).eval()
-    if arch == 'bu_hrnet_w32':
-        # HRNet-W32 with stage4 multiscale_output False (the default): one stride-4 map, 32 ch
-        extra = copy.deepcopy(HRNET_W32_EXTRA)
-        del extra['stage4']['multiscale_output']
-        backbone = HRNet(extra)
-        head = BottomUpSimpleSRHead(in_channels=32, num_joints=NUM_JOINTS, num_deconv_layers=0,
-                                    tag_per_joint=True, with_ae_loss=[True], per_kp_emb=4,
-                                    pixel_shuffle=4)
-        return BottomUpModel(backbone, head, arch).eval()
-    if arch == 'res50':
-        backbone = ResNet(depth=50, out_indices=(0, 1, 2, 3))
-        head = TopDownSRPoseHead(in_channels=[2048, 1024, 512, 256],
-                                 out_channels=[256, 128, 64, 32], num_joints=NUM_JOINTS,
-                                 upsample_log=[3, 2, 1, 2], per_emb_nums=[16, 8, 4, 4],
-                                 supervises=[True, True, True, True])
-    elif arch == 'hrnet_w32':
-        backbone = HRNet(copy.deepcopy(HRNET_W32_EXTRA))
-        head = TopDownSRPoseHead(in_channels=[256, 128, 64, 32],
-                                 out_channels=[256, 128, 64, 32], num_joints=NUM_JOINTS,
-                                 upsample_log=[3, 2, 1, 2], per_emb_nums=[16, 8, 4, 4],
-                                 supervises=[True, True, True, True])
-    elif arch == 'hrformer_s':
-        # HRT small (hrt_small_srpose_coco_256x192.py): four maps 32/64/128/256 ch at strides
-        # 4/8/16/32, fed to the head high to low resolution exactly as HRNet-W32's
-        backbone = HRT(copy.deepcopy(HRT_SMALL_EXTRA))
-        head = TopDownSRPoseHead(in_channels=[256, 128, 64, 32],
-                                 out_channels=[256, 128, 64, 32], num_joints=NUM_JOINTS,
-                                 upsample_log=[3, 2, 1, 2], per_emb_nums=[16, 8, 4, 4],
-                                 supervises=[True, True, True, True])
-    else:  # res50_simple
-        backbone = ResNet(depth=50)
-        head = TopDownSimpleHead(in_channels=2048, out_channels=NUM_JOINTS)
-    return TopDownModel(backbone, head, arch).eval()
+    if arch not in BUILDERS:
+        raise ValueError(f'arch {arch!r} has no builder in build_model; archs with one: '
+                         f'{", ".join(BUILDERS)}')
+    return BUILDERS[arch]().eval()

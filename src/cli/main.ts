@@ -7,17 +7,20 @@ import { readLocalFile, writeLocalFile } from '../platform/files.ts';
 import { drawPoses } from '../image/draw.ts';
 import { readImage } from '../image/input.ts';
 import { DEFAULT_MAX_PIXELS } from '../defaults.ts';
+import { checkBoxList } from '../core/boxes.ts';
 import type { Box, EstimateResult } from '../types.ts';
 
-/** Parses `x,y,w,h[;x,y,w,h...]`. */
+/** Parses `x,y,w,h[;x,y,w,h...]` (each optionally `,score`); the list is checked as the library checks it. */
 export function parseBoxes(text: string): Box[] {
-  return text.split(';').filter((s) => s.trim() !== '').map((part, i) => {
-    const v = part.split(',').map((s) => Number(s.trim()));
+  const boxes = text.split(';').filter((s) => s.trim() !== '').map((part, i) => {
+    const v = part.split(',').map((s) => (s.trim() === '' ? NaN : Number(s.trim())));
     if (v.length !== 4 && v.length !== 5) {
       throw new SRPoseError('INVALID_BOX', `--boxes entry ${i} "${part}" must be x,y,w,h`);
     }
-    return v as unknown as Box;
+    return v;
   });
+  checkBoxList(boxes, Infinity);
+  return boxes;
 }
 
 function summary(file: string, r: EstimateResult): string {

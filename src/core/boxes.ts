@@ -4,6 +4,9 @@
  */
 import { SRPoseError } from '../errors.ts';
 
+/** A person box `[x, y, width, height]` in image pixels, optionally with a detector score. */
+export type Box = readonly [number, number, number, number] | readonly [number, number, number, number, number];
+
 /** Box padding of mmpose's `_xywh2cs` (`padding=1.25`). */
 export const DEFAULT_BOX_PADDING = 1.25;
 /** mmpose's `pixel_std`: scales are in units of 200 pixels. */
@@ -41,15 +44,34 @@ export function boxToCenterScale(
 }
 
 /**
- * Checks person boxes `[x, y, w, h]` (optionally `, score`) against an image: every value
- * finite, `w` and `h` positive, and some overlap with the image (a box partly outside is
- * fine: the crop pads with black). Throws `INVALID_BOX` naming the first bad box.
+ * Checks the shape of a list of person boxes, before any image is known: an array of 1 to
+ * `maxBoxes` boxes, each `[x, y, w, h]` or `[x, y, w, h, score]` of finite numbers (no holes).
+ * The library, the HTTP API and the CLI all check with this. Throws `INVALID_BOX`.
  */
-export function validateBoxes(boxes: readonly (readonly number[])[], imageWidth: number, imageHeight: number): void {
-  boxes.forEach((box, i) => {
+export function checkBoxList(boxes: unknown, maxBoxes: number): asserts boxes is Box[] {
+  if (!Array.isArray(boxes)) throw new SRPoseError('INVALID_BOX', 'boxes must be an array of [x, y, width, height]');
+  if (boxes.length === 0) throw new SRPoseError('INVALID_BOX', 'boxes is empty; leave it out to use the whole image');
+  if (boxes.length > maxBoxes) throw new SRPoseError('INVALID_BOX', `${boxes.length} boxes; at most ${maxBoxes} at once`);
+  for (let i = 0; i < boxes.length; i++) {
+    const box = boxes[i];
     const bad = (why: string) => new SRPoseError('INVALID_BOX', `box ${i} ${show(box)}: ${why}`);
     if (!Array.isArray(box) || (box.length !== 4 && box.length !== 5)) throw bad('expected [x, y, width, height] or [x, y, width, height, score]');
-    if (!box.every((v) => typeof v === 'number' && Number.isFinite(v))) throw bad('every value must be a finite number');
+    // a for loop, not every(): every() skips the holes of a sparse array
+    for (let j = 0; j < box.length; j++) {
+      if (typeof box[j] !== 'number' || !Number.isFinite(box[j])) throw bad('every value must be a finite number');
+    }
+  }
+}
+
+/**
+ * Checks person boxes `[x, y, w, h]` (optionally `, score`) against an image: the shape of
+ * {@link checkBoxList}, `w` and `h` positive, and some overlap with the image (a box partly
+ * outside is fine: the crop pads with black). Throws `INVALID_BOX` naming the first bad box.
+ */
+export function validateBoxes(boxes: unknown, imageWidth: number, imageHeight: number, maxBoxes = Infinity): asserts boxes is Box[] {
+  checkBoxList(boxes, maxBoxes);
+  boxes.forEach((box, i) => {
+    const bad = (why: string) => new SRPoseError('INVALID_BOX', `box ${i} ${show(box)}: ${why}`);
     const [x, y, w, h] = box;
     if (!(w > 0) || !(h > 0)) throw bad('width and height must be > 0');
     if (x >= imageWidth || y >= imageHeight || x + w <= 0 || y + h <= 0) {

@@ -1,10 +1,10 @@
 /**
  * The top-down crop on a WebAssembly SIMD kernel (kernels/crop.c): warp.ts's planar warp step
- * by step in integer arithmetic, so the same floats, 2.2-2.4x faster in Node and 1.4-1.7x in
- * Deno (0.51 against 1.15 ms a 256x192 crop in Node here, `npm run bench -- kernels`); next to
- * a 75 ms native run that is about 1% of estimate(). The module is 1.8 KB, compiled at first use
- * (wasm-kernel.ts); where it cannot be (Cloudflare Workers) {@link wasmCropper} is undefined and
- * crop.ts uses the JS loop.
+ * by step in integer arithmetic, so the same floats, faster than the JS loop in Node and in
+ * Deno (`npm run bench -- kernels` measures both); next to a native run the saving is a small
+ * but measurable share of estimate() (the `crop` stage of `npm run bench -- backends`). The
+ * module is small enough to compile synchronously at first use (wasm-kernel.ts); where it
+ * cannot be (Cloudflare Workers) {@link wasmCropper} is undefined and crop.ts uses the JS loop.
  * @module
  */
 import { WASM_BASE64 } from './kernels/crop.wasm.ts';

@@ -3,9 +3,10 @@
  * arithmetic as in warp.ts) and torchvision's `to_tensor` + `normalize` (the lookup table of
  * normalize.ts) written straight into the planar network input, optionally with its mirror
  * (the flip-test input) beside it: warp.ts's own loop with another sink, so the same values as
- * warpAffineBilinear + writeInputTensor, without the packed crop in between (about a fifth less
- * time, which counts next to a native run). Where WebAssembly compiles, the same arithmetic runs
- * on the SIMD kernel of crop-wasm.ts instead (1.4-2.4x faster, identical floats).
+ * warpAffineBilinear + writeInputTensor, without the packed crop in between (one pass over the
+ * pixels fewer, which counts next to a native run; `npm run bench -- kernels` times this loop
+ * per crop). Where WebAssembly compiles, the same arithmetic runs on the SIMD kernel of
+ * crop-wasm.ts instead (faster, identical floats: `npm run bench -- kernels`).
  * @module
  */
 import { type CropArgs, wasmCropper } from './crop-wasm.ts';

@@ -6,10 +6,10 @@ import { normalizeTable } from '../core/normalize.ts';
 import { flipIndexFromPairs, mergeFlipped } from '../core/flip.ts';
 import { type CropFrame, type DecodedKeypoints, decodeDark, decodeDefault, decodeSR, type Heatmaps } from '../core/decode/index.ts';
 import { DEFAULT_MAX_BOXES, DEFAULT_MAX_PIXELS, KEYPOINT_SCORE_THRESHOLD } from '../defaults.ts';
-import { SRPoseError } from '../errors.ts';
+import { oneOf, SRPoseError } from '../errors.ts';
 import { setWasmLoader } from '../image/codecs.ts';
 import { readImage, type RgbImage } from '../image/input.ts';
-import type { DecodeMethod, TopDownModelConfig } from '../model/config.ts';
+import { DECODE_METHODS, type DecodeMethod, type TopDownModelConfig } from '../model/config.ts';
 import { type ChooseWeights, type LoadedModel, loadModel } from '../model/source.ts';
 import { type BackendPlan, chooseWeights, parseWeightsRequest } from '../model/weights.ts';
 import { probeWebGpu } from '../runtime/webgpu.ts';
@@ -65,10 +65,7 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
   const config = model.config;
   let decode: DecodeMethod | undefined;
   if (config.kind === 'top-down') {
-    decode = options.decode ?? config.decode.method;
-    if (decode !== 'sr' && decode !== 'default' && decode !== 'dark') {
-      throw new SRPoseError('INVALID_OPTION', `decode must be 'sr', 'default' or 'dark', got ${JSON.stringify(decode)}`);
-    }
+    decode = oneOf(options.decode ?? config.decode.method, DECODE_METHODS, 'decode');
   } else if (options.decode !== undefined) {
     throw new SRPoseError('INVALID_OPTION', `decode does not apply to bottom-up models (they group by tags), got ${JSON.stringify(options.decode)}`);
   }
@@ -195,12 +192,7 @@ class PoseEstimator implements Estimator {
 
   #boxes(boxes: readonly Box[] | undefined, img: RgbImage): Box[] {
     if (boxes === undefined) return [[0, 0, img.width, img.height]];
-    if (!Array.isArray(boxes)) throw new SRPoseError('INVALID_BOX', 'boxes must be an array of [x, y, w, h]');
-    if (boxes.length === 0) throw new SRPoseError('INVALID_BOX', 'boxes is empty; omit it to use the whole image');
-    if (boxes.length > this.#limits.maxBoxes) {
-      throw new SRPoseError('INVALID_BOX', `${boxes.length} boxes; at most ${this.#limits.maxBoxes} per call`);
-    }
-    validateBoxes(boxes, img.width, img.height);
+    validateBoxes(boxes, img.width, img.height, this.#limits.maxBoxes);
     return boxes.slice();
   }
 

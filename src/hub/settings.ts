@@ -3,6 +3,8 @@
  * environment variables (`HF_ENDPOINT`, `HF_TOKEN`, `HF_HUB_CACHE` / `HF_HOME`,
  * `HF_HUB_OFFLINE`).
  */
+import { envVar, parseYesNo } from '../platform/env.ts';
+
 export interface HubOptions {
   /** Hub endpoint; default `HF_ENDPOINT` or https://huggingface.co. */
   hubUrl?: string;
@@ -25,17 +27,6 @@ export interface HubOptions {
 
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
 
-function envVar(name: string): string | undefined {
-  const g = globalThis as any;
-  try {
-    const v = g.Deno?.env?.get?.(name) ?? g.process?.env?.[name];
-    return typeof v === 'string' && v !== '' ? v : undefined;
-  } catch {
-    return undefined; // Deno without --allow-env
-  }
-}
-
-const truthy = (v: string | undefined) => v !== undefined && ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
 
 /** The settings in effect: options, else environment, else defaults. */
 // An empty cacheDir means the default, ~/.cache/huggingface/hub, resolved where the disk is.
@@ -46,6 +37,6 @@ export function resolveHubOptions(o: HubOptions = {}): Required<Omit<HubOptions,
     hubUrl: (o.hubUrl ?? envVar('HF_ENDPOINT') ?? DEFAULT_HUB_URL).replace(/\/+$/, ''),
     accessToken: o.accessToken ?? envVar('HF_TOKEN'),
     cacheDir: o.cacheDir ?? envVar('HF_HUB_CACHE') ?? (hfHome ? `${hfHome}/hub` : ''),
-    offline: o.offline ?? truthy(envVar('HF_HUB_OFFLINE')),
+    offline: o.offline ?? parseYesNo(envVar('HF_HUB_OFFLINE')) === true,
   };
 }

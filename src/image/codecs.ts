@@ -8,7 +8,7 @@
  */
 import mozjpegDecoder from '@jsquash/jpeg/codec/dec/mozjpeg_dec.js';
 import { defaultOptions as jpegDefaults } from '@jsquash/jpeg/meta.js';
-import initPng, { decode as pngDecode, decode_rgba16 as pngDecode16, encode as pngEncode } from '@jsquash/png/codec/pkg/squoosh_png.js';
+import initPng, { decode as pngDecode, encode as pngEncode } from '@jsquash/png/codec/pkg/squoosh_png.js';
 import webpDecoder from '@jsquash/webp/codec/dec/webp_dec.js';
 import { defaultOptions as webpDefaults } from '@jsquash/webp/meta.js';
 import { SRPoseError } from '../errors.ts';
@@ -24,9 +24,9 @@ export type { CodecWasm };
  */
 export type WasmLoader = (file: CodecWasm) => Promise<WebAssembly.Module | undefined>;
 
-/** Decoded pixels straight from a codec: RGBA, 8 bits (16 for `decodePngRgba16`). */
-export interface RgbaImage<T extends ArrayLike<number> = Uint8Array | Uint8ClampedArray> {
-  data: T;
+/** Decoded pixels straight from a codec: RGBA, 8 bits per sample. */
+export interface RgbaImage {
+  data: Uint8Array | Uint8ClampedArray;
   width: number;
   height: number;
 }
@@ -149,7 +149,7 @@ const webpEncoder = new Codec(async () => {
 const png = new Codec(async () => {
   const module = await loadWasm('@jsquash/png/codec/pkg/squoosh_png_bg.wasm');
   await (module ? initPng(module) : initPng());
-  return { decode: pngDecode, decode16: pngDecode16, encode: pngEncode };
+  return { decode: pngDecode, encode: pngEncode };
 }, false);
 
 /** The WASM SIMD probe of wasm-feature-detect, which @jsquash/webp uses to pick its encoder. */
@@ -190,16 +190,6 @@ export function decodeJpegRgba(bytes: Uint8Array): Promise<RgbaImage> {
 /** PNG -> RGBA, 8 bits per sample (16-bit samples keep their high byte). */
 export function decodePngRgba(bytes: Uint8Array): Promise<RgbaImage> {
   return run('PNG decoding', png, (m) => m.decode(bytes));
-}
-
-/** PNG -> RGBA, 16 bits per sample. */
-export function decodePngRgba16(bytes: Uint8Array): Promise<RgbaImage<Uint16Array>> {
-  return run('PNG decoding', png, (m) => {
-    const img = m.decode16(bytes);
-    const out = { data: img.data, width: img.width, height: img.height };
-    img.free();
-    return out;
-  });
 }
 
 /** WebP (lossy, lossless, with alpha; not animated) -> RGBA. */

@@ -91,9 +91,10 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const isBytesOnLittleEndian = (a: ArrayLike<number>): a is Uint8Array | Uint8ClampedArray => LITTLE_ENDIAN && (a instanceof Uint8Array || a instanceof Uint8ClampedArray);
 
 /**
- * RGBA -> RGB four pixels at a time as 32-bit words (16 bytes in, 12 out; little-endian):
- * 2.5x the byte loop, which is most of a decode's time outside the codec (an RGBA decoder's
- * output, 1.8 -> 0.6-0.7 ms for a 640x425 photo). `src` 4-byte aligned.
+ * RGBA -> RGB four pixels at a time as 32-bit words (16 bytes in, 12 out; little-endian): four
+ * bytes per load and store instead of one, where the byte loop was most of a decode's time
+ * outside the codec (an RGBA decoder's output; the `decode` stage of `npm run bench` and of
+ * `npm run bench -- backends` measures it). `src` 4-byte aligned.
  */
 function rgbaToRgbWords(src: Uint8Array | Uint8ClampedArray, n: number, out: Uint8Array): void {
   const s = new Uint32Array(src.buffer, src.byteOffset, n);

@@ -2,7 +2,10 @@ import { SRPoseError } from '../errors.ts';
 import type { GroupingParams } from '../core/bottomup/types.ts';
 
 /** Decode methods a model contract may name (see `src/core/decode/`). */
-export type DecodeMethod = 'sr' | 'default' | 'dark';
+export const DECODE_METHODS = ['sr', 'default', 'dark'] as const;
+export type DecodeMethod = (typeof DECODE_METHODS)[number];
+/** The decode a result reports: a top-down {@link DecodeMethod}, or the bottom-up grouping. */
+export const DECODE_NAMES = [...DECODE_METHODS, 'associative-embedding'] as const;
 
 /** Fields every model contract has, whatever its kind. */
 interface ModelConfigBase {
@@ -71,14 +74,13 @@ export interface ExternalDataFile {
   bytes?: number;
 }
 
-const DECODE_METHODS: readonly DecodeMethod[] = ['sr', 'default', 'dark'];
 
 /**
  * How a model file stores its weights: `fp32`; `fp16` (stored as float16, cast to float32 in
  * the graph); `int8` (weight-only, per output channel, symmetric, dequantized in the graph).
  */
-export type WeightsKind = 'fp32' | 'fp16' | 'int8';
-export const WEIGHTS_KINDS: readonly WeightsKind[] = ['fp32', 'fp16', 'int8'];
+export const WEIGHTS_KINDS = ['fp32', 'fp16', 'int8'] as const;
+export type WeightsKind = (typeof WEIGHTS_KINDS)[number];
 
 /**
  * Checks an `srpose.json` value field by field and returns it typed; every problem is an
@@ -105,7 +107,7 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
   const arr = (v: unknown, path: string): unknown[] =>
     Array.isArray(v) ? v : fail(`${path} must be an array`);
   const weightsKind = (v: unknown, path: string): WeightsKind =>
-    WEIGHTS_KINDS.includes(v as WeightsKind) ? v as WeightsKind : fail(`${path} must be one of ${WEIGHTS_KINDS.join(', ')}, got ${JSON.stringify(v)}`);
+    (WEIGHTS_KINDS as readonly unknown[]).includes(v) ? v as WeightsKind : fail(`${path} must be one of ${WEIGHTS_KINDS.join(', ')}, got ${JSON.stringify(v)}`);
   // Files are fetched beside srpose.json, so a path may not climb out of the model's folder.
   const relFile = (v: unknown, path: string): string => {
     const file = str(v, path);
@@ -222,7 +224,7 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
   const bbox = obj(c.bbox, 'bbox');
   const decode = obj(c.decode, 'decode');
   const method = decode.method as DecodeMethod;
-  if (!DECODE_METHODS.includes(method)) {
+  if (!(DECODE_METHODS as readonly unknown[]).includes(method)) {
     fail(`decode.method must be one of ${DECODE_METHODS.join(', ')}, got ${JSON.stringify(decode.method)}`);
   }
   const inW = int(input.width, 'input.width', 8, 4096);

@@ -8,11 +8,13 @@
  * - otherwise the contract's `recommended` kind.
  * @module
  */
-import { SRPoseError } from '../errors.ts';
-import type { ExternalDataFile, ModelConfig, WeightsKind } from './config.ts';
+import { oneOf, SRPoseError } from '../errors.ts';
+import { type ExternalDataFile, type ModelConfig, WEIGHTS_KINDS, type WeightsKind } from './config.ts';
 
 /** What the user asks for: a weights kind, or `auto` (the rules above). */
-export type WeightsRequest = 'auto' | WeightsKind;
+/** What a caller may ask for: a kind, or `auto` (the rules of {@link chooseWeights}). */
+export const WEIGHTS_REQUESTS = ['auto', ...WEIGHTS_KINDS] as const;
+export type WeightsRequest = (typeof WEIGHTS_REQUESTS)[number];
 
 /** What the weights choice knows of the backend to come. */
 export interface BackendPlan {
@@ -42,9 +44,7 @@ export function weightsFile(config: ModelConfig, kind: WeightsKind): ExternalDat
 
 /** Checks a user's weights option. */
 export function parseWeightsRequest(v: unknown): WeightsRequest {
-  if (v === undefined) return 'auto';
-  if (v === 'auto' || v === 'fp32' || v === 'fp16' || v === 'int8') return v;
-  throw new SRPoseError('INVALID_OPTION', `weights must be 'auto', 'fp32', 'fp16' or 'int8', got ${JSON.stringify(v)}`);
+  return v === undefined ? 'auto' : oneOf(v, WEIGHTS_REQUESTS, 'weights');
 }
 
 /**

@@ -64,12 +64,38 @@ export function importOptional<T = any>(specifier: string): Promise<T> {
 }
 
 /**
- * An environment variable, or undefined: `process.env` in Node; in Deno only when reading it
- * is already allowed (never prompts); undefined elsewhere.
+ * An environment variable, or undefined when unset or empty: `process.env` in Node; in Deno
+ * only when reading it is already allowed (never prompts); undefined elsewhere. The one reader
+ * of the process environment, with {@link processEnv}.
  */
 export function envVar(name: string): string | undefined {
-  if (isDeno) return denoGranted({ name: 'env', variable: name }) ? g.Deno.env.get(name) : undefined;
-  return isNode ? g.process.env[name] : undefined;
+  const v = isDeno ? (denoGranted({ name: 'env', variable: name }) ? g.Deno.env.get(name) : undefined) : isNode ? g.process.env[name] : undefined;
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/**
+ * The whole process environment where it may be read (Node; Deno with `--allow-env`), else
+ * `{}` (Deno without the permission: never prompts; browsers and Workers, whose settings come
+ * from elsewhere).
+ */
+export function processEnv(): Record<string, string> {
+  if (isDeno) return denoGranted({ name: 'env' }) ? g.Deno.env.toObject() : {};
+  return isNode ? { ...g.process.env } : {};
+}
+
+/** The words of a yes/no setting (environment variables, query parameters), any case. */
+export const YES_WORDS = ['1', 'true', 'yes', 'on'] as const;
+export const NO_WORDS = ['0', 'false', 'no', 'off'] as const;
+
+/**
+ * A yes/no word as a boolean: undefined when absent or empty, null when it is neither a
+ * {@link YES_WORDS} nor a {@link NO_WORDS} word (the caller names the setting in its error).
+ */
+export function parseYesNo(v: string | undefined): boolean | undefined | null {
+  const s = v?.trim().toLowerCase();
+  if (!s) return undefined;
+  if ((YES_WORDS as readonly string[]).includes(s)) return true;
+  return (NO_WORDS as readonly string[]).includes(s) ? false : null;
 }
 
 /** Number of logical cores this process may use. */

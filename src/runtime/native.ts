@@ -16,20 +16,21 @@ import { type PoseSession, rawSessions } from './pose-session.ts';
 export const NATIVE_PACKAGE = 'onnxruntime-node';
 
 /**
- * Session options of native sessions, each chosen by measurement on Res-50 with 2 cores
- * (`npm run bench -- backends --options`; numbers in README "Backends"):
+ * Session options of native sessions, each chosen by measurement on Res-50
+ * (`npm run bench -- backends --options` measures every one of them; its numbers are in
+ * README "Backends"):
  * - `graphOptimizationLevel: 'all'`: the NCHWc layout transformations on top of `extended`'s
- *   fusions; 17-20% faster per run than `basic` or `extended`, for about 70 MiB more resident
- *   memory (the reordered weights) and 0.2 s more session creation.
- * - `enableCpuMemArena: true`: 7-10% faster with 4 boxes than without (even with 1); without it
- *   the resident memory between runs is about 60 MiB lower, the peak the same.
+ *   fusions; faster per run than `basic` or `extended`, for more resident memory (the
+ *   reordered weights) and a slower session creation.
+ * - `enableCpuMemArena: true`: faster runs than without, with 4 boxes and even with 1;
+ *   without it the resident memory between runs is lower, the peak the same.
  * - `session.intra_op.allow_spinning: '0'`: intra-op threads sleep instead of spinning between
- *   tasks. Alike on an idle machine (within 5%), 30% faster per run on a busy one (load 3 on 2
- *   cores), and no CPU burnt spinning between requests.
+ *   tasks: alike on an idle machine, faster per run on a busy one (spinning threads compete
+ *   with the work for the cores), and no CPU burnt spinning between requests.
  * - `executionMode: 'sequential'`, `interOpNumThreads: 1`: ResNet and the SR head are one chain
  *   of nodes, with no parallel branches for inter-op threads to run.
- * `intraOpNumThreads` comes from the `threads` option: default all cores (2 threads 97-110 ms
- * per run against 162 ms with 1, for one crop).
+ * `intraOpNumThreads` comes from the `threads` option: default all cores, faster per run than
+ * one thread even for one crop.
  */
 export const NATIVE_SESSION_OPTIONS = Object.freeze({
   executionProviders: ['cpu'],

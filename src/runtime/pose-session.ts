@@ -10,13 +10,15 @@ import type * as ort from 'onnxruntime-web';
  * Execution backends this library drives: onnxruntime-node's native CPU provider (`native`,
  * Node and Deno), onnxruntime-web's WebGPU and WASM.
  */
-export type Backend = 'native' | 'webgpu' | 'wasm';
+export const BACKENDS = ['native', 'webgpu', 'wasm'] as const;
+export type Backend = (typeof BACKENDS)[number];
 
 /**
  * What the caller asks for: a backend, or `auto` (native where onnxruntime-node loads, else
  * WebGPU when a hardware adapter exists, else WASM).
  */
-export type BackendRequest = 'auto' | Backend;
+export const BACKEND_REQUESTS = ['auto', ...BACKENDS] as const;
+export type BackendRequest = (typeof BACKEND_REQUESTS)[number];
 
 /** One ONNX model ready to run, with the backend that really runs it. */
 export interface PoseSession {

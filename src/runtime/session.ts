@@ -1,8 +1,8 @@
 import * as ort from 'onnxruntime-web';
-import { SRPoseError } from '../errors.ts';
+import { oneOf, SRPoseError } from '../errors.ts';
 import { trackWasmMemory } from './wasm-memory.ts';
 import { availableCores, env } from '../platform/env.ts';
-import { type Backend, type BackendRequest, type PoseSession, rawSessions } from './pose-session.ts';
+import { type Backend, BACKEND_REQUESTS, type BackendRequest, type PoseSession, rawSessions } from './pose-session.ts';
 import { loadNative, nativeSpecifier, openNativeSession, wrapNative } from './native.ts';
 
 export type { Backend, BackendRequest, PoseSession };
@@ -207,10 +207,7 @@ export async function createPoseSession(
   io: { input: string; output: string },
   opts: SessionOptions = {},
 ): Promise<PoseSession> {
-  const request = opts.backend ?? 'auto';
-  if (request !== 'auto' && request !== 'native' && request !== 'webgpu' && request !== 'wasm') {
-    throw new SRPoseError('INVALID_OPTION', `backend must be 'auto', 'native', 'webgpu' or 'wasm', got ${JSON.stringify(request)}`);
-  }
+  const request = oneOf(opts.backend ?? 'auto', BACKEND_REQUESTS, 'backend');
   if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1)) {
     throw new SRPoseError('INVALID_OPTION', `threads must be a positive integer, got ${opts.threads}`);
   }

@@ -12,5 +12,6 @@ export {
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_QUEUE,
   DEFAULT_TIMEOUT_MS,
+  edgeDefaults,
 } from './settings.ts';
 export { Limiter } from './limiter.ts';

@@ -1,5 +1,11 @@
-/** The OpenAPI 3.1 description of the HTTP API, served at `GET /openapi.json`. */
-import { DEFAULT_MAX_BOXES } from '../defaults.ts';
+/**
+ * The OpenAPI 3.1 description of the HTTP API, served at `GET /openapi.json`: its parameters
+ * come from the request parser's own table and its enumerations from the lists the library
+ * checks against, so the document cannot drift from what the server accepts and answers.
+ */
+import { DECODE_NAMES, WEIGHTS_KINDS } from '../model/config.ts';
+import { BACKENDS } from '../runtime/pose-session.ts';
+import { ESTIMATE_PARAMS, IMAGE_TYPES } from './request.ts';
 
 const error = (description: string) => ({
   description,
@@ -16,12 +22,10 @@ const boxSchema = {
 
 /** The document; `limits` fills in the configured sizes. */
 export function openApiDocument(limits: { maxBodyBytes: number; maxBoxes: number; auth: boolean }): Record<string, unknown> {
-  const params = [
-    { name: 'boxes', in: 'query', schema: { type: 'string' }, description: `JSON array of person boxes, at most ${limits.maxBoxes} (default ${DEFAULT_MAX_BOXES}); none means the whole image` },
-    { name: 'flip', in: 'query', schema: { type: 'boolean' }, description: 'flip test (average with the mirrored crop); default from the model' },
-    { name: 'format', in: 'query', schema: { enum: ['json', 'coco'] }, description: '`coco`: the COCO keypoint results array' },
-    { name: 'image_id', in: 'query', schema: { type: 'integer', minimum: 0 }, description: 'image_id of COCO results' },
-  ];
+  const described = Object.entries(ESTIMATE_PARAMS).map(([name, p]) => ({ name, schema: p.schema, description: p.description(limits.maxBoxes) }));
+  const params = described.map((p) => ({ ...p, in: 'query' }));
+  const binary = { schema: { type: 'string', format: 'binary' } };
+  const raw = Object.fromEntries(IMAGE_TYPES.map((t) => [t, binary]));
   return {
     openapi: '3.1.0',
     info: { title: 'srpose', version: '1', description: 'SRPose human pose estimation (ACM MM 2023) over HTTP.' },
@@ -35,19 +39,14 @@ export function openApiDocument(limits: { maxBodyBytes: number; maxBoxes: number
             required: true,
             description: `The image (at most ${limits.maxBodyBytes} bytes), raw or as the \`image\` part of a form`,
             content: {
-              'image/jpeg': { schema: { type: 'string', format: 'binary' } },
-              'image/png': { schema: { type: 'string', format: 'binary' } },
-              'image/webp': { schema: { type: 'string', format: 'binary' } },
+              ...raw,
               'multipart/form-data': {
                 schema: {
                   type: 'object',
                   required: ['image'],
                   properties: {
-                    image: { type: 'string', format: 'binary' },
-                    boxes: { type: 'string', description: 'JSON array of boxes' },
-                    flip: { type: 'boolean' },
-                    format: { enum: ['json', 'coco'] },
-                    image_id: { type: 'integer' },
+                    image: binary.schema,
+                    ...Object.fromEntries(described.map((p) => [p.name, { ...p.schema, description: p.description }])),
                   },
                 },
               },
@@ -92,12 +91,13 @@ export function openApiDocument(limits: { maxBodyBytes: number; maxBoxes: number
           properties: {
             people: { type: 'array', items: { $ref: '#/components/schemas/Person' } },
             image: { type: 'object', properties: { width: { type: 'integer' }, height: { type: 'integer' } } },
-            backend: { enum: ['native', 'webgpu', 'wasm'] },
+            backend: { enum: BACKENDS },
             threads: { type: 'integer' },
             fallbackReason: { type: 'string' },
             flipTest: { type: 'boolean' },
-            decode: { enum: ['sr', 'default', 'dark'] },
+            decode: { enum: DECODE_NAMES },
             model: { type: 'string' },
+            weights: { enum: WEIGHTS_KINDS },
             timings: { type: 'object', additionalProperties: { type: 'number' }, description: 'ms per stage' },
           },
         },

@@ -3,24 +3,40 @@
  * Shapes only: box geometry against the image is checked by the estimator once decoded.
  * @module
  */
-import { SRPoseError } from '../errors.ts';
+import { oneOf, SRPoseError } from '../errors.ts';
+import { parseYesNo } from '../platform/env.ts';
+import { checkBoxList } from '../core/boxes.ts';
 import type { Box } from '../types.ts';
 
 /** Raw body types accepted (the bytes are sniffed anyway: the type only gates). */
 export const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'application/octet-stream'] as const;
+
+/** Answer formats: the result object, or COCO's keypoint results array. */
+export const OUTPUT_FORMATS = ['json', 'coco'] as const;
+
+/**
+ * The parameters of `POST /v1/estimate` (query, or form fields), as the parser below reads them
+ * and the OpenAPI document (openapi.ts) lists them: one definition for both.
+ */
+export const ESTIMATE_PARAMS = {
+  boxes: { schema: { type: 'string' }, description: (maxBoxes: number) => `JSON array of person boxes [x, y, width, height(, score)], at most ${maxBoxes}; none means the whole image` },
+  flip: { schema: { type: 'boolean' }, description: () => 'flip test (average with the mirrored crop); default from the model' },
+  format: { schema: { enum: OUTPUT_FORMATS }, description: () => '`coco`: the COCO keypoint results array' },
+  image_id: { schema: { type: 'integer', minimum: 0 }, description: () => 'image_id of COCO results' },
+} as const;
 
 /** What one estimate request asks for. */
 export interface EstimateRequest {
   image: Uint8Array;
   boxes?: Box[];
   flipTest?: boolean;
-  format: 'json' | 'coco';
+  format: (typeof OUTPUT_FORMATS)[number];
   /** `image_id` of the COCO results. */
   imageId: number;
 }
 
 /** Reads a parameter from a multipart field first, then the query. */
-type Param = (name: string) => string | undefined;
+type Param = (name: keyof typeof ESTIMATE_PARAMS) => string | undefined;
 
 function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0].trim().toLowerCase();
@@ -34,30 +50,19 @@ export function parseBoxes(text: string, maxBoxes: number): Box[] {
   } catch {
     throw new SRPoseError('INVALID_BOX', 'boxes must be JSON: [[x, y, width, height], ...]');
   }
-  if (!Array.isArray(v)) throw new SRPoseError('INVALID_BOX', 'boxes must be a JSON array of [x, y, width, height]');
-  if (v.length === 0) throw new SRPoseError('INVALID_BOX', 'boxes is empty; leave it out to use the whole image');
-  if (v.length > maxBoxes) throw new SRPoseError('INVALID_BOX', `${v.length} boxes; at most ${maxBoxes} per request`);
-  v.forEach((b, i) => {
-    if (!Array.isArray(b) || (b.length !== 4 && b.length !== 5) || !b.every((x) => typeof x === 'number' && Number.isFinite(x))) {
-      throw new SRPoseError('INVALID_BOX', `box ${i}: expected [x, y, width, height] or [x, y, width, height, score] of finite numbers`);
-    }
-  });
-  return v as Box[];
+  checkBoxList(v, maxBoxes);
+  return v;
 }
 
 function parseFlag(name: string, v: string | undefined): boolean | undefined {
   if (v === undefined) return undefined;
-  const s = v.toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
-  if (['0', 'false', 'no', 'off'].includes(s)) return false;
-  throw new SRPoseError('INVALID_REQUEST', `${name} must be true or false, got ${JSON.stringify(v.slice(0, 40))}`);
+  const b = parseYesNo(v);
+  if (b == null) throw new SRPoseError('INVALID_REQUEST', `${name} must be true or false, got ${JSON.stringify(v.slice(0, 40))}`);
+  return b;
 }
 
 function parseParams(param: Param, maxBoxes: number): Omit<EstimateRequest, 'image'> {
-  const format = param('format') ?? 'json';
-  if (format !== 'json' && format !== 'coco') {
-    throw new SRPoseError('INVALID_REQUEST', `format must be json or coco, got ${JSON.stringify(format.slice(0, 40))}`);
-  }
+  const format = oneOf(param('format') ?? 'json', OUTPUT_FORMATS, 'format', 'INVALID_REQUEST');
   const id = param('image_id') ?? '0';
   const imageId = Number(id);
   if (!/^\d{1,15}$/.test(id) || !Number.isSafeInteger(imageId)) {

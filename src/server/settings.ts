@@ -3,10 +3,13 @@
  * environment (process env, `Deno.env`, a Worker's `env` binding) by {@link appOptionsFromEnv}.
  * @module
  */
-import { SRPoseError } from '../errors.ts';
+import { oneOf, SRPoseError } from '../errors.ts';
+import { BACKEND_REQUESTS } from '../runtime/pose-session.ts';
 import type { EstimatorOptions, ModelSource } from '../types.ts';
 import type { DemoOptions } from './demo.ts';
 import { parseWeightsRequest } from '../model/weights.ts';
+import { parseYesNo, processEnv } from '../platform/env.ts';
+import { DEFAULT_EDGE_MODEL, DEFAULT_EDGE_WEIGHTS } from '../defaults.ts';
 
 /** Largest request body accepted, in bytes. */
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -59,22 +62,10 @@ function int(env: EnvLike, name: string, min: number): number | undefined {
 }
 
 function bool(env: EnvLike, name: string): boolean | undefined {
-  const v = str(env, name)?.toLowerCase();
-  if (v === undefined) return undefined;
-  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-  if (['0', 'false', 'no', 'off'].includes(v)) return false;
-  throw new SRPoseError('INVALID_OPTION', `${name} must be true or false, got ${JSON.stringify(v)}`);
-}
-
-/** The process environment where there is one (Node, Deno with --allow-env), else `{}`. */
-export function processEnv(): Record<string, string> {
-  const g = globalThis as any;
-  try {
-    if (g.Deno?.env?.toObject) return g.Deno.env.toObject();
-  } catch {
-    return {}; // Deno without --allow-env
-  }
-  return { ...(g.process?.env ?? {}) };
+  const v = str(env, name);
+  const b = parseYesNo(v);
+  if (b === null) throw new SRPoseError('INVALID_OPTION', `${name} must be true or false, got ${JSON.stringify(v)}`);
+  return b;
 }
 
 /**
@@ -89,9 +80,7 @@ export function processEnv(): Record<string, string> {
 export function appOptionsFromEnv(env: EnvLike = processEnv()): AppOptions {
   const cors = str(env, 'SRPOSE_CORS_ORIGINS');
   const backend = str(env, 'SRPOSE_BACKEND');
-  if (backend !== undefined && !['auto', 'native', 'webgpu', 'wasm'].includes(backend)) {
-    throw new SRPoseError('INVALID_OPTION', `SRPOSE_BACKEND must be auto, native, webgpu or wasm, got ${JSON.stringify(backend)}`);
-  }
+  if (backend !== undefined) oneOf(backend, BACKEND_REQUESTS, 'SRPOSE_BACKEND');
   const o: AppOptions = {
     model: str(env, 'SRPOSE_MODEL'),
     apiKey: str(env, 'SRPOSE_API_KEY'),
@@ -112,4 +101,14 @@ export function appOptionsFromEnv(env: EnvLike = processEnv()): AppOptions {
     accessToken: str(env, 'HF_TOKEN'),
   };
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as AppOptions;
+}
+
+/**
+ * What an edge isolate (Cloudflare Workers, Deno Deploy: no writable disk, 128 MB) adds under
+ * its settings: the Cache API for Hub downloads and, when `settings` name no model, the
+ * edge-sized {@link DEFAULT_EDGE_MODEL} in {@link DEFAULT_EDGE_WEIGHTS} (an explicit
+ * `SRPOSE_WEIGHTS` still wins, spread after this).
+ */
+export function edgeDefaults(settings: AppOptions): AppOptions {
+  return settings.model === undefined ? { cache: 'web', model: DEFAULT_EDGE_MODEL, weights: DEFAULT_EDGE_WEIGHTS } : { cache: 'web' };
 }

@@ -4,7 +4,6 @@
 // flip merge against its definition, the official input size / center / scale.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   bottomUpFrame,
@@ -17,14 +16,14 @@ import {
   munkres,
   nmsHeatmaps,
   pairwiseSumF32,
-  parseBottomUp,
   roundHalfEven,
   topKCandidates,
 } from '../../src/core/bottomup/index.ts';
 import { applyAffine } from '../../src/core/affine.ts';
 import { flipIndexFromPairs } from '../../src/core/flip.ts';
+import { parseBottomUp } from '../helpers/bottomup-parse.ts';
 import { asFlipOutputs, expectedPosition, makeScene, type Scene } from '../helpers/bottomup-scene.ts';
-import { PYTHON, python, tempDir, writeF32 } from '../helpers/env.ts';
+import { hasPython, PYTHON, python, skipUnless, tempDir, writeF32 } from '../helpers/env.ts';
 
 const PARAMS: GroupingParams = {
   maxPeople: 30,
@@ -196,20 +195,14 @@ test('munkres finds the optimum of random rectangular matrices (vs brute force)'
 });
 
 test('munkres picks the same optimum as the munkres package where several tie', async () => {
-  if (!existsSync(PYTHON)) return void console.log(`  [skip] ${PYTHON} not found`);
+  if (skipUnless(hasPython('munkres'), `${PYTHON} cannot import munkres (apt: python3-munkres)`)) return;
   const cases = randomMatrices(300);
   const script = 'import sys, json\nfrom munkres import Munkres\nout = []\nfor c in json.load(sys.stdin if False else open(sys.argv[1])):\n    m = [c["cost"][r * c["cols"]:(r + 1) * c["cols"]] for r in range(c["rows"])]\n    out.append([p[1] for p in Munkres().compute(m)])\nprint(json.dumps(out))';
   const dir = await tempDir('srpose-munkres-');
   const file = join(dir, 'cases.json');
   const { writeFile } = await import('node:fs/promises');
   await writeFile(file, JSON.stringify(cases));
-  let want: number[][];
-  try {
-    want = await python(['-c', script, file]);
-  } catch (e) {
-    if (/No module named 'munkres'/.test(String(e))) return void console.log('  [skip] Python has no munkres package (Debian: python3-munkres)');
-    throw e;
-  }
+  const want: number[][] = await python(['-c', script, file]);
   let ties = 0;
   cases.forEach(({ cost, rows, cols }, i) => {
     const got = Array.from(munkres(cost, rows, cols));
@@ -248,7 +241,7 @@ test('NMS + top-k equal the plain definition on maps without ties', () => {
 });
 
 test('top-k orders equal values as torch.topk does (libstdc++ partial_sort)', async () => {
-  if (!existsSync(PYTHON)) return void console.log(`  [skip] ${PYTHON} not found`);
+  if (skipUnless(hasPython('torch'), `${PYTHON} cannot import torch (apt: python3-torch)`)) return;
   // Plateaus and repeated values: whole regions of equal maxima survive the NMS.
   const k = 4, h = 64, w = 80, m = 30;
   const heatmaps = new Float32Array(k * h * w);
@@ -262,13 +255,7 @@ mx = torch.nn.functional.max_pool2d(hm, 5, 1, 2)
 nms = hm * torch.eq(mx, hm).float()
 val, ind = nms.view(1, ${k}, -1).topk(${m}, dim=2)
 print(json.dumps({'val': val[0].tolist(), 'ind': ind[0].tolist()}))`;
-  let want: { val: number[][]; ind: number[][] };
-  try {
-    want = await python(['-c', script, file]);
-  } catch (e) {
-    if (/No module named '(torch|numpy)'/.test(String(e))) return void console.log('  [skip] Python has no PyTorch');
-    throw e;
-  }
+  const want: { val: number[][]; ind: number[][] } = await python(['-c', script, file]);
   const c = topKCandidates({ heatmaps, tags: [new Float32Array(k * h * w)], k, h, w, l: 1 }, m, 5, 2);
   let ties = 0;
   for (let j = 0; j < k; j++) {

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import unittest.mock
 
 from support import MODELS, ROOT  # noqa: E402  (puts models/ on sys.path)
 
@@ -17,6 +18,7 @@ import onnx  # noqa: E402
 import torch  # noqa: E402
 from onnx import numpy_helper  # noqa: E402
 
+from srpose_models import build  # noqa: E402
 from srpose_models import build_model  # noqa: E402
 from srpose_models.checkpoint import (CheckpointError, load_checkpoint,  # noqa: E402
                                       random_init, read_state_dict)
@@ -160,6 +162,20 @@ class ModelStructureTest(unittest.TestCase):
             head.eval()
         self.assertEqual([tuple(o.shape[2:]) for o in outs],
                          [(8, 6), (64, 48), (64, 48), (64, 48), (256, 192)])
+
+    def test_unknown_arch_raises_instead_of_building_another_model(self):
+        with self.assertRaises(ValueError) as cm:
+            build_model('res101')
+        self.assertIn("'res101'", str(cm.exception))
+        for arch in build.ARCHS:
+            self.assertIn(arch, str(cm.exception))
+        # an arch listed in ARCHS without a builder must not fall through to another model
+        self.assertEqual(set(build.BUILDERS), set(build.ARCHS))
+        with unittest.mock.patch.dict(build.ARCHS, {'res101': dict(build.ARCHS['res50'])}):
+            with self.assertRaises(ValueError) as cm:
+                build_model('res101')
+        self.assertIn("'res101' has no builder", str(cm.exception))
+        self.assertNotIn('res101', build.ARCHS)
 
 
 class RandomInitTest(unittest.TestCase):

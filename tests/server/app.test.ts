@@ -3,12 +3,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { hasShared, skipUnless } from '../helpers/env.ts';
+import { hasShared, requirement, suiteSkipped } from '../helpers/env.ts';
 import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
 import { createApp, type SRPoseApp } from '../../src/server/mod.ts';
 import { createEstimator } from '../../src/estimator/estimator.ts';
 import { API_KEY, badInputCases, caseRequest, goodRequest, LIMITS, PHOTO, PHOTO_BOX } from './cases.ts';
 import type { AppOptions } from '../../src/server/settings.ts';
+import { encodePng } from '../../src/image/codecs.ts';
 
 const BASE = 'http://srpose.test';
 const logs: string[] = [];
@@ -28,9 +29,7 @@ test.after(async () => {
   for (const a of apps) await a.dispose();
 });
 
-const skip = skipUnless(hasShared, 'server app tests need ../shared/data/coco');
-
-if (!skip) {
+if (!suiteSkipped(requirement([hasShared, 'server app tests need ../shared/data/coco']))) {
   test('a good request answers the estimate, equal to the library in-process', async () => {
     const a = await app();
     const res = await a.fetch(goodRequest(BASE));
@@ -131,6 +130,31 @@ test('healthz, openapi.json and models; the model loads once and lazily', async 
   assert.equal(info.keypoints.length, 17);
   assert.is(m2.status, 200);
   assert.is((await (await a.fetch(new Request(`${BASE}/healthz`))).json()).model, 'ready');
+});
+
+test('openapi.json describes what the server parses and answers: every parameter, each enumerated value, every result field', async () => {
+  const a = await app();
+  const doc = await (await a.fetch(new Request(`${BASE}/openapi.json`))).json();
+  const post = doc.paths['/v1/estimate'].post;
+  const query = post.parameters.map((p: any) => p.name);
+  assert.equal(query, ['boxes', 'flip', 'format', 'image_id']);
+  assert.equal(Object.keys(post.requestBody.content['multipart/form-data'].schema.properties), ['image', ...query]);
+  const png = await encodePng({ data: new Uint8Array(64 * 48 * 3).map((_, i) => (i * 13) & 255), width: 64, height: 48 });
+  const auth = { authorization: `Bearer ${API_KEY}`, 'content-type': 'image/png' };
+  const ask = (q: string) => a.fetch(new Request(`${BASE}/v1/estimate?${q}`, { method: 'POST', body: png as BodyInit, headers: auth }));
+  // every enumerated value of a parameter is accepted, one outside the list is refused
+  for (const p of post.parameters.filter((p: any) => p.schema.enum)) {
+    for (const v of p.schema.enum) assert.is((await ask(`${p.name}=${v}`)).status, 200, `${p.name}=${v}`);
+    assert.is((await ask(`${p.name}=not-a-value`)).status, 400, `${p.name}=not-a-value`);
+  }
+  const result = await (await ask('boxes=[[2,2,40,30]]')).json();
+  const schema = doc.components.schemas.EstimateResult.properties;
+  for (const [k, v] of Object.entries(result)) {
+    assert.ok(schema[k], `result field ${k} is not in the document`);
+    if (schema[k].enum) assert.ok(schema[k].enum.includes(v), `${k}: ${v} is not in ${schema[k].enum}`);
+  }
+  assert.ok(schema.decode.enum.includes('associative-embedding'), 'bottom-up models answer decode associative-embedding');
+  assert.equal(schema.weights.enum, ['fp32', 'fp16', 'int8']);
 });
 
 test('a model that cannot load: 503 with its code, retried on the next request; no token in answers or logs', async () => {

@@ -12,5 +12,4 @@ export { munkres } from './hungarian.ts';
 export { jointOrder, matchByTag } from './group.ts';
 export { adjustJoints, personScores, refinePeople } from './refine.ts';
 export { groupedToImage } from './transform.ts';
-export { parseBottomUp } from './parse.ts';
 export { meanRowsF32, pairwiseSumF32, roundHalfEven } from './numeric.ts';

@@ -1,12 +1,17 @@
-/**
- * mmpose 0.x `HeatmapParser.parse` for one image: NMS + top-k, grouping, `adjust`, the
- * person scores, `refine`. The estimator runs the same steps one by one to time them.
- * @module
- */
-import { matchByTag } from './group.ts';
-import { topKCandidates } from './nms.ts';
-import { adjustJoints, personScores, refinePeople } from './refine.ts';
-import type { BottomUpMaps, Grouped, GroupingParams } from './types.ts';
+// mmpose 0.x `HeatmapParser.parse` for one image: NMS + top-k, grouping, `adjust`, the person
+// scores, `refine`, composed from src/core/bottomup's steps in the official order. The
+// estimator (src/estimator/bottom-up.ts) runs the same steps one by one to time them. Used by
+// tests/core/bottomup.test.ts.
+import {
+  adjustJoints,
+  type BottomUpMaps,
+  type Grouped,
+  type GroupingParams,
+  matchByTag,
+  personScores,
+  refinePeople,
+  topKCandidates,
+} from '../../src/core/bottomup/index.ts';
 
 /**
  * Groups one image's heatmaps and tags into people.
