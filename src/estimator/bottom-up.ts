@@ -1,8 +1,8 @@
 import {
   adjustJoints,
   bottomUpFrame,
-  bottomUpMatrix,
   type BottomUpMaps,
+  bottomUpMatrix,
   groupedToImage,
   matchByTag,
   mergeFlipBottomUp,
@@ -17,9 +17,16 @@ import { cropToTensor } from '../core/crop.ts';
 import { SRPoseError } from '../errors.ts';
 import { readImage } from '../image/input.ts';
 import type { BottomUpModelConfig } from '../model/config.ts';
-import type { LoadedModel } from '../model/source.ts';
+import { commonInfo, type ModelOrigin, result } from './result.ts';
 import type { PoseSession } from '../runtime/session.ts';
-import type { EstimateOptions, EstimateResult, Estimator, EstimatorInfo, ImageInput, Person } from '../types.ts';
+import type {
+  EstimateOptions,
+  EstimateResult,
+  Estimator,
+  EstimatorInfo,
+  ImageInput,
+  Person,
+} from '../types.ts';
 
 const now = () => performance.now();
 
@@ -48,7 +55,7 @@ export class BottomUpEstimator implements Estimator {
   constructor(
     config: BottomUpModelConfig,
     session: PoseSession,
-    origin: Pick<LoadedModel, 'location' | 'weights' | 'weightsReason'>,
+    origin: ModelOrigin,
     flipTest: boolean,
     limits: { maxPixels: number },
     load: EstimatorInfo['load'],
@@ -60,31 +67,26 @@ export class BottomUpEstimator implements Estimator {
     this.#limits = limits;
     const { tagPerJoint: _, ...grouping } = config.grouping;
     this.info = Object.freeze({
-      model: config.name,
-      arch: config.arch,
+      ...commonInfo(config, session, origin, load),
       kind: 'bottom-up',
-      location: origin.location,
-      weights: origin.weights,
-      weightsReason: origin.weightsReason,
-      backend: session.backend,
-      threads: session.threads,
-      fallbackReason: session.fallbackReason,
       input: { width: config.input.size, height: config.input.size },
       heatmap: { width: config.input.size, height: config.input.size },
-      keypoints: config.keypoints,
-      skeleton: config.skeleton,
       flipTest,
       decode: 'associative-embedding',
       grouping: Object.freeze(grouping),
-      load,
     });
   }
 
   async estimate(image: ImageInput, options: EstimateOptions = {}): Promise<EstimateResult> {
     const session = this.#session;
-    if (!session) throw new SRPoseError('DISPOSED', 'this estimator was disposed; create a new one');
+    if (!session) {
+      throw new SRPoseError('DISPOSED', 'this estimator was disposed; create a new one');
+    }
     if (options.boxes !== undefined) {
-      throw new SRPoseError('INVALID_OPTION', 'bottom-up models take no boxes: they find every person in the whole image');
+      throw new SRPoseError(
+        'INVALID_OPTION',
+        'bottom-up models take no boxes: they find every person in the whole image',
+      );
     }
     const flipTest = options.flipTest ?? this.info.flipTest;
     const { input, grouping: g } = this.#config;
@@ -103,7 +105,18 @@ export class BottomUpEstimator implements Estimator {
     }
     const per = 3 * w * h;
     const tensor = new Float32Array((flipTest ? 2 : 1) * per);
-    cropToTensor(img.data, img.width, img.height, bottomUpMatrix(frame), w, h, this.#lut, tensor, 0, flipTest ? per : -1);
+    cropToTensor(
+      img.data,
+      img.width,
+      img.height,
+      bottomUpMatrix(frame),
+      w,
+      h,
+      this.#lut,
+      tensor,
+      0,
+      flipTest ? per : -1,
+    );
     const t2 = now();
     const out = await session.run(tensor, [flipTest ? 2 : 1, 3, h, w]);
     const t3 = now();
@@ -118,28 +131,17 @@ export class BottomUpEstimator implements Estimator {
     const coords = groupedToImage(grouped, frame, w, h);
     const people = this.#people(grouped.joints, coords, scores, grouped.people, 3 + grouped.l);
     const t6 = now();
-    return {
-      people,
-      image: { width: img.width, height: img.height },
-      backend: session.backend,
-      threads: session.threads,
-      ...(session.fallbackReason ? { fallbackReason: session.fallbackReason } : {}),
-      flipTest,
-      decode: 'associative-embedding',
-      model: this.info.model,
-      weights: this.info.weights,
-      timings: {
-        decode: t1 - t0,
-        crop: t2 - t1,
-        inference: t3 - t2,
-        postprocess: t6 - t3,
-        total: t6 - t0,
-        resize: t2 - t1,
-        nms: t4 - t3,
-        grouping: t5 - t4,
-        refine: t6 - t5,
-      },
-    };
+    return result(this.info, session, img, people, flipTest, {
+      decode: t1 - t0,
+      crop: t2 - t1,
+      inference: t3 - t2,
+      postprocess: t6 - t3,
+      total: t6 - t0,
+      resize: t2 - t1,
+      nms: t4 - t3,
+      grouping: t5 - t4,
+      refine: t6 - t5,
+    });
   }
 
   async dispose(): Promise<void> {
@@ -149,7 +151,13 @@ export class BottomUpEstimator implements Estimator {
   }
 
   /** The output (n, 2K, h, w) as heatmaps (K, h, w) + tags (K, h, w, L), merged under the flip test. */
-  #maps(out: { data: Float32Array; dims: readonly number[] }, k: number, h: number, w: number, flip: boolean): BottomUpMaps {
+  #maps(
+    out: { data: Float32Array; dims: readonly number[] },
+    k: number,
+    h: number,
+    w: number,
+    flip: boolean,
+  ): BottomUpMaps {
     const expect = [flip ? 2 : 1, 2 * k, h, w];
     if (out.dims.length !== 4 || out.dims.some((d, i) => d !== expect[i])) {
       throw new SRPoseError(
@@ -159,10 +167,23 @@ export class BottomUpEstimator implements Estimator {
     }
     if (!flip) return splitOutput(out.data, k, h, w);
     const one = 2 * k * h * w;
-    return mergeFlipBottomUp(out.data.subarray(0, one), out.data.subarray(one, 2 * one), k, h, w, this.#flipIndex);
+    return mergeFlipBottomUp(
+      out.data.subarray(0, one),
+      out.data.subarray(one, 2 * one),
+      k,
+      h,
+      w,
+      this.#flipIndex,
+    );
   }
 
-  #people(joints: Float32Array, coords: Float64Array, scores: Float32Array, count: number, width: number): Person[] {
+  #people(
+    joints: Float32Array,
+    coords: Float64Array,
+    scores: Float32Array,
+    count: number,
+    width: number,
+  ): Person[] {
     const names = this.#config.keypoints;
     const k = names.length;
     const people: Person[] = [];
@@ -180,7 +201,9 @@ export class BottomUpEstimator implements Estimator {
         }
         return { name, x, y, score };
       });
-      const box: [number, number, number, number] = x0 <= x1 ? [x0, y0, x1 - x0, y1 - y0] : [0, 0, 0, 0];
+      const box: [number, number, number, number] = x0 <= x1
+        ? [x0, y0, x1 - x0, y1 - y0]
+        : [0, 0, 0, 0];
       people.push({ box, score: scores[p], keypoints });
     }
     return people;

@@ -15,6 +15,7 @@ import { type BackendPlan, chooseWeights, parseWeightsRequest } from '../model/w
 import { probeWebGpu } from '../runtime/webgpu.ts';
 import { createPoseSession, type PoseSession } from '../runtime/session.ts';
 import { BottomUpEstimator } from './bottom-up.ts';
+import { commonInfo, type ModelOrigin, result } from './result.ts';
 import type {
   Box,
   EstimateOptions,
@@ -114,7 +115,7 @@ class PoseEstimator implements Estimator {
   constructor(
     config: TopDownModelConfig,
     session: PoseSession,
-    origin: Pick<LoadedModel, 'location' | 'weights' | 'weightsReason'>,
+    origin: ModelOrigin,
     flipTest: boolean,
     decode: DecodeMethod,
     limits: { maxPixels: number; maxBoxes: number },
@@ -127,22 +128,12 @@ class PoseEstimator implements Estimator {
     this.#flipIndex = flipIndexFromPairs(config.keypoints.length, config.flipPairs);
     this.#limits = limits;
     this.info = Object.freeze({
-      model: config.name,
-      arch: config.arch,
+      ...commonInfo(config, session, origin, load),
       kind: 'top-down',
-      location: origin.location,
-      weights: origin.weights,
-      weightsReason: origin.weightsReason,
-      backend: session.backend,
-      threads: session.threads,
-      fallbackReason: session.fallbackReason,
       input: { width: config.input.width, height: config.input.height },
       heatmap: { ...config.heatmap },
-      keypoints: config.keypoints,
-      skeleton: config.skeleton,
       flipTest,
       decode,
-      load,
     });
   }
 
@@ -170,18 +161,7 @@ class PoseEstimator implements Estimator {
     const decoded = await this.#decode(session, heatmaps, frames);
     const people = this.#people(boxes, decoded);
     const t4 = now();
-    return {
-      people,
-      image: { width: img.width, height: img.height },
-      backend: session.backend,
-      threads: session.threads,
-      ...(session.fallbackReason ? { fallbackReason: session.fallbackReason } : {}),
-      flipTest,
-      decode: this.info.decode,
-      model: this.info.model,
-      weights: this.info.weights,
-      timings: { decode: t1 - t0, crop: t2 - t1, inference: t3 - t2, postprocess: t4 - t3, total: t4 - t0 },
-    };
+    return result(this.info, session, img, people, flipTest, { decode: t1 - t0, crop: t2 - t1, inference: t3 - t2, postprocess: t4 - t3, total: t4 - t0 });
   }
 
   async dispose(): Promise<void> {

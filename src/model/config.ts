@@ -60,8 +60,12 @@ export interface BottomUpModelConfig extends ModelConfigBase {
   flipTest: { enabled: boolean };
   /** The official `test_cfg` of the grouping (see `src/core/bottomup/`). */
   grouping: GroupingParams & { tagPerJoint: true };
-  /** `project2image`: the maps are at the input's resolution (the only layout supported). */
-  projectToImage: boolean;
+  /**
+   * `project2image`: the maps are at the input's resolution, as SRPose's SR head outputs them.
+   * The only layout supported: `false` (maps at a lower resolution, resized by the grouping)
+   * is refused when the contract is read.
+   */
+  projectToImage: true;
 }
 
 /** An `srpose.json` of either kind; `kind` tells which. */
@@ -197,6 +201,9 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
     // max_pool2d(kernel, stride 1, padding) keeps the map's size only then (else torch.eq fails).
     if (nmsKernel !== 2 * nmsPadding + 1) fail(`grouping.nmsKernel (${nmsKernel}) must be 2 * grouping.nmsPadding + 1`);
     if (g.tagPerJoint !== true) fail('grouping.tagPerJoint must be true (one tag map per joint; shared tag maps are not supported)');
+    if (c.projectToImage !== undefined && c.projectToImage !== true) {
+      fail(`projectToImage must be true (maps at the input's resolution, as the SR head outputs them; lower-resolution maps are not supported), got ${JSON.stringify(c.projectToImage)}`);
+    }
     const size = int(input.size, 'input.size', 32, 4096);
     const multipleOf = int(input.multipleOf, 'input.multipleOf', 1, 1024);
     return {
@@ -216,7 +223,7 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
         refine: bool(g.refine, 'grouping.refine'),
         tagPerJoint: true,
       },
-      projectToImage: c.projectToImage === undefined ? true : bool(c.projectToImage, 'projectToImage'),
+      projectToImage: true,
     };
   }
 

@@ -3,6 +3,7 @@ import { oneOf, SRPoseError } from '../errors.ts';
 import { trackWasmMemory } from './wasm-memory.ts';
 import { availableCores, env } from '../platform/env.ts';
 import { type Backend, BACKEND_REQUESTS, type BackendRequest, type PoseSession, rawSessions } from './pose-session.ts';
+import { probeWebGpu } from './webgpu.ts';
 import { loadNative, nativeSpecifier, openNativeSession, wrapNative } from './native.ts';
 
 export type { Backend, BackendRequest, PoseSession };
@@ -121,27 +122,6 @@ async function configureWasm(opts: SessionOptions): Promise<{ threads: number; r
 }
 
 /**
- * Why WebGPU cannot serve `request` here, or undefined when it can. Under `auto` a software
- * fallback adapter (SwiftShader, llvmpipe: `isFallbackAdapter`) does not count: it runs
- * SRPose tens of times slower than WASM. Asking for `webgpu` explicitly still uses it.
- */
-async function webgpuUnavailable(request: BackendRequest): Promise<string | undefined> {
-  if (!env.hasWebGPU) return 'no WebGPU in this runtime (navigator.gpu is missing)';
-  try {
-    const adapter = await (globalThis as any).navigator.gpu.requestAdapter();
-    if (!adapter) return 'no WebGPU adapter (navigator.gpu.requestAdapter() returned null)';
-    const info = adapter.info ?? {};
-    if (request === 'auto' && (info.isFallbackAdapter || adapter.isFallbackAdapter)) {
-      const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown';
-      return `the WebGPU adapter is a software fallback (${name}), slower than WASM`;
-    }
-    return undefined;
-  } catch (e) {
-    return `WebGPU adapter request failed: ${(e as Error).message}`;
-  }
-}
-
-/**
  * The onnxruntime-web build that has the WebGPU execution provider. Browsers get it from
  * the default entry; Node/Deno resolve `onnxruntime-web` to its WASM-only Node build, so
  * Deno (which has navigator.gpu) loads the WebGPU build and points it at the package's
@@ -235,7 +215,7 @@ export async function createPoseSession(
   const { threads, reason: threadReason } = await configureWasm(opts);
   let fallback: string | undefined;
   if (request !== 'wasm') {
-    fallback = await webgpuUnavailable(request);
+    fallback = (await probeWebGpu(request)).unavailable;
     if (fallback === undefined) {
       try {
         const gpu = await webgpuOrt();
@@ -273,3 +253,4 @@ function checkIo(s: ort.InferenceSession, io: { input: string; output: string })
     );
   }
 }
+

@@ -107,6 +107,7 @@ test('bottom-up contract: every field checked, MODEL_INVALID naming it', () => {
     ['shared tags', (c) => (c.grouping.tagPerJoint = false), /tagPerJoint/],
     ['flip', (c) => (c.flipTest.enabled = 'yes'), /flipTest\.enabled/],
     ['projectToImage', (c) => (c.projectToImage = 'no'), /projectToImage/],
+    ['maps below the input resolution', (c) => (c.projectToImage = false), /projectToImage must be true/],
   ];
   for (const [name, mutate, re] of broken) {
     const c = bottomUpConfig();
