@@ -31,7 +31,11 @@ const WARMUP = 3;
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 const mib = (bytes: number) => round(bytes / 2 ** 20, 1);
-const boxesOf = (n: number) => Array.from({ length: n }, (_, i) => [280.79 - 20 * i, 44.73 + 10 * i, 218.7, 346.68] as [number, number, number, number]);
+const boxesOf = (n: number) =>
+  Array.from(
+    { length: n },
+    (_, i) => [280.79 - 20 * i, 44.73 + 10 * i, 218.7, 346.68] as [number, number, number, number],
+  );
 
 /** What one child measures. */
 interface ChildSpec {
@@ -70,9 +74,13 @@ async function child(spec: ChildSpec): Promise<void> {
     ort.env.wasm.numThreads = spec.threads; // the estimator below sets the same before any session starts
     tensorOf = (n) => new ort.Tensor('float32', fill(n), shape(n));
   }
-  const est = spec.bareOnly ? undefined : await createEstimator({ model: spec.dir, backend: spec.backend, threads: spec.threads });
+  const est = spec.bareOnly
+    ? undefined
+    : await createEstimator({ model: spec.dir, backend: spec.backend, threads: spec.threads });
   if (est && (est.info.backend !== spec.backend || est.info.threads !== spec.threads)) {
-    throw new Error(`asked for ${spec.backend} x${spec.threads}, got ${est.info.backend} x${est.info.threads} (${est.info.fallbackReason})`);
+    throw new Error(
+      `asked for ${spec.backend} x${spec.threads}, got ${est.info.backend} x${est.info.threads} (${est.info.fallbackReason})`,
+    );
   }
   const tensors = new Map<number, unknown>();
   const feed = (n: number) => {
@@ -93,7 +101,15 @@ async function child(spec: ChildSpec): Promise<void> {
     const native = await loadNative();
     if (typeof native === 'string') throw new Error(native);
     const t0 = performance.now();
-    const s = await native.InferenceSession.create(onnx, { ...NATIVE_SESSION_OPTIONS, executionProviders: ['cpu'], intraOpNumThreads: spec.threads, ...spec.options } as any);
+    const s = await native.InferenceSession.create(
+      onnx,
+      {
+        ...NATIVE_SESSION_OPTIONS,
+        executionProviders: ['cpu'],
+        intraOpNumThreads: spec.threads,
+        ...spec.options,
+      } as any,
+    );
     sessionMs = performance.now() - t0;
     bare = (n) => s.run(feed(n));
     release = () => s.release();
@@ -141,7 +157,12 @@ async function child(spec: ChildSpec): Promise<void> {
     const ratios = { pixels: px.ratio, inference: px.inference, jpeg: jpeg?.ratio ?? [] };
     const run = median(runMs);
     const m = (of: Timings[], key: keyof Timings) => median(of.map((t) => t[key] ?? 0));
-    const stagesOf = (of: Timings[]) => ({ decode: round(m(of, 'decode')), crop: round(m(of, 'crop')), inference: round(m(of, 'inference')), postprocess: round(m(of, 'postprocess')) });
+    const stagesOf = (of: Timings[]) => ({
+      decode: round(m(of, 'decode')),
+      crop: round(m(of, 'crop')),
+      inference: round(m(of, 'inference')),
+      postprocess: round(m(of, 'postprocess')),
+    });
     out[`boxes=${n}`] = {
       runMs: round(run),
       ...(est
@@ -156,7 +177,10 @@ async function child(spec: ChildSpec): Promise<void> {
           estimatePixelsOverRun: round(median(ratios.pixels), 3),
           inferenceOverRun: round(median(ratios.inference), 3),
           // (total - inference) / total of estimate() on pixels: its own work, free of run noise
-          pixelsNonInferenceShare: round(median(pixelStages.map((t) => (t.total - t.inference) / t.total)), 4),
+          pixelsNonInferenceShare: round(
+            median(pixelStages.map((t) => (t.total - t.inference) / t.total)),
+            4,
+          ),
         }
         : {}),
     };
@@ -165,8 +189,18 @@ async function child(spec: ChildSpec): Promise<void> {
   await est?.dispose();
   await release();
   // Peak resident memory of the process (Node: resourceUsage().maxRSS, KiB); Deno has none.
-  const maxRss = typeof process.resourceUsage === 'function' ? process.resourceUsage().maxRSS * 1024 : NaN;
-  console.log(JSON.stringify({ sessionMs: round(sessionMs), rssBeforeMiB: mib(rss0), rssAfterMiB: mib(usage.rss), ...(maxRss > 0 ? { maxRssMiB: mib(maxRss) } : {}), ...out }));
+  const maxRss = typeof process.resourceUsage === 'function'
+    ? process.resourceUsage().maxRSS * 1024
+    : NaN;
+  console.log(
+    JSON.stringify({
+      sessionMs: round(sessionMs),
+      rssBeforeMiB: mib(rss0),
+      rssAfterMiB: mib(usage.rss),
+      ...(maxRss > 0 ? { maxRssMiB: mib(maxRss) } : {}),
+      ...out,
+    }),
+  );
 }
 
 /** The 1, 5 and 15 minute load averages: benchmarks on a shared machine say how busy it was. */
@@ -184,12 +218,29 @@ async function sweepChild(spec: ChildSpec): Promise<void> {
   const onnx = new Uint8Array(await readFile(join(spec.dir, 'model.onnx')));
   const sessions = [];
   for (const [, threads, options] of spec.sweep!) {
-    sessions.push(await native.InferenceSession.create(onnx, { ...NATIVE_SESSION_OPTIONS, executionProviders: ['cpu'], intraOpNumThreads: threads, ...options } as any));
+    sessions.push(
+      await native.InferenceSession.create(
+        onnx,
+        {
+          ...NATIVE_SESSION_OPTIONS,
+          executionProviders: ['cpu'],
+          intraOpNumThreads: threads,
+          ...options,
+        } as any,
+      ),
+    );
   }
-  const out: Record<string, Record<string, number>> = Object.fromEntries(spec.sweep!.map(([name]) => [name, {}]));
+  const out: Record<string, Record<string, number>> = Object.fromEntries(
+    spec.sweep!.map(([name]) => [name, {}]),
+  );
   const pause = () => new Promise((r) => setTimeout(r, 20));
   for (const n of spec.boxes) {
-    const image = new native.Tensor('float32', new Float32Array(n * 3 * 256 * 192).fill(0.1), [n, 3, 256, 192]);
+    const image = new native.Tensor('float32', new Float32Array(n * 3 * 256 * 192).fill(0.1), [
+      n,
+      3,
+      256,
+      192,
+    ]);
     const ms: number[][] = sessions.map(() => []);
     for (let r = 0; r < WARMUP + spec.runs; r++) {
       for (let i = 0; i < sessions.length; i++) {
@@ -227,7 +278,13 @@ function runChild(runtime: 'node' | 'deno', spec: ChildSpec): Promise<any> {
     p.on('error', reject);
     p.on('close', (code) => {
       const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0) return reject(new Error(`${runtime} ${spec.backend} x${spec.threads} exited ${code}: ${err.slice(-2000)}`));
+      if (code !== 0) {
+        return reject(
+          new Error(
+            `${runtime} ${spec.backend} x${spec.threads} exited ${code}: ${err.slice(-2000)}`,
+          ),
+        );
+      }
       resolve({ loadAverage: { before, after: load() }, ...JSON.parse(line) });
     });
   });
@@ -236,7 +293,9 @@ function runChild(runtime: 'node' | 'deno', spec: ChildSpec): Promise<any> {
 /** The backends suite: WASM x1, WASM x2 and native, 1 and 4 boxes, in Node and Deno. */
 export async function backendsBench(arch: string, runs: number): Promise<unknown> {
   const dir = join(ROOT, '.cache', 'models', arch);
-  if (!existsSync(join(dir, 'srpose.json'))) throw new Error(`${dir} missing: run npm run models first`);
+  if (!existsSync(join(dir, 'srpose.json'))) {
+    throw new Error(`${dir} missing: run npm run models first`);
+  }
   if (!existsSync(PHOTO)) throw new Error(`${PHOTO} missing: the benchmark needs ../shared/data`);
   const { availableCores } = await import('../src/platform/env.ts');
   const cores = await availableCores();
@@ -249,13 +308,19 @@ export async function backendsBench(arch: string, runs: number): Promise<unknown
   ];
   for (const runtime of ['node', 'deno'] as const) {
     result[runtime] = {};
-    for (const [name, c] of configs) result[runtime][name] = await runChild(runtime, { ...c, boxes: [1, 4], runs, dir });
+    for (const [name, c] of configs) {
+      result[runtime][name] = await runChild(runtime, { ...c, boxes: [1, 4], runs, dir });
+    }
   }
   const nativeKey = configs[2][0];
   const speedup: Record<string, unknown> = {};
   const worstOf = (key: string) => {
     let worst = 0;
-    for (const runtime of ['node', 'deno']) for (const n of [1, 4]) worst = Math.max(worst, result[runtime][nativeKey][`boxes=${n}`][key]);
+    for (const runtime of ['node', 'deno']) {
+      for (const n of [1, 4]) {
+        worst = Math.max(worst, result[runtime][nativeKey][`boxes=${n}`][key]);
+      }
+    }
     return worst;
   };
   const jpegShare: Record<string, unknown> = {};
@@ -294,7 +359,9 @@ export async function backendsBench(arch: string, runs: number): Promise<unknown
     withJpeg: {
       estimateOverNativeRun: { worst: worstOf('estimateOverRun') },
       jpegDecodeOverRun: jpegShare,
-      ...(floor ? { opencvImdecodeMs: floor, opencvImdecodeOverNodeRun1Box: round(floor / nodeRun1, 3) } : {}),
+      ...(floor
+        ? { opencvImdecodeMs: floor, opencvImdecodeOverNodeRun1Box: round(floor / nodeRun1, 3) }
+        : {}),
     },
   };
 }
@@ -314,7 +381,9 @@ function opencvJpegMs(): Promise<number | undefined> {
     'print(sorted(ts[5:])[15] * 1000)',
   ].join('\n');
   return new Promise((resolve) => {
-    const p = spawn('/usr/bin/python3', ['-c', code, PHOTO], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const p = spawn('/usr/bin/python3', ['-c', code, PHOTO], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let out = '';
     p.stdout!.on('data', (d) => (out += d));
     p.on('error', () => resolve(undefined));
@@ -325,7 +394,9 @@ function opencvJpegMs(): Promise<number | undefined> {
 /** The --options suite: one Node child per native session setting, 1 box. */
 export async function nativeOptionsBench(arch: string, runs: number): Promise<unknown> {
   const dir = join(ROOT, '.cache', 'models', arch);
-  if (!existsSync(join(dir, 'model.onnx'))) throw new Error(`${dir} missing: run npm run models first`);
+  if (!existsSync(join(dir, 'model.onnx'))) {
+    throw new Error(`${dir} missing: run npm run models first`);
+  }
   const settings: [string, number, Record<string, unknown>][] = [
     ['threads=1', 1, {}],
     ['threads=2', 2, {}],
@@ -338,10 +409,25 @@ export async function nativeOptionsBench(arch: string, runs: number): Promise<un
   ];
   const loadBefore = load();
   // Time: all settings in one process, interleaved. Memory: one process per setting.
-  const { loadAverage, ...perRunMs } = await runChild('node', { backend: 'native', threads: 2, sweep: settings, boxes: [1, 4], runs, dir });
+  const { loadAverage, ...perRunMs } = await runChild('node', {
+    backend: 'native',
+    threads: 2,
+    sweep: settings,
+    boxes: [1, 4],
+    runs,
+    dir,
+  });
   const memory: Record<string, unknown> = {};
   for (const [name, threads, options] of settings) {
-    const r = await runChild('node', { backend: 'native', threads, options, bareOnly: true, boxes: [1, 4], runs: 2, dir });
+    const r = await runChild('node', {
+      backend: 'native',
+      threads,
+      options,
+      bareOnly: true,
+      boxes: [1, 4],
+      runs: 2,
+      dir,
+    });
     memory[name] = { sessionMs: r.sessionMs, rssAfterMiB: r.rssAfterMiB, maxRssMiB: r.maxRssMiB };
   }
   return {

@@ -34,8 +34,21 @@ import { asFlipOutputs, makeScene } from '../tests/helpers/bottomup-scene.ts';
 import { median } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const GROUPING = { maxPeople: 30, nmsKernel: 5, nmsPadding: 2, detectionThreshold: 0.1, tagThreshold: 1, useDetectionVal: true, ignoreTooMuch: false, adjust: true, refine: true };
-const FLIP = flipIndexFromPairs(17, [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10], [11, 12], [13, 14], [15, 16]]);
+const GROUPING = {
+  maxPeople: 30,
+  nmsKernel: 5,
+  nmsPadding: 2,
+  detectionThreshold: 0.1,
+  tagThreshold: 1,
+  useDetectionVal: true,
+  ignoreTooMuch: false,
+  adjust: true,
+  refine: true,
+};
+const FLIP = flipIndexFromPairs(17, [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10], [11, 12], [13, 14], [
+  15,
+  16,
+]]);
 const K = 17;
 const IMAGE = { width: 640, height: 480 };
 const TARGET = 0.1;
@@ -46,7 +59,11 @@ const round = (x: number) => Math.round(x * 100) / 100;
 function picture(): Uint8Array {
   const { width: w, height: h } = IMAGE;
   const d = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) d.set([(x * 3) & 255, (y * 5) & 255, (x ^ y) & 255], (y * w + x) * 3);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      d.set([(x * 3) & 255, (y * 5) & 255, (x ^ y) & 255], (y * w + x) * 3);
+    }
+  }
   return d;
 }
 
@@ -54,7 +71,10 @@ function picture(): Uint8Array {
  * Runs the benchmark `runs` times per stage (after one warm-up) and returns medians in ms.
  * `model`: a bottom-up model folder for the inference stage (default `.cache/models/bu_res50`).
  */
-export async function bottomUpBench(runs = 5, model = join(ROOT, '.cache', 'models', 'bu_res50')): Promise<Record<string, unknown>> {
+export async function bottomUpBench(
+  runs = 5,
+  model = join(ROOT, '.cache', 'models', 'bu_res50'),
+): Promise<Record<string, unknown>> {
   const frame = bottomUpFrame(IMAGE.width, IMAGE.height, 512, 64);
   const { width: w, height: h } = frame;
   const lut = normalizeTable([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]);
@@ -62,7 +82,15 @@ export async function bottomUpBench(runs = 5, model = join(ROOT, '.cache', 'mode
   const per = 3 * w * h;
   const input = new Float32Array(2 * per);
   const resize = () => {
-    const resized = warpAffineBilinear(img, IMAGE.width, IMAGE.height, 3, bottomUpMatrix(frame), w, h);
+    const resized = warpAffineBilinear(
+      img,
+      IMAGE.width,
+      IMAGE.height,
+      3,
+      bottomUpMatrix(frame),
+      w,
+      h,
+    );
     writeInputTensor(resized, w, h, lut, input, 0, false);
     writeInputTensor(resized, w, h, lut, input, per, true);
   };
@@ -74,7 +102,8 @@ export async function bottomUpBench(runs = 5, model = join(ROOT, '.cache', 'mode
   }
 
   let inference: number | null = null;
-  let inferenceNote = `no bottom-up model at ${model} (export one: models/export.py --arch bu_res50)`;
+  let inferenceNote =
+    `no bottom-up model at ${model} (export one: models/export.py --arch bu_res50)`;
   if (existsSync(join(model, 'srpose.json'))) {
     const loaded = await loadModel(model);
     const session = await createPoseSession(loaded.onnx, loaded.config.onnx, { backend: 'wasm' });
@@ -95,7 +124,17 @@ export async function bottomUpBench(runs = 5, model = join(ROOT, '.cache', 'mode
   const scenes: Record<string, unknown> = {};
   let grouping30 = 0;
   for (const people of [1, 5, 30]) {
-    const scene = makeScene({ k: K, w, h, people, seed: 7 + people, missing: 0.1, weak: 0.1, noise: 0.08, borders: true });
+    const scene = makeScene({
+      k: K,
+      w,
+      h,
+      people,
+      seed: 7 + people,
+      missing: 0.1,
+      weak: 0.1,
+      noise: 0.08,
+      borders: true,
+    });
     const { plain, flipped } = asFlipOutputs(scene, FLIP);
     const stage = { nms: [] as number[], grouping: [] as number[], refine: [] as number[] };
     let found = 0;
@@ -103,7 +142,12 @@ export async function bottomUpBench(runs = 5, model = join(ROOT, '.cache', 'mode
       const a = plain.slice(), b = flipped.slice(); // the merge works in place
       const t0 = performance.now();
       const maps = mergeFlipBottomUp(a, b, K, h, w, FLIP);
-      const candidates = topKCandidates(maps, GROUPING.maxPeople, GROUPING.nmsKernel, GROUPING.nmsPadding);
+      const candidates = topKCandidates(
+        maps,
+        GROUPING.maxPeople,
+        GROUPING.nmsKernel,
+        GROUPING.nmsPadding,
+      );
       const t1 = performance.now();
       const grouped = matchByTag(candidates, GROUPING);
       const t2 = performance.now();
@@ -119,18 +163,29 @@ export async function bottomUpBench(runs = 5, model = join(ROOT, '.cache', 'mode
       stage.refine.push(t3 - t2);
     }
     const expected = scene.people.filter((p) => p.joints.some((j) => j && !j.weak)).length;
-    if (found !== expected) throw new Error(`bench scene with ${people} people grouped into ${found}`);
-    const m = { nms: round(median(stage.nms)), grouping: round(median(stage.grouping)), refine: round(median(stage.refine)) };
+    if (found !== expected) {
+      throw new Error(`bench scene with ${people} people grouped into ${found}`);
+    }
+    const m = {
+      nms: round(median(stage.nms)),
+      grouping: round(median(stage.grouping)),
+      refine: round(median(stage.refine)),
+    };
     if (people === 30) grouping30 = median(stage.grouping);
     scenes[`people=${people}`] = { ms: m, peopleFound: found };
   }
   return {
     input: `${IMAGE.width}x${IMAGE.height} image -> ${w}x${h} network input, flip test (batch 2)`,
     runs,
-    ms: { resize: round(median(resizeMs)), inference: inference === null ? null : round(inference) },
+    ms: {
+      resize: round(median(resizeMs)),
+      inference: inference === null ? null : round(inference),
+    },
     inference: inferenceNote,
     scenes,
-    groupingOverInference: inference === null ? null : Math.round((grouping30 / inference) * 10000) / 10000,
+    groupingOverInference: inference === null
+      ? null
+      : Math.round((grouping30 / inference) * 10000) / 10000,
     target: `grouping at 30 people < ${TARGET * 100}% of inference`,
     pass: inference === null ? null : grouping30 / inference < TARGET,
   };

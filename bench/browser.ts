@@ -39,8 +39,10 @@ const STAGES = ['decode', 'crop', 'inference', 'postprocess', 'total'] as const;
 type Stages = Record<(typeof STAGES)[number], number>;
 
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
-const medians = (ts: Timings[]): Stages => Object.fromEntries(STAGES.map((k) => [k, round(median(ts.map((t) => t[k])))])) as Stages;
-const ratios = (a: Stages, b: Stages) => Object.fromEntries(STAGES.map((k) => [k, b[k] > 0 ? round(a[k] / b[k], 2) : null]));
+const medians = (ts: Timings[]): Stages =>
+  Object.fromEntries(STAGES.map((k) => [k, round(median(ts.map((t) => t[k])))])) as Stages;
+const ratios = (a: Stages, b: Stages) =>
+  Object.fromEntries(STAGES.map((k) => [k, b[k] > 0 ? round(a[k] / b[k], 2) : null]));
 
 async function inProcess(dir: string, runs: number, opts: EstimateOptions) {
   const photo = await readPhoto();
@@ -57,7 +59,9 @@ async function inProcess(dir: string, runs: number, opts: EstimateOptions) {
 
 export async function browserBench(arch: string, runs: number): Promise<unknown> {
   const dir = join(ROOT, '.cache', 'models', arch);
-  if (!existsSync(join(dir, 'srpose.json')) || !existsSync(PHOTO)) throw new Error('needs npm run models and ../shared/data');
+  if (!existsSync(join(dir, 'srpose.json')) || !existsSync(PHOTO)) {
+    throw new Error('needs npm run models and ../shared/data');
+  }
   const missing = browserMissing();
   if (missing) throw new Error(missing);
   const photo = await readPhoto();
@@ -67,8 +71,13 @@ export async function browserBench(arch: string, runs: number): Promise<unknown>
 
   const tinyDir = join(await tempDir('srpose-bench-tiny-'), 'tiny_srpose');
   let tinyError: string | undefined;
-  await exportTinySRPose(tinyDir).catch((e) => (tinyError = `tiny SRPose export failed: ${(e as Error).message.split('\n')[0]}`));
-  const models = await servedModels({ [arch]: dir, ...(tinyError ? {} : { tiny_srpose: tinyDir }) });
+  await exportTinySRPose(tinyDir).catch((
+    e,
+  ) => (tinyError = `tiny SRPose export failed: ${(e as Error).message.split('\n')[0]}`));
+  const models = await servedModels({
+    [arch]: dir,
+    ...(tinyError ? {} : { tiny_srpose: tinyDir }),
+  });
   const server = await startDemoServer(models, dir);
   let chromium = '';
   try {
@@ -83,14 +92,40 @@ export async function browserBench(arch: string, runs: number): Promise<unknown>
           const ts: Timings[] = [];
           let info: Record<string, unknown> = {};
           for (let i = 0; i < WARMUP + runs; i++) {
-            const r = await demo.run(photo, { model: `models/${arch}/`, backend: 'wasm', worker, ...opts }, 180_000);
-            if (!r.ok) throw new Error(`WASM ${threads} threads${worker ? ' (worker)' : ''} failed in the page: ${JSON.stringify(r.error)}\n${demo.logs()}`);
-            if (r.result.threads !== threads) throw new Error(`?threads=${threads} ran on ${r.result.threads} threads (${r.result.fallbackReason ?? 'stale dist/browser? npm run build'})`);
+            const r = await demo.run(photo, {
+              model: `models/${arch}/`,
+              backend: 'wasm',
+              worker,
+              ...opts,
+            }, 180_000);
+            if (!r.ok) {
+              throw new Error(
+                `WASM ${threads} threads${worker ? ' (worker)' : ''} failed in the page: ${
+                  JSON.stringify(r.error)
+                }\n${demo.logs()}`,
+              );
+            }
+            if (r.result.threads !== threads) {
+              throw new Error(
+                `?threads=${threads} ran on ${r.result.threads} threads (${
+                  r.result.fallbackReason ?? 'stale dist/browser? npm run build'
+                })`,
+              );
+            }
             if (i >= WARMUP) ts.push(r.result.timings);
-            info = { threads: r.result.threads, crossOriginIsolated: r.crossOriginIsolated, ...(r.result.fallbackReason ? { fallbackReason: r.result.fallbackReason } : {}) };
+            info = {
+              threads: r.result.threads,
+              crossOriginIsolated: r.crossOriginIsolated,
+              ...(r.result.fallbackReason ? { fallbackReason: r.result.fallbackReason } : {}),
+            };
           }
           const ms = medians(ts);
-          wasm[`threads=${threads}${worker ? ',worker' : ''}`] = { ...info, worker, ms, ratioToNode: ratios(ms, node.ms) };
+          wasm[`threads=${threads}${worker ? ',worker' : ''}`] = {
+            ...info,
+            worker,
+            ms,
+            ratioToNode: ratios(ms, node.ms),
+          };
         } finally {
           await demo.close();
         }
@@ -105,8 +140,9 @@ export async function browserBench(arch: string, runs: number): Promise<unknown>
     try {
       const demo = await openDemo(gpuBrowser, `${server.url}/`);
       const adapter = await demo.adapter();
-      if (!adapter.adapter) webgpu = { flags: WEBGPU_ARGS, adapter, skipped: 'no WebGPU adapter in this Chromium' };
-      else if (tinyError) webgpu = { flags: WEBGPU_ARGS, adapter, skipped: tinyError };
+      if (!adapter.adapter) {
+        webgpu = { flags: WEBGPU_ARGS, adapter, skipped: 'no WebGPU adapter in this Chromium' };
+      } else if (tinyError) webgpu = { flags: WEBGPU_ARGS, adapter, skipped: tinyError };
       else {
         const gpuRuns = Math.max(1, Math.min(runs, WEBGPU_RUNS_MAX));
         const model = 'models/tiny_srpose/';
@@ -116,8 +152,16 @@ export async function browserBench(arch: string, runs: number): Promise<unknown>
           for (let i = 0; i < 1 + n; i++) {
             const t0 = performance.now();
             const r = await demo.run(photo, { model, backend, ...opts }, 300_000);
-            if (!r.ok) throw new Error(`${backend} on the tiny model failed in the page: ${JSON.stringify(r.error)}\n${demo.logs()}`);
-            if (r.result.backend !== backend) throw new Error(`asked for ${backend}, ran on ${r.result.backend}`);
+            if (!r.ok) {
+              throw new Error(
+                `${backend} on the tiny model failed in the page: ${
+                  JSON.stringify(r.error)
+                }\n${demo.logs()}`,
+              );
+            }
+            if (r.result.backend !== backend) {
+              throw new Error(`asked for ${backend}, ran on ${r.result.backend}`);
+            }
             if (i === 0) firstRunMs = round(performance.now() - t0);
             else ts.push(r.result.timings);
           }
@@ -134,7 +178,8 @@ export async function browserBench(arch: string, runs: number): Promise<unknown>
           note: adapter.isFallbackAdapter
             ? 'SwiftShader (software): backend auto does not use it; res50 takes ~40 s a box on it, so this runs the tiny SRPose model'
             : 'a hardware adapter',
-          model: 'tiny_srpose (tests/browser/tiny_srpose.py: TopDownSRPoseHead on a small ResNet-like backbone, random weights, seed 0)',
+          model:
+            'tiny_srpose (tests/browser/tiny_srpose.py: TopDownSRPoseHead on a small ResNet-like backbone, random weights, seed 0)',
           runs: gpuRuns,
           webgpu: gpu,
           wasmSamePage: { threads: 2, ...wasmTiny },
@@ -156,7 +201,8 @@ export async function browserBench(arch: string, runs: number): Promise<unknown>
       flipTest: true,
       warmup: WARMUP,
       runs,
-      note: 'medians of the library timings measured in the page (browser) and in this process (Node); ratio = browser / Node',
+      note:
+        'medians of the library timings measured in the page (browser) and in this process (Node); ratio = browser / Node',
       node,
       wasm,
       webgpu,

@@ -9,5 +9,7 @@ const tImport = performance.now();
 const est = await createEstimator({ model, backend: 'wasm' });
 const r = await est.estimate(await readFile(photo), { boxes: [[280.79, 44.73, 218.7, 346.68]] });
 const firstResult = performance.now();
-console.log(JSON.stringify({ firstResult, imports: tImport, load: est.info.load, firstRun: r.timings.total }));
+console.log(
+  JSON.stringify({ firstResult, imports: tImport, load: est.info.load, firstRun: r.timings.total }),
+);
 await est.dispose();

@@ -32,7 +32,11 @@ function interleaved(a: () => void, b: () => void, calls: number): [number, numb
   }
   return [median(t[0]), median(t[1])];
 }
-const row = ([js, wasm]: [number, number]) => ({ jsMs: round(js), wasmMs: round(wasm), jsOverWasm: round(js / wasm, 2) });
+const row = ([js, wasm]: [number, number]) => ({
+  jsMs: round(js),
+  wasmMs: round(wasm),
+  jsOverWasm: round(js / wasm, 2),
+});
 
 /** In this runtime: per-call ms of both paths of each kernel, interleaved. */
 async function measure(): Promise<Record<string, unknown>> {
@@ -48,16 +52,33 @@ async function measure(): Promise<Record<string, unknown>> {
   const lut = normalizeTable([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]);
   const per = 3 * 256 * 192;
   const out: Record<string, unknown> = {};
-  for (const [name, box] of [['person box', [280.79, 44.73, 218.7, 346.68]], ['whole photo', [0, 0, img.width, img.height]]] as const) {
-    const f = boxToCenterScale(box as unknown as [number, number, number, number], 192, 256, 1.25, 200);
+  for (
+    const [name, box] of [['person box', [280.79, 44.73, 218.7, 346.68]], ['whole photo', [
+      0,
+      0,
+      img.width,
+      img.height,
+    ]]] as const
+  ) {
+    const f = boxToCenterScale(
+      box as unknown as [number, number, number, number],
+      192,
+      256,
+      1.25,
+      200,
+    );
     const m = getAffineTransform(f.center, f.scale, 0, 192, 256, false);
     for (const mirror of [false, true]) {
       const a = new Float32Array(2 * per), b = new Float32Array(2 * per);
-      const js = () => cropToTensorJs(img.data, img.width, img.height, m, 192, 256, lut, a, 0, mirror ? per : -1);
-      const wasm = () => k.crop(img.data, img.width, img.height, m, 192, 256, lut, b, 0, mirror ? per : -1);
+      const js = () =>
+        cropToTensorJs(img.data, img.width, img.height, m, 192, 256, lut, a, 0, mirror ? per : -1);
+      const wasm = () =>
+        k.crop(img.data, img.width, img.height, m, 192, 256, lut, b, 0, mirror ? per : -1);
       js();
       wasm();
-      if (!a.every((v, i) => v === b[i])) throw new Error(`${name}: the kernel's crop differs from the JS loop's`);
+      if (!a.every((v, i) => v === b[i])) {
+        throw new Error(`${name}: the kernel's crop differs from the JS loop's`);
+      }
       out[`crop, ${name}${mirror ? ' + mirror' : ''}`] = row(interleaved(js, wasm, 100));
     }
   }
@@ -67,12 +88,23 @@ async function measure(): Promise<Record<string, unknown>> {
   const f = wasmFlipMerger();
   if (!f) throw new Error('the WebAssembly flip kernel does not compile here');
   const len = 17 * 256 * 192;
-  const index = flipIndexFromPairs(17, [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10], [11, 12], [13, 14], [15, 16]]);
+  const index = flipIndexFromPairs(17, [
+    [1, 2],
+    [3, 4],
+    [5, 6],
+    [7, 8],
+    [9, 10],
+    [11, 12],
+    [13, 14],
+    [15, 16],
+  ]);
   const maps = new Float32Array(2 * len).map((_, i) => Math.sin(i * 0.37) * 0.5 + 0.2);
   const a = maps.slice(), b = maps.slice();
   mergeFlippedJs(a.subarray(0, len), a.subarray(len), 1, 17, 256, 192, index, true);
   f.merge(b.subarray(0, len), b.subarray(len), 1, 17, 256, 192, index, true);
-  if (!a.every((v, i) => Object.is(v, b[i]))) throw new Error("the flip kernel's merge differs from the JS loop's");
+  if (!a.every((v, i) => Object.is(v, b[i]))) {
+    throw new Error("the flip kernel's merge differs from the JS loop's");
+  }
   // merging again and again drifts the values toward the flipped ones: the work stays the same
   out['flip merge, 17 x 256 x 192'] = row(interleaved(
     () => mergeFlippedJs(a.subarray(0, len), a.subarray(len), 1, 17, 256, 192, index, true),
@@ -87,13 +119,31 @@ export async function kernelsBench(): Promise<unknown> {
   if (!existsSync(PHOTO)) throw new Error(`${PHOTO} missing: the benchmark needs ../shared/data`);
   const node = await measure();
   const deno = await new Promise<unknown>((resolve, reject) => {
-    const p = spawn(join(ROOT, 'node_modules', '.bin', 'deno'), ['run', '-A', fileURLToPath(import.meta.url), '--child'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(join(ROOT, 'node_modules', '.bin', 'deno'), [
+      'run',
+      '-A',
+      fileURLToPath(import.meta.url),
+      '--child',
+    ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let s = '';
     p.stdout!.on('data', (d) => (s += d));
     p.on('error', reject);
-    p.on('close', (code) => (code === 0 ? resolve(JSON.parse(s.trim().split('\n').pop()!)) : reject(new Error(`deno child exited ${code}`))));
+    p.on(
+      'close',
+      (
+        code,
+      ) => (code === 0
+        ? resolve(JSON.parse(s.trim().split('\n').pop()!))
+        : reject(new Error(`deno child exited ${code}`))),
+    );
   });
-  return { suite: 'kernels', image: '000000000785.jpg (640x425)', crop: '256x192, normalised planar', node, deno };
+  return {
+    suite: 'kernels',
+    image: '000000000785.jpg (640x425)',
+    crop: '256x192, normalised planar',
+    node,
+    deno,
+  };
 }
 
 if (process.argv.includes('--child')) console.log(JSON.stringify(await measure()));

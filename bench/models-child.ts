@@ -6,7 +6,11 @@ import { createEstimator } from '../src/estimator/estimator.ts';
 import { cocoSpec } from '../tests/helpers/coco.ts';
 import type { WeightsKind } from '../src/types.ts';
 
-const [dir, weights, runsArg] = (globalThis as any).process.argv.slice(2) as [string, WeightsKind, string];
+const [dir, weights, runsArg] = (globalThis as any).process.argv.slice(2) as [
+  string,
+  WeightsKind,
+  string,
+];
 const runs = Number(runsArg ?? 5);
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
 
@@ -22,7 +26,9 @@ for (let r = 0; r <= runs; r++) {
 const coords: number[] = [];
 const boxes: number[][] = [];
 for (const s of spec) {
-  const r = await est.estimate(await readFile(s.image), { boxes: s.boxes as [number, number, number, number][] });
+  const r = await est.estimate(await readFile(s.image), {
+    boxes: s.boxes as [number, number, number, number][],
+  });
   for (const p of r.people) for (const k of p.keypoints) coords.push(k.x, k.y);
   boxes.push(...s.boxes);
 }

@@ -29,18 +29,31 @@ const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** di
 
 async function pipeline() {
   const dir = join(ROOT, '.cache', 'models', arch);
-  if (!existsSync(join(dir, 'srpose.json'))) throw new Error(`${dir} missing: run npm run models first`);
+  if (!existsSync(join(dir, 'srpose.json'))) {
+    throw new Error(`${dir} missing: run npm run models first`);
+  }
   const photo = join(ROOT, '..', 'shared', 'data', 'coco', '000000000785.jpg');
   if (!existsSync(photo)) throw new Error(`${photo} missing: the benchmark needs ../shared/data`);
   const image = await readFile(photo);
   const est = await createEstimator({ model: dir, backend: 'wasm' });
-  const bare = await ort.InferenceSession.create(await readFile(join(dir, 'model.onnx')), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  const bare = await ort.InferenceSession.create(await readFile(join(dir, 'model.onnx')), {
+    executionProviders: ['wasm'],
+    graphOptimizationLevel: 'all',
+  });
   const out: Record<string, unknown> = {};
   for (const nBoxes of [1, 4]) {
-    const boxes: Box[] = Array.from({ length: nBoxes }, (_, i) => [280.79 - 20 * i, 44.73 + 10 * i, 218.7, 346.68]);
+    const boxes: Box[] = Array.from(
+      { length: nBoxes },
+      (_, i) => [280.79 - 20 * i, 44.73 + 10 * i, 218.7, 346.68],
+    );
     for (const flip of [false, true]) {
       const batch = flip ? 2 * nBoxes : nBoxes;
-      const tensor = new ort.Tensor('float32', new Float32Array(batch * 3 * 256 * 192).fill(0.1), [batch, 3, 256, 192]);
+      const tensor = new ort.Tensor('float32', new Float32Array(batch * 3 * 256 * 192).fill(0.1), [
+        batch,
+        3,
+        256,
+        192,
+      ]);
       const stages: Timings[] = [];
       const bareMs: number[] = [];
       for (let r = 0; r < WARMUP; r++) {
@@ -56,7 +69,13 @@ async function pipeline() {
       const m = (key: keyof Timings) => median(stages.map((s) => s[key] ?? 0));
       const total = m('total');
       out[`boxes=${nBoxes},flip=${flip}`] = {
-        ms: { decode: round(m('decode')), crop: round(m('crop')), inference: round(m('inference')), postprocess: round(m('postprocess')), total: round(total) },
+        ms: {
+          decode: round(m('decode')),
+          crop: round(m('crop')),
+          inference: round(m('inference')),
+          postprocess: round(m('postprocess')),
+          total: round(total),
+        },
         bareSessionRunMs: round(median(bareMs)),
         estimateOverBareRun: round(total / median(bareMs)),
         nonInferenceShare: round(median(stages.map((s) => (s.total - s.inference) / s.total)), 4),
@@ -87,26 +106,44 @@ async function pipeline() {
 async function coldStart() {
   const dir = join(ROOT, '.cache', 'models', arch);
   const photo = join(ROOT, '..', 'shared', 'data', 'coco', '000000000785.jpg');
-  if (!existsSync(join(dir, 'srpose.json')) || !existsSync(photo)) throw new Error('needs npm run models and ../shared/data');
+  if (!existsSync(join(dir, 'srpose.json')) || !existsSync(photo)) {
+    throw new Error('needs npm run models and ../shared/data');
+  }
   const { startHubServer } = await import('../tests/helpers/hub-server.ts');
   const { spawn } = await import('node:child_process');
   const { mkdtemp } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
   const server = await startHubServer();
   server.addRepo(`bench/${arch}`);
-  server.commit(`bench/${arch}`, { 'srpose.json': await readFile(join(dir, 'srpose.json')), 'model.onnx': await readFile(join(dir, 'model.onnx')) });
+  server.commit(`bench/${arch}`, {
+    'srpose.json': await readFile(join(dir, 'srpose.json')),
+    'model.onnx': await readFile(join(dir, 'model.onnx')),
+  });
   const cache = await mkdtemp(join(tmpdir(), 'srpose-coldstart-'));
   const once = () =>
     new Promise<any>((resolve, reject) => {
       const t0 = performance.now();
-      const child = spawn('node', ['--import', 'tsx', join(ROOT, 'bench', 'cold-start-child.ts'), `bench/${arch}`, photo], {
+      const child = spawn('node', [
+        '--import',
+        'tsx',
+        join(ROOT, 'bench', 'cold-start-child.ts'),
+        `bench/${arch}`,
+        photo,
+      ], {
         cwd: ROOT,
-        env: { ...(globalThis as any).process.env, HF_ENDPOINT: server.url, HF_HUB_CACHE: cache, HF_TOKEN: '' },
+        env: {
+          ...(globalThis as any).process.env,
+          HF_ENDPOINT: server.url,
+          HF_HUB_CACHE: cache,
+          HF_TOKEN: '',
+        },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       let out = '';
       child.stdout.on('data', (d: Uint8Array) => (out += d));
-      child.on('close', (code: number) => (code === 0 ? resolve({ wallMs: performance.now() - t0, ...JSON.parse(out.trim().split('\n').pop()!) }) : reject(new Error(`child exited ${code}`))));
+      child.on('close', (code: number) => (code === 0
+        ? resolve({ wallMs: performance.now() - t0, ...JSON.parse(out.trim().split('\n').pop()!) })
+        : reject(new Error(`child exited ${code}`))));
     });
   const runs: Record<string, any[]> = { cold: [], warm: [] };
   for (let i = 0; i < 2; i++) {
@@ -120,9 +157,21 @@ async function coldStart() {
     const wall = median(rs.map((r) => r.wallMs));
     const inProcess = median(rs.map((r) => r.firstResult));
     const part = (f: (r: any) => number) => round(median(rs.map(f)));
-    const stages = { fetch: part((r) => r.load.fetch), hash: part((r) => r.load.hash), session: part((r) => r.load.session), firstRun: part((r) => r.firstRun) };
-    const share = Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, round(v / inProcess, 3)]));
-    return { spawnToFirstResultMs: round(wall), processStartToFirstResultMs: round(inProcess), stagesMs: stages, shareOfProcessTime: share };
+    const stages = {
+      fetch: part((r) => r.load.fetch),
+      hash: part((r) => r.load.hash),
+      session: part((r) => r.load.session),
+      firstRun: part((r) => r.firstRun),
+    };
+    const share = Object.fromEntries(
+      Object.entries(stages).map(([k, v]) => [k, round(v / inProcess, 3)]),
+    );
+    return {
+      spawnToFirstResultMs: round(wall),
+      processStartToFirstResultMs: round(inProcess),
+      stagesMs: stages,
+      shareOfProcessTime: share,
+    };
   };
   return {
     suite: 'cold-start',
@@ -144,10 +193,23 @@ const suites: Record<string, () => Promise<unknown>> = {
   models: async () => (await import('./models.ts')).modelsBench(Math.min(runs, 5)),
   backends: async () => {
     const b = await import('./backends.ts');
-    return args.includes('--options') ? b.nativeOptionsBench(arch, runs) : b.backendsBench(arch, runs);
+    return args.includes('--options')
+      ? b.nativeOptionsBench(arch, runs)
+      : b.backendsBench(arch, runs);
   },
   kernels: async () => (await import('./kernels.ts')).kernelsBench(),
-  'bottom-up': async () => ({ suite: 'bottom-up', ...await (await import('./bottom-up.ts')).bottomUpBench(runs, join(ROOT, '.cache', 'models', args.find((a) => a.startsWith('--arch='))?.slice(7) ?? 'bu_res50')) }),
+  'bottom-up': async () => ({
+    suite: 'bottom-up',
+    ...await (await import('./bottom-up.ts')).bottomUpBench(
+      runs,
+      join(
+        ROOT,
+        '.cache',
+        'models',
+        args.find((a) => a.startsWith('--arch='))?.slice(7) ?? 'bu_res50',
+      ),
+    ),
+  }),
 };
 if (!suites[suite]) {
   console.error(`unknown suite ${suite}; one of ${Object.keys(suites).join(', ')}`);

@@ -41,14 +41,24 @@ function appFor(env: Record<string, unknown>): SRPoseApp {
 }
 
 export default {
-  fetch(request: Request, env: Record<string, unknown>, ctx: ExecutionContext): Response | Promise<Response> {
+  fetch(
+    request: Request,
+    env: Record<string, unknown>,
+    ctx: ExecutionContext,
+  ): Response | Promise<Response> {
     let served: SRPoseApp;
     try {
       served = appFor(env);
     } catch (e) {
       // A bad setting (SRPOSE_* binding): the deployment's fault, answered as such on every request.
       const { body } = errorResponse(e);
-      console.log(JSON.stringify({ level: 'error', code: body.error.code, message: `bad settings: ${body.error.message}` }));
+      console.log(
+        JSON.stringify({
+          level: 'error',
+          code: body.error.code,
+          message: `bad settings: ${body.error.message}`,
+        }),
+      );
       return Response.json(body, { status: 500, headers: { 'X-Error-Code': body.error.code } });
     }
     return served.fetch(request, env, ctx);

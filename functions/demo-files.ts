@@ -11,13 +11,22 @@ import { fileURLToPath } from 'node:url';
 import type { DemoOptions } from '../src/server/demo.ts';
 import { parseYesNo } from '../src/platform/env.ts';
 
-export function demoFromEnv(env: Record<string, string | undefined>, here: string): DemoOptions | undefined {
+export function demoFromEnv(
+  env: Record<string, string | undefined>,
+  here: string,
+): DemoOptions | undefined {
   if (parseYesNo(env.SRPOSE_DEMO) !== true) return undefined;
   // Beside the sources (functions/) or beside a bundle (dist/<target>/).
   const dir = fileURLToPath(new URL('.', here));
-  const staticDir = [env.SRPOSE_DEMO_STATIC, join(dir, '..', 'dist', 'browser'), join(dir, '..', 'browser')]
+  const staticDir = [
+    env.SRPOSE_DEMO_STATIC,
+    join(dir, '..', 'dist', 'browser'),
+    join(dir, '..', 'browser'),
+  ]
     .find((d) => d && existsSync(join(d, 'demo.mjs')));
-  if (!staticDir) throw new Error('SRPOSE_DEMO needs the browser build (npm run build: dist/browser)');
+  if (!staticDir) {
+    throw new Error('SRPOSE_DEMO needs the browser build (npm run build: dist/browser)');
+  }
   const folders = new Map<string, string>();
   const model = env.SRPOSE_MODEL;
   if (env.SRPOSE_DEMO_MODELS) {
@@ -34,7 +43,11 @@ export function demoFromEnv(env: Record<string, string | undefined>, here: strin
     models,
     async assets(path) {
       const [top, first, ...rest] = path.split('/');
-      const file = top === 'static' ? join(staticDir, first, ...rest) : folders.has(first) ? join(folders.get(first)!, ...rest) : undefined;
+      const file = top === 'static'
+        ? join(staticDir, first, ...rest)
+        : folders.has(first)
+        ? join(folders.get(first)!, ...rest)
+        : undefined;
       if (!file || !existsSync(file) || !statSync(file).isFile()) return undefined;
       return new Uint8Array(await readFile(file));
     },

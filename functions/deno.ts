@@ -17,4 +17,3 @@ const app = createApp({
 });
 
 export default { fetch: app.fetch } satisfies Deno.ServeDefaultExport;
-

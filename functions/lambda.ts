@@ -6,6 +6,9 @@
 import { handle } from 'hono/aws-lambda';
 import { appOptionsFromEnv, createApp } from '../src/server/mod.ts';
 
-const app = createApp({ cacheDir: process.env.HF_HUB_CACHE ?? '/tmp/huggingface/hub', ...appOptionsFromEnv(process.env) });
+const app = createApp({
+  cacheDir: process.env.HF_HUB_CACHE ?? '/tmp/huggingface/hub',
+  ...appOptionsFromEnv(process.env),
+});
 
 export const handler = handle(app);

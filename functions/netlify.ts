@@ -5,7 +5,10 @@
 import { handle } from 'hono/netlify';
 import { appOptionsFromEnv, createApp } from '../src/server/mod.ts';
 
-const app = createApp({ cacheDir: process.env.HF_HUB_CACHE ?? '/tmp/huggingface/hub', ...appOptionsFromEnv(process.env) });
+const app = createApp({
+  cacheDir: process.env.HF_HUB_CACHE ?? '/tmp/huggingface/hub',
+  ...appOptionsFromEnv(process.env),
+});
 
 export default handle(app);
 export const config = { path: ['/v1/*', '/healthz', '/openapi.json'] };

@@ -7,14 +7,30 @@ import { serve } from '@hono/node-server';
 import { appOptionsFromEnv, createApp } from '../src/server/mod.ts';
 import { demoFromEnv } from './demo-files.ts';
 
-const app = createApp({ warmup: true, ...appOptionsFromEnv(process.env), demo: demoFromEnv(process.env, import.meta.url) });
-const port = Number(process.env.PORT ?? 8787);
-const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? '0.0.0.0' }, (info) => {
-  console.log(JSON.stringify({ level: 'info', message: 'listening', port: info.port }));
+const app = createApp({
+  warmup: true,
+  ...appOptionsFromEnv(process.env),
+  demo: demoFromEnv(process.env, import.meta.url),
 });
+const port = Number(process.env.PORT ?? 8787);
+const server = serve(
+  { fetch: app.fetch, port, hostname: process.env.HOST ?? '0.0.0.0' },
+  (info) => {
+    console.log(JSON.stringify({ level: 'info', message: 'listening', port: info.port }));
+  },
+);
 
 // A stray rejection is logged, never fatal: one bad request must not take the others down.
-process.on('unhandledRejection', (e) => console.log(JSON.stringify({ level: 'error', message: `unhandled rejection: ${(e as Error)?.message ?? e}` })));
+process.on(
+  'unhandledRejection',
+  (e) =>
+    console.log(
+      JSON.stringify({
+        level: 'error',
+        message: `unhandled rejection: ${(e as Error)?.message ?? e}`,
+      }),
+    ),
+);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => server.close(() => void app.dispose().finally(() => process.exit(0))));
 }

@@ -6,7 +6,10 @@
 import { handle } from 'hono/vercel';
 import { appOptionsFromEnv, createApp } from '../src/server/mod.ts';
 
-const app = createApp({ cacheDir: process.env.HF_HUB_CACHE ?? '/tmp/huggingface/hub', ...appOptionsFromEnv(process.env) });
+const app = createApp({
+  cacheDir: process.env.HF_HUB_CACHE ?? '/tmp/huggingface/hub',
+  ...appOptionsFromEnv(process.env),
+});
 const handler = handle(app);
 
 export const GET = handler;

@@ -32,8 +32,14 @@ const browserResolve: Plugin = {
   name: 'srpose-browser',
   setup(b) {
     // Both entries of onnxruntime-web become the one browser build beside the bundle.
-    b.onResolve({ filter: /^onnxruntime-web(\/webgpu)?$/ }, () => ({ path: './ort.bundle.min.mjs', external: true }));
-    b.onResolve({ filter: /^@huggingface\/hub$/ }, () => ({ path: browserBuild('@huggingface/hub', './dist/index.mjs') }));
+    b.onResolve(
+      { filter: /^onnxruntime-web(\/webgpu)?$/ },
+      () => ({ path: './ort.bundle.min.mjs', external: true }),
+    );
+    b.onResolve(
+      { filter: /^@huggingface\/hub$/ },
+      () => ({ path: browserBuild('@huggingface/hub', './dist/index.mjs') }),
+    );
   },
 };
 

@@ -35,7 +35,11 @@ export interface Sized {
 
 export function sizeOf(path: string): Sized {
   const bytes = readFileSync(path);
-  return { path: relative(ROOT, path), bytes: bytes.byteLength, gzip: gzipSync(bytes, { level: 9 }).byteLength };
+  return {
+    path: relative(ROOT, path),
+    bytes: bytes.byteLength,
+    gzip: gzipSync(bytes, { level: 9 }).byteLength,
+  };
 }
 
 /** Copies package files (paths inside node_modules; not all are in the packages' exports maps) into wasm/; returns their paths there. */
@@ -51,7 +55,9 @@ export function copyWasm(files: readonly string[]): string[] {
 /** The file a package's `browser` map puts in place of `file` (a path inside the package). */
 export function browserBuild(pkg: string, file: string): string {
   const dir = join(ROOT, 'node_modules', pkg);
-  const map = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).browser as Record<string, string | false> | undefined;
+  const map = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).browser as
+    | Record<string, string | false>
+    | undefined;
   const target = map?.[file];
   if (typeof target !== 'string') throw new Error(`${pkg} has no browser build of ${file}`);
   return join(dir, target);

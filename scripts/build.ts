@@ -37,7 +37,10 @@ const nodeBundle = (entry: string, outdir: string, extra: BuildOptions = {}): Bu
   logLevel: 'warning',
   metafile: true,
   // CommonJS dependencies call require(); give the ES module one.
-  banner: { js: "import { createRequire as __srposeRequire } from 'node:module'; const require = __srposeRequire(import.meta.url);" },
+  banner: {
+    js:
+      "import { createRequire as __srposeRequire } from 'node:module'; const require = __srposeRequire(import.meta.url);",
+  },
   ...extra,
 });
 
@@ -58,24 +61,44 @@ const FUNCTIONS: Record<string, { entry: string; options?: BuildOptions }> = {
   netlify: { entry: 'functions/netlify.ts' },
   deno: {
     entry: 'functions/deno.ts',
-    options: { platform: 'neutral', conditions: ['deno', 'node', 'import'], mainFields: ['module', 'main'], external: ['node:*'], target: 'es2022', plugins: [nodePrefix] },
+    options: {
+      platform: 'neutral',
+      conditions: ['deno', 'node', 'import'],
+      mainFields: ['module', 'main'],
+      external: ['node:*'],
+      target: 'es2022',
+      plugins: [nodePrefix],
+    },
   },
 };
 
 /** The library (`srpose`) and its HTTP app (`srpose/server`), dependencies external. */
 async function buildLibrary(): Promise<Sized[]> {
-  const outs = [['src/mod.ts', 'srpose.mjs'], ['src/server/mod.ts', 'server.mjs']].map(([entry, file]) => [join(ROOT, entry), join(ROOT, 'dist', file)]);
-  const built = await Promise.all(outs.map(([entry, out]) => build({
-    entryPoints: [entry],
-    outfile: out,
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    target: 'es2022',
-    logLevel: 'warning',
-    metafile: true,
-    external: ['onnxruntime-web', 'onnxruntime-web/*', '@jsquash/*', 'cac', '@huggingface/hub', 'cli-progress', 'hono', 'hono/*'],
-  })));
+  const outs = [['src/mod.ts', 'srpose.mjs'], ['src/server/mod.ts', 'server.mjs']].map((
+    [entry, file],
+  ) => [join(ROOT, entry), join(ROOT, 'dist', file)]);
+  const built = await Promise.all(outs.map(([entry, out]) =>
+    build({
+      entryPoints: [entry],
+      outfile: out,
+      bundle: true,
+      format: 'esm',
+      platform: 'neutral',
+      target: 'es2022',
+      logLevel: 'warning',
+      metafile: true,
+      external: [
+        'onnxruntime-web',
+        'onnxruntime-web/*',
+        '@jsquash/*',
+        'cac',
+        '@huggingface/hub',
+        'cli-progress',
+        'hono',
+        'hono/*',
+      ],
+    })
+  ));
   writeMetafile('lib', ...built.map((b) => b.metafile));
   return outs.map(([, out]) => sizeOf(out));
 }
@@ -85,17 +108,27 @@ async function buildFunction(name: string, wasm: string[]): Promise<Sized[]> {
   const outdir = join(ROOT, 'dist', name);
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
-  const built = await build(nodeBundle(entry, outdir, name === 'deno' ? { ...options, banner: {} } : options));
+  const built = await build(
+    nodeBundle(entry, outdir, name === 'deno' ? { ...options, banner: {} } : options),
+  );
   writeMetafile(name, built.metafile);
   for (const w of wasm) copyFileSync(w, join(outdir, basename(w)));
   return readdirSync(outdir).map((f) => sizeOf(join(outdir, f)));
 }
 
-export async function buildAll(targets: string[]): Promise<Record<string, { files: Sized[]; total: { bytes: number; gzip: number } }>> {
+export async function buildAll(
+  targets: string[],
+): Promise<Record<string, { files: Sized[]; total: { bytes: number; gzip: number } }>> {
   const wasm = copyWasm(NODE_WASM);
   const result: Record<string, { files: Sized[]; total: { bytes: number; gzip: number } }> = {};
   const add = (name: string, files: Sized[]) => {
-    result[name] = { files, total: files.reduce((t, f) => ({ bytes: t.bytes + f.bytes, gzip: t.gzip + f.gzip }), { bytes: 0, gzip: 0 }) };
+    result[name] = {
+      files,
+      total: files.reduce((t, f) => ({ bytes: t.bytes + f.bytes, gzip: t.gzip + f.gzip }), {
+        bytes: 0,
+        gzip: 0,
+      }),
+    };
   };
   for (const t of targets) {
     if (t === 'lib') add(t, await buildLibrary());
@@ -106,7 +139,11 @@ export async function buildAll(targets: string[]): Promise<Record<string, { file
       const { buildCloudflare } = await import('./build-cloudflare.ts');
       add(t, (await buildCloudflare()).files);
     } else if (t in FUNCTIONS) add(t, await buildFunction(t, wasm));
-    else throw new Error(`unknown target ${t}; known: lib, browser, cloudflare, ${Object.keys(FUNCTIONS).join(', ')}`);
+    else {throw new Error(
+        `unknown target ${t}; known: lib, browser, cloudflare, ${
+          Object.keys(FUNCTIONS).join(', ')
+        }`,
+      );}
   }
   return result;
 }
@@ -116,5 +153,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const asked = process.argv.slice(2);
   const targets = asked.length ? asked : all;
   const result = await buildAll(targets);
-  console.log(JSON.stringify(Object.fromEntries(Object.entries(result).map(([k, v]) => [k, v.total]))));
+  console.log(
+    JSON.stringify(Object.fromEntries(Object.entries(result).map(([k, v]) => [k, v.total]))),
+  );
 }

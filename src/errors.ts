@@ -47,9 +47,17 @@ export function isSRPoseError(e: unknown, code?: SRPoseErrorCode): e is SRPoseEr
  * `value` when it is one of `choices`, else an {@link SRPoseError} (`code`, default
  * `INVALID_OPTION`) that lists them: every enumerated setting is checked with its one list.
  */
-export function oneOf<T extends string>(value: unknown, choices: readonly T[], name: string, code: SRPoseErrorCode = 'INVALID_OPTION'): T {
+export function oneOf<T extends string>(
+  value: unknown,
+  choices: readonly T[],
+  name: string,
+  code: SRPoseErrorCode = 'INVALID_OPTION',
+): T {
   if ((choices as readonly unknown[]).includes(value)) return value as T;
   const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value);
   const list = choices.map((c) => `'${c}'`);
-  throw new SRPoseError(code, `${name} must be ${list.slice(0, -1).join(', ')} or ${list[list.length - 1]}, got ${shown}`);
+  throw new SRPoseError(
+    code,
+    `${name} must be ${list.slice(0, -1).join(', ')} or ${list[list.length - 1]}, got ${shown}`,
+  );
 }

@@ -9,7 +9,16 @@ import type { GroupingParams } from './core/bottomup/types.ts';
 import type { ModelSource } from './model/source.ts';
 import type { HubOptions } from './hub/settings.ts';
 
-export type { Backend, BackendRequest, DecodeMethod, GroupingParams, HubOptions, ModelSource, WeightsKind, WeightsRequest };
+export type {
+  Backend,
+  BackendRequest,
+  DecodeMethod,
+  GroupingParams,
+  HubOptions,
+  ModelSource,
+  WeightsKind,
+  WeightsRequest,
+};
 
 /** Top-down models estimate one person per box; bottom-up models find everyone in the image. */
 export type ModelKind = 'top-down' | 'bottom-up';

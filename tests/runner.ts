@@ -14,7 +14,9 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 const args = process.argv.slice(2);
 const tierAt = args.indexOf('--tier');
 const tier = tierAt >= 0 ? args.splice(tierAt, 2)[1] : 'full';
-if (tier !== 'fast' && tier !== 'full') throw new Error(`runner: --tier is fast or full, got ${tier}`);
+if (tier !== 'fast' && tier !== 'full') {
+  throw new Error(`runner: --tier is fast or full, got ${tier}`);
+}
 const filters = args;
 const runtime = 'Deno' in globalThis ? 'deno' : 'node';
 const CI = process.env.CI === 'true' || process.env.CI === '1';
@@ -33,7 +35,11 @@ const files = (await walk(root)).map((f) => relative(root, f));
 const unlisted = files.filter((f) => !SUITES[f]);
 const gone = Object.keys(SUITES).filter((f) => !files.includes(f));
 if (unlisted.length || gone.length) {
-  console.error(`runner: tests/suites.ts is out of date: not listed ${JSON.stringify(unlisted)}, listed but missing ${JSON.stringify(gone)}`);
+  console.error(
+    `runner: tests/suites.ts is out of date: not listed ${
+      JSON.stringify(unlisted)
+    }, listed but missing ${JSON.stringify(gone)}`,
+  );
   process.exit(1);
 }
 const optedOut: string[] = [];
@@ -42,10 +48,16 @@ const chosen = files.filter((f) => {
   if (tier === 'fast' && s.tier !== 'fast') return false;
   if (runtime === 'deno' && s.runtimes !== 'both') return false;
   if (!filters.every((x) => !x) && !filters.some((x) => f.includes(x))) return false;
-  if (s.optIn && !process.env[s.optIn]) return void optedOut.push(`${f} (set ${s.optIn}: ${s.why})`);
+  if (s.optIn && !process.env[s.optIn]) {
+    return void optedOut.push(`${f} (set ${s.optIn}: ${s.why})`);
+  }
   return true;
 });
-console.log(`runner: ${chosen.length} suites under ${runtime}, tier ${tier}${filters.length ? `, filter ${filters.join(' ')}` : ''}`);
+console.log(
+  `runner: ${chosen.length} suites under ${runtime}, tier ${tier}${
+    filters.length ? `, filter ${filters.join(' ')}` : ''
+  }`,
+);
 for (const o of optedOut) console.log(`runner: not run, opt-in: ${o}`);
 
 // uvu's own run(), with each suite's runners wrapped to count its tests and time it. uvu (and
@@ -82,20 +94,30 @@ await uvu.exec(false);
 
 const skipped = skips.length;
 const failed = totals.tests - totals.passed;
-console.log(`${totals.passed - skipped} passed, ${failed} failed, ${skipped} skipped (${runtime}, tier ${tier})`);
+console.log(
+  `${
+    totals.passed - skipped
+  } passed, ${failed} failed, ${skipped} skipped (${runtime}, tier ${tier})`,
+);
 for (const s of skips) console.log(`  skipped in ${s.suite}: ${s.why}`);
-const slow = [...seconds].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([n, s]) => `${n} ${s.toFixed(0)} s`);
+const slow = [...seconds].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([n, s]) =>
+  `${n} ${s.toFixed(0)} s`
+);
 console.log(`  slowest: ${slow.join(', ')}`);
 if (failed) process.exitCode = 1;
 if (CI && skipped) {
-  console.error(`runner: CI=true and ${skipped} test(s) skipped: a missing tool or data set is a broken CI, not a pass`);
+  console.error(
+    `runner: CI=true and ${skipped} test(s) skipped: a missing tool or data set is a broken CI, not a pass`,
+  );
   process.exitCode = 1;
 }
 
 // Every suite cleans up after itself; a child process or server left running would keep this
 // process alive and hang CI. Say so and fail instead of hanging.
 const leak = setTimeout(() => {
-  console.error('runner: the tests are over but something they started still runs (a child process, server or timer); failing');
+  console.error(
+    'runner: the tests are over but something they started still runs (a child process, server or timer); failing',
+  );
   process.exit(1);
 }, 60_000);
 (leak as any).unref?.();

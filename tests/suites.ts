@@ -11,45 +11,184 @@
 // optIn: an environment variable that must be set for the suite to run at all (its subject
 //   cannot be installed from the registries CI reaches); it is listed, never a silent skip.
 
-export type SuiteSpec = { tier: 'fast' | 'full'; runtimes: 'both' | 'node'; optIn?: string; why: string };
+export type SuiteSpec = {
+  tier: 'fast' | 'full';
+  runtimes: 'both' | 'node';
+  optIn?: string;
+  why: string;
+};
 
 export const SUITES: Record<string, SuiteSpec> = {
-  'core/affine.test.ts': { tier: 'fast', runtimes: 'both', why: 'cv2-exact affine matrices (OpenCV reference through Python)' },
-  'core/bottomup.test.ts': { tier: 'fast', runtimes: 'both', why: 'bottom-up grouping math against munkres and the official parser' },
+  'core/affine.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'cv2-exact affine matrices (OpenCV reference through Python)',
+  },
+  'core/bottomup.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'bottom-up grouping math against munkres and the official parser',
+  },
   'core/buffer-pool.test.ts': { tier: 'fast', runtimes: 'both', why: 'pooled input batches' },
-  'core/crop-wasm.test.ts': { tier: 'fast', runtimes: 'both', why: 'crop kernel equals the JS loop (WebAssembly in each runtime)' },
+  'core/crop-wasm.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'crop kernel equals the JS loop (WebAssembly in each runtime)',
+  },
   'core/crop.test.ts': { tier: 'fast', runtimes: 'both', why: 'fused crop + normalise' },
-  'core/decode.test.ts': { tier: 'fast', runtimes: 'both', why: 'SR / default / DARK decode on encoded Gaussians and ties' },
+  'core/decode.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'SR / default / DARK decode on encoded Gaussians and ties',
+  },
   'core/displacement.test.ts': { tier: 'fast', runtimes: 'both', why: 'displacement helpers' },
-  'core/flip-wasm.test.ts': { tier: 'fast', runtimes: 'both', why: 'flip-merge kernel equals the JS loop' },
+  'core/flip-wasm.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'flip-merge kernel equals the JS loop',
+  },
   'core/flip.test.ts': { tier: 'fast', runtimes: 'both', why: 'flip test merge and shift' },
-  'core/kernels.test.ts': { tier: 'fast', runtimes: 'node', why: 'committed kernel bytes vs their C source (rebuilt with clang); no runtime involved' },
-  'core/warp.test.ts': { tier: 'fast', runtimes: 'both', why: 'OpenCV-exact warp, byte for byte against cv2.warpAffine' },
-  'image/decode.test.ts': { tier: 'fast', runtimes: 'both', why: 'image decoding equals cv2.imread in each runtime' },
+  'core/kernels.test.ts': {
+    tier: 'fast',
+    runtimes: 'node',
+    why: 'committed kernel bytes vs their C source (rebuilt with clang); no runtime involved',
+  },
+  'core/warp.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'OpenCV-exact warp, byte for byte against cv2.warpAffine',
+  },
+  'image/decode.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'image decoding equals cv2.imread in each runtime',
+  },
   'image/probe.test.ts': { tier: 'fast', runtimes: 'both', why: 'header probe of every format' },
-  'model/config.test.ts': { tier: 'fast', runtimes: 'both', why: 'srpose.json contract validation' },
-  'model/weights.test.ts': { tier: 'fast', runtimes: 'both', why: 'weight variants chosen before download; WebGPU probe under Deno' },
-  'model/external-data.test.ts': { tier: 'full', runtimes: 'both', why: 'an exported model with external data loads and equals the single-file one' },
-  'hub/hub-model.test.ts': { tier: 'fast', runtimes: 'both', why: 'Hub loading, caches (Cache API under Deno), publish, against the local Hub server' },
-  'hub/hub-server.test.ts': { tier: 'fast', runtimes: 'both', why: 'the Hub-compatible test server speaks what @huggingface/hub expects' },
-  'hub/python-interop.test.ts': { tier: 'full', runtimes: 'both', optIn: 'SRPOSE_HF_HUB_PY', why: "cache shared with Python's huggingface_hub, which neither Debian nor the npm registry has: set SRPOSE_HF_HUB_PY to its sources" },
-  'estimator/estimator.test.ts': { tier: 'fast', runtimes: 'both', why: 'the public estimate() on a tiny model' },
-  'estimator/bottom-up.test.ts': { tier: 'fast', runtimes: 'both', why: 'bottom-up estimate() with a known answer' },
-  'cli/cli.test.ts': { tier: 'fast', runtimes: 'both', why: 'the CLI in process and through its bin shim' },
-  'server/app.test.ts': { tier: 'fast', runtimes: 'both', why: 'the Hono app in process: bad input, auth, limits, deadline' },
-  'server/bottom-up.test.ts': { tier: 'fast', runtimes: 'both', why: 'HTTP API and CLI with a bottom-up model, in process' },
-  'server/http.test.ts': { tier: 'full', runtimes: 'node', why: 'the Node and Deno servers as subprocesses over real HTTP' },
-  'server/serverless.test.ts': { tier: 'full', runtimes: 'node', why: 'the Lambda, Vercel and Netlify bundles' },
-  'runtime/backend.test.ts': { tier: 'fast', runtimes: 'both', why: 'backend choice per runtime; WebGPU = WASM under Deno' },
-  'runtime/band-max.test.ts': { tier: 'fast', runtimes: 'both', why: 'the band-max ONNX model (onnx.checker) and its maxima' },
-  'runtime/native.test.ts': { tier: 'fast', runtimes: 'both', why: 'onnxruntime-node under each runtime on a tiny model' },
-  'runtime/native-bundles.test.ts': { tier: 'full', runtimes: 'node', why: 'the built bundles: onnxruntime-node only where it belongs' },
-  'parity/network.test.ts': { tier: 'full', runtimes: 'both', why: 'onnxruntime-web heatmaps equal PyTorch on every architecture' },
-  'parity/decode.test.ts': { tier: 'full', runtimes: 'both', why: 'decode of real heatmaps equals the official decode' },
-  'parity/pipeline.test.ts': { tier: 'full', runtimes: 'both', why: 'estimate() equals the PyTorch pipeline on COCO photos; native equals WASM there' },
-  'parity/bottomup.test.ts': { tier: 'full', runtimes: 'node', why: 'bottom-up estimate() equals the official parser on real photos' },
-  'parity/tiny-models.test.ts': { tier: 'full', runtimes: 'node', why: 'the TypeScript-written tiny models pass onnx.checker and equal PyTorch' },
-  'package/package.test.ts': { tier: 'full', runtimes: 'node', why: 'the packed npm package in a fresh project' },
-  'functions/workerd.test.ts': { tier: 'full', runtimes: 'node', why: 'the Cloudflare bundle in a real workerd isolate' },
-  'browser/browser.test.ts': { tier: 'full', runtimes: 'node', why: 'real Chromium: WASM threads, WebGPU, the demo page' },
+  'model/config.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'srpose.json contract validation',
+  },
+  'model/weights.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'weight variants chosen before download; WebGPU probe under Deno',
+  },
+  'model/external-data.test.ts': {
+    tier: 'full',
+    runtimes: 'both',
+    why: 'an exported model with external data loads and equals the single-file one',
+  },
+  'hub/hub-model.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'Hub loading, caches (Cache API under Deno), publish, against the local Hub server',
+  },
+  'hub/hub-server.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'the Hub-compatible test server speaks what @huggingface/hub expects',
+  },
+  'hub/python-interop.test.ts': {
+    tier: 'full',
+    runtimes: 'both',
+    optIn: 'SRPOSE_HF_HUB_PY',
+    why:
+      "cache shared with Python's huggingface_hub, which neither Debian nor the npm registry has: set SRPOSE_HF_HUB_PY to its sources",
+  },
+  'estimator/estimator.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'the public estimate() on a tiny model',
+  },
+  'estimator/bottom-up.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'bottom-up estimate() with a known answer',
+  },
+  'cli/cli.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'the CLI in process and through its bin shim',
+  },
+  'server/app.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'the Hono app in process: bad input, auth, limits, deadline',
+  },
+  'server/bottom-up.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'HTTP API and CLI with a bottom-up model, in process',
+  },
+  'server/http.test.ts': {
+    tier: 'full',
+    runtimes: 'node',
+    why: 'the Node and Deno servers as subprocesses over real HTTP',
+  },
+  'server/serverless.test.ts': {
+    tier: 'full',
+    runtimes: 'node',
+    why: 'the Lambda, Vercel and Netlify bundles',
+  },
+  'runtime/backend.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'backend choice per runtime; WebGPU = WASM under Deno',
+  },
+  'runtime/band-max.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'the band-max ONNX model (onnx.checker) and its maxima',
+  },
+  'runtime/native.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'onnxruntime-node under each runtime on a tiny model',
+  },
+  'runtime/native-bundles.test.ts': {
+    tier: 'full',
+    runtimes: 'node',
+    why: 'the built bundles: onnxruntime-node only where it belongs',
+  },
+  'parity/network.test.ts': {
+    tier: 'full',
+    runtimes: 'both',
+    why: 'onnxruntime-web heatmaps equal PyTorch on every architecture',
+  },
+  'parity/decode.test.ts': {
+    tier: 'full',
+    runtimes: 'both',
+    why: 'decode of real heatmaps equals the official decode',
+  },
+  'parity/pipeline.test.ts': {
+    tier: 'full',
+    runtimes: 'both',
+    why: 'estimate() equals the PyTorch pipeline on COCO photos; native equals WASM there',
+  },
+  'parity/bottomup.test.ts': {
+    tier: 'full',
+    runtimes: 'node',
+    why: 'bottom-up estimate() equals the official parser on real photos',
+  },
+  'parity/tiny-models.test.ts': {
+    tier: 'full',
+    runtimes: 'node',
+    why: 'the TypeScript-written tiny models pass onnx.checker and equal PyTorch',
+  },
+  'package/package.test.ts': {
+    tier: 'full',
+    runtimes: 'node',
+    why: 'the packed npm package in a fresh project',
+  },
+  'functions/workerd.test.ts': {
+    tier: 'full',
+    runtimes: 'node',
+    why: 'the Cloudflare bundle in a real workerd isolate',
+  },
+  'browser/browser.test.ts': {
+    tier: 'full',
+    runtimes: 'node',
+    why: 'real Chromium: WASM threads, WebGPU, the demo page',
+  },
 };

@@ -24,30 +24,53 @@ export function parseBoxes(text: string): Box[] {
 }
 
 function summary(file: string, r: EstimateResult): string {
-  const lines = [`${file}: ${r.people.length} ${r.people.length === 1 ? 'person' : 'people'} (${r.backend}, ${r.weights} weights, ${r.threads} thread${r.threads === 1 ? '' : 's'}, ${r.timings.total.toFixed(1)} ms)`];
+  const lines = [
+    `${file}: ${r.people.length} ${
+      r.people.length === 1 ? 'person' : 'people'
+    } (${r.backend}, ${r.weights} weights, ${r.threads} thread${r.threads === 1 ? '' : 's'}, ${
+      r.timings.total.toFixed(1)
+    } ms)`,
+  ];
   r.people.forEach((p, i) => {
-    lines.push(`  person ${i} box [${p.box.map((v) => v.toFixed(1)).join(', ')}] score ${p.score.toFixed(3)}`);
+    lines.push(
+      `  person ${i} box [${p.box.map((v) => v.toFixed(1)).join(', ')}] score ${
+        p.score.toFixed(3)
+      }`,
+    );
     for (const k of p.keypoints) {
-      lines.push(`    ${k.name.padEnd(15)} ${k.x.toFixed(1).padStart(8)} ${k.y.toFixed(1).padStart(8)}  ${k.score.toFixed(3)}`);
+      lines.push(
+        `    ${k.name.padEnd(15)} ${k.x.toFixed(1).padStart(8)} ${k.y.toFixed(1).padStart(8)}  ${
+          k.score.toFixed(3)
+        }`,
+      );
     }
   });
   return lines.join('\n');
 }
 
 /** Runs the CLI; resolves to the exit code. */
-export async function main(argv: string[], out = (s: string) => console.log(s), err = (s: string) => console.error(s)): Promise<number> {
+export async function main(
+  argv: string[],
+  out = (s: string) => console.log(s),
+  err = (s: string) => console.error(s),
+): Promise<number> {
   const cli = cac('srpose');
   let action: Promise<number> | undefined;
   cli
     .command('estimate <...images>', 'Estimate poses in images (JPEG, PNG, WebP)')
-    .option('--model <dir>', 'Model directory or URL (srpose.json + model.onnx)', { default: (globalThis as any).process?.env?.SRPOSE_MODEL })
+    .option('--model <dir>', 'Model directory or URL (srpose.json + model.onnx)', {
+      default: (globalThis as any).process?.env?.SRPOSE_MODEL,
+    })
     .option('--boxes <boxes>', 'Person boxes x,y,w,h[;x,y,w,h...] (default: the whole image)')
     .option('--flip', 'Flip test (average with the mirrored crop)')
     .option('--no-flip', 'No flip test')
     .option('--backend <backend>', 'auto | native | webgpu | wasm', { default: 'auto' })
     .option('--threads <n>', 'native intra-op / WASM threads (default: all cores)')
     .option('--decode <method>', 'sr | default | dark (default: from srpose.json)')
-    .option('--weights <kind>', 'auto | fp32 | fp16 | int8: which weight file to load (default auto)')
+    .option(
+      '--weights <kind>',
+      'auto | fp32 | fp16 | int8: which weight file to load (default auto)',
+    )
     .option('--revision <rev>', 'Hub branch, tag or commit (also owner/name@rev)')
     .option('--hub-url <url>', 'Hub endpoint (default HF_ENDPOINT or https://huggingface.co)')
     .option('--token <token>', 'Hub token for private or gated models (default HF_TOKEN)')
@@ -59,7 +82,10 @@ export async function main(argv: string[], out = (s: string) => console.log(s), 
       action = runEstimate(images, o, out);
     });
   cli
-    .command('publish <dir>', 'Upload an exported model (srpose.json + ONNX + model card) to the Hub')
+    .command(
+      'publish <dir>',
+      'Upload an exported model (srpose.json + ONNX + model card) to the Hub',
+    )
     .option('--repo <repo>', 'Target repository owner/name')
     .option('--create', 'Create the repository if it does not exist')
     .option('--private', 'Create it private')
@@ -88,8 +114,14 @@ export async function main(argv: string[], out = (s: string) => console.log(s), 
   }
 }
 
-async function runEstimate(images: string[], o: Record<string, any>, out: (s: string) => void): Promise<number> {
-  if (!o.model) throw new SRPoseError('INVALID_OPTION', '--model is required (or set SRPOSE_MODEL)');
+async function runEstimate(
+  images: string[],
+  o: Record<string, any>,
+  out: (s: string) => void,
+): Promise<number> {
+  if (!o.model) {
+    throw new SRPoseError('INVALID_OPTION', '--model is required (or set SRPOSE_MODEL)');
+  }
   const boxes = o.boxes === undefined ? undefined : parseBoxes(String(o.boxes));
   const progress = progressBar();
   const estimator = await createEstimator({
@@ -111,7 +143,9 @@ async function runEstimate(images: string[], o: Record<string, any>, out: (s: st
     for (const file of images) {
       const bytes = await readLocalFile(file, 'image');
       // The image to draw on is decoded once, and estimated from those pixels.
-      const img = o.draw && results.length === 0 ? await readImage(bytes, DEFAULT_MAX_PIXELS) : undefined;
+      const img = o.draw && results.length === 0
+        ? await readImage(bytes, DEFAULT_MAX_PIXELS)
+        : undefined;
       const result = await estimator.estimate(img ?? bytes, { boxes });
       results.push({ file, result });
       if (!o.json) out(summary(file, result));
@@ -128,16 +162,29 @@ async function runEstimate(images: string[], o: Record<string, any>, out: (s: st
   }
 }
 
-async function runPublish(dir: string, o: Record<string, any>, out: (s: string) => void): Promise<number> {
+async function runPublish(
+  dir: string,
+  o: Record<string, any>,
+  out: (s: string) => void,
+): Promise<number> {
   if (!o.repo) throw new SRPoseError('INVALID_OPTION', '--repo owner/name is required');
   const { publishModel } = await import('../model/publish.ts');
-  const r = await publishModel(dir, { repo: String(o.repo), create: o.create === true, private: o.private === true, hubUrl: o.hubUrl, accessToken: o.token });
+  const r = await publishModel(dir, {
+    repo: String(o.repo),
+    create: o.create === true,
+    private: o.private === true,
+    hubUrl: o.hubUrl,
+    accessToken: o.token,
+  });
   out(`published ${dir} to ${r.url}${r.commit ? ` (commit ${r.commit})` : ''}`);
   return 0;
 }
 
 /** A download progress bar on stderr (cli-progress), shown only on a terminal. */
-function progressBar(): { update: (p: { file: string; loaded: number; total: number }) => void; stop: () => void } {
+function progressBar(): {
+  update: (p: { file: string; loaded: number; total: number }) => void;
+  stop: () => void;
+} {
   const stderr = (globalThis as any).process?.stderr;
   if (!stderr?.isTTY) return { update: () => {}, stop: () => {} };
   let bar: any;
@@ -147,7 +194,10 @@ function progressBar(): { update: (p: { file: string; loaded: number; total: num
       if (p.file !== file) {
         bar?.stop();
         file = p.file;
-        bar = new SingleBar({ format: `${p.file} [{bar}] {percentage}% {value}/{total} bytes`, stream: stderr }, Presets.shades_classic);
+        bar = new SingleBar({
+          format: `${p.file} [{bar}] {percentage}% {value}/{total} bytes`,
+          stream: stderr,
+        }, Presets.shades_classic);
         bar.start(p.total, 0);
       }
       bar.update(p.loaded);

@@ -36,7 +36,12 @@ export function getAffineTransform(
   const cy = f32(center[1]);
   // src[1] = center + src_dir, stored as float32; src[2] the third point, in float32.
   const src = threePoints(cx, cy, f32(cx + (0 * cs - half * sn)), f32(cy + (0 * sn + half * cs)));
-  const dst = threePoints(f32(outW * 0.5), f32(outH * 0.5), f32(outW * 0.5 + 0), f32(outH * 0.5 + outW * -0.5));
+  const dst = threePoints(
+    f32(outW * 0.5),
+    f32(outH * 0.5),
+    f32(outW * 0.5 + 0),
+    f32(outH * 0.5 + outW * -0.5),
+  );
   return inv ? solveAffine(dst, src) : solveAffine(src, dst);
 }
 

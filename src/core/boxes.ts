@@ -5,7 +5,9 @@
 import { SRPoseError } from '../errors.ts';
 
 /** A person box `[x, y, width, height]` in image pixels, optionally with a detector score. */
-export type Box = readonly [number, number, number, number] | readonly [number, number, number, number, number];
+export type Box =
+  | readonly [number, number, number, number]
+  | readonly [number, number, number, number, number];
 
 /** Box padding of mmpose's `_xywh2cs` (`padding=1.25`). */
 export const DEFAULT_BOX_PADDING = 1.25;
@@ -49,16 +51,26 @@ export function boxToCenterScale(
  * The library, the HTTP API and the CLI all check with this. Throws `INVALID_BOX`.
  */
 export function checkBoxList(boxes: unknown, maxBoxes: number): asserts boxes is Box[] {
-  if (!Array.isArray(boxes)) throw new SRPoseError('INVALID_BOX', 'boxes must be an array of [x, y, width, height]');
-  if (boxes.length === 0) throw new SRPoseError('INVALID_BOX', 'boxes is empty; leave it out to use the whole image');
-  if (boxes.length > maxBoxes) throw new SRPoseError('INVALID_BOX', `${boxes.length} boxes; at most ${maxBoxes} at once`);
+  if (!Array.isArray(boxes)) {
+    throw new SRPoseError('INVALID_BOX', 'boxes must be an array of [x, y, width, height]');
+  }
+  if (boxes.length === 0) {
+    throw new SRPoseError('INVALID_BOX', 'boxes is empty; leave it out to use the whole image');
+  }
+  if (boxes.length > maxBoxes) {
+    throw new SRPoseError('INVALID_BOX', `${boxes.length} boxes; at most ${maxBoxes} at once`);
+  }
   for (let i = 0; i < boxes.length; i++) {
     const box = boxes[i];
     const bad = (why: string) => new SRPoseError('INVALID_BOX', `box ${i} ${show(box)}: ${why}`);
-    if (!Array.isArray(box) || (box.length !== 4 && box.length !== 5)) throw bad('expected [x, y, width, height] or [x, y, width, height, score]');
+    if (!Array.isArray(box) || (box.length !== 4 && box.length !== 5)) {
+      throw bad('expected [x, y, width, height] or [x, y, width, height, score]');
+    }
     // a for loop, not every(): every() skips the holes of a sparse array
     for (let j = 0; j < box.length; j++) {
-      if (typeof box[j] !== 'number' || !Number.isFinite(box[j])) throw bad('every value must be a finite number');
+      if (typeof box[j] !== 'number' || !Number.isFinite(box[j])) {
+        throw bad('every value must be a finite number');
+      }
     }
   }
 }
@@ -68,7 +80,12 @@ export function checkBoxList(boxes: unknown, maxBoxes: number): asserts boxes is
  * {@link checkBoxList}, `w` and `h` positive, and some overlap with the image (a box partly
  * outside is fine: the crop pads with black). Throws `INVALID_BOX` naming the first bad box.
  */
-export function validateBoxes(boxes: unknown, imageWidth: number, imageHeight: number, maxBoxes = Infinity): asserts boxes is Box[] {
+export function validateBoxes(
+  boxes: unknown,
+  imageWidth: number,
+  imageHeight: number,
+  maxBoxes = Infinity,
+): asserts boxes is Box[] {
   checkBoxList(boxes, maxBoxes);
   boxes.forEach((box, i) => {
     const bad = (why: string) => new SRPoseError('INVALID_BOX', `box ${i} ${show(box)}: ${why}`);
@@ -82,5 +99,7 @@ export function validateBoxes(boxes: unknown, imageWidth: number, imageHeight: n
 
 function show(box: unknown): string {
   if (!Array.isArray(box)) return String(box);
-  return `[${box.map((v) => (typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v))).join(', ')}]`;
+  return `[${
+    box.map((v) => (typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v))).join(', ')
+  }]`;
 }

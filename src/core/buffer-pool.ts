@@ -26,7 +26,9 @@ export class Float32Pool {
   /** Hands a buffer back; kept for the next {@link acquire} when the pool has room for it. */
   release(buffer: Float32Array): void {
     // length 0: detached (transferred to a worker), nothing to reuse
-    if (buffer.length === 0 || buffer.length > this.#maxLength || this.#free.includes(buffer)) return;
+    if (buffer.length === 0 || buffer.length > this.#maxLength || this.#free.includes(buffer)) {
+      return;
+    }
     // the newest first: a different size replaces the oldest
     this.#free.unshift(buffer);
     if (this.#free.length > this.#maxFree) this.#free.pop();

@@ -90,7 +90,8 @@ export class WasmCropper {
     }
     if (!(Math.max(-x0, x1, -y0, y1) < MAX_COORD)) return false;
     const ox = Math.max(0, x0), oy = Math.max(0, y0);
-    const rw = Math.max(0, Math.min(srcW - 1, x1) - ox + 1), rh = Math.max(0, Math.min(srcH - 1, y1) - oy + 1);
+    const rw = Math.max(0, Math.min(srcW - 1, x1) - ox + 1),
+      rh = Math.max(0, Math.min(srcH - 1, y1) - oy + 1);
     const stride = rw * 3;
     const plane = w * h;
     const mirror = mirrorOffset >= 0;
@@ -118,8 +119,29 @@ export class WasmCropper {
     }
     const bytes = new Uint8Array(buf);
     if (rw === srcW) bytes.set(src.subarray(oy * stride, (oy + rh) * stride), srcP);
-    else for (let y = 0; y < rh; y++) bytes.set(src.subarray(((oy + y) * srcW + ox) * 3, ((oy + y) * srcW + ox) * 3 + stride), srcP + y * stride);
-    this.#k.crop(lutP, adP, bdP, x0P, y0P, w, h, srcP, srcW, srcH, ox, oy, stride, outP, mirror ? 1 : 0);
+    else {for (let y = 0; y < rh; y++) {
+        bytes.set(
+          src.subarray(((oy + y) * srcW + ox) * 3, ((oy + y) * srcW + ox) * 3 + stride),
+          srcP + y * stride,
+        );
+      }}
+    this.#k.crop(
+      lutP,
+      adP,
+      bdP,
+      x0P,
+      y0P,
+      w,
+      h,
+      srcP,
+      srcW,
+      srcH,
+      ox,
+      oy,
+      stride,
+      outP,
+      mirror ? 1 : 0,
+    );
     out.set(new Float32Array(buf, outP, 3 * plane), offset);
     if (mirror) out.set(new Float32Array(buf, outP + 12 * plane, 3 * plane), mirrorOffset);
     return true;
@@ -127,4 +149,7 @@ export class WasmCropper {
 }
 
 /** The realm's crop kernel, compiled on first call; undefined where it cannot be (wasm-kernel.ts). */
-export const wasmCropper = lazyKernel<CropExports, WasmCropper>(WASM_BASE64, (k) => new WasmCropper(k));
+export const wasmCropper = lazyKernel<CropExports, WasmCropper>(
+  WASM_BASE64,
+  (k) => new WasmCropper(k),
+);

@@ -22,6 +22,8 @@ export function cropToTensor(...args: CropArgs): void {
 }
 
 /** {@link cropToTensor} on the JS loop alone (where the kernel is not, and its reference in tests). */
-export function cropToTensorJs(...[src, srcW, srcH, m, w, h, lut, out, offset, mirrorOffset = -1]: CropArgs): void {
+export function cropToTensorJs(
+  ...[src, srcW, srcH, m, w, h, lut, out, offset, mirrorOffset = -1]: CropArgs
+): void {
   warpInto(src, srcW, srcH, 3, m, w, h, undefined, { lut, out, offset, mirrorOffset });
 }

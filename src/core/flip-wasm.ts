@@ -10,7 +10,15 @@ import { WASM_BASE64 } from './kernels/flip.wasm.ts';
 import { align16, ensureMemory, type KernelExports, lazyKernel } from './wasm-kernel.ts';
 
 interface FlipExports extends KernelExports {
-  merge(plain: number, flipped: number, k: number, h: number, w: number, flipIndex: number, shift: number): void;
+  merge(
+    plain: number,
+    flipped: number,
+    k: number,
+    h: number,
+    w: number,
+    flipIndex: number,
+    shift: number,
+  ): void;
 }
 
 /** Largest plain + flipped maps of one box the kernel takes (its memory never shrinks). */
@@ -30,7 +38,16 @@ export class WasmFlipMerger {
    * As flip.ts `mergeFlippedJs` (same arguments, same result in `plain`); false, with nothing
    * written, when one box's maps exceed 16 MiB or memory cannot grow.
    */
-  merge(plain: Float32Array, flipped: Float32Array, n: number, k: number, h: number, w: number, flipIndex: Int32Array, shift: boolean): boolean {
+  merge(
+    plain: Float32Array,
+    flipped: Float32Array,
+    n: number,
+    k: number,
+    h: number,
+    w: number,
+    flipIndex: Int32Array,
+    shift: boolean,
+  ): boolean {
     const per = k * h * w;
     if (8 * per > MAX_BYTES || w < 1) return false;
     const idxP = this.#base;
@@ -52,4 +69,7 @@ export class WasmFlipMerger {
 }
 
 /** The realm's flip-merge kernel, compiled on first call; undefined where it cannot be (wasm-kernel.ts). */
-export const wasmFlipMerger = lazyKernel<FlipExports, WasmFlipMerger>(WASM_BASE64, (k) => new WasmFlipMerger(k));
+export const wasmFlipMerger = lazyKernel<FlipExports, WasmFlipMerger>(
+  WASM_BASE64,
+  (k) => new WasmFlipMerger(k),
+);

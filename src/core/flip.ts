@@ -54,7 +54,10 @@ export function mergeFlippedJs(
 }
 
 /** For each of `k` joints, its mirrored partner (itself when unpaired). */
-export function flipIndexFromPairs(k: number, pairs: readonly (readonly [number, number])[]): Int32Array {
+export function flipIndexFromPairs(
+  k: number,
+  pairs: readonly (readonly [number, number])[],
+): Int32Array {
   const idx = new Int32Array(k);
   for (let j = 0; j < k; j++) idx[j] = j;
   for (const [a, b] of pairs) {

@@ -26,7 +26,10 @@ function cvRound(v: number): number {
 const toShort = (v: number) => (v < -32768 ? -32768 : v > 32767 ? 32767 : v);
 
 /** The inverse of the forward matrix `m` and OpenCV's per-column offsets on its 1/1024 grid. */
-export function warpGrid(m: ArrayLike<number>, dstW: number): { inv: Float64Array; adelta: Int32Array; bdelta: Int32Array } {
+export function warpGrid(
+  m: ArrayLike<number>,
+  dstW: number,
+): { inv: Float64Array; adelta: Int32Array; bdelta: Int32Array } {
   const inv = invertAffine(m);
   const adelta = new Int32Array(dstW);
   const bdelta = new Int32Array(dstW);
@@ -38,9 +41,11 @@ export function warpGrid(m: ArrayLike<number>, dstW: number): { inv: Float64Arra
 }
 
 /** Output row `y`'s source x origin on the 1/1024 grid, with the 1/64 rounding term. */
-export const rowOriginX = (inv: Float64Array, y: number) => (cvRound((inv[1] * y + inv[2]) * 1024) + 16) | 0;
+export const rowOriginX = (inv: Float64Array, y: number) =>
+  (cvRound((inv[1] * y + inv[2]) * 1024) + 16) | 0;
 /** Output row `y`'s source y origin on the 1/1024 grid, with the 1/64 rounding term. */
-export const rowOriginY = (inv: Float64Array, y: number) => (cvRound((inv[4] * y + inv[5]) * 1024) + 16) | 0;
+export const rowOriginY = (inv: Float64Array, y: number) =>
+  (cvRound((inv[4] * y + inv[5]) * 1024) + 16) | 0;
 
 /**
  * Warps packed 8-bit pixels (`channels` 3 or 4, row-major) through the forward affine
@@ -59,10 +64,18 @@ export function warpAffineBilinear(
 ): Uint8Array {
   const bad = (why: string) => new SRPoseError('INVALID_PIXELS', `warpAffineBilinear: ${why}`);
   if (channels !== 3 && channels !== 4) throw bad(`channels must be 3 or 4, got ${channels}`);
-  if (!(srcW > 0 && srcH > 0 && dstW > 0 && dstH > 0)) throw bad(`sizes must be > 0, got ${srcW}x${srcH} -> ${dstW}x${dstH}`);
-  if (src.length !== srcW * srcH * channels) throw bad(`src has ${src.length} bytes, ${srcW}x${srcH}x${channels} is ${srcW * srcH * channels}`);
+  if (!(srcW > 0 && srcH > 0 && dstW > 0 && dstH > 0)) {
+    throw bad(`sizes must be > 0, got ${srcW}x${srcH} -> ${dstW}x${dstH}`);
+  }
+  if (src.length !== srcW * srcH * channels) {
+    throw bad(
+      `src has ${src.length} bytes, ${srcW}x${srcH}x${channels} is ${srcW * srcH * channels}`,
+    );
+  }
   const out = dst ?? new Uint8Array(dstW * dstH * channels);
-  if (out.length < dstW * dstH * channels) throw bad(`dst has ${out.length} bytes, needs ${dstW * dstH * channels}`);
+  if (out.length < dstW * dstH * channels) {
+    throw bad(`dst has ${out.length} bytes, needs ${dstW * dstH * channels}`);
+  }
   warpInto(src, srcW, srcH, channels, m, dstW, dstH, out, undefined);
   return out;
 }
@@ -97,7 +110,8 @@ export function warpInto(
   const innerH = Math.min(srcH - 1, 32767);
   const px = new Uint8Array(channels); // one pixel, when not 3 channels inside the image
   const plane = dstW * dstH;
-  const { lut, out, offset, mirrorOffset } = planar ?? { lut: new Float32Array(0), out: new Float32Array(0), offset: 0, mirrorOffset: -1 };
+  const { lut, out, offset, mirrorOffset } = planar ??
+    { lut: new Float32Array(0), out: new Float32Array(0), offset: 0, mirrorOffset: -1 };
   let o = 0;
   for (let y = 0; y < dstH; y++) {
     const X0 = rowOriginX(inv, y);
@@ -129,7 +143,8 @@ export function warpInto(
           const p = sy * rowStride + sx * channels;
           const q = p + rowStride;
           for (let c = 0; c < channels; c++) {
-            px[c] = (src[p + c] * w00 + src[p + channels + c] * w01 + src[q + c] * w10 + src[q + channels + c] * w11 + 512) >> 10;
+            px[c] = (src[p + c] * w00 + src[p + channels + c] * w01 + src[q + c] * w10 +
+              src[q + channels + c] * w11 + 512) >> 10;
           }
         } else borderPixel(src, srcW, srcH, channels, sx, sy, w00, w01, w10, w11, px, 0);
         if (channels !== 3) {

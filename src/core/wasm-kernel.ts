@@ -42,7 +42,10 @@ export function ensureMemory(memory: WebAssembly.Memory, end: number): boolean {
  * A getter of the realm's one `wrap`ped kernel, compiled at its first call (never, where no
  * caller needs it); undefined from then on where it cannot be compiled.
  */
-export function lazyKernel<E extends KernelExports, T>(base64: string, wrap: (exports: E) => T): () => T | undefined {
+export function lazyKernel<E extends KernelExports, T>(
+  base64: string,
+  wrap: (exports: E) => T,
+): () => T | undefined {
   let kernel: T | null | undefined;
   return () => {
     if (kernel === undefined) {

@@ -5,7 +5,14 @@
  * same steps to scripts (the browser tests drive the page through it).
  */
 import { createEstimator, createWorkerEstimator } from '../browser.ts';
-import type { BackendRequest, Box, EstimateResult, Estimator, ImageInput, Pixels } from '../types.ts';
+import type {
+  BackendRequest,
+  Box,
+  EstimateResult,
+  Estimator,
+  ImageInput,
+  Pixels,
+} from '../types.ts';
 
 interface DemoConfig {
   models: { name: string; source: string }[];
@@ -51,12 +58,21 @@ function status(text: string, error = false): void {
 }
 
 /** One estimator per (model, backend, worker), created on first use and kept. */
-function estimatorFor(source: string, backend: BackendRequest, worker: boolean): Promise<Estimator> {
+function estimatorFor(
+  source: string,
+  backend: BackendRequest,
+  worker: boolean,
+): Promise<Estimator> {
   const key = JSON.stringify([source, backend, worker]);
   let e = estimators.get(key);
   if (!e) {
-    const model = /^[\w.-]+\/[\w.-]+(@[\w./-]+)?$/.test(source) ? source : new URL(source, location.href).href;
-    const onProgress = (p: { file: string; loaded: number; total: number }) => status(`downloading ${p.file}: ${(p.loaded / 1e6).toFixed(1)} / ${(p.total / 1e6).toFixed(1)} MB`);
+    const model = /^[\w.-]+\/[\w.-]+(@[\w./-]+)?$/.test(source)
+      ? source
+      : new URL(source, location.href).href;
+    const onProgress = (p: { file: string; loaded: number; total: number }) =>
+      status(
+        `downloading ${p.file}: ${(p.loaded / 1e6).toFixed(1)} / ${(p.total / 1e6).toFixed(1)} MB`,
+      );
     const options = { model, backend, onProgress, threads: pageThreads };
     e = worker ? createWorkerEstimator(options) : createEstimator(options);
     e.catch(() => estimators.delete(key));
@@ -69,9 +85,17 @@ async function onServer(image: Blob, o: RunOptions): Promise<EstimateResult> {
   const q = new URLSearchParams();
   if (o.boxes) q.set('boxes', JSON.stringify(o.boxes));
   if (o.flipTest !== undefined) q.set('flip', String(o.flipTest));
-  const res = await fetch(`v1/estimate?${q}`, { method: 'POST', body: image, headers: { 'content-type': image.type || 'application/octet-stream' } });
+  const res = await fetch(`v1/estimate?${q}`, {
+    method: 'POST',
+    body: image,
+    headers: { 'content-type': image.type || 'application/octet-stream' },
+  });
   const body = await res.json();
-  if (!res.ok) throw Object.assign(new Error(body.error?.message ?? res.statusText), { code: body.error?.code });
+  if (!res.ok) {
+    throw Object.assign(new Error(body.error?.message ?? res.statusText), {
+      code: body.error?.code,
+    });
+  }
   return body;
 }
 
@@ -89,7 +113,10 @@ async function run(image: Blob | Pixels, o: RunOptions = {}): Promise<EstimateRe
   if (o.flipTest !== undefined) ui.flip.checked = o.flipTest;
   const source = o.model ?? ui.model.value ?? (await config).models[0]?.source;
   const mode = o.backend ?? (ui.backend.value as Mode);
-  const opts = { boxes: o.boxes ?? parseBox(ui.box.value), flipTest: o.flipTest ?? ui.flip.checked };
+  const opts = {
+    boxes: o.boxes ?? parseBox(ui.box.value),
+    flipTest: o.flipTest ?? ui.flip.checked,
+  };
   status('estimating...');
   lastError = undefined;
   try {
@@ -101,14 +128,20 @@ async function run(image: Blob | Pixels, o: RunOptions = {}): Promise<EstimateRe
       skeleton = (await (await fetch('v1/models')).json()).models?.[0]?.skeleton ?? [];
     } else {
       const est = await estimatorFor(source, mode, o.worker ?? ui.worker.checked);
-      const input: ImageInput = image instanceof Blob ? new Uint8Array(await image.arrayBuffer()) : image;
+      const input: ImageInput = image instanceof Blob
+        ? new Uint8Array(await image.arrayBuffer())
+        : image;
       result = await est.estimate(input, opts);
       skeleton = est.info.skeleton;
     }
     last = result;
     await draw(image, result, skeleton);
     report(result);
-    status(`${result.people.length} ${result.people.length === 1 ? 'person' : 'people'} in ${result.timings.total.toFixed(0)} ms`);
+    status(
+      `${result.people.length} ${result.people.length === 1 ? 'person' : 'people'} in ${
+        result.timings.total.toFixed(0)
+      } ms`,
+    );
     return result;
   } catch (e) {
     lastError = { code: (e as { code?: string }).code, message: (e as Error).message };
@@ -117,7 +150,11 @@ async function run(image: Blob | Pixels, o: RunOptions = {}): Promise<EstimateRe
   }
 }
 
-async function draw(image: Blob | Pixels, r: EstimateResult, skeleton: readonly (readonly [number, number])[]): Promise<void> {
+async function draw(
+  image: Blob | Pixels,
+  r: EstimateResult,
+  skeleton: readonly (readonly [number, number])[],
+): Promise<void> {
   const c = ui.canvas;
   const ctx = c.getContext('2d')!;
   c.width = r.image.width;
@@ -164,7 +201,9 @@ function report(r: EstimateResult): void {
   const t = r.timings;
   ui.info.textContent = `backend ${r.backend}, ${r.threads} thread${r.threads === 1 ? '' : 's'}` +
     (r.fallbackReason ? ` (${r.fallbackReason})` : '') +
-    ` | decode ${t.decode.toFixed(1)} ms, crop ${t.crop.toFixed(1)}, inference ${t.inference.toFixed(1)}, post ${t.postprocess.toFixed(1)}, total ${t.total.toFixed(1)}` +
+    ` | decode ${t.decode.toFixed(1)} ms, crop ${t.crop.toFixed(1)}, inference ${
+      t.inference.toFixed(1)
+    }, post ${t.postprocess.toFixed(1)}, total ${t.total.toFixed(1)}` +
     ` | page ${crossOriginIsolated ? '' : 'not '}cross-origin isolated`;
   ui.table.replaceChildren(...r.people.flatMap((p, i) =>
     p.keypoints.map((k) => {
@@ -198,22 +237,33 @@ async function camera(): Promise<void> {
 async function init(): Promise<void> {
   const cfg = await config;
   ui.model.replaceChildren(...cfg.models.map((m) => new Option(m.name, m.source)));
-  ui.file.addEventListener('change', () => ui.file.files?.[0] && run(ui.file.files[0]).catch(() => {}));
+  ui.file.addEventListener(
+    'change',
+    () => ui.file.files?.[0] && run(ui.file.files[0]).catch(() => {}),
+  );
   ui.drop.addEventListener('dragover', (e) => e.preventDefault());
   ui.drop.addEventListener('drop', (e) => {
     e.preventDefault();
     const f = e.dataTransfer?.files?.[0];
     if (f) run(f).catch(() => {});
   });
-  ui.camera.addEventListener('click', () => camera().catch((e) => status(`camera: ${e.message}`, true)));
-  status(crossOriginIsolated ? 'ready (cross-origin isolated: WASM threads available)' : 'ready (not cross-origin isolated: WASM runs on one thread)');
+  ui.camera.addEventListener(
+    'click',
+    () => camera().catch((e) => status(`camera: ${e.message}`, true)),
+  );
+  status(
+    crossOriginIsolated
+      ? 'ready (cross-origin isolated: WASM threads available)'
+      : 'ready (not cross-origin isolated: WASM runs on one thread)',
+  );
 }
 
 const ready = init();
 Object.assign(globalThis, {
   srposeDemo: {
     ready,
-    run: (bytes: Uint8Array | Blob, o?: RunOptions) => run(bytes instanceof Blob ? bytes : new Blob([bytes as Uint8Array<ArrayBuffer>]), o),
+    run: (bytes: Uint8Array | Blob, o?: RunOptions) =>
+      run(bytes instanceof Blob ? bytes : new Blob([bytes as Uint8Array<ArrayBuffer>]), o),
     get last() {
       return last;
     },

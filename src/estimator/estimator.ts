@@ -4,7 +4,14 @@ import { cropToTensor } from '../core/crop.ts';
 import { Float32Pool } from '../core/buffer-pool.ts';
 import { normalizeTable } from '../core/normalize.ts';
 import { flipIndexFromPairs, mergeFlipped } from '../core/flip.ts';
-import { type CropFrame, type DecodedKeypoints, decodeDark, decodeDefault, decodeSR, type Heatmaps } from '../core/decode/index.ts';
+import {
+  type CropFrame,
+  decodeDark,
+  decodeDefault,
+  type DecodedKeypoints,
+  decodeSR,
+  type Heatmaps,
+} from '../core/decode/index.ts';
 import { DEFAULT_MAX_BOXES, DEFAULT_MAX_PIXELS, KEYPOINT_SCORE_THRESHOLD } from '../defaults.ts';
 import { oneOf, SRPoseError } from '../errors.ts';
 import { setWasmLoader } from '../image/codecs.ts';
@@ -42,9 +49,13 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
     throw new SRPoseError('INVALID_OPTION', 'createEstimator needs { model }');
   }
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
-  if (!(maxPixels > 0)) throw new SRPoseError('INVALID_OPTION', `maxPixels must be > 0, got ${maxPixels}`);
+  if (!(maxPixels > 0)) {
+    throw new SRPoseError('INVALID_OPTION', `maxPixels must be > 0, got ${maxPixels}`);
+  }
   const maxBoxes = options.maxBoxes ?? DEFAULT_MAX_BOXES;
-  if (!Number.isInteger(maxBoxes) || maxBoxes < 1) throw new SRPoseError('INVALID_OPTION', `maxBoxes must be a positive integer, got ${maxBoxes}`);
+  if (!Number.isInteger(maxBoxes) || maxBoxes < 1) {
+    throw new SRPoseError('INVALID_OPTION', `maxBoxes must be a positive integer, got ${maxBoxes}`);
+  }
   const codecs = options.wasmModules?.codecs;
   if (codecs) setWasmLoader((file) => Promise.resolve(codecs[file]));
   const weights = parseWeightsRequest(options.weights);
@@ -53,7 +64,9 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
   // is asked only when it could change the choice (fp16 on shader-f16).
   const choose: ChooseWeights = async (config, offered) => {
     let plan: BackendPlan = { backend: 'wasm', shaderF16: false };
-    if (weights === 'auto' && offered.includes('fp16') && (backend === 'auto' || backend === 'webgpu')) {
+    if (
+      weights === 'auto' && offered.includes('fp16') && (backend === 'auto' || backend === 'webgpu')
+    ) {
       const gpu = await probeWebGpu(backend);
       if (gpu.unavailable === undefined) plan = { backend: 'webgpu', shaderF16: gpu.shaderF16 };
     }
@@ -68,7 +81,12 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
   if (config.kind === 'top-down') {
     decode = oneOf(options.decode ?? config.decode.method, DECODE_METHODS, 'decode');
   } else if (options.decode !== undefined) {
-    throw new SRPoseError('INVALID_OPTION', `decode does not apply to bottom-up models (they group by tags), got ${JSON.stringify(options.decode)}`);
+    throw new SRPoseError(
+      'INVALID_OPTION',
+      `decode does not apply to bottom-up models (they group by tags), got ${
+        JSON.stringify(options.decode)
+      }`,
+    );
   }
   const session = await createPoseSession(model.onnx, config.onnx, {
     backend: options.backend,
@@ -79,8 +97,18 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
   });
   const load = { fetch: t1 - t0 - stats.hashMs, hash: stats.hashMs, session: now() - t1 };
   const flipTest = options.flipTest ?? config.flipTest.enabled;
-  if (config.kind === 'bottom-up') return new BottomUpEstimator(config, session, model, flipTest, { maxPixels }, load);
-  return new PoseEstimator(config, session, model, flipTest, decode!, { maxPixels, maxBoxes }, load);
+  if (config.kind === 'bottom-up') {
+    return new BottomUpEstimator(config, session, model, flipTest, { maxPixels }, load);
+  }
+  return new PoseEstimator(
+    config,
+    session,
+    model,
+    flipTest,
+    decode!,
+    { maxPixels, maxBoxes },
+    load,
+  );
 }
 
 /**
@@ -139,13 +167,23 @@ class PoseEstimator implements Estimator {
 
   async estimate(image: ImageInput, options: EstimateOptions = {}): Promise<EstimateResult> {
     const session = this.#session;
-    if (!session) throw new SRPoseError('DISPOSED', 'this estimator was disposed; create a new one');
+    if (!session) {
+      throw new SRPoseError('DISPOSED', 'this estimator was disposed; create a new one');
+    }
     const flipTest = options.flipTest ?? this.info.flipTest;
     const t0 = now();
     const img = await readImage(image, this.#limits.maxPixels);
     const t1 = now();
     const boxes = this.#boxes(options.boxes, img);
-    const frames = boxes.map((b) => boxToCenterScale(b, this.#config.input.width, this.#config.input.height, this.#config.bbox.padding, this.#config.bbox.pixelStd));
+    const frames = boxes.map((b) =>
+      boxToCenterScale(
+        b,
+        this.#config.input.width,
+        this.#config.input.height,
+        this.#config.bbox.padding,
+        this.#config.bbox.pixelStd,
+      )
+    );
     const input = this.#crops(img, frames, flipTest);
     const t2 = now();
     const n = boxes.length;
@@ -161,7 +199,13 @@ class PoseEstimator implements Estimator {
     const decoded = await this.#decode(session, heatmaps, frames);
     const people = this.#people(boxes, decoded);
     const t4 = now();
-    return result(this.info, session, img, people, flipTest, { decode: t1 - t0, crop: t2 - t1, inference: t3 - t2, postprocess: t4 - t3, total: t4 - t0 });
+    return result(this.info, session, img, people, flipTest, {
+      decode: t1 - t0,
+      crop: t2 - t1,
+      inference: t3 - t2,
+      postprocess: t4 - t3,
+      total: t4 - t0,
+    });
   }
 
   async dispose(): Promise<void> {
@@ -184,30 +228,65 @@ class PoseEstimator implements Estimator {
     const input = this.#inputs.acquire((flip ? 2 : 1) * n * per); // every value is written below
     for (let i = 0; i < n; i++) {
       const m = getAffineTransform(frames[i].center, frames[i].scale, 0, w, h, false);
-      cropToTensor(img.data, img.width, img.height, m, w, h, this.#lut, input, i * per, flip ? (n + i) * per : -1);
+      cropToTensor(
+        img.data,
+        img.width,
+        img.height,
+        m,
+        w,
+        h,
+        this.#lut,
+        input,
+        i * per,
+        flip ? (n + i) * per : -1,
+      );
     }
     return input;
   }
 
-  #heatmaps(out: { data: Float32Array; dims: readonly number[] }, n: number, flip: boolean): Heatmaps {
+  #heatmaps(
+    out: { data: Float32Array; dims: readonly number[] },
+    n: number,
+    flip: boolean,
+  ): Heatmaps {
     const k = this.#config.keypoints.length;
     const { width: w, height: h } = this.#config.heatmap;
     const expect = [flip ? 2 * n : n, k, h, w];
     if (out.dims.length !== 4 || out.dims.some((d, i) => d !== expect[i])) {
-      throw new SRPoseError('MODEL_INVALID', `the model output is [${out.dims}], srpose.json implies [${expect}]`);
+      throw new SRPoseError(
+        'MODEL_INVALID',
+        `the model output is [${out.dims}], srpose.json implies [${expect}]`,
+      );
     }
     const plain = out.data.subarray(0, n * k * h * w);
-    if (flip) mergeFlipped(plain, out.data.subarray(n * k * h * w), n, k, h, w, this.#flipIndex, this.#config.flipTest.shiftHeatmap);
+    if (flip) {
+      mergeFlipped(
+        plain,
+        out.data.subarray(n * k * h * w),
+        n,
+        k,
+        h,
+        w,
+        this.#flipIndex,
+        this.#config.flipTest.shiftHeatmap,
+      );
+    }
     return { data: plain, n, k, h, w };
   }
 
-  async #decode(session: PoseSession, hm: Heatmaps, frames: readonly CropFrame[]): Promise<DecodedKeypoints> {
+  async #decode(
+    session: PoseSession,
+    hm: Heatmaps,
+    frames: readonly CropFrame[],
+  ): Promise<DecodedKeypoints> {
     const { decode, bbox } = this.#config;
     switch (this.info.decode) {
       case 'sr': {
         const pool = decode.poolKernel ?? 16;
         // The band maxima, the decode's one pass over all the heatmaps, natively where possible.
-        const bands = hm.h % pool === 0 && hm.w % pool === 0 ? await session.bandMaxima?.(hm.data, [hm.n, hm.k, hm.h, hm.w], hm.h / pool) : undefined;
+        const bands = hm.h % pool === 0 && hm.w % pool === 0
+          ? await session.bandMaxima?.(hm.data, [hm.n, hm.k, hm.h, hm.w], hm.h / pool)
+          : undefined;
         return decodeSR(hm, frames, pool, bbox.pixelStd, bands);
       }
       case 'dark':

@@ -29,14 +29,22 @@ export class DiskCache {
 
   async setRef(repo: string, revision: string, commit: string): Promise<void> {
     if (revision === commit) return;
-    await this.#atomicWrite(this.#repoDir(repo), `refs/${revision}`, new TextEncoder().encode(commit));
+    await this.#atomicWrite(
+      this.#repoDir(repo),
+      `refs/${revision}`,
+      new TextEncoder().encode(commit),
+    );
   }
 
   /**
    * The bytes of `path` in the cached snapshot `commit`, with the etag its symlink names
    * (the blob's file name), or undefined.
    */
-  async read(repo: string, commit: string, path: string): Promise<{ bytes: Uint8Array; etag?: string } | undefined> {
+  async read(
+    repo: string,
+    commit: string,
+    path: string,
+  ): Promise<{ bytes: Uint8Array; etag?: string } | undefined> {
     const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
     const link = `${this.#repoDir(repo)}/snapshots/${commit}/${path}`;
     try {
@@ -50,7 +58,13 @@ export class DiskCache {
   }
 
   /** Stores `bytes` as blob `etag` and links it from snapshot `commit` as `path`. */
-  async write(repo: string, commit: string, path: string, etag: string, bytes: Uint8Array): Promise<void> {
+  async write(
+    repo: string,
+    commit: string,
+    path: string,
+    etag: string,
+    bytes: Uint8Array,
+  ): Promise<void> {
     const dir = this.#repoDir(repo);
     const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
     await this.#atomicWrite(dir, `blobs/${etag}`, bytes);

@@ -21,7 +21,11 @@ export interface HubFile {
  * Checks bytes against the Hub's etag: an LFS file's etag is its sha256, a plain file's is
  * the git blob sha1 (`sha1("blob <size>\0" + bytes)`).
  */
-export async function matchesEtag(bytes: Uint8Array, etag: string, stats?: LoadStats): Promise<boolean> {
+export async function matchesEtag(
+  bytes: Uint8Array,
+  etag: string,
+  stats?: LoadStats,
+): Promise<boolean> {
   if (/^[0-9a-f]{64}$/.test(etag)) return (await digestHex('SHA-256', bytes, stats)) === etag;
   if (/^[0-9a-f]{40}$/.test(etag)) {
     const head = new TextEncoder().encode(`blob ${bytes.byteLength}\0`);
@@ -57,14 +61,28 @@ function hubError(e: unknown, id: HubModelId, path: string): SRPoseError {
   if (e instanceof HubApiError) {
     // The Hub answers 401 to anonymous requests for missing repositories too.
     if (e.statusCode === 401 || e.statusCode === 403) {
-      return new SRPoseError('MODEL_UNAUTHORIZED', `Hub answered ${e.statusCode} for ${where}: the repository does not exist, or it is private or gated (check the name, or pass accessToken / set HF_TOKEN with access to it)`, { cause: e });
+      return new SRPoseError(
+        'MODEL_UNAUTHORIZED',
+        `Hub answered ${e.statusCode} for ${where}: the repository does not exist, or it is private or gated (check the name, or pass accessToken / set HF_TOKEN with access to it)`,
+        { cause: e },
+      );
     }
     if (e.statusCode === 404) {
-      return new SRPoseError('MODEL_NOT_FOUND', `Hub has no ${where} (404): check the repository name and revision`, { cause: e });
+      return new SRPoseError(
+        'MODEL_NOT_FOUND',
+        `Hub has no ${where} (404): check the repository name and revision`,
+        { cause: e },
+      );
     }
-    return new SRPoseError('MODEL_DOWNLOAD_FAILED', `Hub answered ${e.statusCode} for ${where}`, { cause: e });
+    return new SRPoseError('MODEL_DOWNLOAD_FAILED', `Hub answered ${e.statusCode} for ${where}`, {
+      cause: e,
+    });
   }
-  return new SRPoseError('MODEL_DOWNLOAD_FAILED', `cannot download ${where}: ${(e as Error)?.message ?? e}`, { cause: e });
+  return new SRPoseError(
+    'MODEL_DOWNLOAD_FAILED',
+    `cannot download ${where}: ${(e as Error)?.message ?? e}`,
+    { cause: e },
+  );
 }
 
 // One download per file and process while it is in flight (concurrent cold starts).
@@ -75,9 +93,22 @@ const inFlight = new Map<string, Promise<HubFile>>();
  * else downloaded (with progress), checked against the Hub's hash, and cached atomically.
  * Offline, only the cache is used.
  */
-export function hubFile(id: HubModelId, path: string, options: HubOptions = {}, stats?: LoadStats): Promise<HubFile> {
+export function hubFile(
+  id: HubModelId,
+  path: string,
+  options: HubOptions = {},
+  stats?: LoadStats,
+): Promise<HubFile> {
   const s = resolveHubOptions(options);
-  const key = JSON.stringify([s.hubUrl, id.repo, id.revision, path, s.cacheDir, s.cache, s.offline]);
+  const key = JSON.stringify([
+    s.hubUrl,
+    id.repo,
+    id.revision,
+    path,
+    s.cacheDir,
+    s.cache,
+    s.offline,
+  ]);
   let p = inFlight.get(key);
   if (!p) {
     p = fetchFile(id, path, s, stats).finally(() => inFlight.delete(key));
@@ -108,13 +139,15 @@ type HubCache = Pick<DiskCache, 'root' | 'commitFor' | 'setRef' | 'read' | 'writ
  * skipped, so the model still loads, uncached. Files are verified either way.
  */
 function tolerant(cache: HubCache): HubCache {
-  const soft = <A extends unknown[], R>(f: (...a: A) => Promise<R>, fallback: R) => async (...a: A): Promise<R> => {
-    try {
-      return await f.apply(cache, a);
-    } catch {
-      return fallback;
-    }
-  };
+  const soft =
+    <A extends unknown[], R>(f: (...a: A) => Promise<R>, fallback: R) =>
+    async (...a: A): Promise<R> => {
+      try {
+        return await f.apply(cache, a);
+      } catch {
+        return fallback;
+      }
+    };
   return {
     root: cache.root,
     commitFor: soft(cache.commitFor, undefined),
@@ -125,7 +158,12 @@ function tolerant(cache: HubCache): HubCache {
   };
 }
 
-async function fetchFile(id: HubModelId, path: string, s: ReturnType<typeof resolveHubOptions>, stats?: LoadStats): Promise<HubFile> {
+async function fetchFile(
+  id: HubModelId,
+  path: string,
+  s: ReturnType<typeof resolveHubOptions>,
+  stats?: LoadStats,
+): Promise<HubFile> {
   const cache = await openCache(s);
   // Without the Hub, a cached file is checked against the etag its blob is named by.
   const cached = async (): Promise<HubFile | undefined> => {
@@ -141,7 +179,12 @@ async function fetchFile(id: HubModelId, path: string, s: ReturnType<typeof reso
   if (s.offline) {
     const hit = await cached();
     if (!hit) {
-      throw new SRPoseError('MODEL_NOT_FOUND', `offline (HF_HUB_OFFLINE) and ${id.repo}@${id.revision} ${path} is not in the cache ${cache?.root ?? '(no disk cache here)'}`);
+      throw new SRPoseError(
+        'MODEL_NOT_FOUND',
+        `offline (HF_HUB_OFFLINE) and ${id.repo}@${id.revision} ${path} is not in the cache ${
+          cache?.root ?? '(no disk cache here)'
+        }`,
+      );
     }
     return hit;
   }
@@ -149,12 +192,25 @@ async function fetchFile(id: HubModelId, path: string, s: ReturnType<typeof reso
   try {
     // The revision's commit names the snapshot (as huggingface_hub does); the file's entry at
     // that commit gives its etag: sha256 for LFS files, the git blob sha1 otherwise.
-    const commit = /^[0-9a-f]{40}$/.test(id.revision)
-      ? id.revision
-      : (await modelInfo({ name: id.repo, revision: id.revision, additionalFields: ['sha'], ...creds })).sha;
-    if (!commit) throw new SRPoseError('MODEL_DOWNLOAD_FAILED', `Hub gave no commit for ${id.repo}@${id.revision}`);
+    const commit = /^[0-9a-f]{40}$/.test(id.revision) ? id.revision : (await modelInfo({
+      name: id.repo,
+      revision: id.revision,
+      additionalFields: ['sha'],
+      ...creds,
+    })).sha;
+    if (!commit) {
+      throw new SRPoseError(
+        'MODEL_DOWNLOAD_FAILED',
+        `Hub gave no commit for ${id.repo}@${id.revision}`,
+      );
+    }
     const [entry] = await pathsInfo({ repo: id.repo, paths: [path], revision: commit, ...creds });
-    if (!entry || entry.type !== 'file') throw new SRPoseError('MODEL_NOT_FOUND', `Hub repository ${id.repo}@${id.revision} has no file ${path}`);
+    if (!entry || entry.type !== 'file') {
+      throw new SRPoseError(
+        'MODEL_NOT_FOUND',
+        `Hub repository ${id.repo}@${id.revision} has no file ${path}`,
+      );
+    }
     const etag = entry.lfs?.oid ?? entry.oid ?? '';
     const size = entry.lfs?.size ?? entry.size;
     const params = { repo: id.repo, path, revision: commit, ...creds };
@@ -167,10 +223,18 @@ async function fetchFile(id: HubModelId, path: string, s: ReturnType<typeof reso
       if (hit) await cache.evict(id.repo, commit, path, etag);
     }
     const blob = await downloadFile({ ...params, xet: false });
-    if (!blob) throw new SRPoseError('MODEL_NOT_FOUND', `Hub repository ${id.repo}@${id.revision} has no file ${path}`);
+    if (!blob) {
+      throw new SRPoseError(
+        'MODEL_NOT_FOUND',
+        `Hub repository ${id.repo}@${id.revision} has no file ${path}`,
+      );
+    }
     const bytes = await readWithProgress(blob, path, size, s.onProgress);
     if (bytes.byteLength !== size || !await matchesEtag(bytes, etag, stats)) {
-      throw new SRPoseError('MODEL_DOWNLOAD_FAILED', `${id.repo}@${id.revision} ${path}: downloaded ${bytes.byteLength} of ${size} bytes, or they do not match the Hub's hash ${etag}; nothing was cached, try again`);
+      throw new SRPoseError(
+        'MODEL_DOWNLOAD_FAILED',
+        `${id.repo}@${id.revision} ${path}: downloaded ${bytes.byteLength} of ${size} bytes, or they do not match the Hub's hash ${etag}; nothing was cached, try again`,
+      );
     }
     if (cache) {
       await cache.write(id.repo, commit, path, etag, bytes);
@@ -200,7 +264,10 @@ async function readWithProgress(
     const { done, value } = await reader.read();
     if (done) break;
     if (loaded + value.byteLength > total) {
-      throw new SRPoseError('MODEL_DOWNLOAD_FAILED', `${file}: the Hub sent more than the ${total} bytes it announced`);
+      throw new SRPoseError(
+        'MODEL_DOWNLOAD_FAILED',
+        `${file}: the Hub sent more than the ${total} bytes it announced`,
+      );
     }
     out.set(value, loaded);
     loaded += value.byteLength;

@@ -18,13 +18,19 @@ export function looksLikeHubId(text: string): boolean {
 /** Parses `owner/name[@revision]`; `revision` (an option) wins over none in the id. */
 export function parseHubId(text: string, revision?: string): HubModelId {
   if (!looksLikeHubId(text)) {
-    throw new SRPoseError('INVALID_OPTION', `"${text}" is not a Hub model id (owner/name or owner/name@revision)`);
+    throw new SRPoseError(
+      'INVALID_OPTION',
+      `"${text}" is not a Hub model id (owner/name or owner/name@revision)`,
+    );
   }
   const at = text.indexOf('@');
   const repo = at < 0 ? text : text.slice(0, at);
   const inId = at < 0 ? undefined : text.slice(at + 1);
   if (inId !== undefined && revision !== undefined && inId !== revision) {
-    throw new SRPoseError('INVALID_OPTION', `"${text}" names revision ${inId} but the revision option says ${revision}`);
+    throw new SRPoseError(
+      'INVALID_OPTION',
+      `"${text}" names revision ${inId} but the revision option says ${revision}`,
+    );
   }
   return { repo, revision: inId ?? revision ?? 'main' };
 }

@@ -27,10 +27,11 @@ export interface HubOptions {
 
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
 
-
 /** The settings in effect: options, else environment, else defaults. */
 // An empty cacheDir means the default, ~/.cache/huggingface/hub, resolved where the disk is.
-export function resolveHubOptions(o: HubOptions = {}): Required<Omit<HubOptions, 'onProgress' | 'accessToken' | 'revision' | 'cache'>> & HubOptions {
+export function resolveHubOptions(
+  o: HubOptions = {},
+): Required<Omit<HubOptions, 'onProgress' | 'accessToken' | 'revision' | 'cache'>> & HubOptions {
   const hfHome = envVar('HF_HOME');
   return {
     ...o,

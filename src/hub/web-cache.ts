@@ -27,19 +27,39 @@ export class WebCache {
   async setRef(repo: string, revision: string, commit: string): Promise<void> {
     if (revision === commit) return;
     // A branch moves: its commit is only a fallback for when the Hub cannot be asked.
-    await (await this.#open()).put(this.#url(repo, 'refs', revision), new Response(commit, { headers: { 'Cache-Control': 'public, max-age=31536000' } }));
+    await (await this.#open()).put(
+      this.#url(repo, 'refs', revision),
+      new Response(commit, { headers: { 'Cache-Control': 'public, max-age=31536000' } }),
+    );
   }
 
-  async read(repo: string, commit: string, path: string): Promise<{ bytes: Uint8Array; etag?: string } | undefined> {
+  async read(
+    repo: string,
+    commit: string,
+    path: string,
+  ): Promise<{ bytes: Uint8Array; etag?: string } | undefined> {
     const res = await (await this.#open()).match(this.#url(repo, 'snapshots', commit, path));
     if (!res) return undefined;
-    return { bytes: new Uint8Array(await res.arrayBuffer()), etag: res.headers.get('X-Etag') ?? undefined };
+    return {
+      bytes: new Uint8Array(await res.arrayBuffer()),
+      etag: res.headers.get('X-Etag') ?? undefined,
+    };
   }
 
   /** `put` stores a whole response or nothing, so a partial entry cannot be read back. */
-  async write(repo: string, commit: string, path: string, etag: string, bytes: Uint8Array): Promise<void> {
+  async write(
+    repo: string,
+    commit: string,
+    path: string,
+    etag: string,
+    bytes: Uint8Array,
+  ): Promise<void> {
     // A snapshot file never changes (its commit and etag name it): keep it as long as the cache will.
-    const headers = { 'X-Etag': etag, 'Content-Length': String(bytes.byteLength), 'Cache-Control': 'public, max-age=31536000, immutable' };
+    const headers = {
+      'X-Etag': etag,
+      'Content-Length': String(bytes.byteLength),
+      'Cache-Control': 'public, max-age=31536000, immutable',
+    };
     const res = new Response(bytes as Uint8Array<ArrayBuffer>, { headers });
     await (await this.#open()).put(this.#url(repo, 'snapshots', commit, path), res);
   }

@@ -8,7 +8,10 @@
  */
 import mozjpegDecoder from '@jsquash/jpeg/codec/dec/mozjpeg_dec.js';
 import { defaultOptions as jpegDefaults } from '@jsquash/jpeg/meta.js';
-import initPng, { decode as pngDecode, encode as pngEncode } from '@jsquash/png/codec/pkg/squoosh_png.js';
+import initPng, {
+  decode as pngDecode,
+  encode as pngEncode,
+} from '@jsquash/png/codec/pkg/squoosh_png.js';
 import webpDecoder from '@jsquash/webp/codec/dec/webp_dec.js';
 import { defaultOptions as webpDefaults } from '@jsquash/webp/meta.js';
 import { SRPoseError } from '../errors.ts';
@@ -51,7 +54,9 @@ async function readInstalledWasm(file: CodecWasm): Promise<WebAssembly.Module | 
     nodeBuiltin('fs'),
   ]);
   // A bundle (dist/<target>/) carries the codecs beside itself: deployments have no node_modules.
-  const beside = import.meta.url.startsWith('file:') ? fileURLToPath(new URL(`./${file.split('/').pop()}`, import.meta.url)) : '';
+  const beside = import.meta.url.startsWith('file:')
+    ? fileURLToPath(new URL(`./${file.split('/').pop()}`, import.meta.url))
+    : '';
   if (beside && existsSync(beside)) return await WebAssembly.compile(await readFile(beside));
   let path: string;
   try {
@@ -66,7 +71,8 @@ async function readInstalledWasm(file: CodecWasm): Promise<WebAssembly.Module | 
   return await WebAssembly.compile(await readFile(path));
 }
 
-const defaultLoader: WasmLoader = (file) => env.hasFileSystem ? readInstalledWasm(file) : Promise.resolve(undefined);
+const defaultLoader: WasmLoader = (file) =>
+  env.hasFileSystem ? readInstalledWasm(file) : Promise.resolve(undefined);
 let loader: WasmLoader = defaultLoader;
 
 /**
@@ -88,7 +94,11 @@ function loadWasm(file: CodecWasm): Promise<WebAssembly.Module | undefined> {
   if (!pending) {
     pending = loader(file).catch((e) => {
       compiled.delete(file);
-      throw new SRPoseError('BACKEND_UNAVAILABLE', `cannot load the image codec ${file}: ${(e as Error)?.message ?? e}`, { cause: e });
+      throw new SRPoseError(
+        'BACKEND_UNAVAILABLE',
+        `cannot load the image codec ${file}: ${(e as Error)?.message ?? e}`,
+        { cause: e },
+      );
     });
     compiled.set(file, pending);
   }
@@ -99,12 +109,18 @@ function loadWasm(file: CodecWasm): Promise<WebAssembly.Module | undefined> {
  * Instantiates an Emscripten codec from its factory, with our WASM when the loader gives one
  * (else the factory fetches the file beside its module), its output silenced.
  */
-async function emscripten<M>(factory: (opts: Record<string, unknown>) => Promise<M>, file: CodecWasm): Promise<M> {
+async function emscripten<M>(
+  factory: (opts: Record<string, unknown>) => Promise<M>,
+  file: CodecWasm,
+): Promise<M> {
   const module = await loadWasm(file);
   if (!module) return await factory({ noInitialRun: true, ...quiet });
   let fail: (e: unknown) => void = () => {};
   const failed = new Promise<never>((_, reject) => (fail = reject));
-  const instantiateWasm = (imports: WebAssembly.Imports, done: (instance: WebAssembly.Instance) => void) => {
+  const instantiateWasm = (
+    imports: WebAssembly.Imports,
+    done: (instance: WebAssembly.Instance) => void,
+  ) => {
     WebAssembly.instantiate(module, imports).then(done, fail);
     return {};
   };
@@ -118,7 +134,11 @@ class Codec<M> {
   get(): Promise<M> {
     return this.#pending ??= this.init().catch((e) => {
       this.#pending = undefined;
-      throw e instanceof SRPoseError ? e : new SRPoseError('BACKEND_UNAVAILABLE', `cannot start an image codec: ${(e as Error)?.message ?? e}`, { cause: e });
+      throw e instanceof SRPoseError ? e : new SRPoseError(
+        'BACKEND_UNAVAILABLE',
+        `cannot start an image codec: ${(e as Error)?.message ?? e}`,
+        { cause: e },
+      );
     });
   }
   /** Drops a trapped instance (Emscripten aborts for good), so the next call starts afresh. */
@@ -128,21 +148,38 @@ class Codec<M> {
 }
 
 type JpegModule = { decode(data: ArrayBufferView, preserveOrientation: boolean): ImageData | null };
-type JpegEncModule = { encode(data: ArrayBufferView, width: number, height: number, options: object): Uint8Array | null };
+type JpegEncModule = {
+  encode(data: ArrayBufferView, width: number, height: number, options: object): Uint8Array | null;
+};
 type WebpDecModule = { decode(data: ArrayBufferView): ImageData | null };
-type WebpEncModule = { encode(data: ArrayBufferView, width: number, height: number, options: object): Uint8Array | null };
+type WebpEncModule = {
+  encode(data: ArrayBufferView, width: number, height: number, options: object): Uint8Array | null;
+};
 
-const jpeg = new Codec(() => emscripten<JpegModule>(mozjpegDecoder as any, '@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm'));
+const jpeg = new Codec(() =>
+  emscripten<JpegModule>(mozjpegDecoder as any, '@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm')
+);
 const jpegEncoder = new Codec(async () => {
   const glue = await import('@jsquash/jpeg/codec/enc/mozjpeg_enc.js');
-  return await emscripten<JpegEncModule>(glue.default as any, '@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm');
+  return await emscripten<JpegEncModule>(
+    glue.default as any,
+    '@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm',
+  );
 });
-const webp = new Codec(() => emscripten<WebpDecModule>(webpDecoder as any, '@jsquash/webp/codec/dec/webp_dec.wasm'));
+const webp = new Codec(() =>
+  emscripten<WebpDecModule>(webpDecoder as any, '@jsquash/webp/codec/dec/webp_dec.wasm')
+);
 const webpEncoder = new Codec(async () => {
   // The SIMD build when WASM SIMD validates, as @jsquash/webp/encode.js chooses.
   const [glue, file] = wasmSimd()
-    ? [await import('@jsquash/webp/codec/enc/webp_enc_simd.js'), '@jsquash/webp/codec/enc/webp_enc_simd.wasm' as const]
-    : [await import('@jsquash/webp/codec/enc/webp_enc.js'), '@jsquash/webp/codec/enc/webp_enc.wasm' as const];
+    ? [
+      await import('@jsquash/webp/codec/enc/webp_enc_simd.js'),
+      '@jsquash/webp/codec/enc/webp_enc_simd.wasm' as const,
+    ]
+    : [
+      await import('@jsquash/webp/codec/enc/webp_enc.js'),
+      '@jsquash/webp/codec/enc/webp_enc.wasm' as const,
+    ];
   return await emscripten<WebpEncModule>(glue.default as any, file);
 });
 // wasm-bindgen keeps one instance per module: initialised once, never restarted.
@@ -154,7 +191,39 @@ const png = new Codec(async () => {
 
 /** The WASM SIMD probe of wasm-feature-detect, which @jsquash/webp uses to pick its encoder. */
 function wasmSimd(): boolean {
-  const probe = [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11];
+  const probe = [
+    0,
+    97,
+    115,
+    109,
+    1,
+    0,
+    0,
+    0,
+    1,
+    5,
+    1,
+    96,
+    0,
+    1,
+    123,
+    3,
+    2,
+    1,
+    0,
+    10,
+    10,
+    1,
+    8,
+    0,
+    65,
+    0,
+    253,
+    15,
+    253,
+    98,
+    11,
+  ];
   try {
     return WebAssembly.validate(new Uint8Array(probe));
   } catch {
@@ -173,8 +242,11 @@ async function run<M, T>(what: string, codec: Codec<M>, call: (m: M) => T | null
   } catch (e) {
     // A trap, or libjpeg's exit() on a fatal error, can leave the instance broken or leaking:
     // the next call gets a fresh one.
-    if (e instanceof WebAssembly.RuntimeError || (e as { name?: string })?.name === 'ExitStatus') codec.reset();
-    const said = [...codecLog, e instanceof Error ? e.message : typeof e === 'string' ? e : ''].filter(Boolean);
+    if (e instanceof WebAssembly.RuntimeError || (e as { name?: string })?.name === 'ExitStatus') {
+      codec.reset();
+    }
+    const said = [...codecLog, e instanceof Error ? e.message : typeof e === 'string' ? e : '']
+      .filter(Boolean);
     const detail = said.length > 0 ? ` (${said.slice(-3).join('; ')})` : '';
     throw new SRPoseError('IMAGE_CORRUPT', `${what} failed${detail}`, { cause: e });
   } finally {
@@ -216,7 +288,10 @@ function rgbaOf(img: EncodeInput): { data: Uint8ClampedArray; width: number; hei
       rgba[j + 3] = 255;
     }
   } else {
-    throw new SRPoseError('INVALID_PIXELS', `${data.length} bytes is neither RGB nor RGBA for ${width}x${height}`);
+    throw new SRPoseError(
+      'INVALID_PIXELS',
+      `${data.length} bytes is neither RGB nor RGBA for ${width}x${height}`,
+    );
   }
   return { data: rgba, width, height };
 }
@@ -224,22 +299,39 @@ function rgbaOf(img: EncodeInput): { data: Uint8ClampedArray; width: number; hei
 /** Encodes RGB or RGBA pixels as an 8-bit RGBA PNG. */
 export async function encodePng(img: EncodeInput): Promise<Uint8Array<ArrayBuffer>> {
   const { data, width, height } = rgbaOf(img);
-  return await run('PNG encoding', png, (m) => m.encode(new Uint8Array(data.buffer), width, height, 8) as Uint8Array<ArrayBuffer>);
+  return await run(
+    'PNG encoding',
+    png,
+    (m) => m.encode(new Uint8Array(data.buffer), width, height, 8) as Uint8Array<ArrayBuffer>,
+  );
 }
 
 /** Encodes RGB or RGBA pixels as WebP: lossless and exact (alpha and hidden colours kept) by default, else lossy at `quality` 0..100. */
-export async function encodeWebp(img: EncodeInput, options: { lossless?: boolean; quality?: number } = {}): Promise<Uint8Array<ArrayBuffer>> {
+export async function encodeWebp(
+  img: EncodeInput,
+  options: { lossless?: boolean; quality?: number } = {},
+): Promise<Uint8Array<ArrayBuffer>> {
   const { data, width, height } = rgbaOf(img);
   const lossless = options.lossless ?? true;
-  const settings = { ...webpDefaults, ...(lossless ? { lossless: 1, exact: 1, quality: 75 } : { quality: options.quality ?? 90 }) };
-  return await run('WebP encoding', webpEncoder, (m) => m.encode(data, width, height, settings) as Uint8Array<ArrayBuffer> | null);
+  const settings = {
+    ...webpDefaults,
+    ...(lossless ? { lossless: 1, exact: 1, quality: 75 } : { quality: options.quality ?? 90 }),
+  };
+  return await run(
+    'WebP encoding',
+    webpEncoder,
+    (m) => m.encode(data, width, height, settings) as Uint8Array<ArrayBuffer> | null,
+  );
 }
 
 /**
  * Encodes RGB or RGBA pixels as JPEG (mozjpeg; alpha dropped): `quality` 0..100 (default 90),
  * `progressive` (default false), `grey` for a one-component (luma) JPEG.
  */
-export async function encodeJpeg(img: EncodeInput, options: { quality?: number; progressive?: boolean; grey?: boolean } = {}): Promise<Uint8Array<ArrayBuffer>> {
+export async function encodeJpeg(
+  img: EncodeInput,
+  options: { quality?: number; progressive?: boolean; grey?: boolean } = {},
+): Promise<Uint8Array<ArrayBuffer>> {
   const { data, width, height } = rgbaOf(img);
   const settings = {
     ...jpegDefaults,
@@ -248,5 +340,9 @@ export async function encodeJpeg(img: EncodeInput, options: { quality?: number; 
     baseline: !(options.progressive ?? false),
     ...(options.grey ? { color_space: 1 } : {}),
   };
-  return await run('JPEG encoding', jpegEncoder, (m) => m.encode(data, width, height, settings) as Uint8Array<ArrayBuffer> | null);
+  return await run(
+    'JPEG encoding',
+    jpegEncoder,
+    (m) => m.encode(data, width, height, settings) as Uint8Array<ArrayBuffer> | null,
+  );
 }

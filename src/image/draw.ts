@@ -5,12 +5,36 @@ import type { RgbImage } from './input.ts';
 
 // One colour per limb, cycling; keypoints in white with a dark rim.
 const PALETTE: readonly (readonly [number, number, number])[] = [
-  [255, 128, 0], [255, 153, 51], [255, 178, 102], [230, 230, 0], [255, 153, 255], [153, 204, 255],
-  [255, 102, 255], [255, 51, 255], [102, 178, 255], [51, 153, 255], [255, 153, 153], [255, 102, 102],
-  [255, 51, 51], [153, 255, 153], [102, 255, 102], [51, 255, 51], [0, 255, 0], [0, 0, 255], [255, 0, 0],
+  [255, 128, 0],
+  [255, 153, 51],
+  [255, 178, 102],
+  [230, 230, 0],
+  [255, 153, 255],
+  [153, 204, 255],
+  [255, 102, 255],
+  [255, 51, 255],
+  [102, 178, 255],
+  [51, 153, 255],
+  [255, 153, 153],
+  [255, 102, 102],
+  [255, 51, 51],
+  [153, 255, 153],
+  [102, 255, 102],
+  [51, 255, 51],
+  [0, 255, 0],
+  [0, 0, 255],
+  [255, 0, 0],
 ];
 
-function disc(rgba: Uint8ClampedArray, w: number, h: number, cx: number, cy: number, r: number, c: readonly number[]): void {
+function disc(
+  rgba: Uint8ClampedArray,
+  w: number,
+  h: number,
+  cx: number,
+  cy: number,
+  r: number,
+  c: readonly number[],
+): void {
   const x0 = Math.max(0, Math.floor(cx - r));
   const x1 = Math.min(w - 1, Math.ceil(cx + r));
   const y0 = Math.max(0, Math.floor(cy - r));
@@ -27,10 +51,22 @@ function disc(rgba: Uint8ClampedArray, w: number, h: number, cx: number, cy: num
   }
 }
 
-function line(rgba: Uint8ClampedArray, w: number, h: number, ax: number, ay: number, bx: number, by: number, r: number, c: readonly number[]): void {
+function line(
+  rgba: Uint8ClampedArray,
+  w: number,
+  h: number,
+  ax: number,
+  ay: number,
+  bx: number,
+  by: number,
+  r: number,
+  c: readonly number[],
+): void {
   // Stamps discs along the segment: simple, and thick lines come out round-capped.
   const steps = Math.max(1, Math.ceil(Math.hypot(bx - ax, by - ay) / Math.max(0.5, r * 0.5)));
-  for (let s = 0; s <= steps; s++) disc(rgba, w, h, ax + (bx - ax) * s / steps, ay + (by - ay) * s / steps, r, c);
+  for (let s = 0; s <= steps; s++) {
+    disc(rgba, w, h, ax + (bx - ax) * s / steps, ay + (by - ay) * s / steps, r, c);
+  }
 }
 
 /**
@@ -56,7 +92,9 @@ export function renderPoses(
     skeleton.forEach(([a, b], li) => {
       const ka = p.keypoints[a];
       const kb = p.keypoints[b];
-      if (ka && kb && ka.score > minScore && kb.score > minScore) line(rgba, w, h, ka.x, ka.y, kb.x, kb.y, r, PALETTE[li % PALETTE.length]);
+      if (ka && kb && ka.score > minScore && kb.score > minScore) {
+        line(rgba, w, h, ka.x, ka.y, kb.x, kb.y, r, PALETTE[li % PALETTE.length]);
+      }
     });
     for (const k of p.keypoints) {
       if (k.score <= minScore) continue;

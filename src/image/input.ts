@@ -20,12 +20,21 @@ export async function readImage(input: ImageInput, maxPixels: number): Promise<R
   if (isPixels(input)) {
     const px = pixelsToRgb(input);
     if (px.width * px.height > maxPixels) {
-      throw new SRPoseError('IMAGE_TOO_LARGE', `the pixels are ${px.width}x${px.height}, over the ${maxPixels} pixel limit`);
+      throw new SRPoseError(
+        'IMAGE_TOO_LARGE',
+        `the pixels are ${px.width}x${px.height}, over the ${maxPixels} pixel limit`,
+      );
     }
     return px;
   }
-  if (!(input instanceof Uint8Array || input instanceof ArrayBuffer || (typeof Blob !== 'undefined' && input instanceof Blob))) {
-    throw new SRPoseError('IMAGE_UNSUPPORTED', 'image must be encoded bytes (Uint8Array, ArrayBuffer, Blob) or { data, width, height }');
+  if (
+    !(input instanceof Uint8Array || input instanceof ArrayBuffer ||
+      (typeof Blob !== 'undefined' && input instanceof Blob))
+  ) {
+    throw new SRPoseError(
+      'IMAGE_UNSUPPORTED',
+      'image must be encoded bytes (Uint8Array, ArrayBuffer, Blob) or { data, width, height }',
+    );
   }
   return await decodeImage(await toBytes(input), { maxPixels });
 }

@@ -20,25 +20,42 @@ export interface RgbPixels {
  * `IMAGE_EMPTY` for a zero width or height.
  */
 export function pixelsToRgb(px: Pixels): RgbPixels {
-  if (!px || typeof px !== 'object') throw new SRPoseError('INVALID_PIXELS', 'pixels must be { data, width, height }');
+  if (!px || typeof px !== 'object') {
+    throw new SRPoseError('INVALID_PIXELS', 'pixels must be { data, width, height }');
+  }
   const { data, width, height, channels } = px;
   if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) {
-    throw new SRPoseError('INVALID_PIXELS', 'pixels.data must be a Uint8Array or Uint8ClampedArray');
+    throw new SRPoseError(
+      'INVALID_PIXELS',
+      'pixels.data must be a Uint8Array or Uint8ClampedArray',
+    );
   }
   if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width < 0 || height < 0) {
-    throw new SRPoseError('INVALID_PIXELS', `pixels width and height must be whole numbers, got ${width}x${height}`);
+    throw new SRPoseError(
+      'INVALID_PIXELS',
+      `pixels width and height must be whole numbers, got ${width}x${height}`,
+    );
   }
-  if (width === 0 || height === 0) throw new SRPoseError('IMAGE_EMPTY', `the pixels are ${width}x${height}`);
+  if (width === 0 || height === 0) {
+    throw new SRPoseError('IMAGE_EMPTY', `the pixels are ${width}x${height}`);
+  }
   if (channels !== undefined && channels !== 3 && channels !== 4) {
     throw new SRPoseError('INVALID_PIXELS', `pixels.channels must be 3 or 4, got ${channels}`);
   }
   const n = width * height;
   const c = channels ?? (data.length === n * 3 ? 3 : data.length === n * 4 ? 4 : 0);
   if (c === 0 || data.length !== n * c) {
-    const expected = channels ? `${n * channels} (${width}x${height}x${channels})` : `${n * 3} (RGB) or ${n * 4} (RGBA)`;
-    throw new SRPoseError('INVALID_PIXELS', `pixels.data has ${data.length} bytes; ${width}x${height} needs ${expected}`);
+    const expected = channels
+      ? `${n * channels} (${width}x${height}x${channels})`
+      : `${n * 3} (RGB) or ${n * 4} (RGBA)`;
+    throw new SRPoseError(
+      'INVALID_PIXELS',
+      `pixels.data has ${data.length} bytes; ${width}x${height} needs ${expected}`,
+    );
   }
-  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const bytes = data instanceof Uint8Array
+    ? data
+    : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return c === 3 ? { data: bytes, width, height } : packRgb(bytes, width, height, 4, 1);
 }
 
@@ -47,7 +64,13 @@ export function pixelsToRgb(px: Pixels): RgbPixels {
  * `ExifTransform` does: 2 mirror, 3 rotate 180, 4 flip, 5 transpose, 6 rotate 90 clockwise,
  * 7 transverse, 8 rotate 90 counter-clockwise. 5..8 swap width and height.
  */
-export function packRgb(src: ArrayLike<number>, width: number, height: number, channels: number, orientation = 1): RgbPixels {
+export function packRgb(
+  src: ArrayLike<number>,
+  width: number,
+  height: number,
+  channels: number,
+  orientation = 1,
+): RgbPixels {
   const swap = orientation >= 5 && orientation <= 8;
   const w = swap ? height : width;
   const h = swap ? width : height;
@@ -65,7 +88,10 @@ export function packRgb(src: ArrayLike<number>, width: number, height: number, c
     } as Record<number, [number, number, number]>
   )[orientation] ?? [0, 1, width];
   const out = new Uint8Array(w * h * 3);
-  if (dx === 1 && dy === width && channels === 4 && isBytesOnLittleEndian(src) && src.byteOffset % 4 === 0) {
+  if (
+    dx === 1 && dy === width && channels === 4 && isBytesOnLittleEndian(src) &&
+    src.byteOffset % 4 === 0
+  ) {
     rgbaToRgbWords(src, width * height, out);
   } else if (dx === 1 && dy === width) {
     for (let i = 0, o = 0, end = width * height * channels; i < end; i += channels, o += 3) {
@@ -88,7 +114,8 @@ export function packRgb(src: ArrayLike<number>, width: number, height: number, c
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** A byte array whose bytes can be read as little-endian 32-bit words (every platform we target). */
-const isBytesOnLittleEndian = (a: ArrayLike<number>): a is Uint8Array | Uint8ClampedArray => LITTLE_ENDIAN && (a instanceof Uint8Array || a instanceof Uint8ClampedArray);
+const isBytesOnLittleEndian = (a: ArrayLike<number>): a is Uint8Array | Uint8ClampedArray =>
+  LITTLE_ENDIAN && (a instanceof Uint8Array || a instanceof Uint8ClampedArray);
 
 /**
  * RGBA -> RGB four pixels at a time as 32-bit words (16 bytes in, 12 out; little-endian): four
@@ -114,11 +141,24 @@ function rgbaToRgbWords(src: Uint8Array | Uint8ClampedArray, n: number, out: Uin
 }
 
 /** Encoded image bytes from a `Uint8Array` (as is), any other byte view, an `ArrayBuffer` or a `Blob`. */
-export async function toBytes(input: Uint8Array | ArrayBuffer | ArrayBufferView | Blob): Promise<Uint8Array> {
+export async function toBytes(
+  input: Uint8Array | ArrayBuffer | ArrayBufferView | Blob,
+): Promise<Uint8Array> {
   if (input instanceof Uint8Array) return input;
   if (input instanceof ArrayBuffer) return new Uint8Array(input);
-  if (ArrayBuffer.isView(input)) return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-  if (typeof Blob !== 'undefined' && input instanceof Blob) return new Uint8Array(await input.arrayBuffer());
-  const what = input === null ? 'null' : typeof input === 'object' ? (input as object).constructor?.name ?? 'object' : typeof input;
-  throw new SRPoseError('IMAGE_UNSUPPORTED', `expected image bytes (Uint8Array, ArrayBuffer or Blob), got ${what}`);
+  if (ArrayBuffer.isView(input)) {
+    return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  }
+  if (typeof Blob !== 'undefined' && input instanceof Blob) {
+    return new Uint8Array(await input.arrayBuffer());
+  }
+  const what = input === null
+    ? 'null'
+    : typeof input === 'object'
+    ? (input as object).constructor?.name ?? 'object'
+    : typeof input;
+  throw new SRPoseError(
+    'IMAGE_UNSUPPORTED',
+    `expected image bytes (Uint8Array, ArrayBuffer or Blob), got ${what}`,
+  );
 }

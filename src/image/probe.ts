@@ -34,13 +34,22 @@ export interface ImageInfo {
  * the size, `IMAGE_EMPTY` for a zero width or height.
  */
 export function probeImage(bytes: Uint8Array): ImageInfo {
-  const info = isJpeg(bytes) ? probeJpeg(bytes) : isPng(bytes) ? probePng(bytes) : isWebp(bytes) ? probeWebp(bytes) : undefined;
+  const info = isJpeg(bytes)
+    ? probeJpeg(bytes)
+    : isPng(bytes)
+    ? probePng(bytes)
+    : isWebp(bytes)
+    ? probeWebp(bytes)
+    : undefined;
   if (!info) {
     const what = bytes.length === 0 ? 'no bytes' : `bytes starting ${hex(bytes.subarray(0, 8))}`;
     throw new SRPoseError('IMAGE_UNSUPPORTED', `not a JPEG, PNG or WebP image (${what})`);
   }
   if (info.width === 0 || info.height === 0) {
-    throw new SRPoseError('IMAGE_EMPTY', `the ${info.format.toUpperCase()} header says ${info.width}x${info.height}`);
+    throw new SRPoseError(
+      'IMAGE_EMPTY',
+      `the ${info.format.toUpperCase()} header says ${info.width}x${info.height}`,
+    );
   }
   return info;
 }
@@ -54,7 +63,9 @@ export function isComplete(bytes: Uint8Array, format: ImageFormat): boolean {
   if (format === 'jpeg') {
     const scan = scanJpeg(bytes).scanStart;
     if (scan < 0) return false;
-    for (let i = bytes.length - 2; i >= scan; i--) if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) return true;
+    for (let i = bytes.length - 2; i >= scan; i--) {
+      if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) return true;
+    }
     return false;
   }
   if (format === 'png') {
@@ -73,8 +84,10 @@ function hex(b: Uint8Array): string {
 }
 
 const u16be = (b: Uint8Array, i: number) => (b[i] << 8) | b[i + 1];
-const u32be = (b: Uint8Array, i: number) => ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
-const u32le = (b: Uint8Array, i: number) => ((b[i + 3] << 24) | (b[i + 2] << 16) | (b[i + 1] << 8) | b[i]) >>> 0;
+const u32be = (b: Uint8Array, i: number) =>
+  ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
+const u32le = (b: Uint8Array, i: number) =>
+  ((b[i + 3] << 24) | (b[i + 2] << 16) | (b[i + 1] << 8) | b[i]) >>> 0;
 const type4 = (b: Uint8Array, i: number) => String.fromCharCode(b[i], b[i + 1], b[i + 2], b[i + 3]);
 
 function truncated(format: string, what: string): SRPoseError {
@@ -122,9 +135,19 @@ function scanJpeg(b: Uint8Array): JpegScan {
       out.stop = 'sos';
       break;
     }
-    if (length < 2) throw new SRPoseError('IMAGE_CORRUPT', `JPEG marker 0x${m.toString(16)} at byte ${i - 2} has length ${length}`);
+    if (length < 2) {
+      throw new SRPoseError(
+        'IMAGE_CORRUPT',
+        `JPEG marker 0x${m.toString(16)} at byte ${i - 2} has length ${length}`,
+      );
+    }
     if (isSof(m) && !out.frame && i + 8 <= b.length) {
-      out.frame = { bitDepth: b[i + 2], height: u16be(b, i + 3), width: u16be(b, i + 5), channels: b[i + 7] };
+      out.frame = {
+        bitDepth: b[i + 2],
+        height: u16be(b, i + 3),
+        width: u16be(b, i + 5),
+        channels: b[i + 7],
+      };
     }
     if (m === 0xe1 && !out.app1) out.app1 = b.subarray(i + 2, Math.min(b.length, i + length));
     i += length;
@@ -135,7 +158,12 @@ function scanJpeg(b: Uint8Array): JpegScan {
 function probeJpeg(b: Uint8Array): ImageInfo {
   const { frame, app1, stop } = scanJpeg(b);
   if (!frame && stop === 'end') throw truncated('JPEG', 'frame header (SOF marker)');
-  if (!frame) throw new SRPoseError('IMAGE_CORRUPT', 'the JPEG has no frame header (SOF marker) before its image data');
+  if (!frame) {
+    throw new SRPoseError(
+      'IMAGE_CORRUPT',
+      'the JPEG has no frame header (SOF marker) before its image data',
+    );
+  }
   // OpenCV parses the first APP1 from byte 6 (after "Exif\0\0"), whatever it holds.
   const orientation = app1 && app1.length > 6 ? exifOrientation(app1.subarray(6)) : 1;
   return { format: 'jpeg', ...frame, orientation, animated: false };
@@ -151,12 +179,16 @@ const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 3, 4: 2, 6: 4 };
 
 function probePng(b: Uint8Array): ImageInfo {
   if (b.length < 8 + 8 + 13) throw truncated('PNG', 'header (IHDR chunk)');
-  if (type4(b, 12) !== 'IHDR') throw new SRPoseError('IMAGE_CORRUPT', 'the PNG does not start with an IHDR chunk');
+  if (type4(b, 12) !== 'IHDR') {
+    throw new SRPoseError('IMAGE_CORRUPT', 'the PNG does not start with an IHDR chunk');
+  }
   const width = u32be(b, 16);
   const height = u32be(b, 20);
   const bitDepth = b[24];
   const channels = PNG_CHANNELS[b[25]];
-  if (channels === undefined) throw new SRPoseError('IMAGE_CORRUPT', `the PNG colour type ${b[25]} is invalid`);
+  if (channels === undefined) {
+    throw new SRPoseError('IMAGE_CORRUPT', `the PNG colour type ${b[25]} is invalid`);
+  }
   // OpenCV takes libpng's eXIf from before the image data, else the one after it (libpng keeps
   // the first of each that passes its checks and CRC), and reads the orientation from it.
   let before: Uint8Array | undefined;
@@ -201,7 +233,8 @@ function crc32(data: Uint8Array): number {
 
 // --- WebP -------------------------------------------------------------------------------
 
-const isWebp = (b: Uint8Array) => b.length >= 12 && type4(b, 0) === 'RIFF' && type4(b, 8) === 'WEBP';
+const isWebp = (b: Uint8Array) =>
+  b.length >= 12 && type4(b, 0) === 'RIFF' && type4(b, 8) === 'WEBP';
 
 function probeWebp(b: Uint8Array): ImageInfo {
   if (b.length < 20) throw truncated('WebP', 'first chunk header');
@@ -209,7 +242,9 @@ function probeWebp(b: Uint8Array): ImageInfo {
   const base = { format: 'webp' as const, orientation: 1, bitDepth: 8, animated: false };
   if (chunk === 'VP8 ') {
     if (b.length < 30) throw truncated('WebP', 'VP8 frame header');
-    if (b[23] !== 0x9d || b[24] !== 0x01 || b[25] !== 0x2a) throw new SRPoseError('IMAGE_CORRUPT', 'the WebP VP8 start code is wrong');
+    if (b[23] !== 0x9d || b[24] !== 0x01 || b[25] !== 0x2a) {
+      throw new SRPoseError('IMAGE_CORRUPT', 'the WebP VP8 start code is wrong');
+    }
     return { ...base, width: u16le(b, 26) & 0x3fff, height: u16le(b, 28) & 0x3fff, channels: 3 };
   }
   if (chunk === 'VP8L') {
@@ -217,14 +252,25 @@ function probeWebp(b: Uint8Array): ImageInfo {
     if (b[20] !== 0x2f) throw new SRPoseError('IMAGE_CORRUPT', 'the WebP VP8L signature is wrong');
     const bits = u32le(b, 21);
     const alpha = (bits >>> 28) & 1;
-    return { ...base, width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1, channels: alpha ? 4 : 3 };
+    return {
+      ...base,
+      width: (bits & 0x3fff) + 1,
+      height: ((bits >>> 14) & 0x3fff) + 1,
+      channels: alpha ? 4 : 3,
+    };
   }
   if (chunk === 'VP8X') {
     if (b.length < 30) throw truncated('WebP', 'VP8X header');
     const flags = b[20];
     const width = (b[24] | (b[25] << 8) | (b[26] << 16)) + 1;
     const height = (b[27] | (b[28] << 8) | (b[29] << 16)) + 1;
-    return { ...base, width, height, channels: flags & 0x10 ? 4 : 3, animated: (flags & 0x02) !== 0 };
+    return {
+      ...base,
+      width,
+      height,
+      channels: flags & 0x10 ? 4 : 3,
+      animated: (flags & 0x02) !== 0,
+    };
   }
   throw new SRPoseError('IMAGE_CORRUPT', `unknown WebP chunk ${JSON.stringify(chunk)}`);
 }
@@ -262,7 +308,14 @@ const RATIONALS: Record<number, number> = {
   [Tag.ReferenceBlackWhite]: 6,
 };
 /** ASCII values: inline up to 4 bytes, else through an offset. */
-const STRINGS = new Set<number>([Tag.ImageDescription, Tag.Make, Tag.Model, Tag.Software, Tag.DateTime, Tag.Copyright]);
+const STRINGS = new Set<number>([
+  Tag.ImageDescription,
+  Tag.Make,
+  Tag.Model,
+  Tag.Software,
+  Tag.DateTime,
+  Tag.Copyright,
+]);
 
 /** Thrown by a read past the end of the EXIF block (OpenCV's `ExifParsingError`). */
 const EXIF_END = Symbol('exif end');
@@ -283,7 +336,9 @@ export function exifOrientation(d: Uint8Array): number {
   };
   const u32 = (o: number) => {
     if (o + 3 >= n) throw EXIF_END;
-    return (le ? (d[o + 3] << 24) | (d[o + 2] << 16) | (d[o + 1] << 8) | d[o] : (d[o] << 24) | (d[o + 1] << 16) | (d[o + 2] << 8) | d[o + 3]) >>> 0;
+    return (le
+      ? (d[o + 3] << 24) | (d[o + 2] << 16) | (d[o + 1] << 8) | d[o]
+      : (d[o] << 24) | (d[o + 1] << 16) | (d[o + 2] << 8) | d[o + 3]) >>> 0;
   };
   let orientation = 0;
   try {

@@ -78,7 +78,6 @@ export interface ExternalDataFile {
   bytes?: number;
 }
 
-
 /**
  * How a model file stores its weights: `fp32`; `fp16` (stored as float16, cast to float32 in
  * the graph); `int8` (weight-only, per output channel, symmetric, dequantized in the graph).
@@ -111,19 +110,27 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
   const arr = (v: unknown, path: string): unknown[] =>
     Array.isArray(v) ? v : fail(`${path} must be an array`);
   const weightsKind = (v: unknown, path: string): WeightsKind =>
-    (WEIGHTS_KINDS as readonly unknown[]).includes(v) ? v as WeightsKind : fail(`${path} must be one of ${WEIGHTS_KINDS.join(', ')}, got ${JSON.stringify(v)}`);
+    (WEIGHTS_KINDS as readonly unknown[]).includes(v)
+      ? v as WeightsKind
+      : fail(`${path} must be one of ${WEIGHTS_KINDS.join(', ')}, got ${JSON.stringify(v)}`);
   // Files are fetched beside srpose.json, so a path may not climb out of the model's folder.
   const relFile = (v: unknown, path: string): string => {
     const file = str(v, path);
-    if (file.startsWith('/') || file.split(/[\\/]/).includes('..')) fail(`${path} must be a relative path inside the model folder`);
+    if (file.startsWith('/') || file.split(/[\\/]/).includes('..')) {
+      fail(`${path} must be a relative path inside the model folder`);
+    }
     return file;
   };
   const fileSpec = (v: unknown, path: string): ExternalDataFile => {
     const e = obj(v, path);
     return {
       file: relFile(e.file, `${path}.file`),
-      sha256: e.sha256 === undefined || e.sha256 === null ? undefined : str(e.sha256, `${path}.sha256`),
-      bytes: e.bytes === undefined ? undefined : int(e.bytes, `${path}.bytes`, 0, Number.MAX_SAFE_INTEGER),
+      sha256: e.sha256 === undefined || e.sha256 === null
+        ? undefined
+        : str(e.sha256, `${path}.sha256`),
+      bytes: e.bytes === undefined
+        ? undefined
+        : int(e.bytes, `${path}.bytes`, 0, Number.MAX_SAFE_INTEGER),
     };
   };
 
@@ -163,12 +170,18 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
     source: c.source === undefined ? {} : obj(c.source, 'source'),
     onnx: {
       file: str(onnx.file, 'onnx.file'),
-      sha256: onnx.sha256 === undefined || onnx.sha256 === null ? undefined : str(onnx.sha256, 'onnx.sha256'),
-      bytes: onnx.bytes === undefined ? undefined : int(onnx.bytes, 'onnx.bytes', 1, Number.MAX_SAFE_INTEGER),
+      sha256: onnx.sha256 === undefined || onnx.sha256 === null
+        ? undefined
+        : str(onnx.sha256, 'onnx.sha256'),
+      bytes: onnx.bytes === undefined
+        ? undefined
+        : int(onnx.bytes, 'onnx.bytes', 1, Number.MAX_SAFE_INTEGER),
       input: str(onnx.input, 'onnx.input'),
       output: str(onnx.output, 'onnx.output'),
       ...(onnx.externalData === undefined ? {} : {
-        externalData: arr(onnx.externalData, 'onnx.externalData').map((v, i) => fileSpec(v, `onnx.externalData[${i}]`)),
+        externalData: arr(onnx.externalData, 'onnx.externalData').map((v, i) =>
+          fileSpec(v, `onnx.externalData[${i}]`)
+        ),
       }),
       ...weightVariants(onnx),
     },
@@ -176,7 +189,9 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
     skeleton: arr(c.skeleton ?? [], 'skeleton').map((v, i) => pair(v, `skeleton[${i}]`)),
     flipPairs: arr(c.flipPairs, 'flipPairs').map((v, i) => pair(v, `flipPairs[${i}]`)),
   };
-  function weightVariants(o: Record<string, unknown>): Pick<ModelConfigBase['onnx'], 'weights' | 'variants' | 'recommended'> {
+  function weightVariants(
+    o: Record<string, unknown>,
+  ): Pick<ModelConfigBase['onnx'], 'weights' | 'variants' | 'recommended'> {
     const weights = o.weights === undefined ? 'fp32' : weightsKind(o.weights, 'onnx.weights');
     const variants: Partial<Record<WeightsKind, ExternalDataFile>> = {};
     if (o.variants !== undefined) {
@@ -185,10 +200,18 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
         if (k === weights) fail(`onnx.variants.${k} repeats onnx.weights (${weights}: onnx.file)`);
         variants[k] = fileSpec(spec, `onnx.variants.${k}`);
       }
-      if (Object.keys(variants).length > 0 && o.externalData !== undefined) fail('onnx.variants cannot be combined with onnx.externalData');
+      if (Object.keys(variants).length > 0 && o.externalData !== undefined) {
+        fail('onnx.variants cannot be combined with onnx.externalData');
+      }
     }
-    const recommended = o.recommended === undefined ? weights : weightsKind(o.recommended, 'onnx.recommended');
-    if (recommended !== weights && !variants[recommended]) fail(`onnx.recommended is ${recommended}, which neither onnx.weights nor onnx.variants provides`);
+    const recommended = o.recommended === undefined
+      ? weights
+      : weightsKind(o.recommended, 'onnx.recommended');
+    if (recommended !== weights && !variants[recommended]) {
+      fail(
+        `onnx.recommended is ${recommended}, which neither onnx.weights nor onnx.variants provides`,
+      );
+    }
     return { weights, variants, recommended };
   }
   const mean = vec3(input.mean, 'input.mean', -1e6);
@@ -199,10 +222,20 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
     const nmsKernel = int(g.nmsKernel, 'grouping.nmsKernel', 1, 99);
     const nmsPadding = int(g.nmsPadding, 'grouping.nmsPadding', 0, 49);
     // max_pool2d(kernel, stride 1, padding) keeps the map's size only then (else torch.eq fails).
-    if (nmsKernel !== 2 * nmsPadding + 1) fail(`grouping.nmsKernel (${nmsKernel}) must be 2 * grouping.nmsPadding + 1`);
-    if (g.tagPerJoint !== true) fail('grouping.tagPerJoint must be true (one tag map per joint; shared tag maps are not supported)');
+    if (nmsKernel !== 2 * nmsPadding + 1) {
+      fail(`grouping.nmsKernel (${nmsKernel}) must be 2 * grouping.nmsPadding + 1`);
+    }
+    if (g.tagPerJoint !== true) {
+      fail(
+        'grouping.tagPerJoint must be true (one tag map per joint; shared tag maps are not supported)',
+      );
+    }
     if (c.projectToImage !== undefined && c.projectToImage !== true) {
-      fail(`projectToImage must be true (maps at the input's resolution, as the SR head outputs them; lower-resolution maps are not supported), got ${JSON.stringify(c.projectToImage)}`);
+      fail(
+        `projectToImage must be true (maps at the input's resolution, as the SR head outputs them; lower-resolution maps are not supported), got ${
+          JSON.stringify(c.projectToImage)
+        }`,
+      );
     }
     const size = int(input.size, 'input.size', 32, 4096);
     const multipleOf = int(input.multipleOf, 'input.multipleOf', 1, 1024);
@@ -232,21 +265,29 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
   const decode = obj(c.decode, 'decode');
   const method = decode.method as DecodeMethod;
   if (!(DECODE_METHODS as readonly unknown[]).includes(method)) {
-    fail(`decode.method must be one of ${DECODE_METHODS.join(', ')}, got ${JSON.stringify(decode.method)}`);
+    fail(
+      `decode.method must be one of ${DECODE_METHODS.join(', ')}, got ${
+        JSON.stringify(decode.method)
+      }`,
+    );
   }
   const inW = int(input.width, 'input.width', 8, 4096);
   const inH = int(input.height, 'input.height', 8, 4096);
   const hmW = int(heatmap.width, 'heatmap.width', 1, 4096);
   const hmH = int(heatmap.height, 'heatmap.height', 1, 4096);
   if (hmW > inW || hmH > inH) fail(`heatmap ${hmW}x${hmH} is larger than the input ${inW}x${inH}`);
-  const poolKernel = decode.poolKernel === undefined ? undefined : int(decode.poolKernel, 'decode.poolKernel', 1, 256);
+  const poolKernel = decode.poolKernel === undefined
+    ? undefined
+    : int(decode.poolKernel, 'decode.poolKernel', 1, 256);
   if (method === 'sr' && poolKernel !== undefined && (hmW < poolKernel || hmH < poolKernel)) {
     fail(`decode.poolKernel ${poolKernel} does not fit the ${hmW}x${hmH} heatmap`);
   }
   const modulateKernel = decode.modulateKernel === undefined
     ? undefined
     : int(decode.modulateKernel, 'decode.modulateKernel', 1, 99);
-  if (modulateKernel !== undefined && modulateKernel % 2 !== 1) fail('decode.modulateKernel must be odd');
+  if (modulateKernel !== undefined && modulateKernel % 2 !== 1) {
+    fail('decode.modulateKernel must be odd');
+  }
 
   return {
     ...base,
@@ -259,7 +300,10 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
       std,
     },
     heatmap: { width: hmW, height: hmH },
-    bbox: { padding: num(bbox.padding, 'bbox.padding', 0.1, 100), pixelStd: num(bbox.pixelStd, 'bbox.pixelStd', 1e-6, 1e6) },
+    bbox: {
+      padding: num(bbox.padding, 'bbox.padding', 0.1, 100),
+      pixelStd: num(bbox.pixelStd, 'bbox.pixelStd', 1e-6, 1e6),
+    },
     flipTest: {
       enabled: flipTest.enabled === true,
       shiftHeatmap: flipTest.shiftHeatmap === true,

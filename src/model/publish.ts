@@ -38,7 +38,9 @@ ACM MM 2023) exported to ONNX for [srpose](https://github.com/haonanwang0522/SRP
 - ${shape}
 - weights: ${weights}
 - official config: \`${src.config ?? '?'}\`
-- exported by \`${src.exporter ?? 'models/export.py'}\` (torch ${src.torch ?? '?'}, opset ${src.opset ?? '?'}):
+- exported by \`${src.exporter ?? 'models/export.py'}\` (torch ${src.torch ?? '?'}, opset ${
+    src.opset ?? '?'
+  }):
   \`${src.command ?? ''}\`
 
 \`\`\`ts
@@ -52,16 +54,32 @@ const estimator = await createEstimator({ model: '${repo}' });
  * Uploads an exported model directory (`srpose.json` + the ONNX file it names) with a model
  * card, in one commit. Returns the commit.
  */
-export async function publishModel(dir: string, options: PublishOptions): Promise<{ commit?: string; url: string }> {
+export async function publishModel(
+  dir: string,
+  options: PublishOptions,
+): Promise<{ commit?: string; url: string }> {
   const { repo } = parseHubId(options.repo);
   const s = resolveHubOptions({ hubUrl: options.hubUrl, accessToken: options.accessToken });
-  if (!s.accessToken) throw new SRPoseError('MODEL_UNAUTHORIZED', 'publishing needs a token: pass --token or set HF_TOKEN');
+  if (!s.accessToken) {
+    throw new SRPoseError(
+      'MODEL_UNAUTHORIZED',
+      'publishing needs a token: pass --token or set HF_TOKEN',
+    );
+  }
   const cfgBytes = await readLocalFile(joinPath(dir, 'srpose.json'), `model ${dir}`);
-  const config = parseModelConfig(JSON.parse(new TextDecoder().decode(cfgBytes)), joinPath(dir, 'srpose.json'));
+  const config = parseModelConfig(
+    JSON.parse(new TextDecoder().decode(cfgBytes)),
+    joinPath(dir, 'srpose.json'),
+  );
   const onnx = await readLocalFile(joinPath(dir, config.onnx.file), `model ${dir}`);
   const creds = { accessToken: s.accessToken, hubUrl: s.hubUrl };
   if (!await repoExists({ repo, ...creds })) {
-    if (!options.create) throw new SRPoseError('MODEL_NOT_FOUND', `Hub repository ${repo} does not exist; pass --create to create it`);
+    if (!options.create) {
+      throw new SRPoseError(
+        'MODEL_NOT_FOUND',
+        `Hub repository ${repo} does not exist; pass --create to create it`,
+      );
+    }
     await createRepo({ repo, private: options.private, ...creds });
   }
   const out = await uploadFiles({

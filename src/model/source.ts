@@ -3,7 +3,12 @@ import { isLocalDirectory, joinPath, readLocalFile } from '../platform/files.ts'
 import { looksLikeHubId, parseHubId } from '../hub/id.ts';
 import type { HubOptions } from '../hub/settings.ts';
 import { digestHex, type LoadStats } from '../platform/digest.ts';
-import { type ExternalDataFile, type ModelConfig, parseModelConfig, type WeightsKind } from './config.ts';
+import {
+  type ExternalDataFile,
+  type ModelConfig,
+  parseModelConfig,
+  type WeightsKind,
+} from './config.ts';
 import { availableWeights, type WeightsChoice, weightsFile } from './weights.ts';
 
 /**
@@ -15,7 +20,11 @@ import { availableWeights, type WeightsChoice, weightsFile } from './weights.ts'
 export type ModelSource =
   | string
   | URL
-  | { onnx: Uint8Array | ArrayBuffer; config: unknown; externalData?: Record<string, Uint8Array | ArrayBuffer> };
+  | {
+    onnx: Uint8Array | ArrayBuffer;
+    config: unknown;
+    externalData?: Record<string, Uint8Array | ArrayBuffer>;
+  };
 
 /** A model ready for a session: its validated contract and ONNX bytes. */
 export interface LoadedModel {
@@ -34,7 +43,10 @@ export interface LoadedModel {
  * Picks the weight file once the contract is known (see `src/model/weights.ts`), among the
  * kinds `offered` (all the contract lists, or those whose bytes were given); default `onnx.file`.
  */
-export type ChooseWeights = (config: ModelConfig, offered: readonly WeightsKind[]) => WeightsChoice | Promise<WeightsChoice>;
+export type ChooseWeights = (
+  config: ModelConfig,
+  offered: readonly WeightsKind[],
+) => WeightsChoice | Promise<WeightsChoice>;
 
 const mainWeights: ChooseWeights = (config) => ({
   weights: config.onnx.weights,
@@ -49,10 +61,17 @@ async function fetchBytes(url: URL, what: string): Promise<Uint8Array> {
   try {
     res = await fetch(url);
   } catch (e) {
-    throw new SRPoseError('MODEL_NOT_FOUND', `${what}: cannot fetch ${url.href} (${(e as Error).message})`, { cause: e });
+    throw new SRPoseError(
+      'MODEL_NOT_FOUND',
+      `${what}: cannot fetch ${url.href} (${(e as Error).message})`,
+      { cause: e },
+    );
   }
   if (!res.ok) {
-    throw new SRPoseError('MODEL_NOT_FOUND', `${what}: ${url.href} answered ${res.status} ${res.statusText}`);
+    throw new SRPoseError(
+      'MODEL_NOT_FOUND',
+      `${what}: ${url.href} answered ${res.status} ${res.statusText}`,
+    );
   }
   return new Uint8Array(await res.arrayBuffer());
 }
@@ -61,19 +80,32 @@ function parseJson(bytes: Uint8Array, where: string): unknown {
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch (e) {
-    throw new SRPoseError('MODEL_INVALID', `${where}: not valid JSON (${(e as Error).message})`, { cause: e });
+    throw new SRPoseError('MODEL_INVALID', `${where}: not valid JSON (${(e as Error).message})`, {
+      cause: e,
+    });
   }
 }
 
 /** Checks a file's bytes against the size and sha256 the contract records. */
-async function verifyFile(spec: ExternalDataFile, bytes: Uint8Array, where: string, stats?: LoadStats): Promise<void> {
+async function verifyFile(
+  spec: ExternalDataFile,
+  bytes: Uint8Array,
+  where: string,
+  stats?: LoadStats,
+): Promise<void> {
   if (spec.bytes !== undefined && spec.bytes !== bytes.byteLength) {
-    throw new SRPoseError('MODEL_INVALID', `${where}: ${spec.file} has ${bytes.byteLength} bytes, srpose.json says ${spec.bytes}`);
+    throw new SRPoseError(
+      'MODEL_INVALID',
+      `${where}: ${spec.file} has ${bytes.byteLength} bytes, srpose.json says ${spec.bytes}`,
+    );
   }
   if (spec.sha256 !== undefined) {
     const got = await digestHex('SHA-256', bytes, stats);
     if (got !== spec.sha256.toLowerCase()) {
-      throw new SRPoseError('MODEL_INVALID', `${where}: ${spec.file} sha256 ${got} does not match srpose.json`);
+      throw new SRPoseError(
+        'MODEL_INVALID',
+        `${where}: ${spec.file} sha256 ${got} does not match srpose.json`,
+      );
     }
   }
 }
@@ -92,7 +124,10 @@ async function readModelFiles(
 ): Promise<Pick<LoadedModel, 'onnx' | 'externalData' | 'weights' | 'weightsReason'>> {
   const choice = await choose(config, offered);
   // External data belongs to onnx.file's graph (the contract refuses it beside variants).
-  const files = [choice.spec, ...(choice.spec.file === config.onnx.file ? config.onnx.externalData ?? [] : [])];
+  const files = [
+    choice.spec,
+    ...(choice.spec.file === config.onnx.file ? config.onnx.externalData ?? [] : []),
+  ];
   const got: Uint8Array[] = [];
   for (const spec of files) {
     const { bytes, verified } = await read(spec);
@@ -111,7 +146,12 @@ async function readModelFiles(
  * A model from the Hub: `srpose.json` first (validated before anything large is fetched),
  * then the ONNX file it names, pinned to the commit the config came from.
  */
-async function loadHubModel(text: string, hub: HubOptions, choose: ChooseWeights, stats?: LoadStats): Promise<LoadedModel> {
+async function loadHubModel(
+  text: string,
+  hub: HubOptions,
+  choose: ChooseWeights,
+  stats?: LoadStats,
+): Promise<LoadedModel> {
   // The Hub client loads only when a Hub id is used.
   const { hubFile } = await import('../hub/download.ts');
   const id = parseHubId(text, hub.revision);
@@ -119,12 +159,19 @@ async function loadHubModel(text: string, hub: HubOptions, choose: ChooseWeights
   const where = `${id.repo}@${id.revision} ${CONFIG_FILE}`;
   const config = parseModelConfig(parseJson(cfg.bytes, where), where);
   const pinned = cfg.commit ? { repo: id.repo, revision: cfg.commit } : id;
-  const files = await readModelFiles(config, choose, async (spec) => {
-    const f = await hubFile(pinned, spec.file, hub, stats);
-    // An LFS file's etag is its sha256, already checked: hashing 100 MB again would add nothing.
-    const verified = f.etag !== undefined && f.etag === spec.sha256?.toLowerCase() && (spec.bytes === undefined || spec.bytes === f.bytes.byteLength);
-    return { bytes: f.bytes, verified };
-  }, `${id.repo}@${id.revision}`, stats);
+  const files = await readModelFiles(
+    config,
+    choose,
+    async (spec) => {
+      const f = await hubFile(pinned, spec.file, hub, stats);
+      // An LFS file's etag is its sha256, already checked: hashing 100 MB again would add nothing.
+      const verified = f.etag !== undefined && f.etag === spec.sha256?.toLowerCase() &&
+        (spec.bytes === undefined || spec.bytes === f.bytes.byteLength);
+      return { bytes: f.bytes, verified };
+    },
+    `${id.repo}@${id.revision}`,
+    stats,
+  );
   return { config, ...files, location: `hf://${id.repo}@${cfg.commit || id.revision}` };
 }
 
@@ -132,20 +179,47 @@ async function loadHubModel(text: string, hub: HubOptions, choose: ChooseWeights
  * Loads and validates a model from any {@link ModelSource}; `hub` applies to Hub ids, `choose`
  * picks among the contract's weight files (default `onnx.file`).
  */
-export async function loadModel(source: ModelSource, hub: HubOptions = {}, stats?: LoadStats, choose: ChooseWeights = mainWeights): Promise<LoadedModel> {
+export async function loadModel(
+  source: ModelSource,
+  hub: HubOptions = {},
+  stats?: LoadStats,
+  choose: ChooseWeights = mainWeights,
+): Promise<LoadedModel> {
   if (typeof source === 'object' && !(source instanceof URL)) {
     if (!source || !('onnx' in source) || !('config' in source)) {
-      throw new SRPoseError('INVALID_OPTION', 'model must be a directory, a URL, or { onnx, config }');
+      throw new SRPoseError(
+        'INVALID_OPTION',
+        'model must be a directory, a URL, or { onnx, config }',
+      );
     }
     const config = parseModelConfig(source.config, 'model.config');
-    const given: Record<string, Uint8Array | ArrayBuffer> = { ...source.externalData, [config.onnx.file]: source.onnx };
+    const given: Record<string, Uint8Array | ArrayBuffer> = {
+      ...source.externalData,
+      [config.onnx.file]: source.onnx,
+    };
     // Bytes in hand are the weights there are (a variant's by its file name in externalData).
-    const offered = availableWeights(config).filter((k) => given[weightsFile(config, k)!.file] !== undefined);
-    const files = await readModelFiles(config, choose, ({ file }) => {
-      const b = given[file];
-      if (b === undefined) return Promise.reject(new SRPoseError('MODEL_NOT_FOUND', `model.externalData has no ${file}, which srpose.json names`));
-      return Promise.resolve({ bytes: b instanceof Uint8Array ? b : new Uint8Array(b) });
-    }, 'model', stats, offered);
+    const offered = availableWeights(config).filter((k) =>
+      given[weightsFile(config, k)!.file] !== undefined
+    );
+    const files = await readModelFiles(
+      config,
+      choose,
+      ({ file }) => {
+        const b = given[file];
+        if (b === undefined) {
+          return Promise.reject(
+            new SRPoseError(
+              'MODEL_NOT_FOUND',
+              `model.externalData has no ${file}, which srpose.json names`,
+            ),
+          );
+        }
+        return Promise.resolve({ bytes: b instanceof Uint8Array ? b : new Uint8Array(b) });
+      },
+      'model',
+      stats,
+      offered,
+    );
     return { config, ...files, location: '(bytes)' };
   }
   const text = source instanceof URL ? source.href : source;
@@ -158,13 +232,33 @@ export async function loadModel(source: ModelSource, hub: HubOptions = {}, stats
       base.protocol === 'file:'
         ? readLocalFile(decodeURIComponent(new URL(file, base).pathname), `model ${text}`)
         : fetchBytes(new URL(file, base), `model ${text}`);
-    const config = parseModelConfig(parseJson(await read(CONFIG_FILE), `${text} ${CONFIG_FILE}`), `${text} ${CONFIG_FILE}`);
-    const files = await readModelFiles(config, choose, async ({ file }) => ({ bytes: await read(file) }), text, stats);
+    const config = parseModelConfig(
+      parseJson(await read(CONFIG_FILE), `${text} ${CONFIG_FILE}`),
+      `${text} ${CONFIG_FILE}`,
+    );
+    const files = await readModelFiles(
+      config,
+      choose,
+      async ({ file }) => ({ bytes: await read(file) }),
+      text,
+      stats,
+    );
     return { config, ...files, location: base.href };
   }
-  if (looksLikeHubId(text) && !await isLocalDirectory(text)) return await loadHubModel(text, hub, choose, stats);
+  if (looksLikeHubId(text) && !await isLocalDirectory(text)) {
+    return await loadHubModel(text, hub, choose, stats);
+  }
   const cfgPath = joinPath(text, CONFIG_FILE);
-  const config = parseModelConfig(parseJson(await readLocalFile(cfgPath, `model ${text}`), cfgPath), cfgPath);
-  const files = await readModelFiles(config, choose, async ({ file }) => ({ bytes: await readLocalFile(joinPath(text, file), `model ${text}`) }), text, stats);
+  const config = parseModelConfig(
+    parseJson(await readLocalFile(cfgPath, `model ${text}`), cfgPath),
+    cfgPath,
+  );
+  const files = await readModelFiles(
+    config,
+    choose,
+    async ({ file }) => ({ bytes: await readLocalFile(joinPath(text, file), `model ${text}`) }),
+    text,
+    stats,
+  );
   return { config, ...files, location: text };
 }

@@ -9,7 +9,12 @@
  * @module
  */
 import { oneOf, SRPoseError } from '../errors.ts';
-import { type ExternalDataFile, type ModelConfig, WEIGHTS_KINDS, type WeightsKind } from './config.ts';
+import {
+  type ExternalDataFile,
+  type ModelConfig,
+  WEIGHTS_KINDS,
+  type WeightsKind,
+} from './config.ts';
 
 /** What the user asks for: a weights kind, or `auto` (the rules above). */
 /** What a caller may ask for: a kind, or `auto` (the rules of {@link chooseWeights}). */
@@ -38,7 +43,9 @@ export function availableWeights(config: ModelConfig): WeightsKind[] {
 
 /** The file holding `kind` weights, if the contract has one. */
 export function weightsFile(config: ModelConfig, kind: WeightsKind): ExternalDataFile | undefined {
-  if (kind === config.onnx.weights) return { file: config.onnx.file, sha256: config.onnx.sha256, bytes: config.onnx.bytes };
+  if (kind === config.onnx.weights) {
+    return { file: config.onnx.file, sha256: config.onnx.sha256, bytes: config.onnx.bytes };
+  }
   return config.onnx.variants[kind];
 }
 
@@ -57,15 +64,31 @@ export function chooseWeights(
   plan: BackendPlan,
   offered: readonly WeightsKind[] = availableWeights(config),
 ): WeightsChoice {
-  const pick = (kind: WeightsKind, reason: string): WeightsChoice => ({ weights: kind, spec: weightsFile(config, kind)!, reason });
+  const pick = (kind: WeightsKind, reason: string): WeightsChoice => ({
+    weights: kind,
+    spec: weightsFile(config, kind)!,
+    reason,
+  });
   if (request !== 'auto') {
     if (!offered.includes(request)) {
-      throw new SRPoseError('INVALID_OPTION', `model ${config.name} has no ${request} weights (it has ${offered.join(', ') || 'none'}); export them with models/export.py --weights ${request}`);
+      throw new SRPoseError(
+        'INVALID_OPTION',
+        `model ${config.name} has no ${request} weights (it has ${
+          offered.join(', ') || 'none'
+        }); export them with models/export.py --weights ${request}`,
+      );
     }
     return pick(request, 'asked for');
   }
-  if (plan.backend === 'webgpu' && plan.shaderF16 && offered.includes('fp16')) return pick('fp16', 'WebGPU adapter with shader-f16');
+  if (plan.backend === 'webgpu' && plan.shaderF16 && offered.includes('fp16')) {
+    return pick('fp16', 'WebGPU adapter with shader-f16');
+  }
   const kind = config.onnx.recommended;
-  if (offered.includes(kind)) return pick(kind, offered.length === 1 ? 'the only weights' : 'recommended by srpose.json');
-  return pick(offered.includes(config.onnx.weights) ? config.onnx.weights : offered[0], `the weights given (srpose.json recommends ${kind})`);
+  if (offered.includes(kind)) {
+    return pick(kind, offered.length === 1 ? 'the only weights' : 'recommended by srpose.json');
+  }
+  return pick(
+    offered.includes(config.onnx.weights) ? config.onnx.weights : offered[0],
+    `the weights given (srpose.json recommends ${kind})`,
+  );
 }

@@ -4,7 +4,11 @@ export interface LoadStats {
 }
 
 /** Hex digest with WebCrypto (every runtime); adds the time taken to `stats`. */
-export async function digestHex(alg: 'SHA-1' | 'SHA-256', data: Uint8Array, stats?: LoadStats): Promise<string> {
+export async function digestHex(
+  alg: 'SHA-1' | 'SHA-256',
+  data: Uint8Array,
+  stats?: LoadStats,
+): Promise<string> {
   const t = performance.now();
   const d = await crypto.subtle.digest(alg, data as Uint8Array<ArrayBuffer>);
   if (stats) stats.hashMs += performance.now() - t;

@@ -24,7 +24,8 @@ export interface RuntimeEnv {
 const g = globalThis as any;
 const isDeno = typeof g.Deno?.version?.deno === 'string';
 const isNode = !isDeno && typeof g.process?.versions?.node === 'string';
-const isBrowser = !isNode && !isDeno && (typeof g.window === 'object' || typeof g.importScripts === 'function');
+const isBrowser = !isNode && !isDeno &&
+  (typeof g.window === 'object' || typeof g.importScripts === 'function');
 
 /** Deno permission `desc` is granted already (queried without prompting). */
 function denoGranted(desc: { name: string; variable?: string }): boolean {
@@ -69,7 +70,11 @@ export function importOptional<T = any>(specifier: string): Promise<T> {
  * of the process environment, with {@link processEnv}.
  */
 export function envVar(name: string): string | undefined {
-  const v = isDeno ? (denoGranted({ name: 'env', variable: name }) ? g.Deno.env.get(name) : undefined) : isNode ? g.process.env[name] : undefined;
+  const v = isDeno
+    ? (denoGranted({ name: 'env', variable: name }) ? g.Deno.env.get(name) : undefined)
+    : isNode
+    ? g.process.env[name]
+    : undefined;
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
@@ -102,7 +107,9 @@ export function parseYesNo(v: string | undefined): boolean | undefined | null {
 export async function availableCores(): Promise<number> {
   if (env.hasFileSystem) {
     const os = await nodeBuiltin<typeof import('node:os')>('os');
-    return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+    return typeof os.availableParallelism === 'function'
+      ? os.availableParallelism()
+      : os.cpus().length;
   }
   return Math.max(1, Number(g.navigator?.hardwareConcurrency) || 1);
 }

@@ -4,7 +4,10 @@ import { env, nodeBuiltin } from './env.ts';
 /** Reads a local file (Node / Deno); a missing file is `MODEL_NOT_FOUND` naming `what`. */
 export async function readLocalFile(path: string, what: string): Promise<Uint8Array> {
   if (!env.hasFileSystem) {
-    throw new SRPoseError('MODEL_NOT_FOUND', `${what}: no local file system here; pass a URL or bytes`);
+    throw new SRPoseError(
+      'MODEL_NOT_FOUND',
+      `${what}: no local file system here; pass a URL or bytes`,
+    );
   }
   const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
   try {
@@ -12,7 +15,11 @@ export async function readLocalFile(path: string, what: string): Promise<Uint8Ar
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (e) {
     const code = (e as { code?: string }).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(e);
+    const why = code === 'ENOENT'
+      ? 'no such file'
+      : code === 'EISDIR'
+      ? 'is a directory'
+      : String(e);
     throw new SRPoseError('MODEL_NOT_FOUND', `${what}: cannot read ${path} (${why})`, { cause: e });
   }
 }

@@ -16,7 +16,9 @@ import { floatValue, model, node, tensor } from './onnx-proto.ts';
  * maximum of each of `bands` equal bands of rows (H divisible by `bands`).
  */
 export function bandMaxModel(bands: number): Uint8Array {
-  if (!Number.isInteger(bands) || bands < 1) throw new RangeError(`bands must be a positive integer, got ${bands}`);
+  if (!Number.isInteger(bands) || bands < 1) {
+    throw new RangeError(`bands must be a positive integer, got ${bands}`);
+  }
   // Reshape's target: 0 = keep N, 0 = keep K, bands, -1 = the rest.
   return model({
     name: 'srpose-band-max',

@@ -32,15 +32,17 @@ export const NATIVE_PACKAGE = 'onnxruntime-node';
  * `intraOpNumThreads` comes from the `threads` option: default all cores, faster per run than
  * one thread even for one crop.
  */
-export const NATIVE_SESSION_OPTIONS = Object.freeze({
-  executionProviders: ['cpu'],
-  graphOptimizationLevel: 'all',
-  enableCpuMemArena: true,
-  enableMemPattern: true,
-  executionMode: 'sequential',
-  interOpNumThreads: 1,
-  extra: { session: { intra_op: { allow_spinning: '0' } } },
-} as const);
+export const NATIVE_SESSION_OPTIONS = Object.freeze(
+  {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+    executionMode: 'sequential',
+    interOpNumThreads: 1,
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  } as const,
+);
 
 /** What this library uses of onnxruntime-node (its API is onnxruntime-common's, as onnxruntime-web's). */
 export interface NativeOrt {
@@ -87,7 +89,8 @@ async function importNative(specifier: string): Promise<NativeOrt | string> {
     m = await importOptional(specifier);
   } catch (e) {
     const message = (e as Error).message ?? String(e);
-    const missing = (e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' || /cannot find|not found|could not find|not a dependency/i.test(message);
+    const missing = (e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' ||
+      /cannot find|not found|could not find|not a dependency/i.test(message);
     return missing
       ? `${specifier} is not installed (an optional dependency: npm install onnxruntime-node): ${message}`
       : `${specifier} failed to load: ${message}`;
@@ -96,7 +99,11 @@ async function importNative(specifier: string): Promise<NativeOrt | string> {
   if (typeof mod?.InferenceSession?.create !== 'function' || typeof mod?.Tensor !== 'function') {
     return `${specifier} is not onnxruntime-node (no InferenceSession / Tensor exports)`;
   }
-  return { InferenceSession: mod.InferenceSession, Tensor: mod.Tensor, version: String(mod.env?.versions?.node ?? 'unknown') };
+  return {
+    InferenceSession: mod.InferenceSession,
+    Tensor: mod.Tensor,
+    version: String(mod.env?.versions?.node ?? 'unknown'),
+  };
 }
 
 /**
@@ -157,7 +164,9 @@ export function wrapNative(
         if (!s) return undefined;
         try {
           const t = (await s.run({ heatmaps: new native.Tensor('float32', data, dims) })).bandmax;
-          return t.data instanceof Float32Array && t.data.length === dims[0] * dims[1] * bands ? t.data : undefined;
+          return t.data instanceof Float32Array && t.data.length === dims[0] * dims[1] * bands
+            ? t.data
+            : undefined;
         } catch {
           return undefined; // the decode does the same work itself
         }
@@ -169,12 +178,23 @@ export function wrapNative(
         try {
           out = await session.run({ [io.input]: new native.Tensor('float32', input, dims) });
         } catch (e) {
-          throw new SRPoseError('INFERENCE_FAILED', `onnxruntime (native) failed: ${(e as Error).message}`, { cause: e });
+          throw new SRPoseError(
+            'INFERENCE_FAILED',
+            `onnxruntime (native) failed: ${(e as Error).message}`,
+            { cause: e },
+          );
         }
         const t = out[io.output];
-        if (t.type !== 'float32') throw new SRPoseError('MODEL_INVALID', `output ${io.output} is ${t.type}, expected float32`);
+        if (t.type !== 'float32') {
+          throw new SRPoseError(
+            'MODEL_INVALID',
+            `output ${io.output} is ${t.type}, expected float32`,
+          );
+        }
         // The addon's typed arrays are this realm's; copy only if one ever is not.
-        const data = t.data instanceof Float32Array ? t.data : new Float32Array(t.data as ArrayLike<number>);
+        const data = t.data instanceof Float32Array
+          ? t.data
+          : new Float32Array(t.data as ArrayLike<number>);
         return { data, dims: t.dims };
       })();
       return track(job);

@@ -51,7 +51,11 @@ export function message(fields: readonly Field[]): Uint8Array {
 export const DataType = { FLOAT: 1, INT64: 7 } as const;
 
 /** A float32 or int64 initializer (TensorProto) with raw little-endian data. */
-export function tensor(name: string, dims: readonly number[], data: Float32Array | BigInt64Array): Uint8Array {
+export function tensor(
+  name: string,
+  dims: readonly number[],
+  data: Float32Array | BigInt64Array,
+): Uint8Array {
   const type = data instanceof Float32Array ? DataType.FLOAT : DataType.INT64;
   const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return message([...dims.map((d): Field => [1, d]), [2, type], [8, name], [9, raw]]);
@@ -63,12 +67,20 @@ export type Attribute = number | readonly number[] | string | { f32: number };
 function attribute(name: string, value: Attribute): Uint8Array {
   if (typeof value === 'string') return message([[1, name], [20, 3], [4, value]]);
   if (typeof value === 'number') return message([[1, name], [20, 2], [3, value]]);
-  if (Array.isArray(value)) return message([[1, name], [20, 7], ...value.map((v): Field => [8, v])]);
+  if (Array.isArray(value)) {
+    return message([[1, name], [20, 7], ...value.map((v): Field => [8, v])]);
+  }
   return message([[1, name], [20, 1], [2, value as { f32: number }]]);
 }
 
 /** A node (NodeProto) of the default domain. */
-export function node(op: string, inputs: readonly string[], outputs: readonly string[], attributes: Record<string, Attribute> = {}, name = outputs[0]): Uint8Array {
+export function node(
+  op: string,
+  inputs: readonly string[],
+  outputs: readonly string[],
+  attributes: Record<string, Attribute> = {},
+  name = outputs[0],
+): Uint8Array {
   return message([
     ...inputs.map((i): Field => [1, i]),
     ...outputs.map((o): Field => [2, o]),
@@ -80,13 +92,21 @@ export function node(op: string, inputs: readonly string[], outputs: readonly st
 
 /** A float tensor's ValueInfoProto; a string dimension is symbolic, a number fixed. */
 export function floatValue(name: string, dims: readonly (number | string)[]): Uint8Array {
-  const shape = message(dims.map((d): Field => [1, message([typeof d === 'number' ? [1, d] : [2, d]])]));
+  const shape = message(
+    dims.map((d): Field => [1, message([typeof d === 'number' ? [1, d] : [2, d]])]),
+  );
   const tensorType = message([[1, DataType.FLOAT], [2, shape]]);
   return message([[1, name], [2, message([[1, tensorType]])]]);
 }
 
 /** The graph's parts: nodes in topological order, initializers, inputs and outputs. */
-export type Graph = { name: string; nodes: Uint8Array[]; initializers?: Uint8Array[]; inputs: Uint8Array[]; outputs: Uint8Array[] };
+export type Graph = {
+  name: string;
+  nodes: Uint8Array[];
+  initializers?: Uint8Array[];
+  inputs: Uint8Array[];
+  outputs: Uint8Array[];
+};
 
 /** A ModelProto (IR version 8, the default domain at `opset`). */
 export function model(graph: Graph, opset = 17): Uint8Array {

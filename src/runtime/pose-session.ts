@@ -27,13 +27,20 @@ export interface PoseSession {
   /** Why a faster backend was not used (absent when the first choice ran). */
   readonly fallbackReason?: string;
   /** Runs a (n, 3, h, w) batch; resolves to the output's data and dims. */
-  run(input: Float32Array, dims: readonly number[]): Promise<{ data: Float32Array; dims: readonly number[] }>;
+  run(
+    input: Float32Array,
+    dims: readonly number[],
+  ): Promise<{ data: Float32Array; dims: readonly number[] }>;
   /**
    * Native only: the maximum of each of `bands` equal bands of rows of every (H, W) map of
    * `data` (N, K, H, W), as (N, K, bands), by ONNX Runtime (see band-max.ts); undefined when
    * that cannot run, and the caller computes them itself.
    */
-  bandMaxima?(data: Float32Array, dims: readonly number[], bands: number): Promise<Float32Array | undefined>;
+  bandMaxima?(
+    data: Float32Array,
+    dims: readonly number[],
+    bands: number,
+  ): Promise<Float32Array | undefined>;
   release(): Promise<void>;
 }
 

@@ -2,7 +2,13 @@ import * as ort from 'onnxruntime-web';
 import { oneOf, SRPoseError } from '../errors.ts';
 import { trackWasmMemory } from './wasm-memory.ts';
 import { availableCores, env } from '../platform/env.ts';
-import { type Backend, BACKEND_REQUESTS, type BackendRequest, type PoseSession, rawSessions } from './pose-session.ts';
+import {
+  type Backend,
+  BACKEND_REQUESTS,
+  type BackendRequest,
+  type PoseSession,
+  rawSessions,
+} from './pose-session.ts';
 import { probeWebGpu } from './webgpu.ts';
 import { loadNative, nativeSpecifier, openNativeSession, wrapNative } from './native.ts';
 
@@ -55,14 +61,17 @@ let wasmThreadsReason: string | undefined;
  * import) and hand these bytes to `WebAssembly.instantiate`, where {@link usePrecompiled}'s
  * hook swaps in the module: nothing is compiled from bytes.
  */
-const PLACEHOLDER = new TextEncoder().encode('srpose: precompiled WebAssembly.Module, see wasmModule');
+const PLACEHOLDER = new TextEncoder().encode(
+  'srpose: precompiled WebAssembly.Module, see wasmModule',
+);
 let precompiled: WebAssembly.Module | undefined;
 
 function isPlaceholder(source: unknown): boolean {
   let bytes: Uint8Array;
   if (source instanceof ArrayBuffer) bytes = new Uint8Array(source);
-  else if (ArrayBuffer.isView(source)) bytes = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
-  else return false;
+  else if (ArrayBuffer.isView(source)) {
+    bytes = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  } else return false;
   return bytes.byteLength === PLACEHOLDER.byteLength && bytes.every((b, i) => b === PLACEHOLDER[i]);
 }
 
@@ -76,15 +85,19 @@ function usePrecompiled(module: WebAssembly.Module): void {
   precompiled = module;
   ort.env.wasm.wasmBinary = PLACEHOLDER.slice();
   if (!first) return;
-  const wasm = WebAssembly as { instantiate: (source: unknown, imports?: WebAssembly.Imports) => Promise<unknown> };
+  const wasm = WebAssembly as {
+    instantiate: (source: unknown, imports?: WebAssembly.Imports) => Promise<unknown>;
+  };
   const instantiate = wasm.instantiate;
   wasm.instantiate = function (source: unknown, imports?: WebAssembly.Imports): Promise<unknown> {
     if (precompiled && isPlaceholder(source)) {
       const m = precompiled;
-      return (instantiate.call(WebAssembly, m, imports) as Promise<WebAssembly.Instance>).then((instance) => {
-        trackWasmMemory(imports, instance);
-        return { module: m, instance };
-      });
+      return (instantiate.call(WebAssembly, m, imports) as Promise<WebAssembly.Instance>).then(
+        (instance) => {
+          trackWasmMemory(imports, instance);
+          return { module: m, instance };
+        },
+      );
     }
     return instantiate.call(WebAssembly, source, imports);
   };
@@ -96,12 +109,16 @@ async function configureWasm(opts: SessionOptions): Promise<{ threads: number; r
   let reason: string | undefined;
   if (opts.wasmModule !== undefined) {
     if (!(opts.wasmModule instanceof WebAssembly.Module)) {
-      throw new SRPoseError('INVALID_OPTION', 'wasmModules.ort must be a WebAssembly.Module (ort-wasm-simd-threaded.wasm imported as a module)');
+      throw new SRPoseError(
+        'INVALID_OPTION',
+        'wasmModules.ort must be a WebAssembly.Module (ort-wasm-simd-threaded.wasm imported as a module)',
+      );
     }
     // onnxruntime-web starts its WASM threads as workers from its script's URL, which a
     // precompiled setup (no URL, no workers) does not have: one thread, said when more were wanted.
     if ((opts.threads ?? await availableCores()) > 1) {
-      reason = 'a precompiled onnxruntime WASM module (wasmModules.ort) runs on one thread: its worker threads need the script URL it is loaded without';
+      reason =
+        'a precompiled onnxruntime WASM module (wasmModules.ort) runs on one thread: its worker threads need the script URL it is loaded without';
     }
     threads = 1;
     usePrecompiled(opts.wasmModule);
@@ -109,7 +126,8 @@ async function configureWasm(opts: SessionOptions): Promise<{ threads: number; r
     threads = opts.threads ?? await availableCores();
     if (threads > 1 && !env.crossOriginIsolated) {
       threads = 1;
-      reason = 'WASM threads need cross-origin isolation (COOP/COEP headers); running on one thread';
+      reason =
+        'WASM threads need cross-origin isolation (COOP/COEP headers); running on one thread';
     }
     if (opts.wasmPaths !== undefined) ort.env.wasm.wasmPaths = opts.wasmPaths;
   }
@@ -159,12 +177,19 @@ function wrap(
         try {
           out = await session.run(feeds);
         } catch (e) {
-          throw new SRPoseError('INFERENCE_FAILED', `onnxruntime (${backend}) failed: ${(e as Error).message}`, { cause: e });
+          throw new SRPoseError(
+            'INFERENCE_FAILED',
+            `onnxruntime (${backend}) failed: ${(e as Error).message}`,
+            { cause: e },
+          );
         }
         const t = out[outputName];
         const data = backend === 'wasm' ? t.data : await t.getData();
         if (!(data instanceof Float32Array)) {
-          throw new SRPoseError('MODEL_INVALID', `output ${outputName} is ${t.type}, expected float32`);
+          throw new SRPoseError(
+            'MODEL_INVALID',
+            `output ${outputName} is ${t.type}, expected float32`,
+          );
         }
         return { data, dims: t.dims };
       });
@@ -189,7 +214,10 @@ export async function createPoseSession(
 ): Promise<PoseSession> {
   const request = oneOf(opts.backend ?? 'auto', BACKEND_REQUESTS, 'backend');
   if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1)) {
-    throw new SRPoseError('INVALID_OPTION', `threads must be a positive integer, got ${opts.threads}`);
+    throw new SRPoseError(
+      'INVALID_OPTION',
+      `threads must be a positive integer, got ${opts.threads}`,
+    );
   }
   let nativeReason: string | undefined;
   if (request === 'native' || request === 'auto') {
@@ -202,7 +230,13 @@ export async function createPoseSession(
         s = await openNativeSession(native, onnx, threads, opts.externalData);
       } catch (e) {
         // Under auto, WASM gets the same bytes next and reports a model that is really invalid.
-        if (request === 'native') throw new SRPoseError('MODEL_INVALID', `onnxruntime-node cannot load the model: ${(e as Error).message}`, { cause: e });
+        if (request === 'native') {
+          throw new SRPoseError(
+            'MODEL_INVALID',
+            `onnxruntime-node cannot load the model: ${(e as Error).message}`,
+            { cause: e },
+          );
+        }
         nativeReason = `onnxruntime-node session failed: ${(e as Error).message}`;
       }
       if (s) {
@@ -219,9 +253,25 @@ export async function createPoseSession(
     if (fallback === undefined) {
       try {
         const gpu = await webgpuOrt();
-        const s = await serialized(gpu, () => gpu.InferenceSession.create(onnx, { executionProviders: ['webgpu'], graphOptimizationLevel: 'all', ...external(opts) }));
+        const s = await serialized(
+          gpu,
+          () =>
+            gpu.InferenceSession.create(onnx, {
+              executionProviders: ['webgpu'],
+              graphOptimizationLevel: 'all',
+              ...external(opts),
+            }),
+        );
         checkIo(s, io);
-        return wrap(gpu, s, 'webgpu', gpu.env.wasm.numThreads ?? threads, io.input, io.output, nativeReason);
+        return wrap(
+          gpu,
+          s,
+          'webgpu',
+          gpu.env.wasm.numThreads ?? threads,
+          io.input,
+          io.output,
+          nativeReason,
+        );
       } catch (e) {
         if (e instanceof SRPoseError) throw e;
         fallback = `WebGPU session failed: ${(e as Error).message}`;
@@ -231,13 +281,33 @@ export async function createPoseSession(
   }
   let s: ort.InferenceSession;
   try {
-    s = await serialized(ort, () => ort.InferenceSession.create(onnx, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', ...external(opts) }));
+    s = await serialized(
+      ort,
+      () =>
+        ort.InferenceSession.create(onnx, {
+          executionProviders: ['wasm'],
+          graphOptimizationLevel: 'all',
+          ...external(opts),
+        }),
+    );
   } catch (e) {
-    throw new SRPoseError('MODEL_INVALID', `onnxruntime cannot load the model: ${(e as Error).message}`, { cause: e });
+    throw new SRPoseError(
+      'MODEL_INVALID',
+      `onnxruntime cannot load the model: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
   checkIo(s, io);
   const reasons = [nativeReason, fallback, threadReason].filter((r) => r !== undefined);
-  return wrap(ort, s, 'wasm', threads, io.input, io.output, reasons.length ? reasons.join('; ') : undefined);
+  return wrap(
+    ort,
+    s,
+    'wasm',
+    threads,
+    io.input,
+    io.output,
+    reasons.length ? reasons.join('; ') : undefined,
+  );
 }
 
 function external(opts: SessionOptions): Pick<ort.InferenceSession.SessionOptions, 'externalData'> {
@@ -253,4 +323,3 @@ function checkIo(s: ort.InferenceSession, io: { input: string; output: string })
     );
   }
 }
-

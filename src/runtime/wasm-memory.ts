@@ -9,8 +9,14 @@
 let memory: WebAssembly.Memory | undefined;
 
 /** Remembers the memory of an instance created from `imports`. */
-export function trackWasmMemory(imports: WebAssembly.Imports | undefined, instance: WebAssembly.Instance): void {
-  const found = [...Object.values(instance.exports), ...Object.values(imports ?? {}).flatMap((m) => Object.values(m ?? {}))]
+export function trackWasmMemory(
+  imports: WebAssembly.Imports | undefined,
+  instance: WebAssembly.Instance,
+): void {
+  const found = [
+    ...Object.values(instance.exports),
+    ...Object.values(imports ?? {}).flatMap((m) => Object.values(m ?? {})),
+  ]
     .find((v) => v instanceof WebAssembly.Memory);
   if (found) memory = found as WebAssembly.Memory;
 }

@@ -14,18 +14,35 @@ export interface WebGpuProbe {
  * SRPose tens of times slower than WASM. Asking for `webgpu` explicitly still uses it.
  */
 export async function probeWebGpu(request: string): Promise<WebGpuProbe> {
-  if (!env.hasWebGPU) return { unavailable: 'no WebGPU in this runtime (navigator.gpu is missing)', shaderF16: false };
+  if (!env.hasWebGPU) {
+    return {
+      unavailable: 'no WebGPU in this runtime (navigator.gpu is missing)',
+      shaderF16: false,
+    };
+  }
   try {
     const adapter = await (globalThis as any).navigator.gpu.requestAdapter();
-    if (!adapter) return { unavailable: 'no WebGPU adapter (navigator.gpu.requestAdapter() returned null)', shaderF16: false };
+    if (!adapter) {
+      return {
+        unavailable: 'no WebGPU adapter (navigator.gpu.requestAdapter() returned null)',
+        shaderF16: false,
+      };
+    }
     const shaderF16 = adapter.features?.has?.('shader-f16') === true;
     const info = adapter.info ?? {};
     if (request === 'auto' && (info.isFallbackAdapter || adapter.isFallbackAdapter)) {
-      const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown';
-      return { unavailable: `the WebGPU adapter is a software fallback (${name}), slower than WASM`, shaderF16 };
+      const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') ||
+        'unknown';
+      return {
+        unavailable: `the WebGPU adapter is a software fallback (${name}), slower than WASM`,
+        shaderF16,
+      };
     }
     return { shaderF16 };
   } catch (e) {
-    return { unavailable: `WebGPU adapter request failed: ${(e as Error).message}`, shaderF16: false };
+    return {
+      unavailable: `WebGPU adapter request failed: ${(e as Error).message}`,
+      shaderF16: false,
+    };
   }
 }

@@ -39,12 +39,16 @@ function sameSecret(a: string, b: string): boolean {
   const x = new TextEncoder().encode(a);
   const y = new TextEncoder().encode(b);
   let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i % (x.length || 1)] ?? 0) ^ (y[i % (y.length || 1)] ?? 0);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    diff |= (x[i % (x.length || 1)] ?? 0) ^ (y[i % (y.length || 1)] ?? 0);
+  }
   return diff === 0;
 }
 
 function positive(name: string, v: number, min = 1): number {
-  if (!Number.isFinite(v) || v < min) throw new SRPoseError('INVALID_OPTION', `${name} must be >= ${min}, got ${v}`);
+  if (!Number.isFinite(v) || v < min) {
+    throw new SRPoseError('INVALID_OPTION', `${name} must be >= ${min}, got ${v}`);
+  }
   return v;
 }
 
@@ -62,13 +66,30 @@ const WARMUP_IMAGE = { data: new Uint8Array(192 * 256 * 3).fill(128), width: 192
  * ```
  */
 export function createApp(options: AppOptions = appOptionsFromEnv()): SRPoseApp {
-  const { apiKey, cors: corsOrigins, warmup, demo, log: logOption, maxBodyBytes: mb, concurrency: cc, maxQueue: mq, timeoutMs: tm, ...estimatorOptions } = options;
+  const {
+    apiKey,
+    cors: corsOrigins,
+    warmup,
+    demo,
+    log: logOption,
+    maxBodyBytes: mb,
+    concurrency: cc,
+    maxQueue: mq,
+    timeoutMs: tm,
+    ...estimatorOptions
+  } = options;
   const maxBodyBytes = positive('maxBodyBytes', mb ?? DEFAULT_MAX_BODY_BYTES);
   const maxBoxes = positive('maxBoxes', estimatorOptions.maxBoxes ?? DEFAULT_MAX_BOXES);
   const timeoutMs = positive('timeoutMs', tm ?? DEFAULT_TIMEOUT_MS);
   const limiter = new Limiter(cc ?? DEFAULT_CONCURRENCY, mq ?? DEFAULT_MAX_QUEUE);
-  const log = logOption === false ? () => {} : logOption ?? ((entry: Record<string, unknown>) => console.log(JSON.stringify(entry)));
-  const model = new ModelHolder(estimatorOptions.model === undefined ? undefined : { ...estimatorOptions, model: estimatorOptions.model, maxBoxes });
+  const log = logOption === false
+    ? () => {}
+    : logOption ?? ((entry: Record<string, unknown>) => console.log(JSON.stringify(entry)));
+  const model = new ModelHolder(
+    estimatorOptions.model === undefined
+      ? undefined
+      : { ...estimatorOptions, model: estimatorOptions.model, maxBoxes },
+  );
   const openapi = openApiDocument({ maxBodyBytes, maxBoxes, auth: apiKey !== undefined });
 
   const app = new Hono();
@@ -77,37 +98,70 @@ export function createApp(options: AppOptions = appOptionsFromEnv()): SRPoseApp 
     const { status, body, headers } = errorResponse(e);
     // Only our own messages are logged: no stack traces, headers or tokens.
     if (status >= 500 && body.error.code !== 'BUSY' && body.error.code !== 'TIMEOUT') {
-      log({ level: 'error', code: body.error.code, message: e instanceof SRPoseError ? e.message : String((e as Error)?.message ?? e) });
+      log({
+        level: 'error',
+        code: body.error.code,
+        message: e instanceof SRPoseError ? e.message : String((e as Error)?.message ?? e),
+      });
     }
     // Answered before the body was read (or while reading it, past the limit): the rest of it
     // would poison a kept-alive connection, so ask the client not to reuse this one.
-    const unread = c.req.raw.body !== null && (!c.req.raw.bodyUsed || body.error.code === 'PAYLOAD_TOO_LARGE');
-    return c.json(body, status as 400, { ...headers, 'X-Error-Code': body.error.code, ...(unread ? { Connection: 'close' } : {}) });
+    const unread = c.req.raw.body !== null &&
+      (!c.req.raw.bodyUsed || body.error.code === 'PAYLOAD_TOO_LARGE');
+    return c.json(body, status as 400, {
+      ...headers,
+      'X-Error-Code': body.error.code,
+      ...(unread ? { Connection: 'close' } : {}),
+    });
   });
-  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404, { 'X-Error-Code': 'NOT_FOUND' }));
+  app.notFound((c) =>
+    c.json(
+      {
+        error: {
+          code: 'NOT_FOUND',
+          message: `no route ${c.req.method} ${new URL(c.req.url).pathname}`,
+        },
+      },
+      404,
+      { 'X-Error-Code': 'NOT_FOUND' },
+    )
+  );
 
   app.use('*', async (c, next) => {
     const t0 = performance.now();
     await next();
-    const entry: Record<string, unknown> = { method: c.req.method, path: new URL(c.req.url).pathname, status: c.res.status, ms: Math.round(performance.now() - t0) };
+    const entry: Record<string, unknown> = {
+      method: c.req.method,
+      path: new URL(c.req.url).pathname,
+      status: c.res.status,
+      ms: Math.round(performance.now() - t0),
+    };
     if (c.res.status >= 400) entry.code = c.res.headers.get('x-error-code') ?? undefined;
     log(entry);
   });
   if (corsOrigins) {
-    app.use('*', cors({
-      origin: corsOrigins === true ? '*' : corsOrigins,
-      allowMethods: ['GET', 'POST', 'OPTIONS'],
-      allowHeaders: ['Authorization', 'Content-Type'],
-      exposeHeaders: ['Retry-After', 'Server-Timing'],
-      maxAge: 600,
-    }));
+    app.use(
+      '*',
+      cors({
+        origin: corsOrigins === true ? '*' : corsOrigins,
+        allowMethods: ['GET', 'POST', 'OPTIONS'],
+        allowHeaders: ['Authorization', 'Content-Type'],
+        exposeHeaders: ['Retry-After', 'Server-Timing'],
+        maxAge: 600,
+      }),
+    );
   }
   app.use('/v1/*', async (c, next) => {
     if (apiKey === undefined || c.req.method === 'OPTIONS') return await next();
     const header = c.req.header('authorization') ?? '';
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!m || !sameSecret(m[1], apiKey)) {
-      throw new SRPoseError('UNAUTHORIZED', m ? 'the API key is wrong' : 'this server needs an API key: send Authorization: Bearer <key>');
+      throw new SRPoseError(
+        'UNAUTHORIZED',
+        m
+          ? 'the API key is wrong'
+          : 'this server needs an API key: send Authorization: Bearer <key>',
+      );
     }
     await next();
   });
@@ -139,7 +193,10 @@ export function createApp(options: AppOptions = appOptionsFromEnv()): SRPoseApp 
     bodyLimit({
       maxSize: maxBodyBytes,
       onError: () => {
-        throw new SRPoseError('PAYLOAD_TOO_LARGE', `the body is over the ${maxBodyBytes} byte limit`);
+        throw new SRPoseError(
+          'PAYLOAD_TOO_LARGE',
+          `the body is over the ${maxBodyBytes} byte limit`,
+        );
       },
     }),
     async (c) => {
@@ -157,7 +214,10 @@ export function createApp(options: AppOptions = appOptionsFromEnv()): SRPoseApp 
       })();
       const result: EstimateResult = await withDeadline(work, left(), 'the estimate');
       const t = result.timings;
-      c.header('Server-Timing', Object.entries(t).map(([k, v]) => `${k};dur=${v.toFixed(1)}`).join(', '));
+      c.header(
+        'Server-Timing',
+        Object.entries(t).map(([k, v]) => `${k};dur=${v.toFixed(1)}`).join(', '),
+      );
       return c.json(req.format === 'coco' ? toCocoResults(result, req.imageId) : result);
     },
   );
@@ -166,7 +226,14 @@ export function createApp(options: AppOptions = appOptionsFromEnv()): SRPoseApp 
     model.get()
       .then((est) => est.estimate(WARMUP_IMAGE))
       .then(() => log({ level: 'info', message: 'model loaded and warmed up' }))
-      .catch((e) => log({ level: 'error', message: `warm-up failed: ${e instanceof SRPoseError ? `${e.code}: ${e.message}` : 'internal error'}` }));
+      .catch((e) =>
+        log({
+          level: 'error',
+          message: `warm-up failed: ${
+            e instanceof SRPoseError ? `${e.code}: ${e.message}` : 'internal error'
+          }`,
+        })
+      );
   }
 
   return Object.assign(app, {

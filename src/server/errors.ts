@@ -32,9 +32,19 @@ export const RETRY_AFTER_BUSY_S = 1;
 export const RETRY_AFTER_MODEL_S = 30;
 
 /** The JSON body and status of an error; anything not an {@link SRPoseError} is `INTERNAL`, its details kept out. */
-export function errorResponse(e: unknown): { status: number; body: { error: { code: SRPoseErrorCode; message: string } }; headers: Record<string, string> } {
+export function errorResponse(
+  e: unknown,
+): {
+  status: number;
+  body: { error: { code: SRPoseErrorCode; message: string } };
+  headers: Record<string, string>;
+} {
   if (!(e instanceof SRPoseError)) {
-    return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error; see the server log' } }, headers: {} };
+    return {
+      status: 500,
+      body: { error: { code: 'INTERNAL', message: 'internal error; see the server log' } },
+      headers: {},
+    };
   }
   const status = STATUS[e.code] ?? 500;
   const headers: Record<string, string> = {};

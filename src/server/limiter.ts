@@ -16,7 +16,10 @@ export class Limiter {
 
   constructor(readonly concurrency: number, readonly maxQueue: number) {
     if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new SRPoseError('INVALID_OPTION', `concurrency must be a positive integer, got ${concurrency}`);
+      throw new SRPoseError(
+        'INVALID_OPTION',
+        `concurrency must be a positive integer, got ${concurrency}`,
+      );
     }
     if (!Number.isInteger(maxQueue) || maxQueue < 0) {
       throw new SRPoseError('INVALID_OPTION', `maxQueue must be an integer >= 0, got ${maxQueue}`);
@@ -42,7 +45,12 @@ export class Limiter {
       return Promise.resolve(this.#releaser());
     }
     if (this.#queue.length >= this.maxQueue) {
-      return Promise.reject(new SRPoseError('BUSY', `the server is busy (${this.#running} running, ${this.#queue.length} waiting); retry shortly`));
+      return Promise.reject(
+        new SRPoseError(
+          'BUSY',
+          `the server is busy (${this.#running} running, ${this.#queue.length} waiting); retry shortly`,
+        ),
+      );
     }
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
@@ -50,7 +58,9 @@ export class Limiter {
         timer: setTimeout(() => {
           const i = this.#queue.indexOf(waiter);
           if (i >= 0) this.#queue.splice(i, 1);
-          reject(new SRPoseError('TIMEOUT', 'the request waited past its deadline for a free slot'));
+          reject(
+            new SRPoseError('TIMEOUT', 'the request waited past its deadline for a free slot'),
+          );
         }, Math.max(0, waitMs)),
       };
       this.#queue.push(waiter);
@@ -81,13 +91,24 @@ export class Limiter {
 export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SRPoseError('TIMEOUT', `${what} did not finish within the ${Math.round(ms)} ms deadline`)), Math.max(0, ms));
+    timer = setTimeout(
+      () =>
+        reject(
+          new SRPoseError(
+            'TIMEOUT',
+            `${what} did not finish within the ${Math.round(ms)} ms deadline`,
+          ),
+        ),
+      Math.max(0, ms),
+    );
   });
   work.catch(() => undefined); // a late failure is not an unhandled rejection
   const end = performance.now() + ms;
   // Synchronous WASM can hold the event loop past the timer: a result that lands late is late too.
   const onTime = work.then((v) => {
-    if (performance.now() > end) throw new SRPoseError('TIMEOUT', `${what} finished after the ${Math.round(ms)} ms deadline`);
+    if (performance.now() > end) {
+      throw new SRPoseError('TIMEOUT', `${what} finished after the ${Math.round(ms)} ms deadline`);
+    }
     return v;
   });
   return Promise.race([onTime, late]).finally(() => clearTimeout(timer));

@@ -27,7 +27,12 @@ export class ModelHolder {
 
   get(): Promise<Estimator> {
     if (!this.options?.model) {
-      return Promise.reject(new SRPoseError('MODEL_NOT_FOUND', 'no model configured: set SRPOSE_MODEL (a Hub id, a directory or a URL)'));
+      return Promise.reject(
+        new SRPoseError(
+          'MODEL_NOT_FOUND',
+          'no model configured: set SRPOSE_MODEL (a Hub id, a directory or a URL)',
+        ),
+      );
     }
     if (!this.#pending) {
       this.#state = 'loading';

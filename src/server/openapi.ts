@@ -21,14 +21,24 @@ const boxSchema = {
 };
 
 /** The document; `limits` fills in the configured sizes. */
-export function openApiDocument(limits: { maxBodyBytes: number; maxBoxes: number; auth: boolean }): Record<string, unknown> {
-  const described = Object.entries(ESTIMATE_PARAMS).map(([name, p]) => ({ name, schema: p.schema, description: p.description(limits.maxBoxes) }));
+export function openApiDocument(
+  limits: { maxBodyBytes: number; maxBoxes: number; auth: boolean },
+): Record<string, unknown> {
+  const described = Object.entries(ESTIMATE_PARAMS).map(([name, p]) => ({
+    name,
+    schema: p.schema,
+    description: p.description(limits.maxBoxes),
+  }));
   const params = described.map((p) => ({ ...p, in: 'query' }));
   const binary = { schema: { type: 'string', format: 'binary' } };
   const raw = Object.fromEntries(IMAGE_TYPES.map((t) => [t, binary]));
   return {
     openapi: '3.1.0',
-    info: { title: 'srpose', version: '1', description: 'SRPose human pose estimation (ACM MM 2023) over HTTP.' },
+    info: {
+      title: 'srpose',
+      version: '1',
+      description: 'SRPose human pose estimation (ACM MM 2023) over HTTP.',
+    },
     ...(limits.auth ? { security: [{ bearer: [] }] } : {}),
     paths: {
       '/v1/estimate': {
@@ -37,7 +47,8 @@ export function openApiDocument(limits: { maxBodyBytes: number; maxBoxes: number
           parameters: params,
           requestBody: {
             required: true,
-            description: `The image (at most ${limits.maxBodyBytes} bytes), raw or as the \`image\` part of a form`,
+            description:
+              `The image (at most ${limits.maxBodyBytes} bytes), raw or as the \`image\` part of a form`,
             content: {
               ...raw,
               'multipart/form-data': {
@@ -46,14 +57,21 @@ export function openApiDocument(limits: { maxBodyBytes: number; maxBoxes: number
                   required: ['image'],
                   properties: {
                     image: binary.schema,
-                    ...Object.fromEntries(described.map((p) => [p.name, { ...p.schema, description: p.description }])),
+                    ...Object.fromEntries(
+                      described.map((p) => [p.name, { ...p.schema, description: p.description }]),
+                    ),
                   },
                 },
               },
             },
           },
           responses: {
-            200: { description: 'The people found', content: { 'application/json': { schema: { $ref: '#/components/schemas/EstimateResult' } } } },
+            200: {
+              description: 'The people found',
+              content: {
+                'application/json': { schema: { $ref: '#/components/schemas/EstimateResult' } },
+              },
+            },
             400: error('Undecodable image or invalid parameter'),
             401: error('API key missing or wrong'),
             413: error('Body over the byte limit, or image over the pixel limit'),
@@ -67,11 +85,30 @@ export function openApiDocument(limits: { maxBodyBytes: number; maxBoxes: number
       '/v1/models': {
         get: {
           summary: "The loaded model's contract and backend",
-          responses: { 200: { description: 'Model info', content: { 'application/json': { schema: { type: 'object' } } } }, 401: error('API key missing or wrong'), 503: error('Model unavailable') },
+          responses: {
+            200: {
+              description: 'Model info',
+              content: { 'application/json': { schema: { type: 'object' } } },
+            },
+            401: error('API key missing or wrong'),
+            503: error('Model unavailable'),
+          },
         },
       },
-      '/healthz': { get: { summary: 'Liveness, and whether the model is loaded', security: [], responses: { 200: { description: 'Alive' } } } },
-      '/openapi.json': { get: { summary: 'This document', security: [], responses: { 200: { description: 'OpenAPI 3.1' } } } },
+      '/healthz': {
+        get: {
+          summary: 'Liveness, and whether the model is loaded',
+          security: [],
+          responses: { 200: { description: 'Alive' } },
+        },
+      },
+      '/openapi.json': {
+        get: {
+          summary: 'This document',
+          security: [],
+          responses: { 200: { description: 'OpenAPI 3.1' } },
+        },
+      },
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
@@ -79,18 +116,39 @@ export function openApiDocument(limits: { maxBodyBytes: number; maxBoxes: number
         Error: {
           type: 'object',
           required: ['error'],
-          properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } },
+          properties: {
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              properties: { code: { type: 'string' }, message: { type: 'string' } },
+            },
+          },
         },
-        Keypoint: { type: 'object', properties: { name: { type: 'string' }, x: { type: 'number' }, y: { type: 'number' }, score: { type: 'number' } } },
+        Keypoint: {
+          type: 'object',
+          properties: {
+            name: { type: 'string' },
+            x: { type: 'number' },
+            y: { type: 'number' },
+            score: { type: 'number' },
+          },
+        },
         Person: {
           type: 'object',
-          properties: { box: boxSchema, score: { type: 'number' }, keypoints: { type: 'array', items: { $ref: '#/components/schemas/Keypoint' } } },
+          properties: {
+            box: boxSchema,
+            score: { type: 'number' },
+            keypoints: { type: 'array', items: { $ref: '#/components/schemas/Keypoint' } },
+          },
         },
         EstimateResult: {
           type: 'object',
           properties: {
             people: { type: 'array', items: { $ref: '#/components/schemas/Person' } },
-            image: { type: 'object', properties: { width: { type: 'integer' }, height: { type: 'integer' } } },
+            image: {
+              type: 'object',
+              properties: { width: { type: 'integer' }, height: { type: 'integer' } },
+            },
             backend: { enum: BACKENDS },
             threads: { type: 'integer' },
             fallbackReason: { type: 'string' },
@@ -98,7 +156,11 @@ export function openApiDocument(limits: { maxBodyBytes: number; maxBoxes: number
             decode: { enum: DECODE_NAMES },
             model: { type: 'string' },
             weights: { enum: WEIGHTS_KINDS },
-            timings: { type: 'object', additionalProperties: { type: 'number' }, description: 'ms per stage' },
+            timings: {
+              type: 'object',
+              additionalProperties: { type: 'number' },
+              description: 'ms per stage',
+            },
           },
         },
       },

@@ -9,7 +9,12 @@ import { checkBoxList } from '../core/boxes.ts';
 import type { Box } from '../types.ts';
 
 /** Raw body types accepted (the bytes are sniffed anyway: the type only gates). */
-export const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'application/octet-stream'] as const;
+export const IMAGE_TYPES = [
+  'image/jpeg',
+  'image/png',
+  'image/webp',
+  'application/octet-stream',
+] as const;
 
 /** Answer formats: the result object, or COCO's keypoint results array. */
 export const OUTPUT_FORMATS = ['json', 'coco'] as const;
@@ -19,10 +24,23 @@ export const OUTPUT_FORMATS = ['json', 'coco'] as const;
  * and the OpenAPI document (openapi.ts) lists them: one definition for both.
  */
 export const ESTIMATE_PARAMS = {
-  boxes: { schema: { type: 'string' }, description: (maxBoxes: number) => `JSON array of person boxes [x, y, width, height(, score)], at most ${maxBoxes}; none means the whole image` },
-  flip: { schema: { type: 'boolean' }, description: () => 'flip test (average with the mirrored crop); default from the model' },
-  format: { schema: { enum: OUTPUT_FORMATS }, description: () => '`coco`: the COCO keypoint results array' },
-  image_id: { schema: { type: 'integer', minimum: 0 }, description: () => 'image_id of COCO results' },
+  boxes: {
+    schema: { type: 'string' },
+    description: (maxBoxes: number) =>
+      `JSON array of person boxes [x, y, width, height(, score)], at most ${maxBoxes}; none means the whole image`,
+  },
+  flip: {
+    schema: { type: 'boolean' },
+    description: () => 'flip test (average with the mirrored crop); default from the model',
+  },
+  format: {
+    schema: { enum: OUTPUT_FORMATS },
+    description: () => '`coco`: the COCO keypoint results array',
+  },
+  image_id: {
+    schema: { type: 'integer', minimum: 0 },
+    description: () => 'image_id of COCO results',
+  },
 } as const;
 
 /** What one estimate request asks for. */
@@ -57,7 +75,12 @@ export function parseBoxes(text: string, maxBoxes: number): Box[] {
 function parseFlag(name: string, v: string | undefined): boolean | undefined {
   if (v === undefined) return undefined;
   const b = parseYesNo(v);
-  if (b == null) throw new SRPoseError('INVALID_REQUEST', `${name} must be true or false, got ${JSON.stringify(v.slice(0, 40))}`);
+  if (b == null) {
+    throw new SRPoseError(
+      'INVALID_REQUEST',
+      `${name} must be true or false, got ${JSON.stringify(v.slice(0, 40))}`,
+    );
+  }
   return b;
 }
 
@@ -66,7 +89,10 @@ function parseParams(param: Param, maxBoxes: number): Omit<EstimateRequest, 'ima
   const id = param('image_id') ?? '0';
   const imageId = Number(id);
   if (!/^\d{1,15}$/.test(id) || !Number.isSafeInteger(imageId)) {
-    throw new SRPoseError('INVALID_REQUEST', `image_id must be a non-negative integer, got ${JSON.stringify(id.slice(0, 40))}`);
+    throw new SRPoseError(
+      'INVALID_REQUEST',
+      `image_id must be a non-negative integer, got ${JSON.stringify(id.slice(0, 40))}`,
+    );
   }
   const boxes = param('boxes');
   return {
@@ -82,7 +108,10 @@ function parseParams(param: Param, maxBoxes: number): Omit<EstimateRequest, 'ima
  * `application/octet-stream`) with parameters in the query, or `multipart/form-data` with an
  * `image` file and the parameters as fields (or in the query).
  */
-export async function readEstimateRequest(req: Request, maxBoxes: number): Promise<EstimateRequest> {
+export async function readEstimateRequest(
+  req: Request,
+  maxBoxes: number,
+): Promise<EstimateRequest> {
   const query = new URL(req.url).searchParams;
   const fromQuery: Param = (name) => query.get(name) ?? undefined;
   const type = mediaType(req.headers.get('content-type') ?? undefined);
@@ -92,7 +121,10 @@ export async function readEstimateRequest(req: Request, maxBoxes: number): Promi
       form = await req.formData();
     } catch (e) {
       if (e instanceof SRPoseError) throw e;
-      throw new SRPoseError('INVALID_REQUEST', 'the multipart/form-data body cannot be parsed (check its boundary and parts)');
+      throw new SRPoseError(
+        'INVALID_REQUEST',
+        'the multipart/form-data body cannot be parsed (check its boundary and parts)',
+      );
     }
     const image = form.get('image');
     if (image === null || typeof image === 'string') {
@@ -108,11 +140,15 @@ export async function readEstimateRequest(req: Request, maxBoxes: number): Promi
   if (!(IMAGE_TYPES as readonly string[]).includes(type)) {
     throw new SRPoseError(
       'UNSUPPORTED_MEDIA_TYPE',
-      `Content-Type ${type ? JSON.stringify(type.slice(0, 80)) : '(none)'} is not supported; send image/jpeg, image/png, image/webp or multipart/form-data`,
+      `Content-Type ${
+        type ? JSON.stringify(type.slice(0, 80)) : '(none)'
+      } is not supported; send image/jpeg, image/png, image/webp or multipart/form-data`,
     );
   }
   const params = parseParams(fromQuery, maxBoxes); // cheap checks before reading the body
   const image = new Uint8Array(await req.arrayBuffer());
-  if (image.byteLength === 0) throw new SRPoseError('INVALID_REQUEST', 'the body is empty; send the image bytes');
+  if (image.byteLength === 0) {
+    throw new SRPoseError('INVALID_REQUEST', 'the body is empty; send the image bytes');
+  }
   return { image, ...params };
 }

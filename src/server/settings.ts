@@ -56,7 +56,10 @@ function int(env: EnvLike, name: string, min: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) {
-    throw new SRPoseError('INVALID_OPTION', `${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+    throw new SRPoseError(
+      'INVALID_OPTION',
+      `${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`,
+    );
   }
   return n;
 }
@@ -64,7 +67,12 @@ function int(env: EnvLike, name: string, min: number): number | undefined {
 function bool(env: EnvLike, name: string): boolean | undefined {
   const v = str(env, name);
   const b = parseYesNo(v);
-  if (b === null) throw new SRPoseError('INVALID_OPTION', `${name} must be true or false, got ${JSON.stringify(v)}`);
+  if (b === null) {
+    throw new SRPoseError(
+      'INVALID_OPTION',
+      `${name} must be true or false, got ${JSON.stringify(v)}`,
+    );
+  }
   return b;
 }
 
@@ -90,12 +98,18 @@ export function appOptionsFromEnv(env: EnvLike = processEnv()): AppOptions {
     concurrency: int(env, 'SRPOSE_CONCURRENCY', 1),
     maxQueue: int(env, 'SRPOSE_MAX_QUEUE', 0),
     timeoutMs: int(env, 'SRPOSE_TIMEOUT_MS', 1),
-    cors: cors === undefined ? undefined : cors === '*' ? '*' : cors.split(',').map((s) => s.trim()).filter(Boolean),
+    cors: cors === undefined
+      ? undefined
+      : cors === '*'
+      ? '*'
+      : cors.split(',').map((s) => s.trim()).filter(Boolean),
     warmup: bool(env, 'SRPOSE_WARMUP'),
     backend: backend as AppOptions['backend'],
     threads: int(env, 'SRPOSE_THREADS', 1),
     flipTest: bool(env, 'SRPOSE_FLIP_TEST'),
-    weights: str(env, 'SRPOSE_WEIGHTS') === undefined ? undefined : parseWeightsRequest(str(env, 'SRPOSE_WEIGHTS')),
+    weights: str(env, 'SRPOSE_WEIGHTS') === undefined
+      ? undefined
+      : parseWeightsRequest(str(env, 'SRPOSE_WEIGHTS')),
     // Workers have no process env: their Hub settings come from the binding too.
     hubUrl: str(env, 'HF_ENDPOINT'),
     accessToken: str(env, 'HF_TOKEN'),
@@ -110,5 +124,7 @@ export function appOptionsFromEnv(env: EnvLike = processEnv()): AppOptions {
  * `SRPOSE_WEIGHTS` still wins, spread after this).
  */
 export function edgeDefaults(settings: AppOptions): AppOptions {
-  return settings.model === undefined ? { cache: 'web', model: DEFAULT_EDGE_MODEL, weights: DEFAULT_EDGE_WEIGHTS } : { cache: 'web' };
+  return settings.model === undefined
+    ? { cache: 'web', model: DEFAULT_EDGE_MODEL, weights: DEFAULT_EDGE_WEIGHTS }
+    : { cache: 'web' };
 }

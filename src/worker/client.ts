@@ -5,7 +5,13 @@
  * @module
  */
 import { SRPoseError } from '../errors.ts';
-import type { EstimateOptions, EstimateResult, Estimator, EstimatorInfo, ImageInput } from '../types.ts';
+import type {
+  EstimateOptions,
+  EstimateResult,
+  Estimator,
+  EstimatorInfo,
+  ImageInput,
+} from '../types.ts';
 import type { Reply, Request, WorkerEstimatorOptions } from './protocol.ts';
 
 /** Options of {@link createWorkerEstimator}. */
@@ -17,7 +23,8 @@ export interface WorkerOptions extends WorkerEstimatorOptions {
 }
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
-type RequestBody = Request extends infer R ? R extends { id: number } ? Omit<R, 'id'> : never : never;
+type RequestBody = Request extends infer R ? R extends { id: number } ? Omit<R, 'id'> : never
+  : never;
 
 /**
  * Starts a module worker and creates the estimator inside it.
@@ -29,7 +36,10 @@ type RequestBody = Request extends infer R ? R extends { id: number } ? Omit<R, 
  */
 export async function createWorkerEstimator(options: WorkerOptions): Promise<Estimator> {
   const { workerUrl, onProgress, ...rest } = options;
-  const worker = new Worker(workerUrl ?? new URL('./srpose-worker.mjs', import.meta.url), { type: 'module', name: 'srpose' });
+  const worker = new Worker(workerUrl ?? new URL('./srpose-worker.mjs', import.meta.url), {
+    type: 'module',
+    name: 'srpose',
+  });
   const pending = new Map<number, Pending>();
   let next = 1;
   let broken: SRPoseError | undefined;
@@ -47,7 +57,13 @@ export async function createWorkerEstimator(options: WorkerOptions): Promise<Est
     if (r.ok) p.resolve(r.value);
     else p.reject(new SRPoseError(r.code, r.message));
   };
-  worker.onerror = (e) => failAll(new SRPoseError('BACKEND_UNAVAILABLE', `the srpose worker failed: ${e.message || 'could not start it (check workerUrl)'}`));
+  worker.onerror = (e) =>
+    failAll(
+      new SRPoseError(
+        'BACKEND_UNAVAILABLE',
+        `the srpose worker failed: ${e.message || 'could not start it (check workerUrl)'}`,
+      ),
+    );
   const call = <T>(req: RequestBody, transfer: Transferable[] = []): Promise<T> => {
     if (broken) return Promise.reject(broken);
     const id = next++;
@@ -67,7 +83,11 @@ export async function createWorkerEstimator(options: WorkerOptions): Promise<Est
   return {
     info,
     estimate(image: ImageInput, opts?: EstimateOptions): Promise<EstimateResult> {
-      if (disposed) return Promise.reject(new SRPoseError('DISPOSED', 'this estimator was disposed; create a new one'));
+      if (disposed) {
+        return Promise.reject(
+          new SRPoseError('DISPOSED', 'this estimator was disposed; create a new one'),
+        );
+      }
       return call<EstimateResult>({ op: 'estimate', image, options: opts });
     },
     async dispose(): Promise<void> {

@@ -1,6 +1,12 @@
 /** Messages between {@link createWorkerEstimator} and its worker (structured-clone data only). */
 import type { SRPoseErrorCode } from '../errors.ts';
-import type { EstimateOptions, EstimateResult, EstimatorInfo, EstimatorOptions, ImageInput } from '../types.ts';
+import type {
+  EstimateOptions,
+  EstimateResult,
+  EstimatorInfo,
+  EstimatorOptions,
+  ImageInput,
+} from '../types.ts';
 
 /** Estimator options that cross to a worker: everything but callbacks. */
 export type WorkerEstimatorOptions = Omit<EstimatorOptions, 'onProgress'>;

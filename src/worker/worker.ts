@@ -8,15 +8,23 @@ import { SRPoseError } from '../errors.ts';
 import type { Estimator } from '../types.ts';
 import type { Reply, Request } from './protocol.ts';
 
-const scope = globalThis as unknown as { onmessage: ((e: MessageEvent<Request>) => void) | null; postMessage(m: Reply): void };
+const scope = globalThis as unknown as {
+  onmessage: ((e: MessageEvent<Request>) => void) | null;
+  postMessage(m: Reply): void;
+};
 let estimator: Estimator | undefined;
 
 async function handle(req: Request): Promise<Reply> {
   try {
     switch (req.op) {
       case 'create':
-        if (estimator) throw new SRPoseError('INVALID_OPTION', 'this worker already holds an estimator');
-        estimator = await createEstimator({ ...req.options, onProgress: (progress) => scope.postMessage({ id: -1, progress }) });
+        if (estimator) {
+          throw new SRPoseError('INVALID_OPTION', 'this worker already holds an estimator');
+        }
+        estimator = await createEstimator({
+          ...req.options,
+          onProgress: (progress) => scope.postMessage({ id: -1, progress }),
+        });
         return { id: req.id, ok: true, value: estimator.info };
       case 'estimate':
         if (!estimator) throw new SRPoseError('DISPOSED', 'no estimator in this worker');
@@ -27,7 +35,9 @@ async function handle(req: Request): Promise<Reply> {
         return { id: req.id, ok: true, value: null };
     }
   } catch (e) {
-    const err = e instanceof SRPoseError ? e : new SRPoseError('INFERENCE_FAILED', (e as Error)?.message ?? String(e));
+    const err = e instanceof SRPoseError
+      ? e
+      : new SRPoseError('INFERENCE_FAILED', (e as Error)?.message ?? String(e));
     return { id: req.id, ok: false, code: err.code, message: err.message };
   }
 }

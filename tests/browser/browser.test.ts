@@ -47,7 +47,10 @@ async function playwrightLoads(): Promise<string | undefined> {
 
 // The page is the same whoever drives Chromium: the suite runs under Node only (tests/suites.ts).
 const missing = browserMissing() ?? await playwrightLoads();
-const skip = requirement([missing === undefined, `browser tests: ${missing}`], [hasShared, 'browser tests need ../shared/data/coco'], [hasModel('res50'), 'browser tests need the res50 test model (npm run models)']);
+const skip = requirement([missing === undefined, `browser tests: ${missing}`], [
+  hasShared,
+  'browser tests need ../shared/data/coco',
+], [hasModel('res50'), 'browser tests need the res50 test model (npm run models)']);
 
 let photo: Uint8Array;
 let reference: EstimateResult; // Node (or Deno) in-process, WASM, res50, flip test on
@@ -67,11 +70,21 @@ test.before(async () => {
   const t0 = Date.now();
   try {
     const r = await exportTinySRPose(tinyDir);
-    console.log(`    tiny SRPose exported in ${Date.now() - t0} ms (${r.params} parameters, ${r.onnxBytes} bytes ONNX)`);
+    console.log(
+      `    tiny SRPose exported in ${
+        Date.now() - t0
+      } ms (${r.params} parameters, ${r.onnxBytes} bytes ONNX)`,
+    );
   } catch (e) {
-    tinyError = `the tiny SRPose model could not be exported (PyTorch missing? bash models/install-deps.sh): ${(e as Error).message.split('\n')[0]}`;
+    tinyError =
+      `the tiny SRPose model could not be exported (PyTorch missing? bash models/install-deps.sh): ${
+        (e as Error).message.split('\n')[0]
+      }`;
   }
-  const models = await servedModels({ res50: modelDir('res50'), ...(tinyError ? {} : { tiny_srpose: tinyDir }) });
+  const models = await servedModels({
+    res50: modelDir('res50'),
+    ...(tinyError ? {} : { tiny_srpose: tinyDir }),
+  });
   temporary.push(models);
   server = await startDemoServer(models, modelDir('res50'));
   browser = await launchChromium();
@@ -95,16 +108,35 @@ test('cross-origin isolated page: WASM threads in the worker and on the main thr
   try {
     for (const worker of [true, false]) {
       const t0 = Date.now();
-      const r = ok(await demo.run(photo, { model: RES50, backend: 'wasm', worker, flipTest: true, boxes: [BOX] }, 180_000), demo.logs);
+      const r = ok(
+        await demo.run(photo, {
+          model: RES50,
+          backend: 'wasm',
+          worker,
+          flipTest: true,
+          boxes: [BOX],
+        }, 180_000),
+        demo.logs,
+      );
       assert.ok(r.crossOriginIsolated, 'the demo page is cross-origin isolated');
       assert.is(r.result.backend, 'wasm');
-      assert.ok(r.hardwareConcurrency > 1, `this test needs more than one core (navigator.hardwareConcurrency ${r.hardwareConcurrency})`);
+      assert.ok(
+        r.hardwareConcurrency > 1,
+        `this test needs more than one core (navigator.hardwareConcurrency ${r.hardwareConcurrency})`,
+      );
       assert.is(r.result.threads, r.hardwareConcurrency, 'all cores as WASM threads');
       assert.is(r.result.fallbackReason, undefined);
       assert.is(r.result.people.length, 1);
       const worst = worstDistance(r.result, reference);
-      assert.ok(worst <= 1e-3, `${worker ? 'worker' : 'main thread'}: keypoints differ from Node's by ${worst} px`);
-      console.log(`    isolated, ${worker ? 'worker' : 'main thread'}: ${r.result.threads} threads, ${Date.now() - t0} ms (in-page total ${r.result.timings.total.toFixed(0)} ms), worst ${worst} px`);
+      assert.ok(
+        worst <= 1e-3,
+        `${worker ? 'worker' : 'main thread'}: keypoints differ from Node's by ${worst} px`,
+      );
+      console.log(
+        `    isolated, ${worker ? 'worker' : 'main thread'}: ${r.result.threads} threads, ${
+          Date.now() - t0
+        } ms (in-page total ${r.result.timings.total.toFixed(0)} ms), worst ${worst} px`,
+      );
     }
     const file = join(await artifactDir(), 'demo-wasm.png');
     await demo.page.screenshot({ path: file, fullPage: true, timeout: 30_000 });
@@ -120,7 +152,14 @@ test('WebGPU (--enable-unsafe-webgpu: SwiftShader fallback adapter) = WASM withi
   try {
     const demo = await openDemo(gpuBrowser, `${server.url}/`);
     const adapter = await demo.adapter();
-    if (skipUnless(adapter.adapter, `WebGPU test: Chromium with ${WEBGPU_ARGS.join(' ')} has no adapter here (${JSON.stringify(adapter)})`)) return;
+    if (
+      skipUnless(
+        adapter.adapter,
+        `WebGPU test: Chromium with ${WEBGPU_ARGS.join(' ')} has no adapter here (${
+          JSON.stringify(adapter)
+        })`,
+      )
+    ) return;
     const opts = { model: TINY, flipTest: true, boxes: [BOX] };
     let t0 = Date.now();
     const wasm = ok(await demo.run(photo, { ...opts, backend: 'wasm' }), demo.logs);
@@ -131,8 +170,15 @@ test('WebGPU (--enable-unsafe-webgpu: SwiftShader fallback adapter) = WASM withi
     assert.is(gpu.result.backend, 'webgpu');
     const worst = worstDistance(gpu.result, wasm.result);
     const tol = 0.01 * heatmapPixel(BOX);
-    assert.ok(worst <= tol, `WebGPU keypoints differ from WASM's by ${worst} px (tolerance ${tol} px = 0.01 heatmap px)`);
-    const scoreDiff = Math.max(...gpu.result.people[0].keypoints.map((k, i) => Math.abs(k.score - wasm.result.people[0].keypoints[i].score)));
+    assert.ok(
+      worst <= tol,
+      `WebGPU keypoints differ from WASM's by ${worst} px (tolerance ${tol} px = 0.01 heatmap px)`,
+    );
+    const scoreDiff = Math.max(
+      ...gpu.result.people[0].keypoints.map((k, i) =>
+        Math.abs(k.score - wasm.result.people[0].keypoints[i].score)
+      ),
+    );
     assert.ok(scoreDiff <= 1e-2, `WebGPU scores differ from WASM's by ${scoreDiff}`);
 
     const auto = ok(await demo.run(photo, { ...opts, backend: 'auto' }), demo.logs);
@@ -143,7 +189,13 @@ test('WebGPU (--enable-unsafe-webgpu: SwiftShader fallback adapter) = WASM withi
     } else {
       assert.is(auto.result.backend, 'webgpu', 'auto takes a hardware adapter');
     }
-    console.log(`    adapter ${JSON.stringify(adapter)}; tiny SRPose, flip test: WASM ${wasmMs} ms, WebGPU first run ${gpuMs} ms (in-page inference ${gpu.result.timings.inference.toFixed(0)} ms), worst ${worst} px; auto -> ${auto.result.backend} (${auto.result.fallbackReason})`);
+    console.log(
+      `    adapter ${
+        JSON.stringify(adapter)
+      }; tiny SRPose, flip test: WASM ${wasmMs} ms, WebGPU first run ${gpuMs} ms (in-page inference ${
+        gpu.result.timings.inference.toFixed(0)
+      } ms), worst ${worst} px; auto -> ${auto.result.backend} (${auto.result.fallbackReason})`,
+    );
     await demo.close();
   } finally {
     await within(30_000, gpuBrowser.close(), 'closing Chromium').catch(() => {});
@@ -156,10 +208,16 @@ test('no WebGPU adapter (no flag): auto falls back to WASM with the reason, webg
   const demo = await openDemo(browser!, `${server.url}/`);
   try {
     const adapter = await demo.adapter();
-    assert.not.ok(adapter.adapter, `an adapter without ${WEBGPU_ARGS.join(' ')}: ${JSON.stringify(adapter)}`);
+    assert.not.ok(
+      adapter.adapter,
+      `an adapter without ${WEBGPU_ARGS.join(' ')}: ${JSON.stringify(adapter)}`,
+    );
     const auto = ok(await demo.run(photo, { model, backend: 'auto', boxes: [BOX] }), demo.logs);
     assert.is(auto.result.backend, 'wasm');
-    assert.match(auto.result.fallbackReason ?? '', adapter.gpu ? /no WebGPU adapter/ : /navigator\.gpu is missing/);
+    assert.match(
+      auto.result.fallbackReason ?? '',
+      adapter.gpu ? /no WebGPU adapter/ : /navigator\.gpu is missing/,
+    );
     const gpu = await demo.run(photo, { model, backend: 'webgpu', boxes: [BOX] });
     assert.not.ok(gpu.ok, 'backend webgpu without an adapter must fail');
     if (!gpu.ok) {
@@ -167,7 +225,11 @@ test('no WebGPU adapter (no flag): auto falls back to WASM with the reason, webg
       assert.is(gpu.lastError?.code, 'BACKEND_UNAVAILABLE', 'srposeDemo.lastError');
       assert.match(gpu.lastError?.message ?? '', /adapter|navigator\.gpu/);
     }
-    console.log(`    auto -> ${auto.result.backend} (${auto.result.fallbackReason}); webgpu -> ${gpu.ok ? 'ok?' : `${gpu.error.code}: ${gpu.error.message}`}`);
+    console.log(
+      `    auto -> ${auto.result.backend} (${auto.result.fallbackReason}); webgpu -> ${
+        gpu.ok ? 'ok?' : `${gpu.error.code}: ${gpu.error.message}`
+      }`,
+    );
   } finally {
     await demo.close();
   }
@@ -178,13 +240,26 @@ test('not cross-origin isolated (/?isolated=0): one thread with the reason, Node
   const demo = await openDemo(browser!, `${server.url}/?isolated=0`);
   try {
     const t0 = Date.now();
-    const r = ok(await demo.run(photo, { model: RES50, backend: 'wasm', worker: false, flipTest: true, boxes: [BOX] }, 180_000), demo.logs);
+    const r = ok(
+      await demo.run(photo, {
+        model: RES50,
+        backend: 'wasm',
+        worker: false,
+        flipTest: true,
+        boxes: [BOX],
+      }, 180_000),
+      demo.logs,
+    );
     assert.is(r.crossOriginIsolated, false);
     assert.is(r.result.threads, 1);
     assert.match(r.result.fallbackReason ?? '', /cross-origin isolation/);
     const worst = worstDistance(r.result, reference);
     assert.ok(worst <= 1e-3, `keypoints differ from Node's by ${worst} px`);
-    console.log(`    not isolated: 1 thread, ${Date.now() - t0} ms (in-page total ${r.result.timings.total.toFixed(0)} ms), worst ${worst} px; reason: ${r.result.fallbackReason}`);
+    console.log(
+      `    not isolated: 1 thread, ${Date.now() - t0} ms (in-page total ${
+        r.result.timings.total.toFixed(0)
+      } ms), worst ${worst} px; reason: ${r.result.fallbackReason}`,
+    );
   } finally {
     await demo.close();
   }

@@ -13,7 +13,15 @@ import type { Box, EstimateResult } from '../../src/types.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** The flags this machine needs (no sandbox in the container, no GPU process, no network chatter). */
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 /**
  * What gives headless Chromium 156 (Debian) a WebGPU adapter here: this flag alone. It is
  * SwiftShader (vendor `google`, architecture `swiftshader`, `isFallbackAdapter` true); without it
@@ -30,9 +38,13 @@ export const BROWSER_DIST = join(ROOT, 'dist', 'browser');
 export function browserMissing(): string | undefined {
   if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing (apt-get install chromium)`;
   for (const f of ['demo.mjs', 'srpose.mjs', 'srpose-worker.mjs', 'ort.bundle.min.mjs']) {
-    if (!existsSync(join(BROWSER_DIST, f))) return `dist/browser/${f} is missing (npx tsx scripts/build.ts browser node)`;
+    if (!existsSync(join(BROWSER_DIST, f))) {
+      return `dist/browser/${f} is missing (npx tsx scripts/build.ts browser node)`;
+    }
   }
-  if (!existsSync(NODE_BUNDLE)) return 'dist/node/index.mjs is missing (npx tsx scripts/build.ts browser node)';
+  if (!existsSync(NODE_BUNDLE)) {
+    return 'dist/node/index.mjs is missing (npx tsx scripts/build.ts browser node)';
+  }
   return undefined;
 }
 
@@ -40,13 +52,18 @@ export function browserMissing(): string | undefined {
 export function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer in ${Math.round(ms / 1000)} s`)), ms);
+    timer = setTimeout(
+      () => reject(new Error(`${what}: no answer in ${Math.round(ms / 1000)} s`)),
+      ms,
+    );
   });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 /** Exports the tiny SRPose model (tests/browser/tiny_srpose.py) into `dir`; resolves to its summary line. */
-export function exportTinySRPose(dir: string): Promise<{ onnxBytes: number; params: number; seconds: number }> {
+export function exportTinySRPose(
+  dir: string,
+): Promise<{ onnxBytes: number; params: number; seconds: number }> {
   return python([join('tests', 'browser', 'tiny_srpose.py'), '--out', dir, '--seed', '0'], 180_000);
 }
 
@@ -64,7 +81,14 @@ export async function startDemoServer(modelsDir: string, model: string): Promise
   return await startServer({
     cmd: node,
     args: [NODE_BUNDLE],
-    env: { SRPOSE_MODEL: model, SRPOSE_DEMO: '1', SRPOSE_DEMO_MODELS: modelsDir, SRPOSE_WARMUP: '0', PORT: String(port), HOST: '127.0.0.1' },
+    env: {
+      SRPOSE_MODEL: model,
+      SRPOSE_DEMO: '1',
+      SRPOSE_DEMO_MODELS: modelsDir,
+      SRPOSE_WARMUP: '0',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    },
     port,
     timeoutMs: 60_000,
   });
@@ -73,7 +97,12 @@ export async function startDemoServer(modelsDir: string, model: string): Promise
 /** Headless Chromium with the required flags plus `extra`; bounded start. */
 export async function launchChromium(extra: string[] = []): Promise<Browser> {
   const { chromium } = await import('playwright-core');
-  return await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...extra], timeout: 60_000 });
+  return await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_ARGS, ...extra],
+    timeout: 60_000,
+  });
 }
 
 export interface RunOptions {
@@ -88,7 +117,11 @@ export interface RunOptions {
 /** What a run in the page gave: the result, or the error `srposeDemo.lastError` recorded. */
 export type PageRun =
   | { ok: true; result: EstimateResult; crossOriginIsolated: boolean; hardwareConcurrency: number }
-  | { ok: false; error: { code?: string; message: string }; lastError?: { code?: string; message: string } };
+  | {
+    ok: false;
+    error: { code?: string; message: string };
+    lastError?: { code?: string; message: string };
+  };
 
 export interface AdapterInfo {
   gpu: boolean;
@@ -117,7 +150,11 @@ export async function openDemo(browser: Browser, url: string): Promise<DemoPage>
   page.on('console', (m) => lines.push(`[${m.type()}] ${m.text().slice(0, 500)}`));
   page.on('pageerror', (e) => lines.push(`[pageerror] ${e.message}`));
   await page.goto(url, { timeout: 60_000 });
-  await within(60_000, page.evaluate(() => (globalThis as any).srposeDemo.ready), 'srposeDemo.ready');
+  await within(
+    60_000,
+    page.evaluate(() => (globalThis as any).srposeDemo.ready),
+    'srposeDemo.ready',
+  );
   return {
     page,
     logs: () => lines.slice(-40).join('\n'),
@@ -130,9 +167,18 @@ export async function openDemo(browser: Browser, url: string): Promise<DemoPage>
           const demo = (globalThis as any).srposeDemo;
           try {
             const result = await demo.run(bytes, o);
-            return { ok: true as const, result, crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency };
+            return {
+              ok: true as const,
+              result,
+              crossOriginIsolated,
+              hardwareConcurrency: navigator.hardwareConcurrency,
+            };
           } catch (e) {
-            return { ok: false as const, error: { code: (e as any)?.code, message: String((e as Error)?.message ?? e) }, lastError: demo.lastError };
+            return {
+              ok: false as const,
+              error: { code: (e as any)?.code, message: String((e as Error)?.message ?? e) },
+              lastError: demo.lastError,
+            };
           }
         }, { b64, o }),
         `srposeDemo.run(${JSON.stringify(o)})`,
@@ -147,7 +193,14 @@ export async function openDemo(browser: Browser, url: string): Promise<DemoPage>
           const a = await gpu.requestAdapter();
           if (!a) return { gpu: true, adapter: false };
           const info = a.info ?? {};
-          return { gpu: true, adapter: true, isFallbackAdapter: Boolean(info.isFallbackAdapter ?? a.isFallbackAdapter), vendor: info.vendor, architecture: info.architecture, description: info.description };
+          return {
+            gpu: true,
+            adapter: true,
+            isFallbackAdapter: Boolean(info.isFallbackAdapter ?? a.isFallbackAdapter),
+            vendor: info.vendor,
+            architecture: info.architecture,
+            description: info.description,
+          };
         }),
         'navigator.gpu.requestAdapter()',
       );
@@ -165,7 +218,11 @@ export function worstDistance(a: EstimateResult, b: EstimateResult): number {
 }
 
 /** Image px per heatmap px for `box` (SRPose: heatmap = model input, 192x256; box padded by 1.25). */
-export function heatmapPixel(box: Box, input = { width: 192, height: 256 }, padding = 1.25): number {
+export function heatmapPixel(
+  box: Box,
+  input = { width: 192, height: 256 },
+  padding = 1.25,
+): number {
   const [, , w, h] = box;
   const aspect = input.width / input.height;
   const height = (w > aspect * h ? w / aspect : h) * padding;

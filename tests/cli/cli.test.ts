@@ -34,11 +34,31 @@ test('parseBoxes reads x,y,w,h;...', () => {
 test('estimate prints keypoints; --json prints the result; --draw writes a PNG of the photo', async () => {
   const dir = await fixture();
   const photo = join(dir, 'photo.png');
-  const text = await cli(['estimate', photo, '--model', dir, '--backend', 'wasm', '--boxes', '5,5,40,50;30,0,50,60']);
+  const text = await cli([
+    'estimate',
+    photo,
+    '--model',
+    dir,
+    '--backend',
+    'wasm',
+    '--boxes',
+    '5,5,40,50;30,0,50,60',
+  ]);
   assert.is(text.code, 0, text.err);
   assert.match(text.out, /2 people/);
   assert.match(text.out, /left_shoulder/);
-  const json = await cli(['estimate', photo, '--model', dir, '--backend', 'wasm', '--json', '--no-flip', '--draw', join(dir, 'out.png')]);
+  const json = await cli([
+    'estimate',
+    photo,
+    '--model',
+    dir,
+    '--backend',
+    'wasm',
+    '--json',
+    '--no-flip',
+    '--draw',
+    join(dir, 'out.png'),
+  ]);
   assert.is(json.code, 0, json.err);
   const parsed = JSON.parse(json.out);
   assert.is(parsed.file, photo);
@@ -67,7 +87,12 @@ test('usage errors exit 2 with a clear message', async () => {
 
 test('the bin shim runs under node', async () => {
   const out = await new Promise<string>((resolve, reject) =>
-    execFile('node', [join(ROOT, 'bin', 'srpose.mjs'), '--help'], { cwd: ROOT }, (e, stdout) => (e ? reject(e) : resolve(stdout)))
+    execFile(
+      'node',
+      [join(ROOT, 'bin', 'srpose.mjs'), '--help'],
+      { cwd: ROOT },
+      (e, stdout) => (e ? reject(e) : resolve(stdout)),
+    )
   );
   assert.match(out, /estimate <\.\.\.images>/);
 });

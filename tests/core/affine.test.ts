@@ -8,7 +8,6 @@ import { boxToCenterScale, validateBoxes } from '../../src/core/boxes.ts';
 import { isSRPoseError } from '../../src/errors.ts';
 import { cv2Dump, cv2Missing } from '../helpers/cv2.ts';
 
-
 /** Distance in units in the last place between two doubles (0 when bit-identical). */
 function ulps(a: number, b: number): number {
   if (Object.is(a, b)) return 0;
@@ -37,7 +36,11 @@ test('boxToCenterScale equals xywh2cs (float32) on 3000 random boxes', () => {
   if (cv2Missing(ref, 'affine')) return;
   for (const [i, r] of ref.index.boxes.entries()) {
     const { center, scale } = boxToCenterScale(r.box, 192, 256);
-    assert.equal([...center, ...scale], [...r.center, ...r.scale], `box ${i} ${JSON.stringify(r.box)}`);
+    assert.equal(
+      [...center, ...scale],
+      [...r.center, ...r.scale],
+      `box ${i} ${JSON.stringify(r.box)}`,
+    );
   }
 });
 
@@ -52,7 +55,9 @@ test('getAffineTransform equals get_affine_transform + cv2.getAffineTransform bi
       if (worst > 0) assert.equal(Array.from(got), want, `box ${i} inv=${inv}`);
     }
   }
-  console.log(`  affine (rot 0): ${ref.index.boxes.length * 2} matrices, max difference ${worst} ulp`);
+  console.log(
+    `  affine (rot 0): ${ref.index.boxes.length * 2} matrices, max difference ${worst} ulp`,
+  );
 });
 
 test('getAffineTransform with rotation and other output sizes', () => {
@@ -70,10 +75,17 @@ test('getAffineTransform with rotation and other output sizes', () => {
       worst = Math.max(worst, d);
       // Without rotation no trigonometry is involved: demand exact equality.
       if (r.rot === 0) assert.equal(Array.from(got), want, `frame ${i} inv=${inv}`);
-      else for (let k = 0; k < 6; k++) assert.ok(Math.abs(got[k] - want[k]) <= 1e-9 * Math.max(1, Math.abs(want[k])), `frame ${i} rot=${r.rot} inv=${inv} [${k}]: ${got[k]} vs ${want[k]}`);
+      else {for (let k = 0; k < 6; k++) {
+          assert.ok(
+            Math.abs(got[k] - want[k]) <= 1e-9 * Math.max(1, Math.abs(want[k])),
+            `frame ${i} rot=${r.rot} inv=${inv} [${k}]: ${got[k]} vs ${want[k]}`,
+          );
+        }}
     }
   }
-  console.log(`  affine (any rot): ${exact}/${total} bit-identical, max difference ${worst} ulp (rotations use Math.sin/cos where numpy uses libm)`);
+  console.log(
+    `  affine (any rot): ${exact}/${total} bit-identical, max difference ${worst} ulp (rotations use Math.sin/cos where numpy uses libm)`,
+  );
 });
 
 test('the matrix maps the box center to the crop center and back', () => {
@@ -85,12 +97,20 @@ test('the matrix maps the box center to the crop center and back', () => {
   assert.ok(Math.abs(back[0] - center[0]) < 1e-9 && Math.abs(back[1] - center[1]) < 1e-9);
   const inv = getAffineTransform(center, scale, 0, 192, 256, true);
   const m2 = invertAffine(inv);
-  for (let k = 0; k < 6; k++) assert.ok(Math.abs(m2[k] - m[k]) < 1e-9 * Math.max(1, Math.abs(m[k])));
+  for (let k = 0; k < 6; k++) {
+    assert.ok(Math.abs(m2[k] - m[k]) < 1e-9 * Math.max(1, Math.abs(m[k])));
+  }
 });
 
 test('a wide box grows in height to the input aspect ratio, a tall one in width', () => {
-  assert.equal(boxToCenterScale([0, 0, 300, 100], 192, 256).scale, [Math.fround(Math.fround(300 / 200) * 1.25), Math.fround(Math.fround(400 / 200) * 1.25)]);
-  assert.equal(boxToCenterScale([0, 0, 30, 400], 192, 256).scale, [Math.fround(Math.fround(300 / 200) * 1.25), Math.fround(Math.fround(400 / 200) * 1.25)]);
+  assert.equal(boxToCenterScale([0, 0, 300, 100], 192, 256).scale, [
+    Math.fround(Math.fround(300 / 200) * 1.25),
+    Math.fround(Math.fround(400 / 200) * 1.25),
+  ]);
+  assert.equal(boxToCenterScale([0, 0, 30, 400], 192, 256).scale, [
+    Math.fround(Math.fround(300 / 200) * 1.25),
+    Math.fround(Math.fround(400 / 200) * 1.25),
+  ]);
 });
 
 test('validateBoxes: INVALID_BOX for non-finite, empty and off-image boxes, naming the box', () => {

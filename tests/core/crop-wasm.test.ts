@@ -16,7 +16,11 @@ function farthest(m: ArrayLike<number>, w: number, h: number): number {
   const inv = invertAffine(m);
   let far = 0;
   for (const [x, y] of [[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]]) {
-    far = Math.max(far, Math.abs(inv[0] * x + inv[1] * y + inv[2]), Math.abs(inv[3] * x + inv[4] * y + inv[5]));
+    far = Math.max(
+      far,
+      Math.abs(inv[0] * x + inv[1] * y + inv[2]),
+      Math.abs(inv[3] * x + inv[4] * y + inv[5]),
+    );
   }
   return far;
 }
@@ -37,7 +41,10 @@ test('identical to the JS loop: 400 random crops, plain and mirrored, at offsets
     for (let t = 0; t < 34; t++) {
       // centres from well inside to well outside, scales from a few pixels to 3x the image
       const center: [number, number] = [(rnd() * 1.8 - 0.4) * sw, (rnd() * 1.8 - 0.4) * sh];
-      const scale: [number, number] = [(0.01 + rnd() * 3) * sw / 200, (0.01 + rnd() * 3) * sh / 200];
+      const scale: [number, number] = [
+        (0.01 + rnd() * 3) * sw / 200,
+        (0.01 + rnd() * 3) * sh / 200,
+      ];
       const rot = t % 4 === 3 ? rnd() * 180 - 90 : 0;
       const [w, h] = t % 3 === 0 ? [192, 256] : t % 3 === 1 ? [48, 64] : [7, 5];
       const m = getAffineTransform(center, scale, rot, w, h, t % 7 === 0);
@@ -47,14 +54,34 @@ test('identical to the JS loop: 400 random crops, plain and mirrored, at offsets
         const want = new Float32Array(offset + 2 * per + 3).fill(NaN);
         const got = want.slice();
         cropToTensorJs(src, sw, sh, m, w, h, lut, want, offset, mirror ? offset + per : -1);
-        if (!k.crop(t % 2 ? clamped : src, sw, sh, m, w, h, lut, got, offset, mirror ? offset + per : -1)) {
+        if (
+          !k.crop(
+            t % 2 ? clamped : src,
+            sw,
+            sh,
+            m,
+            w,
+            h,
+            lut,
+            got,
+            offset,
+            mirror ? offset + per : -1,
+          )
+        ) {
           // only where OpenCV's coordinates saturate (a source corner 32000+ px out)
-          assert.ok(farthest(m, w, h) > 31000, `kernel declined ${sw}x${sh} case ${t} (corners within ${farthest(m, w, h)} px)`);
+          assert.ok(
+            farthest(m, w, h) > 31000,
+            `kernel declined ${sw}x${sh} case ${t} (corners within ${farthest(m, w, h)} px)`,
+          );
           declined++;
           continue;
         }
         const i = want.findIndex((v, j) => !Object.is(v, got[j]));
-        assert.is(i, -1, `${sw}x${sh} case ${t} mirror ${mirror}: value ${i} is ${got[i]}, expected ${want[i]}`);
+        assert.is(
+          i,
+          -1,
+          `${sw}x${sh} case ${t} mirror ${mirror}: value ${i} is ${got[i]}, expected ${want[i]}`,
+        );
         cases++;
       }
     }

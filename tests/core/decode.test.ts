@@ -7,14 +7,21 @@ function gaussians(w: number, h: number, points: [number, number][], sigma: numb
   const data = new Float32Array(points.length * w * h);
   points.forEach(([px, py], k) => {
     for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) data[k * w * h + y * w + x] = Math.exp(-((x - px) ** 2 + (y - py) ** 2) / (2 * sigma * sigma));
+      for (let x = 0; x < w; x++) {
+        data[k * w * h + y * w + x] = Math.exp(
+          -((x - px) ** 2 + (y - py) ** 2) / (2 * sigma * sigma),
+        );
+      }
     }
   });
   return { data, n: 1, k: points.length, h, w };
 }
 
 // A frame whose transform is easy to invert: scale * 200 = heatmap size * 2, so image = 2 * hm + offset.
-const frameFor = (w: number, h: number) => ({ center: [500, 300] as const, scale: [(2 * w) / 200, (2 * h) / 200] as const });
+const frameFor = (w: number, h: number) => ({
+  center: [500, 300] as const,
+  scale: [(2 * w) / 200, (2 * h) / 200] as const,
+});
 const toImage = (w: number, h: number, x: number, y: number) => [2 * x + 500 - w, 2 * y + 300 - h];
 
 test('SR decode recovers Gaussian peaks to the quarter pixel, back in image pixels', () => {
@@ -23,8 +30,14 @@ test('SR decode recovers Gaussian peaks to the quarter pixel, back in image pixe
   const { coords, scores } = decodeSR(hm, [frameFor(192, 256)]);
   pts.forEach(([x, y], k) => {
     const [ex, ey] = toImage(192, 256, x, y);
-    assert.ok(Math.abs(coords[2 * k] - ex) <= 2 * 0.25 + 1e-9, `x of ${k}: ${coords[2 * k]} vs ${ex}`);
-    assert.ok(Math.abs(coords[2 * k + 1] - ey) <= 2 * 0.25 + 1e-9, `y of ${k}: ${coords[2 * k + 1]} vs ${ey}`);
+    assert.ok(
+      Math.abs(coords[2 * k] - ex) <= 2 * 0.25 + 1e-9,
+      `x of ${k}: ${coords[2 * k]} vs ${ex}`,
+    );
+    assert.ok(
+      Math.abs(coords[2 * k + 1] - ey) <= 2 * 0.25 + 1e-9,
+      `y of ${k}: ${coords[2 * k + 1]} vs ${ey}`,
+    );
     assert.ok(scores[k] > 0.9 && scores[k] <= 1);
   });
   // exactly on a pixel and inside: no offset at all (both neighbours equal)
@@ -56,7 +69,17 @@ test('SR decode with no positive peak uses the last window, as the official (-1,
 test('SR decode steps a quarter pixel only strictly inside the border', () => {
   const w = 192, h = 256;
   const frame = { center: [96, 128] as const, scale: [192 / 200, 256 / 200] as const };
-  for (const [x, y, dx, dy] of [[1, 50, 0, 0], [2, 50, 0.25, 0.25], [190, 50, 0.25, 0.25], [191, 50, 0, 0], [50, 1, 0, 0], [50, 254, 0.25, 0.25], [50, 255, 0, 0]]) {
+  for (
+    const [x, y, dx, dy] of [
+      [1, 50, 0, 0],
+      [2, 50, 0.25, 0.25],
+      [190, 50, 0.25, 0.25],
+      [191, 50, 0, 0],
+      [50, 1, 0, 0],
+      [50, 254, 0.25, 0.25],
+      [50, 255, 0, 0],
+    ]
+  ) {
     const hm: Heatmaps = { data: new Float32Array(w * h), n: 1, k: 1, h, w };
     hm.data[y * w + x] = 1;
     if (x + 1 < w) hm.data[y * w + x + 1] = 0.5;
@@ -72,7 +95,9 @@ test('default decode: argmax + quarter offset on 64x48 maps; no positive peak ->
   const { coords } = decodeDefault(hm, [frameFor(48, 64)]);
   pts.forEach(([x, y], k) => {
     const [ex, ey] = toImage(48, 64, x, y);
-    assert.ok(Math.abs(coords[2 * k] - ex) <= 0.5 + 1e-9 && Math.abs(coords[2 * k + 1] - ey) <= 0.5 + 1e-9);
+    assert.ok(
+      Math.abs(coords[2 * k] - ex) <= 0.5 + 1e-9 && Math.abs(coords[2 * k + 1] - ey) <= 0.5 + 1e-9,
+    );
   });
   const neg: Heatmaps = { data: new Float32Array(48 * 64).fill(-2), n: 1, k: 1, h: 64, w: 48 };
   const d = decodeDefault(neg, [frameFor(48, 64)]);
@@ -88,7 +113,10 @@ test('DARK recovers sub-pixel Gaussian peaks far better than the quarter offset'
   pts.forEach(([x, y], k) => {
     const [ex, ey] = toImage(48, 64, x, y);
     // 0.05 heatmap px = 0.1 image px in this frame
-    assert.ok(Math.abs(coords[2 * k] - ex) < 0.1 && Math.abs(coords[2 * k + 1] - ey) < 0.1, `k=${k}: ${coords[2 * k]},${coords[2 * k + 1]} vs ${ex},${ey}`);
+    assert.ok(
+      Math.abs(coords[2 * k] - ex) < 0.1 && Math.abs(coords[2 * k + 1] - ey) < 0.1,
+      `k=${k}: ${coords[2 * k]},${coords[2 * k + 1]} vs ${ex},${ey}`,
+    );
   });
 });
 
@@ -101,7 +129,9 @@ function pooledPeak(d: Float32Array, w: number, h: number, pool: number): [numbe
     for (let cx = 0; cx < Math.floor(w / pool); cx++) {
       let wVal = -Infinity, wIdx = -1;
       for (let y = cy * pool; y < (cy + 1) * pool; y++) {
-        for (let x = cx * pool; x < (cx + 1) * pool; x++) if (wIdx < 0 || d[y * w + x] > wVal) (wVal = d[y * w + x]), (wIdx = y * w + x);
+        for (let x = cx * pool; x < (cx + 1) * pool; x++) {
+          if (wIdx < 0 || d[y * w + x] > wVal) (wVal = d[y * w + x]), (wIdx = y * w + x);
+        }
       }
       if (bestIdx < 0 || wVal > bestVal) (bestVal = wVal), (bestIdx = wIdx);
       lastIdx = wIdx;
@@ -127,7 +157,10 @@ test('SR decode picks the pixel the pooled official decode picks, ties and odd s
       const { coords, scores } = decodeSR(hm, [frame], pool);
       const px = idx % w, py = Math.floor(idx / w);
       // decodeSR may add a quarter step toward the higher neighbour: within 0.25 of the pixel
-      assert.ok(Math.abs(coords[0] - px) <= 0.25 && Math.abs(coords[1] - py) <= 0.25, `${w}x${h}/${pool} #${t}: ${coords[0]},${coords[1]} vs pixel ${px},${py}`);
+      assert.ok(
+        Math.abs(coords[0] - px) <= 0.25 && Math.abs(coords[1] - py) <= 0.25,
+        `${w}x${h}/${pool} #${t}: ${coords[0]},${coords[1]} vs pixel ${px},${py}`,
+      );
       assert.is(scores[0], val);
       checked++;
     }

@@ -7,7 +7,16 @@ import * as assert from 'uvu/assert';
 import { flipIndexFromPairs, mergeFlipped, mergeFlippedJs } from '../../src/core/flip.ts';
 import { wasmFlipMerger } from '../../src/core/flip-wasm.ts';
 
-const COCO_PAIRS: [number, number][] = [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10], [11, 12], [13, 14], [15, 16]];
+const COCO_PAIRS: [number, number][] = [
+  [1, 2],
+  [3, 4],
+  [5, 6],
+  [7, 8],
+  [9, 10],
+  [11, 12],
+  [13, 14],
+  [15, 16],
+];
 
 test('the kernel compiles here (Node and Deno have WebAssembly SIMD)', () => {
   assert.ok(wasmFlipMerger());
@@ -19,16 +28,18 @@ test('identical to the JS loop: sizes, shift on and off, 1-3 boxes, swapped join
   let seed = 3;
   const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
   let cases = 0;
-  for (const [n, k, h, w, pairs] of [
-    [2, 17, 256, 192, COCO_PAIRS],
-    [1, 17, 64, 48, COCO_PAIRS],
-    [3, 5, 3, 7, [[1, 2], [3, 4]]],
-    [1, 3, 4, 1, [[0, 2]]],
-    [2, 2, 5, 2, [[0, 1]]],
-    [1, 4, 2, 3, []],
-    [1, 1, 3, 5, []],
-    [1, 2, 2, 9, [[0, 1]]],
-  ] as [number, number, number, number, [number, number][]][]) {
+  for (
+    const [n, k, h, w, pairs] of [
+      [2, 17, 256, 192, COCO_PAIRS],
+      [1, 17, 64, 48, COCO_PAIRS],
+      [3, 5, 3, 7, [[1, 2], [3, 4]]],
+      [1, 3, 4, 1, [[0, 2]]],
+      [2, 2, 5, 2, [[0, 1]]],
+      [1, 4, 2, 3, []],
+      [1, 1, 3, 5, []],
+      [1, 2, 2, 9, [[0, 1]]],
+    ] as [number, number, number, number, [number, number][]][]
+  ) {
     const len = n * k * h * w;
     // heatmap-like values: mostly small, some negative, exact zeros, a few large
     const maps = new Float32Array(2 * len).map(() => {
@@ -42,8 +53,15 @@ test('identical to the JS loop: sizes, shift on and off, 1-3 boxes, swapped join
       mergeFlippedJs(want.subarray(0, len), want.subarray(len), n, k, h, w, index, shift);
       assert.ok(m.merge(got.subarray(0, len), got.subarray(len), n, k, h, w, index, shift));
       const i = want.findIndex((v, j) => !Object.is(v, got[j]));
-      assert.is(i, -1, `${n}x${k}x${h}x${w} shift ${shift}: value ${i} is ${got[i]}, expected ${want[i]}`);
-      assert.ok(got.subarray(len).every((v, j) => Object.is(v, maps[len + j])), 'the flipped maps are left as they were');
+      assert.is(
+        i,
+        -1,
+        `${n}x${k}x${h}x${w} shift ${shift}: value ${i} is ${got[i]}, expected ${want[i]}`,
+      );
+      assert.ok(
+        got.subarray(len).every((v, j) => Object.is(v, maps[len + j])),
+        'the flipped maps are left as they were',
+      );
       cases++;
     }
   }

@@ -10,8 +10,10 @@ import process from 'node:process';
 import { ROOT, skipUnless, tempDir } from '../helpers/env.ts';
 
 const DIR = join(ROOT, 'src', 'core', 'kernels');
-const hex = (b: ArrayBuffer) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');
-const kernels = async () => (await readdir(DIR)).filter((f) => f.endsWith('.c')).map((f) => f.slice(0, -2)).sort();
+const hex = (b: ArrayBuffer) =>
+  Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');
+const kernels = async () =>
+  (await readdir(DIR)).filter((f) => f.endsWith('.c')).map((f) => f.slice(0, -2)).sort();
 
 test('every kernel has its module, built from the C source as it is', async () => {
   const names = await kernels();
@@ -19,18 +21,32 @@ test('every kernel has its module, built from the C source as it is', async () =
   for (const name of names) {
     const { SOURCE_SHA256, WASM_BASE64 } = await import(`../../src/core/kernels/${name}.wasm.ts`);
     const c = await readFile(join(DIR, `${name}.c`));
-    assert.is(hex(await crypto.subtle.digest('SHA-256', c)), SOURCE_SHA256, `${name}.c changed: run scripts/build-kernels.sh`);
+    assert.is(
+      hex(await crypto.subtle.digest('SHA-256', c)),
+      SOURCE_SHA256,
+      `${name}.c changed: run scripts/build-kernels.sh`,
+    );
     const bytes = Uint8Array.from(atob(WASM_BASE64), (ch) => ch.charCodeAt(0));
-    assert.ok(bytes.length < 4096, `${name}: ${bytes.length} bytes, over what a browser main thread compiles synchronously`);
+    assert.ok(
+      bytes.length < 4096,
+      `${name}: ${bytes.length} bytes, over what a browser main thread compiles synchronously`,
+    );
     assert.ok(WebAssembly.validate(bytes), `${name}: not a valid module`);
   }
 });
 
 test('rebuilding with clang gives the committed bytes (skipped without clang)', async () => {
-  if (skipUnless(spawnSync('clang', ['--version']).status === 0, 'clang not installed (apt-get install clang lld): kernels not rebuilt')) return;
+  if (
+    skipUnless(
+      spawnSync('clang', ['--version']).status === 0,
+      'clang not installed (apt-get install clang lld): kernels not rebuilt',
+    )
+  ) return;
   const dir = await tempDir('srpose-kernels-');
   try {
-    const r = spawnSync('bash', [join(ROOT, 'scripts', 'build-kernels.sh')], { env: { ...process.env, KERNELS_OUT: dir } });
+    const r = spawnSync('bash', [join(ROOT, 'scripts', 'build-kernels.sh')], {
+      env: { ...process.env, KERNELS_OUT: dir },
+    });
     assert.is(r.status, 0, String(r.stderr));
     const other: string[] = [];
     for (const name of await kernels()) {
@@ -44,7 +60,10 @@ test('rebuilding with clang gives the committed bytes (skipped without clang)', 
       }
       assert.ok(built === committed, `${name}: the bytes differ: run scripts/build-kernels.sh`);
     }
-    skipUnless(other.length === 0, `another compiler built ${other.join(', ')}: bytes not compared`);
+    skipUnless(
+      other.length === 0,
+      `another compiler built ${other.join(', ')}: bytes not compared`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -7,12 +7,24 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasModel, hasShared, modelDir, ROOT, requirement, skipUnless, tempDir } from '../helpers/env.ts';
+import {
+  hasModel,
+  hasShared,
+  modelDir,
+  requirement,
+  ROOT,
+  skipUnless,
+  tempDir,
+} from '../helpers/env.ts';
 import { type HubServer, startHubServer } from '../helpers/hub-server.ts';
 import { freePort, type RunningServer, startServer } from '../helpers/servers.ts';
 import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
 import { API_KEY, badInputCases, caseRequest, LIMITS, PHOTO, PHOTO_BOX } from '../server/cases.ts';
-import { buildCloudflare, CLOUDFLARE_BINDINGS, CLOUDFLARE_DIR } from '../../scripts/build-cloudflare.ts';
+import {
+  buildCloudflare,
+  CLOUDFLARE_BINDINGS,
+  CLOUDFLARE_DIR,
+} from '../../scripts/build-cloudflare.ts';
 import { createEstimator } from '../../src/estimator/estimator.ts';
 import { decodeJpegRgba, encodePng, encodeWebp } from '../../src/image/codecs.ts';
 import type { EstimateResult } from '../../src/types.ts';
@@ -23,28 +35,42 @@ const WORKERD = [
   join(ROOT, 'node_modules', '.bin', 'workerd'),
 ].find((p) => existsSync(p));
 const REPO = 'srpose/workers-model';
-const CODEGEN_REFUSED = /Wasm code generation disallowed|WebAssembly\.(compile|Module)\(\) .*disallowed|CompileError/i;
+const CODEGEN_REFUSED =
+  /Wasm code generation disallowed|WebAssembly\.(compile|Module)\(\) .*disallowed|CompileError/i;
 
-const skip = requirement([hasShared, 'workerd tests need ../shared/data/coco'], [WORKERD !== undefined, 'workerd tests need the workerd package (npm ci)']);
+const skip = requirement([hasShared, 'workerd tests need ../shared/data/coco'], [
+  WORKERD !== undefined,
+  'workerd tests need the workerd package (npm ci)',
+]);
 
 /**
  * The model to serve: the edge default, HRFormer-S (with its weight variants; the Worker loads
  * the recommended one), when exported; else res50; else the tiny one (needs PyTorch).
  * `onnx` is the file the Worker will download.
  */
-async function modelFiles(): Promise<{ files: Record<string, Uint8Array>; onnx: string; dir?: string }> {
+async function modelFiles(): Promise<
+  { files: Record<string, Uint8Array>; onnx: string; dir?: string }
+> {
   const arch = ['hrformer_s', 'res50'].find(hasModel);
   if (arch) {
     const dir = modelDir(arch);
     const config = JSON.parse(readFileSync(join(dir, 'srpose.json'), 'utf8'));
     const variants: Record<string, { file: string }> = config.onnx.variants ?? {};
     const names = [config.onnx.file, ...Object.values(variants).map((v) => v.file)];
-    const files = Object.fromEntries(['srpose.json', ...names].map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))]));
+    const files = Object.fromEntries(
+      ['srpose.json', ...names].map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))]),
+    );
     const recommended = config.onnx.recommended ?? 'fp32';
     return { dir, onnx: variants[recommended]?.file ?? config.onnx.file, files };
   }
   const config = tinyConfig();
-  return { onnx: config.onnx.file, files: { 'srpose.json': new TextEncoder().encode(JSON.stringify(config)), [config.onnx.file]: await tinyOnnx(0) } };
+  return {
+    onnx: config.onnx.file,
+    files: {
+      'srpose.json': new TextEncoder().encode(JSON.stringify(config)),
+      [config.onnx.file]: await tinyOnnx(0),
+    },
+  };
 }
 
 let hub: HubServer;
@@ -59,7 +85,11 @@ let sizes: { path: string; bytes: number; gzip: number }[];
  * Starts workerd on the built config, every binding set here (none leaks in from this
  * environment); `extra` arguments go to `workerd serve` (the inspector's address, say).
  */
-async function startWorkerd(extra: string[] = [], cache = cacheDir, bindings: Record<string, string> = {}): Promise<RunningServer> {
+async function startWorkerd(
+  extra: string[] = [],
+  cache = cacheDir,
+  bindings: Record<string, string> = {},
+): Promise<RunningServer> {
   const port = await freePort();
   const env: Record<string, string> = Object.fromEntries(CLOUDFLARE_BINDINGS.map((k) => [k, '']));
   Object.assign(env, {
@@ -72,7 +102,15 @@ async function startWorkerd(extra: string[] = [], cache = cacheDir, bindings: Re
   });
   return await startServer({
     cmd: WORKERD!,
-    args: ['serve', join(CLOUDFLARE_DIR, 'workerd.capnp'), '--socket-addr', `http=127.0.0.1:${port}`, '--directory-path', `srpose-cache=${cache}`, ...extra],
+    args: [
+      'serve',
+      join(CLOUDFLARE_DIR, 'workerd.capnp'),
+      '--socket-addr',
+      `http=127.0.0.1:${port}`,
+      '--directory-path',
+      `srpose-cache=${cache}`,
+      ...extra,
+    ],
     env,
     port,
     timeoutMs: 30_000,
@@ -81,15 +119,20 @@ async function startWorkerd(extra: string[] = [], cache = cacheDir, bindings: Re
 }
 
 function estimateRequest(url: string, body: Uint8Array, type: string): Request {
-  return new Request(`${url}/v1/estimate?boxes=${encodeURIComponent(JSON.stringify([PHOTO_BOX]))}`, {
-    method: 'POST',
-    headers: { 'content-type': type, authorization: `Bearer ${API_KEY}` },
-    body: body as Uint8Array<ArrayBuffer>,
-  });
+  return new Request(
+    `${url}/v1/estimate?boxes=${encodeURIComponent(JSON.stringify([PHOTO_BOX]))}`,
+    {
+      method: 'POST',
+      headers: { 'content-type': type, authorization: `Bearer ${API_KEY}` },
+      body: body as Uint8Array<ArrayBuffer>,
+    },
+  );
 }
 
 async function estimateOver(url: string, body: Uint8Array, type: string): Promise<EstimateResult> {
-  const res = await fetch(estimateRequest(url, body, type), { signal: AbortSignal.timeout(180_000) });
+  const res = await fetch(estimateRequest(url, body, type), {
+    signal: AbortSignal.timeout(180_000),
+  });
   const text = await res.text();
   assert.is(res.status, 200, `${type}: ${res.status} ${text.slice(0, 500)}`);
   return JSON.parse(text);
@@ -97,7 +140,13 @@ async function estimateOver(url: string, body: Uint8Array, type: string): Promis
 
 function worstDistance(got: EstimateResult, want: EstimateResult): number {
   assert.is(got.people.length, want.people.length);
-  return Math.max(...got.people.flatMap((p, i) => p.keypoints.map((k, j) => Math.hypot(k.x - want.people[i].keypoints[j].x, k.y - want.people[i].keypoints[j].y))));
+  return Math.max(
+    ...got.people.flatMap((p, i) =>
+      p.keypoints.map((k, j) =>
+        Math.hypot(k.x - want.people[i].keypoints[j].x, k.y - want.people[i].keypoints[j].y)
+      )
+    ),
+  );
 }
 
 function assertNoCodegenRefusal(s = server): void {
@@ -120,7 +169,14 @@ test.before(async () => {
   // Lossless: the same pixels as the JPEG decodes to, so the same keypoints.
   images = { jpeg, png: await encodePng(pixels), webp: await encodeWebp(pixels) };
   // In-process on WASM, the weights the Worker will choose (srpose.json's recommendation).
-  const est = await createEstimator({ model: model.dir ?? { onnx: model.files[model.onnx], config: JSON.parse(new TextDecoder().decode(model.files['srpose.json'])) }, backend: 'wasm' });
+  const est = await createEstimator({
+    model: model.dir ??
+      {
+        onnx: model.files[model.onnx],
+        config: JSON.parse(new TextDecoder().decode(model.files['srpose.json'])),
+      },
+    backend: 'wasm',
+  });
   reference = await est.estimate(jpeg, { boxes: [PHOTO_BOX as [number, number, number, number]] });
   await est.dispose();
 });
@@ -131,10 +187,20 @@ test.after(async () => {
   if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
 });
 
-test('the bundle: worker.mjs, its .wasm modules, wrangler.toml and workerd.capnp; within the paid plan\'s 10 MB gzip', () => {
+test("the bundle: worker.mjs, its .wasm modules, wrangler.toml and workerd.capnp; within the paid plan's 10 MB gzip", () => {
   if (skip()) return;
   const names = sizes.map((f) => f.path.split('/').pop());
-  for (const f of ['worker.mjs', 'ort-wasm-simd-threaded.wasm', 'mozjpeg_dec.wasm', 'squoosh_png_bg.wasm', 'webp_dec.wasm', 'wrangler.toml', 'workerd.capnp']) {
+  for (
+    const f of [
+      'worker.mjs',
+      'ort-wasm-simd-threaded.wasm',
+      'mozjpeg_dec.wasm',
+      'squoosh_png_bg.wasm',
+      'webp_dec.wasm',
+      'wrangler.toml',
+      'workerd.capnp',
+    ]
+  ) {
     assert.ok(names.includes(f), `dist/cloudflare/${f} missing: ${names}`);
   }
   const deployed = sizes.filter((f) => /\.(mjs|wasm)$/.test(f.path));
@@ -143,7 +209,15 @@ test('the bundle: worker.mjs, its .wasm modules, wrangler.toml and workerd.capnp
   const bundle = readFileSync(join(CLOUDFLARE_DIR, 'worker.mjs'), 'utf8');
   assert.match(bundle, /from\s*"\.\/ort-wasm-simd-threaded\.wasm"/);
   assert.not.match(bundle, /from\s*"node:/, 'no static node: imports');
-  console.log(`    dist/cloudflare: ${deployed.map((f) => `${f.path.split('/').pop()} ${(f.bytes / 1e6).toFixed(2)} MB (${(f.gzip / 1e6).toFixed(2)} gz)`).join(', ')}; ${(gzip / 1e6).toFixed(2)} MB gzip in all`);
+  console.log(
+    `    dist/cloudflare: ${
+      deployed.map((f) =>
+        `${f.path.split('/').pop()} ${(f.bytes / 1e6).toFixed(2)} MB (${
+          (f.gzip / 1e6).toFixed(2)
+        } gz)`
+      ).join(', ')
+    }; ${(gzip / 1e6).toFixed(2)} MB gzip in all`,
+  );
 });
 
 test('workerd: the keypoints of the library in-process (1e-3 px), from precompiled WASM only', async () => {
@@ -156,7 +230,11 @@ test('workerd: the keypoints of the library in-process (1e-3 px), from precompil
   assert.is(got.threads, 1);
   assertNoCodegenRefusal();
   assert.is(hub.downloads(REPO, onnxFile), 1);
-  console.log(`    workerd: first request (Hub download + session + run) ok, RSS ${(server.rss() / 2 ** 20).toFixed(0)} MiB`);
+  console.log(
+    `    workerd: first request (Hub download + session + run) ok, RSS ${
+      (server.rss() / 2 ** 20).toFixed(0)
+    } MiB`,
+  );
 });
 
 test('workerd: a second request is served by the loaded model, with no Hub traffic', async () => {
@@ -164,10 +242,14 @@ test('workerd: a second request is served by the loaded model, with no Hub traff
   const before = hub.requests.length;
   const got = await estimateOver(server!.url, images.jpeg, 'image/jpeg');
   assert.ok(worstDistance(got, reference) <= 1e-3);
-  assert.is(hub.requests.length, before, `new Hub requests: ${hub.requests.slice(before).map((r) => `${r.method} ${r.path}`)}`);
+  assert.is(
+    hub.requests.length,
+    before,
+    `new Hub requests: ${hub.requests.slice(before).map((r) => `${r.method} ${r.path}`)}`,
+  );
 });
 
-test('workerd: PNG and WebP (lossless, the same pixels) give the JPEG\'s keypoints', async () => {
+test("workerd: PNG and WebP (lossless, the same pixels) give the JPEG's keypoints", async () => {
   if (skip()) return;
   for (const [body, type] of [[images.png, 'image/png'], [images.webp, 'image/webp']] as const) {
     const worst = worstDistance(await estimateOver(server!.url, body, type), reference);
@@ -182,10 +264,16 @@ test('workerd: the bad-input suite gets its statuses and error codes', async () 
   for (const c of badInputCases()) {
     const r = await fetch(caseRequest(c, server!.url), { signal: AbortSignal.timeout(30_000) });
     const body = await r.json().catch(() => null);
-    if (r.status !== c.status || body?.error?.code !== c.code) wrong.push(`${c.name}: ${r.status} ${JSON.stringify(body)?.slice(0, 200)}`);
+    if (r.status !== c.status || body?.error?.code !== c.code) {
+      wrong.push(`${c.name}: ${r.status} ${JSON.stringify(body)?.slice(0, 200)}`);
+    }
   }
   assert.equal(wrong, []);
-  assert.is((await fetch(estimateRequest(server!.url, images.jpeg, 'image/jpeg'))).status, 200, 'still serving');
+  assert.is(
+    (await fetch(estimateRequest(server!.url, images.jpeg, 'image/jpeg'))).status,
+    200,
+    'still serving',
+  );
 });
 
 test('workerd restarted (a new isolate): the model comes from the Cache API, not the Hub', async () => {
@@ -198,14 +286,27 @@ test('workerd restarted (a new isolate): the model comes from the Cache API, not
   const got = await estimateOver(server.url, images.jpeg, 'image/jpeg');
   assert.ok(worstDistance(got, reference) <= 1e-3);
   assert.is(hub.downloads(REPO, onnxFile), downloads, 'the ONNX was downloaded again');
-  assert.is(hub.downloads(REPO, 'srpose.json'), configDownloads, 'srpose.json was downloaded again');
+  assert.is(
+    hub.downloads(REPO, 'srpose.json'),
+    configDownloads,
+    'srpose.json was downloaded again',
+  );
   assertNoCodegenRefusal();
-  console.log(`    workerd restarted: model from the Cache API, RSS ${(server.rss() / 2 ** 20).toFixed(0)} MiB`);
+  console.log(
+    `    workerd restarted: model from the Cache API, RSS ${
+      (server.rss() / 2 ** 20).toFixed(0)
+    } MiB`,
+  );
 });
 
 /** A Chrome DevTools Protocol session on one of workerd's isolates (`--inspector-addr`). */
-async function inspect(port: number, worker: string): Promise<{ call(method: string): Promise<any>; close(): void }> {
-  const list = await (await fetch(`http://127.0.0.1:${port}/json/list`, { signal: AbortSignal.timeout(5000) })).json();
+async function inspect(
+  port: number,
+  worker: string,
+): Promise<{ call(method: string): Promise<any>; close(): void }> {
+  const list =
+    await (await fetch(`http://127.0.0.1:${port}/json/list`, { signal: AbortSignal.timeout(5000) }))
+      .json();
   const target = list.find((t: any) => t.id === worker);
   assert.ok(target, `no inspector target ${worker}: ${JSON.stringify(list.map((t: any) => t.id))}`);
   // Deno has a WebSocket; Node 20 has none without a flag, so the `ws` package stands in.
@@ -226,8 +327,17 @@ async function inspect(port: number, worker: string): Promise<{ call(method: str
     call: (method) =>
       new Promise((resolve, reject) => {
         const i = ++id;
-        const timer = setTimeout(() => (pending.delete(i), reject(new Error(`${method}: no answer in 60 s`))), 60_000);
-        pending.set(i, (m) => (clearTimeout(timer), m.error ? reject(new Error(`${method}: ${m.error.message}`)) : resolve(m.result)));
+        const timer = setTimeout(
+          () => (pending.delete(i), reject(new Error(`${method}: no answer in 60 s`))),
+          60_000,
+        );
+        pending.set(
+          i,
+          (
+            m,
+          ) => (clearTimeout(timer),
+            m.error ? reject(new Error(`${method}: ${m.error.message}`)) : resolve(m.result)),
+        );
         ws.send(JSON.stringify({ id: i, method }));
       }),
     close: () => ws.close(),
@@ -241,19 +351,32 @@ const ISOLATE_LIMIT = 128 * MB;
 
 test('workerd: the edge model fits the 128 MB isolate (JS heap from the inspector + WASM memory), cold and warm', async () => {
   if (skip()) return;
-  if (skipUnless(hasModel('hrformer_s'), 'isolate memory: the hrformer_s test model is not exported (npm run models); measured only for the edge model')) return;
+  if (
+    skipUnless(
+      hasModel('hrformer_s'),
+      'isolate memory: the hrformer_s test model is not exported (npm run models); measured only for the edge model',
+    )
+  ) return;
   const edgeFiles = await modelFiles();
   hub.addRepo(DEFAULT_EDGE_MODEL);
   hub.commit(DEFAULT_EDGE_MODEL, edgeFiles.files);
-  const inProcess = await createEstimator({ model: modelDir('hrformer_s'), backend: 'wasm', weights: DEFAULT_EDGE_WEIGHTS });
-  const edgeReference = await inProcess.estimate(images.jpeg, { boxes: [PHOTO_BOX as [number, number, number, number]] });
+  const inProcess = await createEstimator({
+    model: modelDir('hrformer_s'),
+    backend: 'wasm',
+    weights: DEFAULT_EDGE_WEIGHTS,
+  });
+  const edgeReference = await inProcess.estimate(images.jpeg, {
+    boxes: [PHOTO_BOX as [number, number, number, number]],
+  });
   await inProcess.dispose();
   await server?.stop();
   server = undefined;
   const inspectorPort = await freePort();
   const cold = await tempDir('srpose-workerd-cold-');
   // No SRPOSE_MODEL: the Worker's own default, the edge model (DEFAULT_EDGE_MODEL) in its edge weights.
-  const wd = await startWorkerd(['--inspector-addr', `127.0.0.1:${inspectorPort}`], cold, { SRPOSE_MODEL: '' });
+  const wd = await startWorkerd(['--inspector-addr', `127.0.0.1:${inspectorPort}`], cold, {
+    SRPOSE_MODEL: '',
+  });
   const cdp = await inspect(inspectorPort, 'srpose');
   try {
     const peak = { used: 0, total: 0, backing: 0 };
@@ -278,20 +401,35 @@ test('workerd: the edge model fits the 128 MB isolate (JS heap from the inspecto
       const health = await (await fetch(`${wd.url}/healthz`)).json();
       return { what, got, samples, wasm: health.wasmMemoryBytes as number };
     };
-    const runs = [await measured('cold (Hub download, session, first run)'), await measured('warm')];
+    const runs = [
+      await measured('cold (Hub download, session, first run)'),
+      await measured('warm'),
+    ];
     for (const r of runs) {
-      assert.ok(worstDistance(r.got, edgeReference) <= 1e-3, `${r.what}: keypoints differ from in-process`);
+      assert.ok(
+        worstDistance(r.got, edgeReference) <= 1e-3,
+        `${r.what}: keypoints differ from in-process`,
+      );
       assert.is(r.got.weights, DEFAULT_EDGE_WEIGHTS);
-      assert.ok(Number.isFinite(r.wasm) && r.wasm > 0, `${r.what}: /healthz reports no wasmMemoryBytes`);
+      assert.ok(
+        Number.isFinite(r.wasm) && r.wasm > 0,
+        `${r.what}: /healthz reports no wasmMemoryBytes`,
+      );
     }
     const wasm = Math.max(...runs.map((r) => r.wasm));
     // JS heap as V8 has committed it (>= used), plus ArrayBuffer backing stores outside the
     // heap (the downloaded model bytes, images), plus the WASM linear memory.
     const total = peak.total + peak.backing + wasm;
     console.log(
-      `    isolate memory (${DEFAULT_EDGE_MODEL}, ${DEFAULT_EDGE_WEIGHTS}): JS heap used ${(peak.used / MB).toFixed(1)} MB / committed ${(peak.total / MB).toFixed(1)} MB, ` +
-        `ArrayBuffer backing stores ${(peak.backing / MB).toFixed(1)} MB, WASM memory ${(wasm / MB).toFixed(1)} MB: ${(total / MB).toFixed(1)} MB of 128 ` +
-        `(${runs.map((r) => `${r.samples} samples ${r.what}`).join(', ')}); workerd process RSS ${(wd.rss() / MB).toFixed(0)} MB`,
+      `    isolate memory (${DEFAULT_EDGE_MODEL}, ${DEFAULT_EDGE_WEIGHTS}): JS heap used ${
+        (peak.used / MB).toFixed(1)
+      } MB / committed ${(peak.total / MB).toFixed(1)} MB, ` +
+        `ArrayBuffer backing stores ${(peak.backing / MB).toFixed(1)} MB, WASM memory ${
+          (wasm / MB).toFixed(1)
+        } MB: ${(total / MB).toFixed(1)} MB of 128 ` +
+        `(${runs.map((r) => `${r.samples} samples ${r.what}`).join(', ')}); workerd process RSS ${
+          (wd.rss() / MB).toFixed(0)
+        } MB`,
     );
     assert.ok(total < ISOLATE_LIMIT, `isolate memory ${(total / MB).toFixed(1)} MB over 128 MB`);
     assertNoCodegenRefusal(wd);

@@ -2,7 +2,11 @@ import * as assert from 'uvu/assert';
 import { isSRPoseError, type SRPoseErrorCode } from '../../src/errors.ts';
 
 /** Asserts that `p` rejects with an SRPoseError of `code` (and a message matching `re`). */
-export async function rejects(p: Promise<unknown>, code: SRPoseErrorCode, re?: RegExp): Promise<void> {
+export async function rejects(
+  p: Promise<unknown>,
+  code: SRPoseErrorCode,
+  re?: RegExp,
+): Promise<void> {
   try {
     await p;
   } catch (e) {

@@ -19,7 +19,10 @@ import {
  * @param maps heatmaps (K, H, W) and L tag planes (K, H, W)
  * @returns people (P, K, 3 + L) in heatmap pixels and their scores (P)
  */
-export function parseBottomUp(maps: BottomUpMaps, params: GroupingParams): { grouped: Grouped; scores: Float32Array } {
+export function parseBottomUp(
+  maps: BottomUpMaps,
+  params: GroupingParams,
+): { grouped: Grouped; scores: Float32Array } {
   const candidates = topKCandidates(maps, params.maxPeople, params.nmsKernel, params.nmsPadding);
   const grouped = matchByTag(candidates, params);
   if (params.adjust) adjustJoints(grouped, maps);

@@ -95,7 +95,9 @@ export function makeScene(o: SceneOptions): Scene {
           px = Math.floor((w - spread) / 2 + rnd() * spread);
           py = Math.floor((h - spread) / 2 + rnd() * spread);
         }
-        if (taken[j].every(([x, y]) => Math.max(Math.abs(x - px), Math.abs(y - py)) >= SEPARATION)) break;
+        if (
+          taken[j].every(([x, y]) => Math.max(Math.abs(x - px), Math.abs(y - py)) >= SEPARATION)
+        ) break;
       }
       taken[j].push([px, py]);
       const dx = rnd() < 0.5 ? -0.2 : 0.2;
@@ -106,7 +108,9 @@ export function makeScene(o: SceneOptions): Scene {
       for (let y = Math.max(0, py - RADIUS); y <= Math.min(h - 1, py + RADIUS); y++) {
         for (let x = Math.max(0, px - RADIUS); x <= Math.min(w - 1, px + RADIUS); x++) {
           const i = j * h * w + y * w + x;
-          const v = Math.fround(amp * Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * sigma * sigma)));
+          const v = Math.fround(
+            amp * Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * sigma * sigma)),
+          );
           if (v > owner[i] && v > heatmaps[i]) {
             owner[i] = v;
             heatmaps[i] = v;
@@ -127,7 +131,11 @@ export function makeScene(o: SceneOptions): Scene {
  * peak compares with itself (left/top: -0.25, right/bottom: +0.25).
  */
 export function expectedPosition(jt: SceneJoint, w: number, h: number): [number, number] {
-  const step = (p: number, d: number, n: number) => (p === 0 ? -0.25 : p === n - 1 ? 0.25 : d > 0 ? 0.25 : -0.25);
+  const step = (
+    p: number,
+    d: number,
+    n: number,
+  ) => (p === 0 ? -0.25 : p === n - 1 ? 0.25 : d > 0 ? 0.25 : -0.25);
   return [jt.px + 0.5 + step(jt.px, jt.dx, w), jt.py + 0.5 + step(jt.py, jt.dy, h)];
 }
 
@@ -135,7 +143,10 @@ export function expectedPosition(jt: SceneJoint, w: number, h: number): [number,
  * The scene as the network's two outputs under the flip test: the image's (2K, H, W) and the
  * mirrored image's (its exact mirror, left/right joints swapped with `flipIndex`).
  */
-export function asFlipOutputs(scene: Scene, flipIndex: Int32Array): { plain: Float32Array; flipped: Float32Array } {
+export function asFlipOutputs(
+  scene: Scene,
+  flipIndex: Int32Array,
+): { plain: Float32Array; flipped: Float32Array } {
   const { k, h, w, heatmaps, tags } = scene.maps;
   const plane = h * w;
   const plain = new Float32Array(2 * k * plane);
@@ -145,7 +156,11 @@ export function asFlipOutputs(scene: Scene, flipIndex: Int32Array): { plain: Flo
   for (let c = 0; c < 2 * k; c++) {
     const j = c % k;
     const src = (c - j + flipIndex[j]) * plane;
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) flipped[c * plane + y * w + x] = plain[src + y * w + (w - 1 - x)];
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        flipped[c * plane + y * w + x] = plain[src + y * w + (w - 1 - x)];
+      }
+    }
   }
   return { plain, flipped };
 }

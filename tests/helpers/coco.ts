@@ -9,7 +9,9 @@ export type CocoSpec = { image: string; boxes: number[][] }[];
 /** GT boxes and detections with score >= 0.3 for every COCO photo in ../shared/data/coco. */
 export async function cocoSpec(): Promise<CocoSpec> {
   const ann = JSON.parse(await readFile(join(SHARED, 'coco', 'test_coco.json'), 'utf8'));
-  const det = JSON.parse(await readFile(join(SHARED, 'coco', 'test_coco_det_AP_H_56.json'), 'utf8'));
+  const det = JSON.parse(
+    await readFile(join(SHARED, 'coco', 'test_coco_det_AP_H_56.json'), 'utf8'),
+  );
   return ann.images.map((im: any) => ({
     image: join(SHARED, 'coco', im.file_name),
     boxes: [

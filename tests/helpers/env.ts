@@ -19,7 +19,8 @@ export function modelDir(arch: string): string {
 }
 
 export function hasModel(arch: string): boolean {
-  return existsSync(join(modelDir(arch), 'srpose.json')) && existsSync(join(modelDir(arch), 'checkpoint.pth'));
+  return existsSync(join(modelDir(arch), 'srpose.json')) &&
+    existsSync(join(modelDir(arch), 'checkpoint.pth'));
 }
 
 /**
@@ -65,7 +66,8 @@ export function hasPython(...modules: string[]): boolean {
   const key = modules.join(',');
   let ok = pythonProbes.get(key);
   if (ok === undefined) {
-    ok = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', `import ${key}`], { stdio: 'ignore' }).status === 0;
+    ok = existsSync(PYTHON) &&
+      spawnSync(PYTHON, ['-c', `import ${key}`], { stdio: 'ignore' }).status === 0;
     pythonProbes.set(key, ok);
   }
   return ok;
@@ -83,7 +85,9 @@ export function python(args: string[], timeoutMs = 600_000): Promise<any> {
     p.on('error', reject);
     p.on('close', (code) => {
       clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`python ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`));
+      if (code !== 0) {
+        return reject(new Error(`python ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`));
+      }
       const line = out.trim().split('\n').pop() ?? '';
       try {
         resolve(line ? JSON.parse(line) : null);

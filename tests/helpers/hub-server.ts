@@ -79,10 +79,39 @@ const HUB_LFS_THRESHOLD = 10 * 1024 * 1024;
 const EPOCH = Date.UTC(2024, 0, 1);
 /** The patterns of the `.gitattributes` the Hub puts into every new repository (abridged). */
 const DEFAULT_GITATTRIBUTES = [
-  '*.7z', '*.arrow', '*.bin', '*.bz2', '*.ckpt', '*.ftz', '*.gz', '*.h5', '*.joblib', '*.mlmodel',
-  '*.model', '*.msgpack', '*.npy', '*.npz', '*.onnx', '*.ot', '*.parquet', '*.pb', '*.pickle',
-  '*.pkl', '*.pt', '*.pth', '*.rar', '*.safetensors', '*.tar.*', '*.tar', '*.tflite', '*.tgz',
-  '*.wasm', '*.xz', '*.zip', '*.zst', '*tfevents*',
+  '*.7z',
+  '*.arrow',
+  '*.bin',
+  '*.bz2',
+  '*.ckpt',
+  '*.ftz',
+  '*.gz',
+  '*.h5',
+  '*.joblib',
+  '*.mlmodel',
+  '*.model',
+  '*.msgpack',
+  '*.npy',
+  '*.npz',
+  '*.onnx',
+  '*.ot',
+  '*.parquet',
+  '*.pb',
+  '*.pickle',
+  '*.pkl',
+  '*.pt',
+  '*.pth',
+  '*.rar',
+  '*.safetensors',
+  '*.tar.*',
+  '*.tar',
+  '*.tflite',
+  '*.tgz',
+  '*.wasm',
+  '*.xz',
+  '*.zip',
+  '*.zst',
+  '*tfevents*',
 ].map((p) => `${p} filter=lfs diff=lfs merge=lfs -text`).join('\n') + '\n';
 
 interface Entry {
@@ -132,7 +161,9 @@ function gitBlobSha1(bytes: Uint8Array): string {
 }
 
 function lfsPointer(sha256: string, size: number): Uint8Array {
-  return enc.encode(`version https://git-lfs.github.com/spec/v1\noid sha256:${sha256}\nsize ${size}\n`);
+  return enc.encode(
+    `version https://git-lfs.github.com/spec/v1\noid sha256:${sha256}\nsize ${size}\n`,
+  );
 }
 
 /** `*.onnx`-style `.gitattributes` patterns with `filter=lfs`, as regular expressions. */
@@ -141,7 +172,10 @@ function lfsPatterns(gitattributes: string): RegExp[] {
   for (const line of gitattributes.split('\n')) {
     const [pattern, ...attrs] = line.trim().split(/\s+/);
     if (!pattern || pattern.startsWith('#') || !attrs.includes('filter=lfs')) continue;
-    const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('**', '\0').replaceAll('*', '[^/]*')
+    const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('**', '\0').replaceAll(
+      '*',
+      '[^/]*',
+    )
       .replaceAll('\0', '.*').replaceAll('?', '[^/]');
     out.push(new RegExp(pattern.includes('/') ? `^${body.replace(/^\//, '')}$` : `(^|/)${body}$`));
   }
@@ -149,13 +183,22 @@ function lfsPatterns(gitattributes: string): RegExp[] {
 }
 
 /** Whether the Hub would store a file in LFS: `.gitattributes`, binary sample, or size. */
-function isLfs(path: string, size: number, sample: Uint8Array, gitattributes: string, threshold: number): boolean {
+function isLfs(
+  path: string,
+  size: number,
+  sample: Uint8Array,
+  gitattributes: string,
+  threshold: number,
+): boolean {
   if (path === '.gitattributes') return false;
   if (size > threshold || sample.subarray(0, 512).includes(0)) return true;
   return lfsPatterns(gitattributes).some((re) => re.test(path));
 }
 
-function rangeOf(header: string | undefined, size: number): { start: number; end: number } | 'bad' | undefined {
+function rangeOf(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'bad' | undefined {
   if (!header) return undefined;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m || (!m[1] && !m[2])) return 'bad';
@@ -198,7 +241,9 @@ function decoded(url: string): string {
 
 function contentType(path: string): string {
   if (path.endsWith('.json')) return 'application/json; charset=utf-8';
-  if (/\.(md|txt|gitattributes)$/.test(path) || path === '.gitattributes') return 'text/plain; charset=utf-8';
+  if (/\.(md|txt|gitattributes)$/.test(path) || path === '.gitattributes') {
+    return 'text/plain; charset=utf-8';
+  }
   return 'application/octet-stream';
 }
 
@@ -244,7 +289,9 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     };
     repos.set(id, repo);
     // Like the Hub: a new repository has one commit holding `.gitattributes`.
-    commitTo(repo, { '.gitattributes': enc.encode(DEFAULT_GITATTRIBUTES) }, { title: 'initial commit' });
+    commitTo(repo, { '.gitattributes': enc.encode(DEFAULT_GITATTRIBUTES) }, {
+      title: 'initial commit',
+    });
     return repo;
   }
 
@@ -255,7 +302,13 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     return sha ? repo.commits.get(sha) : undefined;
   }
 
-  function entryFor(repo: Repo, tree: Map<string, Entry>, path: string, bytes: Uint8Array, lfs?: boolean): Entry {
+  function entryFor(
+    repo: Repo,
+    tree: Map<string, Entry>,
+    path: string,
+    bytes: Uint8Array,
+    lfs?: boolean,
+  ): Entry {
     const attrs = tree.get('.gitattributes');
     const gitattributes = attrs ? new TextDecoder().decode(attrs.bytes) : '';
     if (lfs ?? isLfs(path, bytes.byteLength, bytes, gitattributes, threshold)) {
@@ -280,7 +333,9 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     const parent = parentSha ? repo.commits.get(parentSha) : undefined;
     const tree = new Map(parent?.tree ?? []);
     // `.gitattributes` first: it decides how the other files are stored.
-    const paths = Object.keys(files).sort((a, b) => Number(b === '.gitattributes') - Number(a === '.gitattributes'));
+    const paths = Object.keys(files).sort((a, b) =>
+      Number(b === '.gitattributes') - Number(a === '.gitattributes')
+    );
     for (const path of paths) {
       const v = files[path];
       if (v === null) tree.delete(path);
@@ -288,10 +343,17 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
       else tree.set(path, entryFor(repo, tree, path, v.lfs, true));
     }
     const title = opts.title ?? `Upload ${paths.length} files`;
-    const listing = [...tree].sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, e]) => `${e.oid} ${p}`).join('\n');
+    const listing = [...tree].sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, e]) => `${e.oid} ${p}`)
+      .join('\n');
     const sha = hex('sha1', `commit\n${listing}\nparent ${parentSha ?? ''}\n${title}\n${branch}`);
     if (!repo.commits.has(sha)) {
-      repo.commits.set(sha, { sha, parent: parentSha, title, date: new Date(EPOCH + clock++ * 60_000).toISOString(), tree });
+      repo.commits.set(sha, {
+        sha,
+        parent: parentSha,
+        title,
+        date: new Date(EPOCH + clock++ * 60_000).toISOString(),
+        tree,
+      });
     }
     repo.branches.set(branch, sha);
     if (opts.tag) repo.tags.set(opts.tag, sha);
@@ -304,7 +366,8 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
       if (!c) return '';
       const e = c.tree.get(path);
       if (e) return e.oid;
-      return [...c.tree].filter(([p]) => p.startsWith(path + '/')).map(([p, x]) => p + x.oid).sort().join();
+      return [...c.tree].filter(([p]) => p.startsWith(path + '/')).map(([p, x]) => p + x.oid).sort()
+        .join();
     };
     let c = head;
     for (;;) {
@@ -314,10 +377,18 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     }
   }
 
-  function pathInfo(repo: Repo, commit: Commit, path: string, expand: boolean): Record<string, unknown> | undefined {
+  function pathInfo(
+    repo: Repo,
+    commit: Commit,
+    path: string,
+    expand: boolean,
+  ): Record<string, unknown> | undefined {
     const last = () => {
       const c = lastCommit(repo, commit, path);
-      return { lastCommit: { id: c.sha, title: c.title, date: c.date }, securityFileStatus: { status: 'safe' } };
+      return {
+        lastCommit: { id: c.sha, title: c.title, date: c.date },
+        securityFileStatus: { status: 'safe' },
+      };
     };
     const e = commit.tree.get(path);
     if (e) {
@@ -325,14 +396,21 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
         type: 'file',
         oid: e.oid,
         size: e.bytes.byteLength,
-        ...(e.lfs && { lfs: { oid: e.lfs.sha256, size: e.bytes.byteLength, pointerSize: e.lfs.pointerSize } }),
+        ...(e.lfs &&
+          { lfs: { oid: e.lfs.sha256, size: e.bytes.byteLength, pointerSize: e.lfs.pointerSize } }),
         path,
         ...(expand && last()),
       };
     }
     const inside = [...commit.tree].filter(([p]) => path === '' || p.startsWith(path + '/'));
     if (!inside.length || path === '') return undefined;
-    return { type: 'directory', oid: hex('sha1', inside.map(([p, x]) => p + x.oid).join()), size: 0, path, ...(expand && last()) };
+    return {
+      type: 'directory',
+      oid: hex('sha1', inside.map(([p, x]) => p + x.oid).join()),
+      size: 0,
+      path,
+      ...(expand && last()),
+    };
   }
 
   // ---- HTTP ---------------------------------------------------------------------------
@@ -345,19 +423,41 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     body: Uint8Array | string = '',
   ): void {
     const bytes = typeof body === 'string' ? enc.encode(body) : body;
-    res.writeHead(status, { 'X-Request-Id': `Root=1-${(++requestId).toString(16)}`, 'Content-Length': bytes.byteLength, ...headers });
+    res.writeHead(status, {
+      'X-Request-Id': `Root=1-${(++requestId).toString(16)}`,
+      'Content-Length': bytes.byteLength,
+      ...headers,
+    });
     res.end(req.method === 'HEAD' ? undefined : bytes);
   }
 
-  function json(req: IncomingMessage, res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
-    send(req, res, status, { 'Content-Type': 'application/json; charset=utf-8', ...headers }, JSON.stringify(value));
+  function json(
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    value: unknown,
+    headers: Record<string, string> = {},
+  ): void {
+    send(
+      req,
+      res,
+      status,
+      { 'Content-Type': 'application/json; charset=utf-8', ...headers },
+      JSON.stringify(value),
+    );
   }
 
   function fail(req: IncomingMessage, res: ServerResponse, e: HttpError, api: boolean): void {
     const headers: Record<string, string> = { 'X-Error-Message': e.message };
     if (e.code) headers['X-Error-Code'] = e.code;
     if (api) json(req, res, e.status, { error: e.message }, headers);
-    else send(req, res, e.status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers }, e.message);
+    else {send(
+        req,
+        res,
+        e.status,
+        { 'Content-Type': 'text/plain; charset=utf-8', ...headers },
+        e.message,
+      );}
   }
 
   /** The token check: undefined (anonymous), true (the valid token), or a 401. */
@@ -412,7 +512,10 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
       return send(req, res, 416, { ...common, 'Content-Range': `bytes */${size}` });
     }
     if (range) {
-      return send(req, res, 206, { ...common, 'Content-Range': `bytes ${range.start}-${range.end}/${size}` }, bytes.subarray(range.start, range.end + 1));
+      return send(req, res, 206, {
+        ...common,
+        'Content-Range': `bytes ${range.start}-${range.end}/${size}`,
+      }, bytes.subarray(range.start, range.end + 1));
     }
     if (req.method !== 'GET') return send(req, res, 200, common, bytes);
     downloads.set(key, (downloads.get(key) ?? 0) + 1);
@@ -424,13 +527,23 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     }
     if (fault?.kind === 'truncate') {
       res.writeHead(200, { ...common, 'Content-Length': size });
-      res.write(bytes.subarray(0, size >> 1), () => setTimeout(() => (res.socket ?? req.socket)?.destroy(), 20));
+      res.write(
+        bytes.subarray(0, size >> 1),
+        () => setTimeout(() => (res.socket ?? req.socket)?.destroy(), 20),
+      );
       return;
     }
     send(req, res, 200, common, bytes);
   }
 
-  function resolveFile(req: IncomingMessage, res: ServerResponse, id: string, rev: string, path: string, raw: boolean): void {
+  function resolveFile(
+    req: IncomingMessage,
+    res: ServerResponse,
+    id: string,
+    rev: string,
+    path: string,
+    raw: boolean,
+  ): void {
     const repo = readableRepo(req, id);
     const commit = commitAt(repo, rev);
     const e = commit.tree.get(path);
@@ -438,16 +551,24 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     const name = path.split('/').pop()!;
     const headers = {
       'X-Repo-Commit': commit.sha,
-      'Content-Disposition': `inline; filename*=UTF-8''${encodeURIComponent(name)}; filename="${name}";`,
+      'Content-Disposition': `inline; filename*=UTF-8''${
+        encodeURIComponent(name)
+      }; filename="${name}";`,
       Vary: 'Origin, Accept',
     };
     if (e.lfs && raw) {
       const pointer = lfsPointer(e.lfs.sha256, e.bytes.byteLength);
-      return serveContent(req, res, pointer, `${id}/${path}@raw`, { ...headers, 'Content-Type': 'text/plain; charset=utf-8', ETag: `"${e.oid}"` });
+      return serveContent(req, res, pointer, `${id}/${path}@raw`, {
+        ...headers,
+        'Content-Type': 'text/plain; charset=utf-8',
+        ETag: `"${e.oid}"`,
+      });
     }
     if (e.lfs) {
       const [owner, name_] = id.split('/');
-      const location = `${base()}/_lfs/${owner}/${name_}/${e.lfs.sha256}?filename=${encodeURIComponent(path)}&expires=${EPOCH / 1000 + 3600}`;
+      const location = `${base()}/_lfs/${owner}/${name_}/${e.lfs.sha256}?filename=${
+        encodeURIComponent(path)
+      }&expires=${EPOCH / 1000 + 3600}`;
       return send(req, res, 302, {
         ...headers,
         Location: location,
@@ -457,7 +578,11 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
         'X-Linked-Etag': `"${e.lfs.sha256}"`,
       }, `Found. Redirecting to ${location}`);
     }
-    serveContent(req, res, e.bytes, `${id}/${path}`, { ...headers, 'Content-Type': contentType(path), ETag: `"${e.oid}"` });
+    serveContent(req, res, e.bytes, `${id}/${path}`, {
+      ...headers,
+      'Content-Type': contentType(path),
+      ETag: `"${e.oid}"`,
+    });
   }
 
   function modelJson(repo: Repo, commit: Commit, blobs: boolean): Record<string, unknown> {
@@ -484,7 +609,14 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
           rfilename,
           blobId: e.oid,
           size: e.bytes.byteLength,
-          ...(e.lfs && { lfs: { sha256: e.lfs.sha256, size: e.bytes.byteLength, pointerSize: e.lfs.pointerSize } }),
+          ...(e.lfs &&
+            {
+              lfs: {
+                sha256: e.lfs.sha256,
+                size: e.bytes.byteLength,
+                pointerSize: e.lfs.pointerSize,
+              },
+            }),
         };
       }),
       spaces: [],
@@ -512,20 +644,36 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
           periodEnd: null,
           avatarUrl: '',
           orgs: [],
-          auth: { type: 'access_token', accessToken: { displayName: 'test', role: 'write', createdAt: new Date(EPOCH).toISOString() } },
+          auth: {
+            type: 'access_token',
+            accessToken: {
+              displayName: 'test',
+              role: 'write',
+              createdAt: new Date(EPOCH).toISOString(),
+            },
+          },
         });
       }
       // POST /api/repos/create
       if (api && segs[1] === 'repos' && segs[2] === 'create' && method === 'POST') {
         if (!authOf(req)) throw new HttpError(401, 'Invalid username or password.');
         const body = JSON.parse(new TextDecoder().decode(await readBody(req)));
-        if ((body.type ?? 'model') !== 'model') throw new HttpError(400, `only model repositories here, not ${body.type}`);
+        if ((body.type ?? 'model') !== 'model') {
+          throw new HttpError(400, `only model repositories here, not ${body.type}`);
+        }
         const id = `${body.organization ?? user}/${body.name}`;
-        if (repos.has(id)) return json(req, res, 409, { error: 'You already created this model repo', url: `${base()}/${id}` });
+        if (repos.has(id)) {
+          return json(req, res, 409, {
+            error: 'You already created this model repo',
+            url: `${base()}/${id}`,
+          });
+        }
         const repo = addRepo(id, { private: body.private ?? body.visibility === 'private' });
         if (body.files?.length) {
           const files: Record<string, Uint8Array> = {};
-          for (const f of body.files) files[f.path] = Uint8Array.from(atob(f.content), (c) => c.charCodeAt(0));
+          for (const f of body.files) {
+            files[f.path] = Uint8Array.from(atob(f.content), (c) => c.charCodeAt(0));
+          }
           commitTo(repo, files, { title: 'initial files' });
         }
         return json(req, res, 200, { url: `${base()}/${id}`, name: id, id: repo.objectId });
@@ -538,7 +686,16 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
         const rest = segs.slice(6).join('/');
         if (!what || what === 'revision') {
           const repo = readableRepo(req, id);
-          return json(req, res, 200, modelJson(repo, commitAt(repo, what ? rev : 'main'), url.searchParams.get('blobs') === 'true'));
+          return json(
+            req,
+            res,
+            200,
+            modelJson(
+              repo,
+              commitAt(repo, what ? rev : 'main'),
+              url.searchParams.get('blobs') === 'true',
+            ),
+          );
         }
         if (what === 'paths-info' && method === 'POST') {
           const repo = readableRepo(req, id);
@@ -555,7 +712,8 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
             paths = form.getAll('paths');
             expand = /^true$/i.test(form.get('expand') ?? '');
           }
-          const out = paths.map((p) => pathInfo(repo, commit, p.replace(/^\/+|\/+$/g, ''), expand)).filter((x) => x);
+          const out = paths.map((p) => pathInfo(repo, commit, p.replace(/^\/+|\/+$/g, ''), expand))
+            .filter((x) => x);
           return json(req, res, 200, out);
         }
         if (what === 'tree' && (method === 'GET' || method === 'HEAD')) {
@@ -564,34 +722,58 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
           const dir = rest.replace(/\/+$/, '');
           const recursive = url.searchParams.get('recursive') === 'true';
           const expand = url.searchParams.get('expand') === 'true';
-          const inside = [...commit.tree.keys()].filter((p) => dir === '' || p.startsWith(dir + '/'));
-          if (dir && !inside.length) throw new HttpError(404, `Entry not found: ${dir}`, 'EntryNotFound');
+          const inside = [...commit.tree.keys()].filter((p) =>
+            dir === '' || p.startsWith(dir + '/')
+          );
+          if (dir && !inside.length) {
+            throw new HttpError(404, `Entry not found: ${dir}`, 'EntryNotFound');
+          }
           const names = new Set<string>();
           for (const p of inside) {
             const parts = p.slice(dir ? dir.length + 1 : 0).split('/');
             const prefix = dir ? dir + '/' : '';
             if (recursive) {
-              for (let i = 1; i < parts.length; i++) names.add(prefix + parts.slice(0, i).join('/'));
+              for (let i = 1; i < parts.length; i++) {
+                names.add(prefix + parts.slice(0, i).join('/'));
+              }
               names.add(p);
             } else names.add(prefix + parts[0]);
           }
-          return json(req, res, 200, [...names].sort().map((p) => pathInfo(repo, commit, p, expand)));
+          return json(
+            req,
+            res,
+            200,
+            [...names].sort().map((p) => pathInfo(repo, commit, p, expand)),
+          );
         }
         if (what === 'preupload' && method === 'POST') {
           const repo = writableRepo(req, id);
           const commit = commitAt(repo, rev);
           const body = JSON.parse(new TextDecoder().decode(await readBody(req)));
-          const attrs = body.gitAttributes ?? (commit.tree.get('.gitattributes') ? new TextDecoder().decode(commit.tree.get('.gitattributes')!.bytes) : '');
-          const files = (body.files ?? []).map((f: { path: string; size: number; sample: string }) => {
-            const sample = Uint8Array.from(atob(f.sample ?? ''), (c) => c.charCodeAt(0));
-            return { path: f.path, uploadMode: isLfs(f.path, f.size, sample, attrs, threshold) ? 'lfs' : 'regular', shouldIgnore: false };
-          });
+          const attrs = body.gitAttributes ??
+            (commit.tree.get('.gitattributes')
+              ? new TextDecoder().decode(commit.tree.get('.gitattributes')!.bytes)
+              : '');
+          const files = (body.files ?? []).map(
+            (f: { path: string; size: number; sample: string }) => {
+              const sample = Uint8Array.from(atob(f.sample ?? ''), (c) => c.charCodeAt(0));
+              return {
+                path: f.path,
+                uploadMode: isLfs(f.path, f.size, sample, attrs, threshold) ? 'lfs' : 'regular',
+                shouldIgnore: false,
+              };
+            },
+          );
           return json(req, res, 200, { files, commitOid: commit.sha });
         }
         if (what === 'commit' && method === 'POST') {
           const repo = writableRepo(req, id);
-          if (!repo.branches.has(rev)) throw new HttpError(404, `Invalid rev id: ${rev}`, 'RevisionNotFound');
-          const lines = new TextDecoder().decode(await readBody(req)).split('\n').filter((l) => l.trim());
+          if (!repo.branches.has(rev)) {
+            throw new HttpError(404, `Invalid rev id: ${rev}`, 'RevisionNotFound');
+          }
+          const lines = new TextDecoder().decode(await readBody(req)).split('\n').filter((l) =>
+            l.trim()
+          );
           const files: Record<string, Uint8Array | null | { lfs: Uint8Array }> = {};
           let header: { summary?: string; parentCommit?: string } = {};
           for (const line of lines) {
@@ -604,19 +786,34 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
             } else if (key === 'lfsFile') {
               const bytes = repo.lfs.get(value.oid);
               if (!bytes || (value.size !== undefined && value.size !== bytes.byteLength)) {
-                throw new HttpError(422, `LFS pointer ${value.path} points to an object that was not uploaded: ${value.oid}`);
+                throw new HttpError(
+                  422,
+                  `LFS pointer ${value.path} points to an object that was not uploaded: ${value.oid}`,
+                );
               }
               files[value.path] = { lfs: bytes };
             } else if (key === 'deletedFile') files[value.path] = null;
             else throw new HttpError(400, `unsupported commit operation ${key}`);
           }
-          const sha = commitTo(repo, files, { branch: rev, title: header.summary, parentCommit: header.parentCommit });
-          return json(req, res, 200, { success: true, commitOid: sha, commitUrl: `${base()}/${id}/commit/${sha}`, hookOutput: '' });
+          const sha = commitTo(repo, files, {
+            branch: rev,
+            title: header.summary,
+            parentCommit: header.parentCommit,
+          });
+          return json(req, res, 200, {
+            success: true,
+            commitOid: sha,
+            commitUrl: `${base()}/${id}/commit/${sha}`,
+            hookOutput: '',
+          });
         }
         throw new HttpError(404, `no such endpoint: ${method} ${url.pathname}`);
       }
       // POST /{owner}/{name}.git/info/lfs/objects/batch
-      if (segs.length === 6 && segs[1].endsWith('.git') && segs.slice(2).join('/') === 'info/lfs/objects/batch' && method === 'POST') {
+      if (
+        segs.length === 6 && segs[1].endsWith('.git') &&
+        segs.slice(2).join('/') === 'info/lfs/objects/batch' && method === 'POST'
+      ) {
         const id = `${segs[0]}/${segs[1].slice(0, -4)}`;
         const body = JSON.parse(new TextDecoder().decode(await readBody(req)));
         const repo = body.operation === 'upload' ? writableRepo(req, id) : readableRepo(req, id);
@@ -624,13 +821,40 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
           const have = repo.lfs.get(o.oid);
           const href = `${base()}/_lfs/${id}/${o.oid}`;
           if (body.operation === 'download') {
-            if (!have) return { oid: o.oid, size: o.size, error: { code: 404, message: 'Object does not exist' } };
-            return { oid: o.oid, size: o.size, authenticated: true, actions: { download: { href, expires_in: 3600 } } };
+            if (!have) {
+              return {
+                oid: o.oid,
+                size: o.size,
+                error: { code: 404, message: 'Object does not exist' },
+              };
+            }
+            return {
+              oid: o.oid,
+              size: o.size,
+              authenticated: true,
+              actions: { download: { href, expires_in: 3600 } },
+            };
           }
           if (have) return { oid: o.oid, size: o.size }; // already uploaded: no action
-          return { oid: o.oid, size: o.size, authenticated: true, actions: { upload: { href: `${base()}/_lfs-upload/${id}/${o.oid}?size=${o.size}`, expires_in: 3600 } } };
+          return {
+            oid: o.oid,
+            size: o.size,
+            authenticated: true,
+            actions: {
+              upload: {
+                href: `${base()}/_lfs-upload/${id}/${o.oid}?size=${o.size}`,
+                expires_in: 3600,
+              },
+            },
+          };
         });
-        return send(req, res, 200, { 'Content-Type': 'application/vnd.git-lfs+json' }, JSON.stringify({ transfer: 'basic', objects }));
+        return send(
+          req,
+          res,
+          200,
+          { 'Content-Type': 'application/vnd.git-lfs+json' },
+          JSON.stringify({ transfer: 'basic', objects }),
+        );
       }
       // PUT /_lfs-upload/{owner}/{name}/{sha256}: the presigned "S3" upload, checked by sha256
       if (segs[0] === '_lfs-upload' && segs.length === 4 && method === 'PUT') {
@@ -639,7 +863,10 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
         const bytes = await readBody(req);
         const size = Number(url.searchParams.get('size') ?? bytes.byteLength);
         if (bytes.byteLength !== size || hex('sha256', bytes) !== segs[3]) {
-          throw new HttpError(400, `upload of ${segs[3]}: got ${bytes.byteLength} bytes with another sha256`);
+          throw new HttpError(
+            400,
+            `upload of ${segs[3]}: got ${bytes.byteLength} bytes with another sha256`,
+          );
         }
         repo.lfs.set(segs[3], bytes);
         return send(req, res, 200, { ETag: `"${hex('sha1', 'etag', bytes).slice(0, 32)}"` });
@@ -648,25 +875,47 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
       if (segs[0] === '_lfs' && segs.length === 4 && (method === 'GET' || method === 'HEAD')) {
         const repo = repoOf(`${segs[1]}/${segs[2]}`);
         const bytes = repo?.lfs.get(segs[3]);
-        if (!repo || !bytes) return send(req, res, 404, { 'Content-Type': 'application/xml' }, '<Error><Code>NoSuchKey</Code></Error>');
+        if (!repo || !bytes) {
+          return send(
+            req,
+            res,
+            404,
+            { 'Content-Type': 'application/xml' },
+            '<Error><Code>NoSuchKey</Code></Error>',
+          );
+        }
         const file = url.searchParams.get('filename') ?? segs[3];
         const name = file.split('/').pop()!;
         return serveContent(req, res, bytes, `${repo.id}/${file}`, {
           'Content-Type': 'binary/octet-stream',
           // Like the Hub's CDN: an ETag of its own, not the file's sha256.
           ETag: `"${hex('sha256', 'cdn', segs[3])}"`,
-          'Content-Disposition': `inline; filename*=UTF-8''${encodeURIComponent(name)}; filename="${name}";`,
+          'Content-Disposition': `inline; filename*=UTF-8''${
+            encodeURIComponent(name)
+          }; filename="${name}";`,
           'X-Cache': 'Miss from cloudfront',
         });
       }
       // GET|HEAD /{owner}/{name}/resolve|raw/{rev}/{path}
-      if (segs.length >= 5 && (segs[2] === 'resolve' || segs[2] === 'raw') && (method === 'GET' || method === 'HEAD')) {
-        return resolveFile(req, res, `${segs[0]}/${segs[1]}`, segs[3], segs.slice(4).join('/'), segs[2] === 'raw');
+      if (
+        segs.length >= 5 && (segs[2] === 'resolve' || segs[2] === 'raw') &&
+        (method === 'GET' || method === 'HEAD')
+      ) {
+        return resolveFile(
+          req,
+          res,
+          `${segs[0]}/${segs[1]}`,
+          segs[3],
+          segs.slice(4).join('/'),
+          segs[2] === 'raw',
+        );
       }
       throw new HttpError(404, `no such endpoint: ${method} ${url.pathname}`);
     } catch (e) {
       if (e instanceof HttpError) return fail(req, res, e, api);
-      if (e instanceof SyntaxError) return fail(req, res, new HttpError(400, `bad request body: ${e.message}`), api);
+      if (e instanceof SyntaxError) {
+        return fail(req, res, new HttpError(400, `bad request body: ${e.message}`), api);
+      }
       throw e;
     }
   }
@@ -682,7 +931,13 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     const fault = takeFault(decoded(path), ['fail']);
     if (fault) {
       req.resume();
-      return json(req, res, fault.status, { error: `injected failure ${fault.status}` }, fault.status === 429 ? { 'Retry-After': '0' } : {});
+      return json(
+        req,
+        res,
+        fault.status,
+        { error: `injected failure ${fault.status}` },
+        fault.status === 429 ? { 'Retry-After': '0' } : {},
+      );
     }
     handle(req, res).catch((e) => {
       if (!res.headersSent) json(req, res, 500, { error: String(e?.message ?? e) });

@@ -44,9 +44,19 @@ export async function modelSha256(dir: string): Promise<string> {
  * (hashed into the key). Returns the folder (its files as the script wrote them) and the JSON the
  * script printed last.
  */
-export async function cachedReference(args: string[], opts: { models?: string[]; inputs?: string[]; timeoutMs?: number } = {}): Promise<{ dir: string; out: any }> {
+export async function cachedReference(
+  args: string[],
+  opts: { models?: string[]; inputs?: string[]; timeoutMs?: number } = {},
+): Promise<{ dir: string; out: any }> {
   const key = await sha256(JSON.stringify({
-    args: args.map((a) => (opts.inputs?.includes(a) ? `<input ${opts.inputs.indexOf(a)}>` : a.startsWith(ROOT) ? a.slice(ROOT.length) : a)),
+    args: args.map((
+      a,
+    ) => (opts.inputs?.includes(a)
+      ? `<input ${opts.inputs.indexOf(a)}>`
+      : a.startsWith(ROOT)
+      ? a.slice(ROOT.length)
+      : a)
+    ),
     models: await Promise.all((opts.models ?? []).map(modelSha256)),
     inputs: await Promise.all((opts.inputs ?? []).map(async (f) => sha256(await readFile(f)))),
     sources: await referenceSources(),
@@ -58,7 +68,10 @@ export async function cachedReference(args: string[], opts: { models?: string[];
     await mkdir(root, { recursive: true });
     const tmp = await mkdtemp(join(root, 'tmp-'));
     try {
-      const out = await python(args.map((a) => (a.startsWith(OUT) ? tmp + a.slice(OUT.length) : a)), opts.timeoutMs);
+      const out = await python(
+        args.map((a) => (a.startsWith(OUT) ? tmp + a.slice(OUT.length) : a)),
+        opts.timeoutMs,
+      );
       await writeFile(join(tmp, 'printed.json'), JSON.stringify(out ?? null));
       await rm(dir, { recursive: true, force: true });
       await rename(tmp, dir);

@@ -1,7 +1,7 @@
 // Starts a server process for a test (Node, deno serve, workerd ...) on 127.0.0.1, waits until
 // it answers, reads its resident memory, and stops it; every wait is bounded.
 import process from 'node:process';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -75,10 +75,16 @@ export async function startServer(opts: {
   };
   const deadline = Date.now() + (opts.timeoutMs ?? 90_000);
   for (;;) {
-    if (exited !== undefined) throw new Error(`${opts.cmd} exited with ${exited} before answering:\n${out.slice(-3000)}`);
+    if (exited !== undefined) {
+      throw new Error(`${opts.cmd} exited with ${exited} before answering:\n${out.slice(-3000)}`);
+    }
     try {
-      const res = await fetch(url + (opts.readyPath ?? '/healthz'), { signal: AbortSignal.timeout(2000) });
-      const body = res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text();
+      const res = await fetch(url + (opts.readyPath ?? '/healthz'), {
+        signal: AbortSignal.timeout(2000),
+      });
+      const body = res.headers.get('content-type')?.includes('json')
+        ? await res.json()
+        : await res.text();
       if (res.status === 200 && (opts.ready ?? (() => true))(body)) break;
     } catch {
       // not listening yet
@@ -104,7 +110,11 @@ export async function startServer(opts: {
 }
 
 /** Runs `jobs` with at most `concurrency` in flight; resolves to their results in order. */
-export async function pool<T>(count: number, concurrency: number, job: (i: number) => Promise<T>): Promise<T[]> {
+export async function pool<T>(
+  count: number,
+  concurrency: number,
+  job: (i: number) => Promise<T>,
+): Promise<T[]> {
   const results: T[] = new Array(count);
   let next = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {

@@ -52,7 +52,18 @@ export function tinyBottomUpConfig(over: Record<string, unknown> = {}): Record<s
     skeleton: [[15, 13], [13, 11]],
     flipPairs: [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10], [11, 12], [13, 14], [15, 16]],
     flipTest: { enabled: true },
-    grouping: { maxPeople: 30, nmsKernel: 5, nmsPadding: 2, detectionThreshold: 0.1, tagThreshold: 1, useDetectionVal: true, ignoreTooMuch: false, adjust: true, refine: true, tagPerJoint: true },
+    grouping: {
+      maxPeople: 30,
+      nmsKernel: 5,
+      nmsPadding: 2,
+      detectionThreshold: 0.1,
+      tagThreshold: 1,
+      useDetectionVal: true,
+      ignoreTooMuch: false,
+      adjust: true,
+      refine: true,
+      tagPerJoint: true,
+    },
     projectToImage: true,
     ...over,
   };
@@ -76,7 +87,11 @@ export function dotsPicture(w = 640, h = 512): { data: Uint8Array; width: number
   const data = new Uint8Array(w * h * 3);
   const set = (x: number, y: number, c: number, v: number) => (data[(y * w + x) * 3 + c] = v);
   for (const d of DOTS) {
-    for (let y = d.y - 3; y <= d.y + 3; y++) for (let x = d.x - 3; x <= d.x + 3; x++) if (x >= 0 && y >= 0 && x < w && y < h) set(x, y, 1, d.green);
+    for (let y = d.y - 3; y <= d.y + 3; y++) {
+      for (let x = d.x - 3; x <= d.x + 3; x++) {
+        if (x >= 0 && y >= 0 && x < w && y < h) set(x, y, 1, d.green);
+      }
+    }
     set(d.x, d.y, 0, d.red);
     set(d.x + 1, d.y, 0, d.red >> 1);
     set(d.x, d.y + 1, 0, d.red >> 1);

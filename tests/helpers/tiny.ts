@@ -28,9 +28,15 @@ export function tinyOnnx(seed = 0): Promise<Uint8Array> {
       name: 'tiny',
       nodes: [
         node('AveragePool', ['image'], ['pooled'], { kernel_shape: [4, 4], strides: [4, 4] }),
-        node('Conv', ['pooled', 'weight', 'bias'], ['heatmaps'], { kernel_shape: [5, 5], pads: [2, 2, 2, 2] }),
+        node('Conv', ['pooled', 'weight', 'bias'], ['heatmaps'], {
+          kernel_shape: [5, 5],
+          pads: [2, 2, 2, 2],
+        }),
       ],
-      initializers: [tensor('weight', [17, 3, 5, 5], uniform(2 * seed, 17 * 3 * 5 * 5, bound)), tensor('bias', [17], uniform(2 * seed + 1, 17, bound))],
+      initializers: [
+        tensor('weight', [17, 3, 5, 5], uniform(2 * seed, 17 * 3 * 5 * 5, bound)),
+        tensor('bias', [17], uniform(2 * seed + 1, 17, bound)),
+      ],
       inputs: [floatValue('image', ['n', 3, 256, 192])],
       outputs: [floatValue('heatmaps', ['n', 17, 64, 48])],
     });
@@ -39,7 +45,25 @@ export function tinyOnnx(seed = 0): Promise<Uint8Array> {
   return Promise.resolve(bytes);
 }
 
-export const COCO_KEYPOINTS = ['nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist', 'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle'];
+export const COCO_KEYPOINTS = [
+  'nose',
+  'left_eye',
+  'right_eye',
+  'left_ear',
+  'right_ear',
+  'left_shoulder',
+  'right_shoulder',
+  'left_elbow',
+  'right_elbow',
+  'left_wrist',
+  'right_wrist',
+  'left_hip',
+  'right_hip',
+  'left_knee',
+  'right_knee',
+  'left_ankle',
+  'right_ankle',
+];
 
 export function tinyConfig(over: Record<string, unknown> = {}): Record<string, any> {
   return {
@@ -51,11 +75,37 @@ export function tinyConfig(over: Record<string, unknown> = {}): Record<string, a
     dataset: 'coco',
     source: {},
     onnx: { file: 'model.onnx', input: 'image', output: 'heatmaps' },
-    input: { width: 192, height: 256, colorOrder: 'RGB', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+    input: {
+      width: 192,
+      height: 256,
+      colorOrder: 'RGB',
+      mean: [0.485, 0.456, 0.406],
+      std: [0.229, 0.224, 0.225],
+    },
     heatmap: { width: 48, height: 64 },
     bbox: { padding: 1.25, pixelStd: 200 },
     keypoints: COCO_KEYPOINTS,
-    skeleton: [[15, 13], [13, 11], [16, 14], [14, 12], [11, 12], [5, 11], [6, 12], [5, 6], [5, 7], [6, 8], [7, 9], [8, 10], [1, 2], [0, 1], [0, 2], [1, 3], [2, 4], [3, 5], [4, 6]],
+    skeleton: [
+      [15, 13],
+      [13, 11],
+      [16, 14],
+      [14, 12],
+      [11, 12],
+      [5, 11],
+      [6, 12],
+      [5, 6],
+      [5, 7],
+      [6, 8],
+      [7, 9],
+      [8, 10],
+      [1, 2],
+      [0, 1],
+      [0, 2],
+      [1, 3],
+      [2, 4],
+      [3, 5],
+      [4, 6],
+    ],
     flipPairs: [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10], [11, 12], [13, 14], [15, 16]],
     flipTest: { enabled: true, shiftHeatmap: true },
     decode: { method: 'default', modulateKernel: 11 },
@@ -68,7 +118,9 @@ export async function tinyModelFiles(seed = 0): Promise<Record<string, Uint8Arra
   const onnx = await tinyOnnx(seed);
   const d = await crypto.subtle.digest('SHA-256', onnx as Uint8Array<ArrayBuffer>);
   const sha256 = Array.from(new Uint8Array(d), (x) => x.toString(16).padStart(2, '0')).join('');
-  const config = tinyConfig({ onnx: { file: 'model.onnx', sha256, bytes: onnx.length, input: 'image', output: 'heatmaps' } });
+  const config = tinyConfig({
+    onnx: { file: 'model.onnx', sha256, bytes: onnx.length, input: 'image', output: 'heatmaps' },
+  });
   return { 'srpose.json': new TextEncoder().encode(JSON.stringify(config)), 'model.onnx': onnx };
 }
 
@@ -83,22 +135,41 @@ export function srLikeOnnx(): Uint8Array {
   const conv = (name: string, dims: number[], seed: number): Uint8Array[] => {
     const bound = 1 / Math.sqrt(dims[1] * dims[2] * dims[3]);
     const n = dims.reduce((a, b) => a * b);
-    return [tensor(`${name}.weight`, dims, uniform(seed, n, bound)), tensor(`${name}.bias`, [dims[0]], uniform(seed + 1, dims[0], bound))];
+    return [
+      tensor(`${name}.weight`, dims, uniform(seed, n, bound)),
+      tensor(`${name}.bias`, [dims[0]], uniform(seed + 1, dims[0], bound)),
+    ];
   };
   const scalar = (name: string, v: number) => tensor(name, [], new Float32Array([v]));
   srLike ??= model({
     name: 'sr_like',
     nodes: [
-      node('Conv', ['image', 'a.weight', 'a.bias'], ['a'], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }),
-      node('Conv', ['a', 'dw.weight', 'dw.bias'], ['dw'], { kernel_shape: [7, 7], pads: [3, 3, 3, 3], group: 34 }),
+      node('Conv', ['image', 'a.weight', 'a.bias'], ['a'], {
+        kernel_shape: [3, 3],
+        strides: [2, 2],
+        pads: [1, 1, 1, 1],
+      }),
+      node('Conv', ['a', 'dw.weight', 'dw.bias'], ['dw'], {
+        kernel_shape: [7, 7],
+        pads: [3, 3, 3, 3],
+        group: 34,
+      }),
       node('Div', ['dw', 'sqrt2'], ['scaled']),
       node('Erf', ['scaled'], ['erf']),
       node('Add', ['erf', 'one'], ['erf1']),
       node('Mul', ['dw', 'erf1'], ['gelu2']),
       node('Mul', ['gelu2', 'half'], ['gelu']),
-      node('Resize', ['gelu', '', 'scales'], ['up'], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }),
+      node('Resize', ['gelu', '', 'scales'], ['up'], {
+        mode: 'nearest',
+        coordinate_transformation_mode: 'asymmetric',
+        nearest_mode: 'floor',
+      }),
       node('AveragePool', ['up'], ['pool'], { kernel_shape: [2, 2], strides: [2, 2] }),
-      node('Conv', ['pool', 'g.weight', 'g.bias'], ['g'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 17 }),
+      node('Conv', ['pool', 'g.weight', 'g.bias'], ['g'], {
+        kernel_shape: [3, 3],
+        pads: [1, 1, 1, 1],
+        group: 17,
+      }),
       node('DepthToSpace', ['g'], ['heatmaps'], { blocksize: 2, mode: 'CRD' }),
     ],
     initializers: [

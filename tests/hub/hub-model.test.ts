@@ -15,12 +15,18 @@ import type { EstimatorOptions } from '../../src/types.ts';
 import { main } from '../../src/cli/main.ts';
 
 const TOKEN = 'hf_test_token';
-const img = { data: new Uint8Array(40 * 30 * 3).map((_, i) => (i * 7) & 255), width: 40, height: 30 };
+const img = {
+  data: new Uint8Array(40 * 30 * 3).map((_, i) => (i * 7) & 255),
+  width: 40,
+  height: 30,
+};
 
 const modelFiles = tinyModelFiles;
 
 let server: Awaited<ReturnType<typeof startHubServer>>;
-const opts = async (over: Partial<EstimatorOptions> = {}): Promise<Omit<EstimatorOptions, 'model'>> => ({
+const opts = async (
+  over: Partial<EstimatorOptions> = {},
+): Promise<Omit<EstimatorOptions, 'model'>> => ({
   hubUrl: server.url,
   cacheDir: await tempDir('srpose-hubcache-'),
   backend: 'wasm',
@@ -71,16 +77,32 @@ test('revisions: a tag and main hold different weights, each gets its own', asyn
 test('missing repository and missing file name the repository and file', async () => {
   const o = await opts();
   // Anonymous requests for a missing repository get 401 from the Hub, as for a private one.
-  await rejects(createEstimator({ model: 'srpose/nope', ...o }), 'MODEL_UNAUTHORIZED', /srpose\/nope.*does not exist, or it is private/);
-  await rejects(createEstimator({ model: 'srpose/nope', accessToken: TOKEN, ...o }), 'MODEL_NOT_FOUND', /srpose\/nope.*404/);
+  await rejects(
+    createEstimator({ model: 'srpose/nope', ...o }),
+    'MODEL_UNAUTHORIZED',
+    /srpose\/nope.*does not exist, or it is private/,
+  );
+  await rejects(
+    createEstimator({ model: 'srpose/nope', accessToken: TOKEN, ...o }),
+    'MODEL_NOT_FOUND',
+    /srpose\/nope.*404/,
+  );
   server.addRepo('srpose/empty');
   server.commit('srpose/empty', { 'README.md': new TextEncoder().encode('hi') });
-  await rejects(createEstimator({ model: 'srpose/empty', ...o }), 'MODEL_NOT_FOUND', /srpose\.json/);
+  await rejects(
+    createEstimator({ model: 'srpose/empty', ...o }),
+    'MODEL_NOT_FOUND',
+    /srpose\.json/,
+  );
 });
 
 test('private repository: 401 without a token, works with it; the token is never in messages', async () => {
   const o = await opts();
-  await rejects(createEstimator({ model: 'srpose/private', ...o }), 'MODEL_UNAUTHORIZED', /HF_TOKEN/);
+  await rejects(
+    createEstimator({ model: 'srpose/private', ...o }),
+    'MODEL_UNAUTHORIZED',
+    /HF_TOKEN/,
+  );
   const r = await estimate(img, { model: 'srpose/private', accessToken: TOKEN, ...o });
   assert.is(r.people.length, 1);
   try {
@@ -100,7 +122,10 @@ test('transient 500s are retried; a truncated or corrupt body fails, leaves the 
     await rejects(createEstimator({ model: 'srpose/tiny', ...o2 }), 'MODEL_DOWNLOAD_FAILED');
     const blobs = join(o2.cacheDir!, 'models--srpose--tiny', 'blobs');
     const files = existsSync(blobs) ? (await import('node:fs')).readdirSync(blobs) : [];
-    assert.ok(files.every((f) => !/^[0-9a-f]{64}$/.test(f)), `no ONNX blob cached after ${fault}: ${files}`);
+    assert.ok(
+      files.every((f) => !/^[0-9a-f]{64}$/.test(f)),
+      `no ONNX blob cached after ${fault}: ${files}`,
+    );
     assert.is((await estimate(img, { model: 'srpose/tiny', ...o2 })).people.length, 1);
   }
 });
@@ -110,7 +135,9 @@ test('8 concurrent cold estimate() calls download each file once', async () => {
   server.addRepo('srpose/burst');
   server.commit('srpose/burst', await modelFiles(5));
   const before = server.downloads('srpose/burst', 'model.onnx');
-  const rs = await Promise.all(Array.from({ length: 8 }, () => estimate(img, { model: 'srpose/burst', ...o })));
+  const rs = await Promise.all(
+    Array.from({ length: 8 }, () => estimate(img, { model: 'srpose/burst', ...o })),
+  );
   assert.is(rs.length, 8);
   assert.is(server.downloads('srpose/burst', 'model.onnx') - before, 1);
   assert.is(server.downloads('srpose/burst', 'srpose.json'), 1);
@@ -118,7 +145,11 @@ test('8 concurrent cold estimate() calls download each file once', async () => {
 
 test('offline: served from the cache, or MODEL_NOT_FOUND saying it is not cached', async () => {
   const o = await opts();
-  await rejects(createEstimator({ model: 'srpose/tiny', offline: true, ...o }), 'MODEL_NOT_FOUND', /offline/);
+  await rejects(
+    createEstimator({ model: 'srpose/tiny', offline: true, ...o }),
+    'MODEL_NOT_FOUND',
+    /offline/,
+  );
   await estimate(img, { model: 'srpose/tiny', ...o });
   const n = server.requests.length;
   assert.is((await estimate(img, { model: 'srpose/tiny', offline: true, ...o })).people.length, 1);
@@ -126,37 +157,69 @@ test('offline: served from the cache, or MODEL_NOT_FOUND saying it is not cached
 });
 
 // Node 20 has no Cache API: Deno runs this.
-if (!env.isNode) test('Cache API cache (browsers, Workers, Deno Deploy): cold download, then served with the Hub stopped', async () => {
-  if (skipUnless(typeof caches !== 'undefined', 'no Cache API in this runtime')) return;
-  await caches.delete('srpose-hub');
-  server.addRepo('srpose/webcache');
-  server.commit('srpose/webcache', await modelFiles(9));
-  const o = await opts({ cache: 'web' });
-  const cold = await estimate(img, { model: 'srpose/webcache', ...o });
-  assert.is(server.downloads('srpose/webcache', 'model.onnx'), 1);
-  const entry = await (await caches.open('srpose-hub')).match(`https://srpose.invalid/models/srpose/webcache/refs/main`);
-  assert.match(await entry!.text(), /^[0-9a-f]{40}$/);
-  await server.stop();
-  try {
-    const warm = await estimate(img, { model: 'srpose/webcache', ...o });
-    assert.equal(warm.people, cold.people);
-    const offline = await estimate(img, { model: 'srpose/webcache', offline: true, ...o });
-    assert.equal(offline.people, cold.people);
-  } finally {
-    await server.start();
-  }
-  assert.is(server.downloads('srpose/webcache', 'model.onnx'), 1);
-});
+if (!env.isNode) {
+  test('Cache API cache (browsers, Workers, Deno Deploy): cold download, then served with the Hub stopped', async () => {
+    if (skipUnless(typeof caches !== 'undefined', 'no Cache API in this runtime')) return;
+    await caches.delete('srpose-hub');
+    server.addRepo('srpose/webcache');
+    server.commit('srpose/webcache', await modelFiles(9));
+    const o = await opts({ cache: 'web' });
+    const cold = await estimate(img, { model: 'srpose/webcache', ...o });
+    assert.is(server.downloads('srpose/webcache', 'model.onnx'), 1);
+    const entry = await (await caches.open('srpose-hub')).match(
+      `https://srpose.invalid/models/srpose/webcache/refs/main`,
+    );
+    assert.match(await entry!.text(), /^[0-9a-f]{40}$/);
+    await server.stop();
+    try {
+      const warm = await estimate(img, { model: 'srpose/webcache', ...o });
+      assert.equal(warm.people, cold.people);
+      const offline = await estimate(img, { model: 'srpose/webcache', offline: true, ...o });
+      assert.equal(offline.people, cold.people);
+    } finally {
+      await server.start();
+    }
+    assert.is(server.downloads('srpose/webcache', 'model.onnx'), 1);
+  });
+}
 
 test('srpose publish uploads an exported model with a model card; estimate() by that Hub id', async () => {
   const dir = await tempDir('srpose-publish-');
-  for (const [name, bytes] of Object.entries(await modelFiles(7))) writeFileSync(join(dir, name), bytes);
+  for (const [name, bytes] of Object.entries(await modelFiles(7))) {
+    writeFileSync(join(dir, name), bytes);
+  }
   const out: string[] = [];
   const err: string[] = [];
   const run = (args: string[]) => main(args, (l) => out.push(l), (l) => err.push(l));
-  assert.is(await run(['publish', dir, '--repo', 'me/published', '--hub-url', server.url, '--token', TOKEN]), 2);
+  assert.is(
+    await run([
+      'publish',
+      dir,
+      '--repo',
+      'me/published',
+      '--hub-url',
+      server.url,
+      '--token',
+      TOKEN,
+    ]),
+    2,
+  );
   assert.match(err.join('\n'), /--create/);
-  assert.is(await run(['publish', dir, '--repo', 'me/published', '--create', '--hub-url', server.url, '--token', TOKEN]), 0, err.join('\n'));
+  assert.is(
+    await run([
+      'publish',
+      dir,
+      '--repo',
+      'me/published',
+      '--create',
+      '--hub-url',
+      server.url,
+      '--token',
+      TOKEN,
+    ]),
+    0,
+    err.join('\n'),
+  );
   assert.match(out.join('\n'), /published .* to .*me\/published/);
   const card = new TextDecoder().decode(server.file('me/published', 'README.md', 'main')!);
   assert.match(card, /random weights \(seed 0\)|weights:/);

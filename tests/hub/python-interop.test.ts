@@ -21,7 +21,11 @@ import { createEstimator, estimate } from '../../src/estimator/estimator.ts';
 import { hubFile } from '../../src/hub/download.ts';
 import type { EstimatorOptions } from '../../src/types.ts';
 
-const img = { data: new Uint8Array(40 * 30 * 3).map((_, i) => (i * 7) & 255), width: 40, height: 30 };
+const img = {
+  data: new Uint8Array(40 * 30 * 3).map((_, i) => (i * 7) & 255),
+  width: 40,
+  height: 30,
+};
 const HF_HUB_PY = process.env.SRPOSE_HF_HUB_PY ?? '';
 
 /** What Python runs: `argv[1]` is a JSON request, the last stdout line a JSON answer. */
@@ -83,7 +87,11 @@ interface PyResult {
  * user's, telemetry, progress bars and xet off, plus `env`.
  */
 function py(request: Record<string, unknown>, env: Record<string, string> = {}): Promise<PyResult> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HF_') && k !== 'HUGGING_FACE_HUB_TOKEN'));
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) =>
+      !k.startsWith('HF_') && k !== 'HUGGING_FACE_HUB_TOKEN'
+    ),
+  );
   const pythonPath = [HF_HUB_PY, process.env.PYTHONPATH].filter((p) => p).join(delimiter);
   return new Promise((resolve, reject) => {
     const p = spawn(PYTHON, ['-c', SCRIPT, JSON.stringify(request)], {
@@ -110,11 +118,19 @@ function py(request: Record<string, unknown>, env: Record<string, string> = {}):
     p.on('error', reject);
     p.on('close', (code) => {
       clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`python huggingface_hub ${JSON.stringify(request)} exited ${code}: ${err.slice(-3000)}`));
+      if (code !== 0) {
+        return reject(
+          new Error(
+            `python huggingface_hub ${JSON.stringify(request)} exited ${code}: ${err.slice(-3000)}`,
+          ),
+        );
+      }
       try {
         resolve(JSON.parse(out.trim().split('\n').pop() ?? ''));
       } catch {
-        reject(new Error(`python huggingface_hub: not JSON: ${out.slice(-500)} ${err.slice(-1000)}`));
+        reject(
+          new Error(`python huggingface_hub: not JSON: ${out.slice(-500)} ${err.slice(-1000)}`),
+        );
       }
     });
   });
@@ -134,7 +150,8 @@ async function probe(): Promise<{ ok: boolean; detail: string }> {
 }
 
 const hf = await probe();
-const SKIP_WHY = `Python huggingface_hub is not importable by ${PYTHON} (${hf.detail}): set SRPOSE_HF_HUB_PY to a ` +
+const SKIP_WHY =
+  `Python huggingface_hub is not importable by ${PYTHON} (${hf.detail}): set SRPOSE_HF_HUB_PY to a ` +
   `directory holding the huggingface_hub package (e.g. a huggingface_hub checkout's src/) to run the interop tests`;
 const skip = requirement([hf.ok, SKIP_WHY]);
 if (hf.ok) console.log(`  [python-interop] huggingface_hub ${hf.detail}`);
@@ -144,7 +161,10 @@ const modelFiles = tinyModelFiles;
 const FILES = ['srpose.json', 'model.onnx'];
 let server: HubServer;
 
-const ours = (cacheDir: string, over: Partial<EstimatorOptions> = {}): Omit<EstimatorOptions, 'model'> => ({
+const ours = (
+  cacheDir: string,
+  over: Partial<EstimatorOptions> = {},
+): Omit<EstimatorOptions, 'model'> => ({
   hubUrl: server.url,
   cacheDir,
   backend: 'wasm',
@@ -156,8 +176,17 @@ function downloadCounts(repo: string): number[] {
 }
 
 /** `path` is `<cache>/models--owner--name/snapshots/<commit>/<file>`, a relative symlink to its blob. */
-function assertSnapshotPath(path: string, cacheDir: string, repo: string, commit: string, file: string): void {
-  assert.is(relative(cacheDir, path), join(`models--${repo.replace('/', '--')}`, 'snapshots', commit, file));
+function assertSnapshotPath(
+  path: string,
+  cacheDir: string,
+  repo: string,
+  commit: string,
+  file: string,
+): void {
+  assert.is(
+    relative(cacheDir, path),
+    join(`models--${repo.replace('/', '--')}`, 'snapshots', commit, file),
+  );
   assert.ok(lstatSync(path).isSymbolicLink(), `${path} is a symlink`);
   assert.match(readlinkSync(path), /^\.\.\/\.\.\/blobs\/([0-9a-f]{40}|[0-9a-f]{64})$/);
 }
@@ -182,7 +211,13 @@ test('Python downloads first: we load its cache offline, with the Hub stopped, a
   const repo = 'py/first';
   const cacheDir = await tempDir('srpose-pycache-');
   const commit = server.resolve(repo)!;
-  const r = await py({ op: 'download', repo, files: FILES, cache_dir: cacheDir, endpoint: server.url }, { HF_ENDPOINT: server.url });
+  const r = await py({
+    op: 'download',
+    repo,
+    files: FILES,
+    cache_dir: cacheDir,
+    endpoint: server.url,
+  }, { HF_ENDPOINT: server.url });
   for (const f of FILES) {
     assertSnapshotPath(r.paths![f], cacheDir, repo, commit, f);
     assert.equal(new Uint8Array(readFileSync(r.paths![f])), server.file(repo, f), `Python's ${f}`);
@@ -204,7 +239,11 @@ test('Python downloads first: we load its cache offline, with the Hub stopped, a
     }
     unreachable = await estimate(img, { model: repo, ...ours(cacheDir, { offline: false }) });
     for (const f of FILES) {
-      const got = await hubFile({ repo, revision: 'main' }, f, { hubUrl: server.url, cacheDir, offline: true });
+      const got = await hubFile({ repo, revision: 'main' }, f, {
+        hubUrl: server.url,
+        cacheDir,
+        offline: true,
+      });
       assert.is(got.commit, commit);
       assert.equal(got.bytes, server.file(repo, f));
     }
@@ -213,12 +252,12 @@ test('Python downloads first: we load its cache offline, with the Hub stopped, a
   }
   assert.is(offline.people.length, 1);
   assert.equal(unreachable.people, offline.people);
-  assert.equal(downloadCounts(repo), counts, 'nothing downloaded while loading Python\'s cache');
+  assert.equal(downloadCounts(repo), counts, "nothing downloaded while loading Python's cache");
 
   // The Hub up: our client asks for the commit and hashes, finds Python's blobs valid, downloads nothing.
   const online = await estimate(img, { model: repo, ...ours(cacheDir) });
   assert.equal(online.people, offline.people);
-  assert.equal(downloadCounts(repo), counts, 'Python\'s blobs reused with the Hub up');
+  assert.equal(downloadCounts(repo), counts, "Python's blobs reused with the Hub up");
   const blobs = readdirSync(join(cacheDir, 'models--py--first', 'blobs')).sort();
   assert.is(blobs.length, 2, `only Python's two blobs: ${blobs}`);
 });
@@ -237,7 +276,10 @@ test('we download first: Python finds our cache with HF_HUB_OFFLINE and local_fi
   for (
     const [how, r] of [
       ['HF_HUB_OFFLINE=1', await py(request, { HF_HUB_OFFLINE: '1', HF_ENDPOINT: server.url })],
-      ['local_files_only=True', await py({ ...request, local_files_only: true }, { HF_ENDPOINT: server.url })],
+      [
+        'local_files_only=True',
+        await py({ ...request, local_files_only: true }, { HF_ENDPOINT: server.url }),
+      ],
     ] as const
   ) {
     for (const f of FILES) {
@@ -257,7 +299,12 @@ test('we download first: Python finds our cache with HF_HUB_OFFLINE and local_fi
     size_on_disk: size,
     nb_files: 2,
     refs: ['main'],
-    revisions: [{ commit, refs: ['main'], size_on_disk: size, files: ['model.onnx', 'srpose.json'] }],
+    revisions: [{
+      commit,
+      refs: ['main'],
+      size_on_disk: size,
+      files: ['model.onnx', 'srpose.json'],
+    }],
   }]);
   assert.is(scan.size_on_disk, size);
 });
@@ -272,18 +319,36 @@ test('revisions pin the same snapshots on both sides: a tag and main hold differ
 
   // Python downloads the tag; we read `@v1` from its cache offline.
   const pyCache = await tempDir('srpose-pycache-pin-');
-  const r = await py({ op: 'download', repo, revision: 'v1', files: FILES, cache_dir: pyCache, endpoint: server.url }, { HF_ENDPOINT: server.url });
+  const r = await py({
+    op: 'download',
+    repo,
+    revision: 'v1',
+    files: FILES,
+    cache_dir: pyCache,
+    endpoint: server.url,
+  }, { HF_ENDPOINT: server.url });
   for (const f of FILES) assertSnapshotPath(r.paths![f], pyCache, repo, v1, f);
   assert.is(readFileSync(join(pyCache, 'models--pin--tiny', 'refs', 'v1'), 'utf8'), v1);
-  const got = await hubFile({ repo, revision: 'v1' }, 'model.onnx', { hubUrl: server.url, cacheDir: pyCache, offline: true });
+  const got = await hubFile({ repo, revision: 'v1' }, 'model.onnx', {
+    hubUrl: server.url,
+    cacheDir: pyCache,
+    offline: true,
+  });
   assert.is(got.commit, v1);
   assert.equal(got.bytes, server.file(repo, 'model.onnx', 'v1'));
   const before = server.requests.length;
   const fromPy = await estimate(img, { model: `${repo}@v1`, ...ours(pyCache, { offline: true }) });
-  const byCommit = await estimate(img, { model: `${repo}@${v1}`, ...ours(pyCache, { offline: true }) });
+  const byCommit = await estimate(img, {
+    model: `${repo}@${v1}`,
+    ...ours(pyCache, { offline: true }),
+  });
   assert.equal(byCommit.people, fromPy.people);
   // main is not cached: never served from another revision's snapshot.
-  await rejects(createEstimator({ model: repo, ...ours(pyCache, { offline: true }) }), 'MODEL_NOT_FOUND', /offline/);
+  await rejects(
+    createEstimator({ model: repo, ...ours(pyCache, { offline: true }) }),
+    'MODEL_NOT_FOUND',
+    /offline/,
+  );
   assert.is(server.requests.length, before, 'no request offline');
 
   // We download both into a fresh cache: v1 matches what Python cached, main differs.
@@ -296,10 +361,16 @@ test('revisions pin the same snapshots on both sides: a tag and main hold differ
   // Python, offline, reads each revision (by tag, branch and commit) from our cache.
   const n = server.requests.length;
   for (const [revision, commit] of [['v1', v1], ['main', main], [v1, v1]]) {
-    const p = await py({ op: 'download', repo, revision, files: FILES, cache_dir: tsCache }, { HF_HUB_OFFLINE: '1' });
+    const p = await py({ op: 'download', repo, revision, files: FILES, cache_dir: tsCache }, {
+      HF_HUB_OFFLINE: '1',
+    });
     for (const f of FILES) {
       assertSnapshotPath(p.paths![f], tsCache, repo, commit, f);
-      assert.equal(new Uint8Array(readFileSync(p.paths![f])), server.file(repo, f, commit), `${revision}: ${f}`);
+      assert.equal(
+        new Uint8Array(readFileSync(p.paths![f])),
+        server.file(repo, f, commit),
+        `${revision}: ${f}`,
+      );
     }
   }
   assert.is(server.requests.length, n, 'Python made no request');
@@ -307,10 +378,13 @@ test('revisions pin the same snapshots on both sides: a tag and main hold differ
   assert.equal(scan.warnings, []);
   const [info] = scan.repos!;
   assert.equal(info.refs, ['main', 'v1']);
-  assert.equal(info.revisions.map((v) => [v.commit, v.refs, v.files]).sort(), [
-    [v1, ['v1'], ['model.onnx', 'srpose.json']],
-    [main, ['main'], ['model.onnx', 'srpose.json']],
-  ].sort());
+  assert.equal(
+    info.revisions.map((v) => [v.commit, v.refs, v.files]).sort(),
+    [
+      [v1, ['v1'], ['model.onnx', 'srpose.json']],
+      [main, ['main'], ['model.onnx', 'srpose.json']],
+    ].sort(),
+  );
   // Different weights and so a different srpose.json (it names the ONNX's sha256): 4 blobs.
   assert.is(info.nb_files, 4);
 });

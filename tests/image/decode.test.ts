@@ -5,17 +5,26 @@ import * as assert from 'uvu/assert';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSRPoseError, type SRPoseErrorCode } from '../../src/errors.ts';
-import { type CodecWasm, encodeJpeg, encodePng, encodeWebp, setWasmLoader } from '../../src/image/codecs.ts';
+import {
+  type CodecWasm,
+  encodeJpeg,
+  encodePng,
+  encodeWebp,
+  setWasmLoader,
+} from '../../src/image/codecs.ts';
 import { decodeImage } from '../../src/image/decode.ts';
 import { packRgb, pixelsToRgb, toBytes } from '../../src/image/pixels.ts';
 import { hasShared, SHARED, skipUnless } from '../helpers/env.ts';
 import { cv2Dump, cv2Missing, firstDifference } from '../helpers/cv2.ts';
 
-
 const file = async (path: string) => new Uint8Array(await readFile(path));
 
-
-async function expectCode(code: SRPoseErrorCode, bytes: Uint8Array, what: string, maxPixels?: number): Promise<void> {
+async function expectCode(
+  code: SRPoseErrorCode,
+  bytes: Uint8Array,
+  what: string,
+  maxPixels?: number,
+): Promise<void> {
   try {
     const img = await decodeImage(bytes, { maxPixels });
     assert.unreachable(`${what}: decoded ${img.width}x${img.height}`);
@@ -45,18 +54,38 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
 }
 
 /** A PNG of any colour type written here (zlib via CompressionStream): `samples` is (h, w, n). */
-async function makePng(w: number, h: number, colorType: number, samples: Uint8Array, n: number): Promise<Uint8Array> {
+async function makePng(
+  w: number,
+  h: number,
+  colorType: number,
+  samples: Uint8Array,
+  n: number,
+): Promise<Uint8Array> {
   const raw = new Uint8Array(h * (1 + w * n));
-  for (let y = 0; y < h; y++) raw.set(samples.subarray(y * w * n, (y + 1) * w * n), y * (1 + w * n) + 1);
-  const zlib = new Uint8Array(await new Response(new Blob([raw]).stream().pipeThrough(new CompressionStream('deflate'))).arrayBuffer());
+  for (let y = 0; y < h; y++) {
+    raw.set(samples.subarray(y * w * n, (y + 1) * w * n), y * (1 + w * n) + 1);
+  }
+  const zlib = new Uint8Array(
+    await new Response(new Blob([raw]).stream().pipeThrough(new CompressionStream('deflate')))
+      .arrayBuffer(),
+  );
   const ihdr = concat(be32(w), be32(h), [8, colorType, 0, 0, 0]);
-  return concat([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], chunk('IHDR', ihdr), chunk('IDAT', zlib), chunk('IEND', new Uint8Array()));
+  return concat(
+    [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib),
+    chunk('IEND', new Uint8Array()),
+  );
 }
 
 /** RGBA test picture (w, h) with structure in every channel. */
 function picture(w: number, h: number): Uint8Array {
   const d = new Uint8Array(w * h * 4);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) d.set([(x * 9) & 255, (y * 13) & 255, (x * y) & 255, (x + y * 3) & 255], (y * w + x) * 4);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      d.set([(x * 9) & 255, (y * 13) & 255, (x * y) & 255, (x + y * 3) & 255], (y * w + x) * 4);
+    }
+  }
   return d;
 }
 const rgbOf = (rgba: Uint8Array) => rgba.filter((_, i) => i % 4 !== 3);
@@ -108,8 +137,14 @@ test('every shared photo decodes exactly as cv2.imread does', async () => {
     seen[p.dataset] = (seen[p.dataset] ?? 0) + 1;
   }
   const n = ref.index.photos.length;
-  console.log(`  ${n} photos ${JSON.stringify(seen)} equal; decode ${(ms / n).toFixed(1)} ms per photo (${(ms / (pixels / 1e6)).toFixed(1)} ms/MP)`);
-  for (const ds of ['coco', 'crowdpose', 'mpii']) assert.ok(seen[ds] > 0, `no ${ds} photos in ${SHARED}`);
+  console.log(
+    `  ${n} photos ${JSON.stringify(seen)} equal; decode ${(ms / n).toFixed(1)} ms per photo (${
+      (ms / (pixels / 1e6)).toFixed(1)
+    } ms/MP)`,
+  );
+  for (const ds of ['coco', 'crowdpose', 'mpii']) {
+    assert.ok(seen[ds] > 0, `no ${ds} photos in ${SHARED}`);
+  }
 });
 
 test('synthetic JPEG / PNG / WebP files decode as cv2.imread does (EXIF orientation included)', async () => {
@@ -130,9 +165,12 @@ test('synthetic JPEG / PNG / WebP files decode as cv2.imread does (EXIF orientat
 
 test('EXIF orientations 1..8 transform a JPEG as OpenCV does', async () => {
   const w = 6, h = 4;
-  const jpeg = await encodeJpeg({ data: rgbOf(picture(w, h)), width: w, height: h }, { quality: 100 });
+  const jpeg = await encodeJpeg({ data: rgbOf(picture(w, h)), width: w, height: h }, {
+    quality: 100,
+  });
   const plain = await decodeImage(jpeg);
-  const at = (x: number, y: number) => Array.from(plain.data.subarray((y * w + x) * 3, (y * w + x) * 3 + 3));
+  const at = (x: number, y: number) =>
+    Array.from(plain.data.subarray((y * w + x) * 3, (y * w + x) * 3 + 3));
   // Where output pixel (x, y) comes from, per orientation (OpenCV's flip / transpose steps).
   const from: Record<number, (x: number, y: number) => [number, number]> = {
     1: (x, y) => [x, y],
@@ -145,13 +183,42 @@ test('EXIF orientations 1..8 transform a JPEG as OpenCV does', async () => {
     8: (x, y) => [w - 1 - y, x],
   };
   for (let o = 1; o <= 8; o++) {
-    const tiff = [0x4d, 0x4d, 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, o, 0, 0, 0, 0, 0, 0];
+    const tiff = [
+      0x4d,
+      0x4d,
+      0,
+      42,
+      0,
+      0,
+      0,
+      8,
+      0,
+      1,
+      0x01,
+      0x12,
+      0,
+      3,
+      0,
+      0,
+      0,
+      1,
+      0,
+      o,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+    ];
     const app1 = concat([0xff, 0xe1, 0, tiff.length + 8], ascii('Exif\0\0'), tiff);
     const img = await decodeImage(concat(jpeg.subarray(0, 2), app1, jpeg.subarray(2)));
     assert.equal([img.width, img.height], o >= 5 ? [h, w] : [w, h], `orientation ${o}`);
     for (let y = 0; y < img.height; y++) {
       for (let x = 0; x < img.width; x++) {
-        const got = Array.from(img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3));
+        const got = Array.from(
+          img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3),
+        );
         assert.equal(got, at(...from[o](x, y)), `orientation ${o} pixel (${x}, ${y})`);
       }
     }
@@ -162,12 +229,14 @@ test('PNG and WebP round trips: RGB, RGBA (alpha dropped), grey and grey + alpha
   const w = 23, h = 11;
   const rgba = picture(w, h);
   const rgb = rgbOf(rgba);
-  for (const [name, bytes] of [
-    ['PNG RGBA', await encodePng({ data: rgba, width: w, height: h })],
-    ['PNG RGB', await encodePng({ data: rgb, width: w, height: h })],
-    ['WebP lossless RGBA', await encodeWebp({ data: rgba, width: w, height: h })],
-    ['WebP lossless RGB', await encodeWebp({ data: rgb, width: w, height: h })],
-  ] as const) {
+  for (
+    const [name, bytes] of [
+      ['PNG RGBA', await encodePng({ data: rgba, width: w, height: h })],
+      ['PNG RGB', await encodePng({ data: rgb, width: w, height: h })],
+      ['WebP lossless RGBA', await encodeWebp({ data: rgba, width: w, height: h })],
+      ['WebP lossless RGB', await encodeWebp({ data: rgb, width: w, height: h })],
+    ] as const
+  ) {
     const img = await decodeImage(bytes);
     assert.equal([img.width, img.height], [w, h], name);
     assert.equal(img.data, rgb, name);
@@ -175,35 +244,55 @@ test('PNG and WebP round trips: RGB, RGBA (alpha dropped), grey and grey + alpha
   const grey = rgba.filter((_, i) => i % 4 === 0);
   const greyAlpha = rgba.filter((_, i) => i % 4 === 0 || i % 4 === 3);
   const replicated = new Uint8Array(w * h * 3).map((_, i) => grey[Math.floor(i / 3)]);
-  for (const [name, bytes] of [
-    ['PNG grey', await makePng(w, h, 0, grey, 1)],
-    ['PNG grey + alpha', await makePng(w, h, 4, greyAlpha, 2)],
-    ['WebP grey', await encodeWebp({ data: replicated, width: w, height: h })],
-  ] as const) {
+  for (
+    const [name, bytes] of [
+      ['PNG grey', await makePng(w, h, 0, grey, 1)],
+      ['PNG grey + alpha', await makePng(w, h, 4, greyAlpha, 2)],
+      ['WebP grey', await encodeWebp({ data: replicated, width: w, height: h })],
+    ] as const
+  ) {
     const img = await decodeImage(bytes);
     assert.equal(img.data, replicated, name);
   }
-  const lossy = await decodeImage(await encodeWebp({ data: rgb, width: w, height: h }, { lossless: false, quality: 90 }));
+  const lossy = await decodeImage(
+    await encodeWebp({ data: rgb, width: w, height: h }, { lossless: false, quality: 90 }),
+  );
   assert.equal([lossy.width, lossy.height, lossy.format], [w, h, 'webp']);
 });
 
 test('bad input: empty, random, truncated, oversized, zero-size, corrupt', async () => {
   await expectCode('IMAGE_UNSUPPORTED', new Uint8Array(), 'empty bytes');
   let seed = 11;
-  await expectCode('IMAGE_UNSUPPORTED', new Uint8Array(10000).map(() => (seed = (seed * 16807) % 2147483647) & 255), 'random bytes');
+  await expectCode(
+    'IMAGE_UNSUPPORTED',
+    new Uint8Array(10000).map(() => (seed = (seed * 16807) % 2147483647) & 255),
+    'random bytes',
+  );
   const w = 64, h = 48;
   const jpeg = await encodeJpeg({ data: rgbOf(picture(w, h)), width: w, height: h });
-  await expectCode('IMAGE_TRUNCATED', jpeg.subarray(0, Math.floor(jpeg.length * 0.3)), 'first 30% of a JPEG');
+  await expectCode(
+    'IMAGE_TRUNCATED',
+    jpeg.subarray(0, Math.floor(jpeg.length * 0.3)),
+    'first 30% of a JPEG',
+  );
   if (!skipUnless(hasShared, `${SHARED} is absent: truncated shared photo not tried`)) {
     const photo = await file(join(SHARED, 'coco', '000000000785.jpg'));
-    await expectCode('IMAGE_TRUNCATED', photo.subarray(0, Math.floor(photo.length * 0.3)), 'first 30% of a shared photo');
+    await expectCode(
+      'IMAGE_TRUNCATED',
+      photo.subarray(0, Math.floor(photo.length * 0.3)),
+      'first 30% of a shared photo',
+    );
   }
   const png = await encodePng({ data: picture(w, h), width: w, height: h });
   await expectCode('IMAGE_TRUNCATED', png.subarray(0, png.length - 30), 'PNG without its end');
   const webp = await encodeWebp({ data: picture(w, h), width: w, height: h });
   await expectCode('IMAGE_TRUNCATED', webp.subarray(0, webp.length - 10), 'WebP without its end');
   // A header alone, claiming 10^10 pixels: refused before any decoding (no image data follows).
-  const ihdr = (width: number, height: number) => concat([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], chunk('IHDR', concat(be32(width), be32(height), [8, 2, 0, 0, 0])));
+  const ihdr = (width: number, height: number) =>
+    concat(
+      [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
+      chunk('IHDR', concat(be32(width), be32(height), [8, 2, 0, 0, 0])),
+    );
   await expectCode('IMAGE_TOO_LARGE', ihdr(100000, 100000), 'PNG header claiming 100000x100000');
   await expectCode('IMAGE_TOO_LARGE', png, 'a 64x48 PNG over maxPixels 1000', 1000);
   await expectCode('IMAGE_EMPTY', ihdr(0, 100), 'PNG header with width 0');
@@ -226,9 +315,21 @@ test('bad input: empty, random, truncated, oversized, zero-size, corrupt', async
 
 test('unsupported variants: CMYK JPEG, animated WebP', async () => {
   const sof = [0xff, 0xc0, 0, 20, 8, 0, 8, 0, 8, 4, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0, 4, 0x11, 0];
-  await expectCode('IMAGE_UNSUPPORTED', concat([0xff, 0xd8], sof, [0xff, 0xda, 0, 2, 0xff, 0xd9]), 'CMYK JPEG');
+  await expectCode(
+    'IMAGE_UNSUPPORTED',
+    concat([0xff, 0xd8], sof, [0xff, 0xda, 0, 2, 0xff, 0xd9]),
+    'CMYK JPEG',
+  );
   const le = (v: number) => [v & 255, (v >> 8) & 255, (v >> 16) & 255];
-  const anim = concat(ascii('RIFF'), [22, 0, 0, 0], ascii('WEBPVP8X'), [10, 0, 0, 0], [0x02, 0, 0, 0], le(15), le(15));
+  const anim = concat(
+    ascii('RIFF'),
+    [22, 0, 0, 0],
+    ascii('WEBPVP8X'),
+    [10, 0, 0, 0],
+    [0x02, 0, 0, 0],
+    le(15),
+    le(15),
+  );
   await expectCode('IMAGE_UNSUPPORTED', anim, 'animated WebP');
 });
 
@@ -236,16 +337,21 @@ test('pixelsToRgb and toBytes normalise caller input', async () => {
   const rgba = picture(4, 3);
   const rgb = rgbOf(rgba);
   assert.equal(pixelsToRgb({ data: rgba, width: 4, height: 3 }).data, rgb);
-  assert.equal(pixelsToRgb({ data: new Uint8ClampedArray(rgba), width: 4, height: 3, channels: 4 }).data, rgb);
+  assert.equal(
+    pixelsToRgb({ data: new Uint8ClampedArray(rgba), width: 4, height: 3, channels: 4 }).data,
+    rgb,
+  );
   const same = pixelsToRgb({ data: rgb, width: 4, height: 3 });
   assert.ok(same.data === rgb, 'RGB input is used without a copy');
-  for (const [px, code] of [
-    [{ data: rgb, width: 4, height: 3, channels: 4 }, 'INVALID_PIXELS'],
-    [{ data: rgb.subarray(1), width: 4, height: 3 }, 'INVALID_PIXELS'],
-    [{ data: rgb, width: 4.5, height: 3 }, 'INVALID_PIXELS'],
-    [{ data: Array.from(rgb), width: 4, height: 3 }, 'INVALID_PIXELS'],
-    [{ data: new Uint8Array(), width: 0, height: 3 }, 'IMAGE_EMPTY'],
-  ] as const) {
+  for (
+    const [px, code] of [
+      [{ data: rgb, width: 4, height: 3, channels: 4 }, 'INVALID_PIXELS'],
+      [{ data: rgb.subarray(1), width: 4, height: 3 }, 'INVALID_PIXELS'],
+      [{ data: rgb, width: 4.5, height: 3 }, 'INVALID_PIXELS'],
+      [{ data: Array.from(rgb), width: 4, height: 3 }, 'INVALID_PIXELS'],
+      [{ data: new Uint8Array(), width: 0, height: 3 }, 'IMAGE_EMPTY'],
+    ] as const
+  ) {
     try {
       pixelsToRgb(px as any);
       assert.unreachable(JSON.stringify({ ...px, data: px.data.length }));
@@ -260,12 +366,20 @@ test('pixelsToRgb and toBytes normalise caller input', async () => {
     const px = new Uint8Array(w * h * 4 + 4).map((_, i) => (i * 37 + (i >> 7)) & 255);
     const want = new Uint8Array(w * h * 3);
     for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) want[3 * i + c] = px[4 * i + c];
-    for (const view of [px.subarray(0, w * h * 4), new Uint8ClampedArray(px.buffer, 0, w * h * 4), Array.from(px.subarray(0, w * h * 4))]) {
+    for (
+      const view of [
+        px.subarray(0, w * h * 4),
+        new Uint8ClampedArray(px.buffer, 0, w * h * 4),
+        Array.from(px.subarray(0, w * h * 4)),
+      ]
+    ) {
       assert.equal(packRgb(view, w, h, 4, 1).data, want, `${w}x${h} ${view.constructor.name}`);
     }
     const shifted = new Uint8Array(px.buffer, 1, w * h * 4);
     const wantShifted = new Uint8Array(w * h * 3);
-    for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) wantShifted[3 * i + c] = shifted[4 * i + c];
+    for (let i = 0; i < w * h; i++) {
+      for (let c = 0; c < 3; c++) wantShifted[3 * i + c] = shifted[4 * i + c];
+    }
     assert.equal(packRgb(shifted, w, h, 4, 1).data, wantShifted, `${w}x${h} unaligned`);
   }
   const bytes = new Uint8Array([1, 2, 3, 4, 5]);
@@ -273,7 +387,10 @@ test('pixelsToRgb and toBytes normalise caller input', async () => {
   assert.equal(await toBytes(bytes.buffer), bytes);
   assert.equal(await toBytes(new DataView(bytes.buffer, 1, 3)), bytes.subarray(1, 4));
   assert.equal(await toBytes(new Blob([bytes])), bytes);
-  await toBytes('nope' as any).then(() => assert.unreachable('accepted a string'), (e) => assert.ok(isSRPoseError(e, 'IMAGE_UNSUPPORTED')));
+  await toBytes('nope' as any).then(
+    () => assert.unreachable('accepted a string'),
+    (e) => assert.ok(isSRPoseError(e, 'IMAGE_UNSUPPORTED')),
+  );
 });
 
 test.run();

@@ -12,7 +12,13 @@ const valid = () => ({
   dataset: 'coco',
   source: {},
   onnx: { file: 'model.onnx', sha256: null, input: 'image', output: 'heatmaps' },
-  input: { width: 192, height: 256, colorOrder: 'RGB', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+  input: {
+    width: 192,
+    height: 256,
+    colorOrder: 'RGB',
+    mean: [0.485, 0.456, 0.406],
+    std: [0.229, 0.224, 0.225],
+  },
   heatmap: { width: 192, height: 256 },
   bbox: { padding: 1.25, pixelStd: 200 },
   keypoints: Array.from({ length: 17 }, (_, i) => `k${i}`),
@@ -33,7 +39,11 @@ test('a valid contract parses, typed', () => {
 const broken: [string, (c: any) => void, RegExp][] = [
   ['format', (c) => (c.format = 'v0'), /format/],
   ['kind', (c) => (c.kind = 'sideways'), /kind/],
-  ['kind bottom-up with a top-down body', (c) => (c.kind = 'bottom-up'), /grouping must be an object/],
+  [
+    'kind bottom-up with a top-down body',
+    (c) => (c.kind = 'bottom-up'),
+    /grouping must be an object/,
+  ],
   ['input width', (c) => (c.input.width = 0), /input\.width/],
   ['std zero', (c) => (c.input.std = [0.2, 0, 0.2]), /input\.std\[1\]/],
   ['mean length', (c) => (c.input.mean = [0.5]), /input\.mean/],

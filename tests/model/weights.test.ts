@@ -18,7 +18,11 @@ import { probeWebGpu } from '../../src/runtime/webgpu.ts';
 import { createEstimator } from '../../src/estimator/estimator.ts';
 import type { EstimateResult, EstimatorOptions } from '../../src/types.ts';
 
-const img = { data: new Uint8Array(64 * 48 * 3).map((_, i) => (i * 13) & 255), width: 64, height: 48 };
+const img = {
+  data: new Uint8Array(64 * 48 * 3).map((_, i) => (i * 13) & 255),
+  width: 64,
+  height: 48,
+};
 
 async function sha256(b: Uint8Array): Promise<string> {
   const d = await crypto.subtle.digest('SHA-256', b as Uint8Array<ArrayBuffer>);
@@ -28,23 +32,37 @@ async function sha256(b: Uint8Array): Promise<string> {
 /** Files of a model whose fp32, fp16 and int8 "weights" are the tiny model with seeds 0, 1, 2. */
 async function variantFiles(recommended = 'fp16'): Promise<Record<string, Uint8Array>> {
   const [fp32, fp16, int8] = await Promise.all([0, 1, 2].map((s) => tinyOnnx(s)));
-  const spec = async (file: string, b: Uint8Array) => ({ file, sha256: await sha256(b), bytes: b.length });
+  const spec = async (file: string, b: Uint8Array) => ({
+    file,
+    sha256: await sha256(b),
+    bytes: b.length,
+  });
   const config = tinyConfig({
     onnx: {
       ...(await spec('model.onnx', fp32)),
       input: 'image',
       output: 'heatmaps',
       weights: 'fp32',
-      variants: { fp16: await spec('model_fp16.onnx', fp16), int8: await spec('model_int8.onnx', int8) },
+      variants: {
+        fp16: await spec('model_fp16.onnx', fp16),
+        int8: await spec('model_int8.onnx', int8),
+      },
       recommended,
     },
   });
-  return { 'srpose.json': new TextEncoder().encode(JSON.stringify(config)), 'model.onnx': fp32, 'model_fp16.onnx': fp16, 'model_int8.onnx': int8 };
+  return {
+    'srpose.json': new TextEncoder().encode(JSON.stringify(config)),
+    'model.onnx': fp32,
+    'model_fp16.onnx': fp16,
+    'model_int8.onnx': int8,
+  };
 }
 
 async function writeDir(files: Record<string, Uint8Array>, skip: string[] = []): Promise<string> {
   const dir = await tempDir('srpose-variants-');
-  for (const [name, bytes] of Object.entries(files)) if (!skip.includes(name)) await writeFile(join(dir, name), bytes);
+  for (const [name, bytes] of Object.entries(files)) {
+    if (!skip.includes(name)) await writeFile(join(dir, name), bytes);
+  }
   return dir;
 }
 
@@ -58,50 +76,100 @@ async function run(opts: EstimatorOptions): Promise<EstimateResult> {
 }
 
 /** The keypoints of the tiny model with `seed` weights, as the reference of "which file ran". */
-const reference = async (seed: number) => (await run({ model: { onnx: await tinyOnnx(seed), config: tinyConfig() } })).people;
+const reference = async (seed: number) =>
+  (await run({ model: { onnx: await tinyOnnx(seed), config: tinyConfig() } })).people;
 
 test('the contract: variants and recommended are checked field by field', () => {
-  const base = () => tinyConfig({ onnx: { file: 'model.onnx', input: 'image', output: 'heatmaps', variants: { int8: { file: 'model_int8.onnx' } }, recommended: 'int8' } });
+  const base = () =>
+    tinyConfig({
+      onnx: {
+        file: 'model.onnx',
+        input: 'image',
+        output: 'heatmaps',
+        variants: { int8: { file: 'model_int8.onnx' } },
+        recommended: 'int8',
+      },
+    });
   const ok = parseModelConfig(base());
   assert.is(ok.onnx.weights, 'fp32');
   assert.is(ok.onnx.recommended, 'int8');
-  assert.equal(ok.onnx.variants, { int8: { file: 'model_int8.onnx', sha256: undefined, bytes: undefined } });
+  assert.equal(ok.onnx.variants, {
+    int8: { file: 'model_int8.onnx', sha256: undefined, bytes: undefined },
+  });
   // an older contract: fp32 only, recommended fp32
   const old = parseModelConfig(tinyConfig());
   assert.equal([old.onnx.weights, old.onnx.recommended, old.onnx.variants], ['fp32', 'fp32', {}]);
   const broken: [string, (c: any) => void, RegExp][] = [
-    ['unknown kind', (c) => (c.onnx.variants = { int4: { file: 'x.onnx' } }), /a key of onnx\.variants must be one of fp32, fp16, int8/],
+    [
+      'unknown kind',
+      (c) => (c.onnx.variants = { int4: { file: 'x.onnx' } }),
+      /a key of onnx\.variants must be one of fp32, fp16, int8/,
+    ],
     ['weights', (c) => (c.onnx.weights = 'bf16'), /onnx\.weights must be one of/],
-    ['repeats the main file', (c) => (c.onnx.variants = { fp32: { file: 'x.onnx' } }), /repeats onnx\.weights/],
+    [
+      'repeats the main file',
+      (c) => (c.onnx.variants = { fp32: { file: 'x.onnx' } }),
+      /repeats onnx\.weights/,
+    ],
     ['recommended missing', (c) => (c.onnx.recommended = 'fp16'), /onnx\.recommended is fp16/],
-    ['escaping path', (c) => (c.onnx.variants.int8.file = '../x.onnx'), /onnx\.variants\.int8\.file must be a relative path/],
-    ['with external data', (c) => (c.onnx.externalData = [{ file: 'model.onnx.data' }]), /cannot be combined with onnx\.externalData/],
+    [
+      'escaping path',
+      (c) => (c.onnx.variants.int8.file = '../x.onnx'),
+      /onnx\.variants\.int8\.file must be a relative path/,
+    ],
+    [
+      'with external data',
+      (c) => (c.onnx.externalData = [{ file: 'model.onnx.data' }]),
+      /cannot be combined with onnx\.externalData/,
+    ],
     ['bad size', (c) => (c.onnx.variants.int8.bytes = -1), /onnx\.variants\.int8\.bytes/],
   ];
   for (const [name, mutate, re] of broken) {
     const c = base();
     mutate(c);
-    assert.throws(() => parseModelConfig(c), (e: Error) => (e as any).code === 'MODEL_INVALID' && re.test(e.message), name);
+    assert.throws(
+      () => parseModelConfig(c),
+      (e: Error) => (e as any).code === 'MODEL_INVALID' && re.test(e.message),
+      name,
+    );
   }
 });
 
 test('the rules: forced, fp16 on WebGPU with shader-f16, else recommended; only among what is offered', async () => {
-  const config = parseModelConfig(JSON.parse(new TextDecoder().decode((await variantFiles('int8'))['srpose.json'])));
+  const config = parseModelConfig(
+    JSON.parse(new TextDecoder().decode((await variantFiles('int8'))['srpose.json'])),
+  );
   const wasm = { backend: 'wasm', shaderF16: false };
   const f16gpu = { backend: 'webgpu', shaderF16: true };
   assert.equal(chooseWeights(config, 'auto', wasm).weights, 'int8');
   assert.equal(chooseWeights(config, 'auto', wasm).reason, 'recommended by srpose.json');
-  assert.equal(chooseWeights(config, 'auto', { backend: 'webgpu', shaderF16: false }).weights, 'int8');
-  assert.equal(chooseWeights(config, 'auto', f16gpu), { weights: 'fp16', spec: config.onnx.variants.fp16!, reason: 'WebGPU adapter with shader-f16' });
+  assert.equal(
+    chooseWeights(config, 'auto', { backend: 'webgpu', shaderF16: false }).weights,
+    'int8',
+  );
+  assert.equal(chooseWeights(config, 'auto', f16gpu), {
+    weights: 'fp16',
+    spec: config.onnx.variants.fp16!,
+    reason: 'WebGPU adapter with shader-f16',
+  });
   // shader-f16 on a backend that is not WebGPU changes nothing
   assert.equal(chooseWeights(config, 'auto', { backend: 'wasm', shaderF16: true }).weights, 'int8');
   assert.equal(chooseWeights(config, 'fp32', f16gpu).weights, 'fp32');
   assert.equal(chooseWeights(config, 'fp32', f16gpu).spec.file, 'model.onnx');
   // offered: only the bytes given
   assert.equal(chooseWeights(config, 'auto', f16gpu, ['fp32']).weights, 'fp32');
-  assert.throws(() => chooseWeights(config, 'fp16', wasm, ['fp32']), (e: Error) => (e as any).code === 'INVALID_OPTION' && /no fp16 weights \(it has fp32\)/.test(e.message));
+  assert.throws(
+    () => chooseWeights(config, 'fp16', wasm, ['fp32']),
+    (e: Error) =>
+      (e as any).code === 'INVALID_OPTION' && /no fp16 weights \(it has fp32\)/.test(e.message),
+  );
   const plain = parseModelConfig(tinyConfig());
-  assert.throws(() => chooseWeights(plain, 'int8', wasm), (e: Error) => /has no int8 weights \(it has fp32\); export them with models\/export\.py --weights int8/.test(e.message));
+  assert.throws(
+    () => chooseWeights(plain, 'int8', wasm),
+    (e: Error) =>
+      /has no int8 weights \(it has fp32\); export them with models\/export\.py --weights int8/
+        .test(e.message),
+  );
   assert.equal(chooseWeights(plain, 'auto', f16gpu).reason, 'the only weights');
 });
 
@@ -125,10 +193,18 @@ test('from a directory: the recommended file runs, a forced one too, and only th
   const only = await writeDir(files, ['model.onnx', 'model_int8.onnx']);
   assert.equal((await run({ model: only })).people, r1);
   await rejects(run({ model: only, weights: 'int8' }), 'MODEL_NOT_FOUND', /model_int8\.onnx/);
-  await rejects(run({ model: dir, weights: 'int4' as any }), 'INVALID_OPTION', /weights must be 'auto', 'fp32', 'fp16' or 'int8'/);
+  await rejects(
+    run({ model: dir, weights: 'int4' as any }),
+    'INVALID_OPTION',
+    /weights must be 'auto', 'fp32', 'fp16' or 'int8'/,
+  );
   // a variant whose bytes do not match its sha256
   const bad = await writeDir({ ...files, 'model_int8.onnx': files['model_fp16.onnx'] });
-  await rejects(run({ model: bad, weights: 'int8' }), 'MODEL_INVALID', /model_int8\.onnx .*(sha256|bytes)/);
+  await rejects(
+    run({ model: bad, weights: 'int8' }),
+    'MODEL_INVALID',
+    /model_int8\.onnx .*(sha256|bytes)/,
+  );
 });
 
 test('from the Hub: only the chosen file is downloaded', async () => {
@@ -140,10 +216,20 @@ test('from the Hub: only the chosen file is downloaded', async () => {
     const r = await run({ model: 'srpose/variants', ...opts });
     assert.is(r.weights, 'int8');
     assert.equal(r.people, await reference(2));
-    assert.equal(['model.onnx', 'model_fp16.onnx', 'model_int8.onnx'].map((f) => server.downloads('srpose/variants', f)), [0, 0, 1]);
+    assert.equal(
+      ['model.onnx', 'model_fp16.onnx', 'model_int8.onnx'].map((f) =>
+        server.downloads('srpose/variants', f)
+      ),
+      [0, 0, 1],
+    );
     const fp16 = await run({ model: 'srpose/variants', weights: 'fp16', ...opts });
     assert.equal(fp16.people, await reference(1));
-    assert.equal(['model.onnx', 'model_fp16.onnx', 'model_int8.onnx'].map((f) => server.downloads('srpose/variants', f)), [0, 1, 1]);
+    assert.equal(
+      ['model.onnx', 'model_fp16.onnx', 'model_int8.onnx'].map((f) =>
+        server.downloads('srpose/variants', f)
+      ),
+      [0, 1, 1],
+    );
   } finally {
     await server.stop();
   }
@@ -155,33 +241,55 @@ test('from bytes: the bytes given run (a variant by its file name in externalDat
   const r = await run({ model: { onnx: files['model.onnx'], config } });
   assert.is(r.weights, 'fp32');
   assert.equal(r.people, await reference(0));
-  const est = await createEstimator({ model: { onnx: files['model.onnx'], config }, backend: 'wasm' });
+  const est = await createEstimator({
+    model: { onnx: files['model.onnx'], config },
+    backend: 'wasm',
+  });
   assert.match(est.info.weightsReason, /the weights given \(srpose\.json recommends fp16\)/);
   await est.dispose();
-  const withVariant = await run({ model: { onnx: files['model.onnx'], config, externalData: { 'model_fp16.onnx': files['model_fp16.onnx'] } } });
+  const withVariant = await run({
+    model: {
+      onnx: files['model.onnx'],
+      config,
+      externalData: { 'model_fp16.onnx': files['model_fp16.onnx'] },
+    },
+  });
   assert.is(withVariant.weights, 'fp16');
-  await rejects(run({ model: { onnx: files['model.onnx'], config }, weights: 'int8' }), 'INVALID_OPTION', /no int8 weights \(it has fp32\)/);
+  await rejects(
+    run({ model: { onnx: files['model.onnx'], config }, weights: 'int8' }),
+    'INVALID_OPTION',
+    /no int8 weights \(it has fp32\)/,
+  );
 });
 
 // Node has no navigator.gpu (and env is read once, so none can be stood in): Deno runs this.
-if (!env.isNode) test('probeWebGpu reports shader-f16 and refuses fallback adapters under auto (a stand-in navigator.gpu)', async () => {
-  const gpu = (globalThis as any).navigator?.gpu;
-  if (skipUnless(gpu, 'no navigator.gpu in this runtime')) return;
-  const original = gpu.requestAdapter;
-  const fake = (features: string[], isFallbackAdapter: boolean) => () => Promise.resolve({ features: new Set(features), info: { isFallbackAdapter, vendor: 'test', architecture: 'fake' } });
-  try {
-    gpu.requestAdapter = fake(['shader-f16'], false);
-    assert.equal(await probeWebGpu('auto'), { shaderF16: true });
-    gpu.requestAdapter = fake([], false);
-    assert.equal(await probeWebGpu('auto'), { shaderF16: false });
-    gpu.requestAdapter = fake(['shader-f16'], true);
-    assert.match((await probeWebGpu('auto')).unavailable ?? '', /software fallback \(test fake\)/);
-    assert.equal(await probeWebGpu('webgpu'), { shaderF16: true });
-    gpu.requestAdapter = () => Promise.resolve(null);
-    assert.match((await probeWebGpu('auto')).unavailable ?? '', /returned null/);
-  } finally {
-    gpu.requestAdapter = original;
-  }
-});
+if (!env.isNode) {
+  test('probeWebGpu reports shader-f16 and refuses fallback adapters under auto (a stand-in navigator.gpu)', async () => {
+    const gpu = (globalThis as any).navigator?.gpu;
+    if (skipUnless(gpu, 'no navigator.gpu in this runtime')) return;
+    const original = gpu.requestAdapter;
+    const fake = (features: string[], isFallbackAdapter: boolean) => () =>
+      Promise.resolve({
+        features: new Set(features),
+        info: { isFallbackAdapter, vendor: 'test', architecture: 'fake' },
+      });
+    try {
+      gpu.requestAdapter = fake(['shader-f16'], false);
+      assert.equal(await probeWebGpu('auto'), { shaderF16: true });
+      gpu.requestAdapter = fake([], false);
+      assert.equal(await probeWebGpu('auto'), { shaderF16: false });
+      gpu.requestAdapter = fake(['shader-f16'], true);
+      assert.match(
+        (await probeWebGpu('auto')).unavailable ?? '',
+        /software fallback \(test fake\)/,
+      );
+      assert.equal(await probeWebGpu('webgpu'), { shaderF16: true });
+      gpu.requestAdapter = () => Promise.resolve(null);
+      assert.match((await probeWebGpu('auto')).unavailable ?? '', /returned null/);
+    } finally {
+      gpu.requestAdapter = original;
+    }
+  });
+}
 
 test.run();

@@ -18,12 +18,21 @@ import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { hasModel, hasShared, modelDir, python, readF32, ROOT, SHARED, skipUnless } from '../helpers/env.ts';
+import {
+  hasModel,
+  hasShared,
+  modelDir,
+  python,
+  readF32,
+  ROOT,
+  SHARED,
+  skipUnless,
+} from '../helpers/env.ts';
 import {
   adjustJoints,
   bottomUpFrame,
-  bottomUpMatrix,
   type BottomUpMaps,
+  bottomUpMatrix,
   groupedToImage,
   matchByTag,
   personScores,
@@ -46,7 +55,9 @@ async function photos(all: boolean): Promise<string[]> {
   for (const set of ['coco', 'crowdpose']) {
     const dir = join(SHARED, set);
     if (!existsSync(dir)) continue;
-    const jpgs = (await readdir(dir)).filter((f) => f.endsWith('.jpg')).sort().map((f) => join(dir, f));
+    const jpgs = (await readdir(dir)).filter((f) => f.endsWith('.jpg')).sort().map((f) =>
+      join(dir, f)
+    );
     out.push(...(all ? jpgs : jpgs.slice(0, 1)));
   }
   return out;
@@ -70,7 +81,11 @@ async function reference(arch: string, photo: string, network: boolean): Promise
     const tmp = await mkdtemp(join(root, 'tmp-'));
     try {
       await python([REFERENCE, 'pipeline', '--model', dir, '--image', photo, '--dump', tmp]);
-      if (!network) await Promise.all(['output.f32', 'output_flip.f32'].map((f) => rm(join(tmp, f), { force: true })));
+      if (!network) {
+        await Promise.all(
+          ['output.f32', 'output_flip.f32'].map((f) => rm(join(tmp, f), { force: true })),
+        );
+      }
       await rm(cached, { recursive: true, force: true });
       await rename(tmp, cached);
     } finally {
@@ -101,22 +116,35 @@ interface Compared {
  * Matches our people to the reference's by keypoints (each reference person takes the unused
  * one of ours with the most keypoints within 0.01 px) and counts keypoints within 0.01 px.
  */
-function compare(ours: { x: number; y: number; score: number }[][], oursScores: number[], ref: Reference['result']['people']): Compared {
+function compare(
+  ours: { x: number; y: number; score: number }[][],
+  oursScores: number[],
+  ref: Reference['result']['people'],
+): Compared {
   const used = new Set<number>();
   let within = 0, keypoints = 0, worst = 0, worstScore = 0;
   for (const rp of ref) {
     let best = -1, bestN = -1;
     ours.forEach((p, i) => {
       if (used.has(i)) return;
-      const n = p.filter((k, j) => Math.abs(k.x - rp.keypoints[j][0]) <= 0.01 && Math.abs(k.y - rp.keypoints[j][1]) <= 0.01).length;
-      if (n > bestN) [best, bestN] = [i, n];
+      const n = p.filter((k, j) =>
+        Math.abs(k.x - rp.keypoints[j][0]) <= 0.01 && Math.abs(k.y - rp.keypoints[j][1]) <= 0.01
+      ).length;
+      if (n > bestN) {
+        [best, bestN] = [i, n];
+      }
     });
     keypoints += rp.keypoints.length;
     if (best < 0) continue;
     used.add(best);
     within += bestN;
     ours[best].forEach((k, j) => {
-      worst = Math.max(worst, Math.abs(k.x - rp.keypoints[j][0]), Math.abs(k.y - rp.keypoints[j][1]), Math.abs(k.score - rp.keypoints[j][2]));
+      worst = Math.max(
+        worst,
+        Math.abs(k.x - rp.keypoints[j][0]),
+        Math.abs(k.y - rp.keypoints[j][1]),
+        Math.abs(k.score - rp.keypoints[j][2]),
+      );
     });
     worstScore = Math.max(worstScore, Math.abs(oursScores[best] - rp.score));
   }
@@ -125,9 +153,19 @@ function compare(ours: { x: number; y: number; score: number }[][], oursScores: 
 
 for (const [arch, all] of [['bu_res50', true], ['bu_hrnet_w32', false]] as const) {
   test(`${arch}: input, grouping, network and estimate() match the bottom-up reference on real photos`, async () => {
-    if (skipUnless(existsSync(REFERENCE), 'models/reference_bottomup.py not found: bottom-up parity skipped')) return;
+    if (
+      skipUnless(
+        existsSync(REFERENCE),
+        'models/reference_bottomup.py not found: bottom-up parity skipped',
+      )
+    ) return;
     if (skipUnless(hasShared, '../shared/data not found: bottom-up parity skipped')) return;
-    if (skipUnless(hasModel(arch), `${arch} test model missing (.cache/models/${arch}): run npm run models`)) return;
+    if (
+      skipUnless(
+        hasModel(arch),
+        `${arch} test model missing (.cache/models/${arch}): run npm run models`,
+      )
+    ) return;
     const model = await loadModel(modelDir(arch));
     const config = model.config;
     if (config.kind !== 'bottom-up') throw new Error(`${arch} is not a bottom-up model`);
@@ -141,7 +179,12 @@ for (const [arch, all] of [['bu_res50', true], ['bu_hrnet_w32', false]] as const
         const name = `${basename(join(photo, '..'))}/${basename(photo)}`;
         // network parity at two image sizes (the first landscape and the first other shape)
         const img = await readImage(await readFile(photo), 40_000_000);
-        const frame = bottomUpFrame(img.width, img.height, config.input.size, config.input.multipleOf);
+        const frame = bottomUpFrame(
+          img.width,
+          img.height,
+          config.input.size,
+          config.input.multipleOf,
+        );
         const size = `${frame.width}x${frame.height}`;
         const network = sizes.size < 2 && !sizes.has(size);
         const ref = await reference(arch, photo, network);
@@ -151,7 +194,15 @@ for (const [arch, all] of [['bu_res50', true], ['bu_hrnet_w32', false]] as const
         assert.equal([frame.width, frame.height], meta.baseSize, `${name}: input size`);
         assert.equal(frame.center, meta.center, `${name}: center`);
         assert.equal(frame.scale, meta.scale, `${name}: scale`);
-        const resized = warpAffineBilinear(img.data, img.width, img.height, 3, bottomUpMatrix(frame), frame.width, frame.height);
+        const resized = warpAffineBilinear(
+          img.data,
+          img.width,
+          img.height,
+          3,
+          bottomUpMatrix(frame),
+          frame.width,
+          frame.height,
+        );
         const input = new Float32Array(3 * frame.width * frame.height);
         writeInputTensor(resized, frame.width, frame.height, lut, input, 0, false);
         const want = await readF32(join(ref.dir, 'input.f32'));
@@ -162,7 +213,14 @@ for (const [arch, all] of [['bu_res50', true], ['bu_hrnet_w32', false]] as const
         // 2. grouping on the reference's aggregated maps
         const [, , h, w] = meta.aggregatedShape;
         const l = meta.tagsShape[4];
-        const maps: BottomUpMaps = { heatmaps: await readF32(join(ref.dir, 'aggregated.f32')), tags: tagPlanes(await readF32(join(ref.dir, 'tags.f32')), l), k, h, w, l };
+        const maps: BottomUpMaps = {
+          heatmaps: await readF32(join(ref.dir, 'aggregated.f32')),
+          tags: tagPlanes(await readF32(join(ref.dir, 'tags.f32')), l),
+          k,
+          h,
+          w,
+          l,
+        };
         const g = config.grouping;
         const t0 = performance.now();
         const grouped = matchByTag(topKCandidates(maps, g.maxPeople, g.nmsKernel, g.nmsPadding), g);
@@ -171,10 +229,26 @@ for (const [arch, all] of [['bu_res50', true], ['bu_hrnet_w32', false]] as const
         if (g.refine) refinePeople(grouped, maps);
         const coords = groupedToImage(grouped, frame, w, h);
         const groupMs = performance.now() - t0;
-        const people = Array.from({ length: grouped.people }, (_, p) =>
-          Array.from({ length: k }, (_, j) => ({ x: coords[(p * k + j) * 2], y: coords[(p * k + j) * 2 + 1], score: grouped.joints[(p * k + j) * (3 + l) + 2] })));
+        const people = Array.from(
+          { length: grouped.people },
+          (_, p) =>
+            Array.from(
+              { length: k },
+              (_, j) => ({
+                x: coords[(p * k + j) * 2],
+                y: coords[(p * k + j) * 2 + 1],
+                score: grouped.joints[(p * k + j) * (3 + l) + 2],
+              }),
+            ),
+        );
         const c = compare(people, Array.from(scores), ref.result.people);
-        console.log(`    ${name} ${size}: grouping on the reference maps: ${c.people[0]} vs ${c.people[1]} people, ${c.within}/${c.keypoints} keypoints within 0.01 px (worst ${c.worst.toExponential(1)}), scores ${c.worstScore.toExponential(1)}, ${groupMs.toFixed(0)} ms`);
+        console.log(
+          `    ${name} ${size}: grouping on the reference maps: ${c.people[0]} vs ${
+            c.people[1]
+          } people, ${c.within}/${c.keypoints} keypoints within 0.01 px (worst ${
+            c.worst.toExponential(1)
+          }), scores ${c.worstScore.toExponential(1)}, ${groupMs.toFixed(0)} ms`,
+        );
         assert.is(c.people[0], c.people[1], `${name}: people`);
         assert.is(c.within, c.keypoints, `${name}: keypoints within 0.01 px`);
         assert.ok(c.worstScore <= 1e-6, `${name}: score differs by ${c.worstScore}`);
@@ -190,18 +264,40 @@ for (const [arch, all] of [['bu_res50', true], ['bu_hrnet_w32', false]] as const
             hi = Math.max(hi, torch[i]);
             diff = Math.max(diff, Math.abs(out.data[i] - torch[i]));
           }
-          console.log(`    ${name} ${size}: onnxruntime-web vs PyTorch output: max |diff| ${diff.toExponential(2)} over a range of ${(hi - lo).toFixed(3)}`);
+          console.log(
+            `    ${name} ${size}: onnxruntime-web vs PyTorch output: max |diff| ${
+              diff.toExponential(2)
+            } over a range of ${(hi - lo).toFixed(3)}`,
+          );
           assert.equal(Array.from(out.dims), meta.outputShape);
           assert.ok(diff <= 1e-3 * (hi - lo), `${name}: network output differs by ${diff}`);
         }
 
         // 4. estimate()
         const r = await est.estimate(await readFile(photo));
-        const e = compare(r.people.map((p) => p.keypoints), r.people.map((p) => p.score), ref.result.people);
+        const e = compare(
+          r.people.map((p) => p.keypoints),
+          r.people.map((p) => p.score),
+          ref.result.people,
+        );
         const share = e.keypoints === 0 ? 1 : e.within / e.keypoints; // no people on either side: nothing to compare
-        console.log(`    ${name}: estimate(): ${e.people[0]} vs ${e.people[1]} people, ${e.within}/${e.keypoints} keypoints within 0.01 px; inference ${r.timings.inference.toFixed(0)} ms, nms ${r.timings.nms!.toFixed(0)}, grouping ${r.timings.grouping!.toFixed(1)}, refine ${r.timings.refine!.toFixed(0)}`);
-        assert.ok(Math.abs(e.people[0] - e.people[1]) <= 1, `${name}: estimate() found ${e.people[0]} people, the reference ${e.people[1]}`);
-        assert.ok(share >= 0.95, `${name}: only ${(share * 100).toFixed(1)}% of keypoints within 0.01 px`);
+        console.log(
+          `    ${name}: estimate(): ${e.people[0]} vs ${
+            e.people[1]
+          } people, ${e.within}/${e.keypoints} keypoints within 0.01 px; inference ${
+            r.timings.inference.toFixed(0)
+          } ms, nms ${r.timings.nms!.toFixed(0)}, grouping ${
+            r.timings.grouping!.toFixed(1)
+          }, refine ${r.timings.refine!.toFixed(0)}`,
+        );
+        assert.ok(
+          Math.abs(e.people[0] - e.people[1]) <= 1,
+          `${name}: estimate() found ${e.people[0]} people, the reference ${e.people[1]}`,
+        );
+        assert.ok(
+          share >= 0.95,
+          `${name}: only ${(share * 100).toFixed(1)}% of keypoints within 0.01 px`,
+        );
       }
     } finally {
       await est.dispose();

@@ -12,7 +12,20 @@ for (const arch of ['res50', 'hrnet_w32', 'hrformer_s', 'res50_simple']) {
   test(`${arch}: onnxruntime-web (wasm) heatmaps equal PyTorch's`, async () => {
     if (skipUnless(hasModel(arch), `${arch} test model missing: run npm run models`)) return;
     const dir = modelDir(arch);
-    const { dir: tmp, out: meta } = await cachedReference(['models/reference.py', 'net', '--arch', arch, '--checkpoint', join(dir, 'checkpoint.pth'), '--batch', '2', '--seed', '1', '--out-dir', OUT], { models: [dir] });
+    const { dir: tmp, out: meta } = await cachedReference([
+      'models/reference.py',
+      'net',
+      '--arch',
+      arch,
+      '--checkpoint',
+      join(dir, 'checkpoint.pth'),
+      '--batch',
+      '2',
+      '--seed',
+      '1',
+      '--out-dir',
+      OUT,
+    ], { models: [dir] });
     const input = await readF32(join(tmp, 'input.f32'));
     const want = await readF32(join(tmp, 'heatmaps.f32'));
     const model = await loadModel(dir);
@@ -29,7 +42,11 @@ for (const arch of ['res50', 'hrnet_w32', 'hrformer_s', 'res50_simple']) {
         maxDiff = Math.max(maxDiff, Math.abs(out.data[i] - want[i]));
       }
       const range = hi - lo;
-      console.log(`    ${arch}: max |ort - torch| = ${maxDiff.toExponential(2)}, heatmap range ${range.toFixed(3)}`);
+      console.log(
+        `    ${arch}: max |ort - torch| = ${maxDiff.toExponential(2)}, heatmap range ${
+          range.toFixed(3)
+        }`,
+      );
       assert.ok(range > 1e-3, `degenerate heatmaps (range ${range})`);
       assert.ok(maxDiff <= 1e-3 * range, `max diff ${maxDiff} > 1e-3 x range ${range}`);
     } finally {

@@ -27,8 +27,22 @@ async function reference(arch: string, flip: boolean, spec: Spec): Promise<any> 
   const dir = modelDir(arch);
   const specFile = join(await tempDir('srpose-pipe-'), 'spec.json');
   await writeFile(specFile, JSON.stringify(spec));
-  const args = ['models/reference.py', 'batch-pipeline', '--arch', arch, '--checkpoint', join(dir, 'checkpoint.pth'), '--spec', specFile, '--out', join(OUT, 'ref.json')];
-  const ref = await cachedReference(flip ? [...args, '--flip'] : args, { models: [dir], inputs: [specFile] });
+  const args = [
+    'models/reference.py',
+    'batch-pipeline',
+    '--arch',
+    arch,
+    '--checkpoint',
+    join(dir, 'checkpoint.pth'),
+    '--spec',
+    specFile,
+    '--out',
+    join(OUT, 'ref.json'),
+  ];
+  const ref = await cachedReference(flip ? [...args, '--flip'] : args, {
+    models: [dir],
+    inputs: [specFile],
+  });
   return JSON.parse(await readFile(join(ref.dir, 'ref.json'), 'utf8'));
 }
 
@@ -40,7 +54,10 @@ const cases: [arch: string, flip: boolean][] = env.isNode
 const wasmResults = new Map<string, EstimateResult[]>();
 
 /** Image pixels per heatmap pixel for a box. */
-function hmPixel(box: number[], info: { input: { width: number; height: number }; heatmap: { width: number; height: number } }) {
+function hmPixel(
+  box: number[],
+  info: { input: { width: number; height: number }; heatmap: { width: number; height: number } },
+) {
   const { scale } = boxToCenterScale(box as any, info.input.width, info.input.height);
   return [(scale[0] * 200) / info.heatmap.width, (scale[1] * 200) / info.heatmap.height];
 }
@@ -54,13 +71,20 @@ for (const [arch, flip] of cases) {
     const ref = await reference(arch, flip, spec);
     // the reference runs the fp32 checkpoint: the fp32 weights, not the contract's recommended
     // variant (res50 and hrformer_s also ship fp16 / int8 files, see tests/python/test_weights.py)
-    const est = await createEstimator({ model: dir, backend: 'wasm', flipTest: flip, weights: 'fp32' });
+    const est = await createEstimator({
+      model: dir,
+      backend: 'wasm',
+      flipTest: flip,
+      weights: 'fp32',
+    });
     const dists: number[] = [];
     const far: { d: number; score: number; ref: number }[] = [];
     const results: EstimateResult[] = [];
     try {
       for (let i = 0; i < spec.length; i++) {
-        const r = await est.estimate(await readFile(spec[i].image), { boxes: spec[i].boxes as any });
+        const r = await est.estimate(await readFile(spec[i].image), {
+          boxes: spec[i].boxes as any,
+        });
         results.push(r);
         assert.is(r.people.length, spec[i].boxes.length);
         r.people.forEach((p, b) => {
@@ -79,16 +103,33 @@ for (const [arch, flip] of cases) {
     const within = dists.filter((d) => d <= 0.25).length / dists.length;
     const worst = Math.max(...dists);
     console.log(
-      `    ${arch} flip=${flip}: ${dists.length} keypoints, ${(100 * within).toFixed(2)}% within 0.25 hm px, worst ${worst.toFixed(4)} hm px` +
-        (far.length ? `; beyond 1 px: ${far.map((f) => `${f.d.toFixed(1)} px (peak ${f.score.toFixed(5)} here, ${f.ref.toFixed(5)} in PyTorch)`).join(', ')}` : ''),
+      `    ${arch} flip=${flip}: ${dists.length} keypoints, ${
+        (100 * within).toFixed(2)
+      }% within 0.25 hm px, worst ${worst.toFixed(4)} hm px` +
+        (far.length
+          ? `; beyond 1 px: ${
+            far.map((f) =>
+              `${f.d.toFixed(1)} px (peak ${f.score.toFixed(5)} here, ${
+                f.ref.toFixed(5)
+              } in PyTorch)`
+            ).join(', ')
+          }`
+          : ''),
     );
     assert.ok(within >= 0.99, `only ${(100 * within).toFixed(2)}% within 0.25 heatmap px`);
     // Beyond 1 px only where two peaks tie: the peak we took is as high as PyTorch's (within
     // ONNX-vs-PyTorch rounding of the heatmaps, 1e-3), so the runtimes' last bits chose
     // between equal maxima; any other far keypoint fails, and ties stay rare.
     const untied = far.filter((f) => Math.abs(f.score - f.ref) > 2e-3);
-    assert.equal(untied, [], `keypoints far from the reference without a tie: ${JSON.stringify(untied)}`);
-    assert.ok(far.length <= Math.ceil(0.005 * dists.length), `${far.length} keypoints beyond 1 heatmap px`);
+    assert.equal(
+      untied,
+      [],
+      `keypoints far from the reference without a tie: ${JSON.stringify(untied)}`,
+    );
+    assert.ok(
+      far.length <= Math.ceil(0.005 * dists.length),
+      `${far.length} keypoints beyond 1 heatmap px`,
+    );
     wasmResults.set(`${arch}/${flip}`, results);
   });
 }
@@ -104,12 +145,26 @@ const TIE = 1e-5;
 
 for (const flipTest of [true, false]) {
   test(`res50, flip ${flipTest ? 'on' : 'off'}: native keypoints equal WASM's within 0.01 heatmap px on the COCO photos`, async () => {
-    if (skipUnless(typeof (await loadNative(NATIVE_PACKAGE)) !== 'string', 'onnxruntime-node not installed')) return;
-    if (skipUnless(hasShared && hasModel('res50'), 'native parity needs ../shared/data/coco and the res50 test model')) return;
+    if (
+      skipUnless(
+        typeof (await loadNative(NATIVE_PACKAGE)) !== 'string',
+        'onnxruntime-node not installed',
+      )
+    ) return;
+    if (
+      skipUnless(
+        hasShared && hasModel('res50'),
+        'native parity needs ../shared/data/coco and the res50 test model',
+      )
+    ) return;
     const wasm = wasmResults.get(`res50/${flipTest}`);
     assert.ok(wasm, 'the WASM run of this case did not complete (see the test above)');
     const spec = await cocoSpec();
-    const native = await createEstimator({ model: modelDir('res50'), backend: 'native', weights: 'fp32' });
+    const native = await createEstimator({
+      model: modelDir('res50'),
+      backend: 'native',
+      weights: 'fp32',
+    });
     try {
       assert.is(native.info.backend, 'native');
       let worst = 0;
@@ -131,13 +186,26 @@ for (const flipTest of [true, false]) {
             n++;
             if (d <= 0.01) worst = Math.max(worst, d);
             else {
-              assert.ok(ds <= TIE * Math.abs(q.score), `${image} box ${i} ${k.name} moved ${d} heatmap px with scores ${k.score} vs ${q.score}: not a tie`);
-              ties.push(`${image.slice(-16)} box ${i} ${k.name}: ${d.toFixed(2)} hm px, scores ${k.score} / ${q.score}`);
+              assert.ok(
+                ds <= TIE * Math.abs(q.score),
+                `${image} box ${i} ${k.name} moved ${d} heatmap px with scores ${k.score} vs ${q.score}: not a tie`,
+              );
+              ties.push(
+                `${image.slice(-16)} box ${i} ${k.name}: ${
+                  d.toFixed(2)
+                } hm px, scores ${k.score} / ${q.score}`,
+              );
             }
           });
         });
       }
-      console.log(`    flip ${flipTest ? 'on' : 'off'}: ${n - ties.length} of ${n} keypoints within 0.01 hm px (worst ${worst.toExponential(2)}), scores within ${worstScore.toExponential(2)}; native inference ${ms.toFixed(0)} ms`);
+      console.log(
+        `    flip ${flipTest ? 'on' : 'off'}: ${
+          n - ties.length
+        } of ${n} keypoints within 0.01 hm px (worst ${worst.toExponential(2)}), scores within ${
+          worstScore.toExponential(2)
+        }; native inference ${ms.toFixed(0)} ms`,
+      );
       for (const t of ties) console.log(`      near tie: ${t}`);
       assert.ok(ties.length <= n / 500, `${ties.length} near ties of ${n} keypoints`);
     } finally {

@@ -34,21 +34,60 @@ print(json.dumps({'shape': list(y.shape)}))
 `;
 
 const cases = [
-  { kind: 'tiny', onnx: () => tinyOnnx(0), io: { input: 'image', output: 'heatmaps' }, shape: [2, 3, 256, 192], out: [2, 17, 64, 48] },
-  { kind: 'tiny', onnx: () => tinyOnnx(1), io: { input: 'image', output: 'heatmaps' }, shape: [1, 3, 256, 192], out: [1, 17, 64, 48] },
-  { kind: 'bottom-up', onnx: tinyBottomUpOnnx, io: { input: 'image', output: 'output' }, shape: [1, 3, 64, 96], out: [1, 34, 64, 96] },
-  { kind: 'sr-like', onnx: () => Promise.resolve(srLikeOnnx()), io: { input: 'image', output: 'heatmaps' }, shape: [2, 3, 64, 48], out: [2, 17, 64, 48] },
+  {
+    kind: 'tiny',
+    onnx: () => tinyOnnx(0),
+    io: { input: 'image', output: 'heatmaps' },
+    shape: [2, 3, 256, 192],
+    out: [2, 17, 64, 48],
+  },
+  {
+    kind: 'tiny',
+    onnx: () => tinyOnnx(1),
+    io: { input: 'image', output: 'heatmaps' },
+    shape: [1, 3, 256, 192],
+    out: [1, 17, 64, 48],
+  },
+  {
+    kind: 'bottom-up',
+    onnx: tinyBottomUpOnnx,
+    io: { input: 'image', output: 'output' },
+    shape: [1, 3, 64, 96],
+    out: [1, 34, 64, 96],
+  },
+  {
+    kind: 'sr-like',
+    onnx: () => Promise.resolve(srLikeOnnx()),
+    io: { input: 'image', output: 'heatmaps' },
+    shape: [2, 3, 64, 48],
+    out: [2, 17, 64, 48],
+  },
 ];
 
 for (const c of cases) {
   test(`${c.kind} model ${c.shape.join('x')}: onnx.checker passes and onnxruntime-web equals PyTorch`, async () => {
-    if (skipUnless(hasPython('torch', 'onnx'), 'the tiny models are checked against PyTorch and onnx (apt: python3-torch python3-onnx)')) return;
+    if (
+      skipUnless(
+        hasPython('torch', 'onnx'),
+        'the tiny models are checked against PyTorch and onnx (apt: python3-torch python3-onnx)',
+      )
+    ) return;
     const tmp = await tempDir('srpose-tinycheck-');
     const onnx = await c.onnx();
-    const input = new Float32Array(c.shape.reduce((a, b) => a * b)).map((_, i) => Math.sin(i * 0.013) * 2 + Math.cos(i * 0.7));
+    const input = new Float32Array(c.shape.reduce((a, b) => a * b)).map((_, i) =>
+      Math.sin(i * 0.013) * 2 + Math.cos(i * 0.7)
+    );
     await writeFile(join(tmp, 'model.onnx'), onnx);
     await writeF32(join(tmp, 'input.f32'), input);
-    const meta = await python(['-c', SCRIPT, c.kind, join(tmp, 'model.onnx'), join(tmp, 'input.f32'), join(tmp, 'out.f32'), JSON.stringify(c.shape)]);
+    const meta = await python([
+      '-c',
+      SCRIPT,
+      c.kind,
+      join(tmp, 'model.onnx'),
+      join(tmp, 'input.f32'),
+      join(tmp, 'out.f32'),
+      JSON.stringify(c.shape),
+    ]);
     assert.equal(meta.shape, c.out);
     const want = await readF32(join(tmp, 'out.f32'));
     const s = await createPoseSession(onnx, c.io, { backend: 'wasm' });
@@ -61,7 +100,10 @@ for (const c of cases) {
         range = Math.max(range, Math.abs(want[i]));
       }
       assert.ok(range > 0.1, `degenerate output (max |y| ${range})`);
-      assert.ok(d <= 1e-5 * Math.max(1, range), `onnxruntime-web vs PyTorch: max |diff| ${d} (max |y| ${range})`);
+      assert.ok(
+        d <= 1e-5 * Math.max(1, range),
+        `onnxruntime-web vs PyTorch: max |diff| ${d} (max |y| ${range})`,
+      );
     } finally {
       await s.release();
     }

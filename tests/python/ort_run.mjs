@@ -21,7 +21,11 @@ const session = await ort.InferenceSession.create(await readFile(modelPath), {
   graphOptimizationLevel: 'all',
 });
 const name = session.outputNames[0];
-const out = (await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', input, dims) }))[name];
-await writeFile(outputPath, new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength));
+const out =
+  (await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', input, dims) }))[name];
+await writeFile(
+  outputPath,
+  new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength),
+);
 console.log(JSON.stringify({ name, dims: Array.from(out.dims) }));
 await session.release();

@@ -12,7 +12,10 @@ const io = { input: 'image', output: 'heatmaps' };
 const input = new Float32Array(2 * 3 * 64 * 48).map((_, i) => Math.sin(i * 0.37));
 
 test('auto without onnxruntime-node picks WASM here with all cores, and says why not native or WebGPU', async () => {
-  const s = await createPoseSession(srLikeOnnx(), io, { backend: 'auto', nativeModule: 'srpose-no-such-native-module' });
+  const s = await createPoseSession(srLikeOnnx(), io, {
+    backend: 'auto',
+    nativeModule: 'srpose-no-such-native-module',
+  });
   try {
     assert.is(s.backend, 'wasm');
     assert.is(s.threads, await availableCores());
@@ -64,7 +67,11 @@ test('explicit webgpu: runs on an adapter and matches WASM, or is BACKEND_UNAVAI
     const b = await cpu.run(input, [2, 3, 64, 48]);
     let d = 0;
     for (let i = 0; i < a.data.length; i++) d = Math.max(d, Math.abs(a.data[i] - b.data[i]));
-    console.log(`    webgpu (${adapter.info?.description ?? 'adapter'}) vs wasm: max |diff| ${d.toExponential(2)}`);
+    console.log(
+      `    webgpu (${adapter.info?.description ?? 'adapter'}) vs wasm: max |diff| ${
+        d.toExponential(2)
+      }`,
+    );
     assert.ok(d < 1e-4, `webgpu vs wasm differ by ${d}`);
   } finally {
     await gpu.release();

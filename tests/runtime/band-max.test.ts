@@ -17,11 +17,25 @@ const io = { input: 'image', output: 'heatmaps' };
 const installed = typeof (await loadNative(NATIVE_PACKAGE)) !== 'string';
 
 /** The maxima of `bands` row bands of each (h, w) map, by a plain loop. */
-function plainBandMax(data: Float32Array, n: number, k: number, h: number, w: number, bands: number): Float32Array {
+function plainBandMax(
+  data: Float32Array,
+  n: number,
+  k: number,
+  h: number,
+  w: number,
+  bands: number,
+): Float32Array {
   const out = new Float32Array(n * k * bands).fill(-Infinity);
   const rows = h / bands;
   for (let m = 0; m < n * k; m++) {
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[m * bands + Math.floor(y / rows)] = Math.max(out[m * bands + Math.floor(y / rows)], data[(m * h + y) * w + x]);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        out[m * bands + Math.floor(y / rows)] = Math.max(
+          out[m * bands + Math.floor(y / rows)],
+          data[(m * h + y) * w + x],
+        );
+      }
+    }
   }
   return out;
 }
@@ -47,7 +61,14 @@ test('the model is valid ONNX (onnx.checker, full check) with Reshape + ReduceMa
     ' "attrs": {a.name: (list(a.ints) or a.i) for a in g.node[1].attribute}}, default=int))',
   ].join('\n');
   const info = await python(['-c', code, file]);
-  assert.equal(info, { ops: ['Reshape', 'ReduceMax'], opset: 17, inputs: ['heatmaps'], outputs: ['bandmax'], shape: [0, 0, 16, -1], attrs: { axes: [3], keepdims: 0 } });
+  assert.equal(info, {
+    ops: ['Reshape', 'ReduceMax'],
+    opset: 17,
+    inputs: ['heatmaps'],
+    outputs: ['bandmax'],
+    shape: [0, 0, 16, -1],
+    attrs: { axes: [3], keepdims: 0 },
+  });
 });
 
 test('native band maxima equal a plain loop; other shapes and WASM sessions leave it to the decode', async () => {
@@ -56,15 +77,25 @@ test('native band maxima equal a plain loop; other shapes and WASM sessions leav
   const s = await createPoseSession(onnx, io, { backend: 'native' });
   const wasm = await createPoseSession(onnx, io, { backend: 'wasm' });
   try {
-    for (const [n, k, h, w, bands] of [[1, 17, 256, 192, 16], [3, 2, 32, 8, 4], [2, 5, 64, 48, 16]]) {
+    for (
+      const [n, k, h, w, bands] of [[1, 17, 256, 192, 16], [3, 2, 32, 8, 4], [2, 5, 64, 48, 16]]
+    ) {
       const data = maps(n * k * h * w + 5);
       // a view at an offset, as the flip-merged heatmaps are
       const view = data.subarray(5);
       const got = await s.bandMaxima!(view, [n, k, h, w], bands);
       assert.ok(got, `${[n, k, h, w]} / ${bands}: no maxima`);
-      assert.equal(Array.from(got!), Array.from(plainBandMax(view, n, k, h, w, bands)), `${[n, k, h, w]} / ${bands}`);
+      assert.equal(
+        Array.from(got!),
+        Array.from(plainBandMax(view, n, k, h, w, bands)),
+        `${[n, k, h, w]} / ${bands}`,
+      );
     }
-    assert.is(await s.bandMaxima!(maps(2 * 30 * 8), [1, 2, 30, 8], 16), undefined, '30 rows are not 16 bands');
+    assert.is(
+      await s.bandMaxima!(maps(2 * 30 * 8), [1, 2, 30, 8], 16),
+      undefined,
+      '30 rows are not 16 bands',
+    );
     assert.is(wasm.bandMaxima, undefined);
   } finally {
     await s.release();
@@ -75,7 +106,10 @@ test('native band maxima equal a plain loop; other shapes and WASM sessions leav
 test('the SR decode picks the same pixels with given band maxima, and looks again at a NaN one', () => {
   const [n, k, h, w] = [2, 17, 256, 192];
   const data = maps(n * k * h * w);
-  const frames = [{ center: [96, 128] as const, scale: [0.96, 1.28] as const }, { center: [300, 200] as const, scale: [2, 2.7] as const }];
+  const frames = [{ center: [96, 128] as const, scale: [0.96, 1.28] as const }, {
+    center: [300, 200] as const,
+    scale: [2, 2.7] as const,
+  }];
   const hm = { data, n, k, h, w };
   const bands = plainBandMax(data, n, k, h, w, 16);
   const want = decodeSR(hm, frames);

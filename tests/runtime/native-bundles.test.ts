@@ -15,7 +15,9 @@ import { loadNative } from '../../src/runtime/native.ts';
 import type { Metafile } from '../../scripts/build-common.ts';
 
 const META = join(ROOT, 'dist', 'meta');
-const built = ['browser', 'cloudflare', 'deno', 'lib'].every((t) => existsSync(join(META, `${t}.json`)));
+const built = ['browser', 'cloudflare', 'deno', 'lib'].every((t) =>
+  existsSync(join(META, `${t}.json`))
+);
 
 /** Every input file, and every import of an input or an output, that names onnxruntime-node. */
 async function nativeRefs(target: string): Promise<{ inputs: number; refs: string[] }> {
@@ -23,7 +25,9 @@ async function nativeRefs(target: string): Promise<{ inputs: number; refs: strin
   const refs: string[] = [];
   for (const [file, v] of [...Object.entries(meta.inputs), ...Object.entries(meta.outputs)]) {
     if (file.includes('onnxruntime-node')) refs.push(file);
-    for (const i of v.imports) if (i.path.includes('onnxruntime-node')) refs.push(`${file} -> ${i.path} (${i.kind})`);
+    for (const i of v.imports) {
+      if (i.path.includes('onnxruntime-node')) refs.push(`${file} -> ${i.path} (${i.kind})`);
+    }
   }
   return { inputs: Object.keys(meta.inputs).length, refs };
 }
@@ -36,8 +40,13 @@ for (const target of ['browser', 'cloudflare', 'deno', 'lib']) {
     assert.equal(refs, [], `${target} references onnxruntime-node`);
     // The native backend's loader is in every bundle (it decides at run time), with its import
     // left to the runtime.
-    const { inputs: all } = JSON.parse(await readFile(join(META, `${target}.json`), 'utf8')) as Metafile;
-    assert.ok(Object.keys(all).some((f) => f.endsWith('src/runtime/native.ts')), `${target} lacks src/runtime/native.ts`);
+    const { inputs: all } = JSON.parse(
+      await readFile(join(META, `${target}.json`), 'utf8'),
+    ) as Metafile;
+    assert.ok(
+      Object.keys(all).some((f) => f.endsWith('src/runtime/native.ts')),
+      `${target} lacks src/runtime/native.ts`,
+    );
   });
 }
 
@@ -51,14 +60,26 @@ await est.dispose();
 `;
 
 test('plain Node running the built library (dist/srpose.mjs) loads onnxruntime-node from node_modules', async () => {
-  if (skipUnless(existsSync(join(ROOT, 'dist', 'srpose.mjs')), 'dist/srpose.mjs missing: run npm run build')) return;
-  if (skipUnless(typeof (await loadNative()) !== 'string', 'onnxruntime-node not installed')) return;
+  if (
+    skipUnless(
+      existsSync(join(ROOT, 'dist', 'srpose.mjs')),
+      'dist/srpose.mjs missing: run npm run build',
+    )
+  ) return;
+  if (skipUnless(typeof (await loadNative()) !== 'string', 'onnxruntime-node not installed')) {
+    return;
+  }
   const dir = await tempDir('srpose-native-lib-');
   await writeFile(join(dir, 'srpose.json'), JSON.stringify(tinyConfig()));
   await writeFile(join(dir, 'model.onnx'), await tinyOnnx());
   const lib = pathToFileURL(join(ROOT, 'dist', 'srpose.mjs')).href;
   const out = await new Promise<string>((resolve, reject) =>
-    execFile('node', ['--input-type=module', '-e', PROBE, lib, dir], { cwd: ROOT }, (e, stdout, stderr) => (e ? reject(new Error(stderr)) : resolve(stdout)))
+    execFile(
+      'node',
+      ['--input-type=module', '-e', PROBE, lib, dir],
+      { cwd: ROOT },
+      (e, stdout, stderr) => (e ? reject(new Error(stderr)) : resolve(stdout)),
+    )
   );
   const r = JSON.parse(out.trim().split('\n').pop()!);
   assert.is(r.backend, 'native');

@@ -44,7 +44,9 @@ test('backend native runs with all cores as intra-op threads, or the threads ask
     assert.ok(d < 1e-4, `native vs wasm differ by ${d}`);
     // Runs in flight at once on one session: each gets its own answer; release waits for them.
     const many = await Promise.all([0, 1, 2].map(() => one.run(input, [2, 3, 256, 192])));
-    for (const m of many) assert.equal(Array.from(m.data.subarray(0, 64)), Array.from(many[0].data.subarray(0, 64)));
+    for (const m of many) {
+      assert.equal(Array.from(m.data.subarray(0, 64)), Array.from(many[0].data.subarray(0, 64)));
+    }
     const late = one.run(input.subarray(0, 3 * 256 * 192), [1, 3, 256, 192]);
     await one.release();
     assert.equal(Array.from((await late).dims), [1, 17, 64, 48]);
@@ -60,7 +62,11 @@ test('auto prefers native where onnxruntime-node loads', async () => {
   try {
     assert.is(est.info.backend, 'native');
     assert.is(est.info.fallbackReason, undefined);
-    const r = await est.estimate({ data: new Uint8Array(64 * 48 * 3).fill(90), width: 64, height: 48 });
+    const r = await est.estimate({
+      data: new Uint8Array(64 * 48 * 3).fill(90),
+      width: 64,
+      height: 48,
+    });
     assert.is(r.backend, 'native');
     assert.is(r.threads, await availableCores());
   } finally {
@@ -77,7 +83,11 @@ test('without the package: auto falls back to WASM with the reason, native is BA
   } finally {
     await s.release();
   }
-  await rejects(createPoseSession(onnx, io, { backend: 'native', nativeModule: MISSING }), 'BACKEND_UNAVAILABLE', /is not installed/);
+  await rejects(
+    createPoseSession(onnx, io, { backend: 'native', nativeModule: MISSING }),
+    'BACKEND_UNAVAILABLE',
+    /is not installed/,
+  );
   // The same through SRPOSE_NATIVE_MODULE, which createEstimator (and the servers) read.
   process.env.SRPOSE_NATIVE_MODULE = MISSING;
   try {
@@ -85,7 +95,11 @@ test('without the package: auto falls back to WASM with the reason, native is BA
     assert.is(est.info.backend, 'wasm');
     assert.match(est.info.fallbackReason ?? '', /not installed/);
     await est.dispose();
-    await rejects(createEstimator({ model: { onnx, config: tinyConfig() }, backend: 'native' }), 'BACKEND_UNAVAILABLE', new RegExp(MISSING));
+    await rejects(
+      createEstimator({ model: { onnx, config: tinyConfig() }, backend: 'native' }),
+      'BACKEND_UNAVAILABLE',
+      new RegExp(MISSING),
+    );
   } finally {
     delete process.env.SRPOSE_NATIVE_MODULE;
   }
@@ -93,9 +107,23 @@ test('without the package: auto falls back to WASM with the reason, native is BA
 
 test('native: bytes that are not ONNX are MODEL_INVALID, bad threads INVALID_OPTION', async () => {
   if (skipUnless(installed, 'onnxruntime-node not installed')) return;
-  await rejects(createPoseSession(new TextEncoder().encode('not a model'), io, { backend: 'native' }), 'MODEL_INVALID', /onnxruntime-node/);
-  await rejects(createPoseSession(await tinyOnnx(), io, { backend: 'native', threads: 0 }), 'INVALID_OPTION', /threads/);
-  await rejects(createPoseSession(await tinyOnnx(), { input: 'pixels', output: 'heatmaps' }, { backend: 'native' }), 'MODEL_INVALID', /pixels/);
+  await rejects(
+    createPoseSession(new TextEncoder().encode('not a model'), io, { backend: 'native' }),
+    'MODEL_INVALID',
+    /onnxruntime-node/,
+  );
+  await rejects(
+    createPoseSession(await tinyOnnx(), io, { backend: 'native', threads: 0 }),
+    'INVALID_OPTION',
+    /threads/,
+  );
+  await rejects(
+    createPoseSession(await tinyOnnx(), { input: 'pixels', output: 'heatmaps' }, {
+      backend: 'native',
+    }),
+    'MODEL_INVALID',
+    /pixels/,
+  );
 });
 
 test.run();

@@ -7,7 +7,15 @@ import { hasShared, requirement, suiteSkipped } from '../helpers/env.ts';
 import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
 import { createApp, type SRPoseApp } from '../../src/server/mod.ts';
 import { createEstimator } from '../../src/estimator/estimator.ts';
-import { API_KEY, badInputCases, caseRequest, goodRequest, LIMITS, PHOTO, PHOTO_BOX } from './cases.ts';
+import {
+  API_KEY,
+  badInputCases,
+  caseRequest,
+  goodRequest,
+  LIMITS,
+  PHOTO,
+  PHOTO_BOX,
+} from './cases.ts';
 import type { AppOptions } from '../../src/server/settings.ts';
 import { encodePng } from '../../src/image/codecs.ts';
 
@@ -20,7 +28,14 @@ async function tinyModel() {
 }
 
 async function app(over: Partial<AppOptions> = {}): Promise<SRPoseApp> {
-  const a = createApp({ model: await tinyModel(), backend: 'wasm', apiKey: API_KEY, ...LIMITS, log: (e) => logs.push(JSON.stringify(e)), ...over });
+  const a = createApp({
+    model: await tinyModel(),
+    backend: 'wasm',
+    apiKey: API_KEY,
+    ...LIMITS,
+    log: (e) => logs.push(JSON.stringify(e)),
+    ...over,
+  });
   apps.push(a);
   return a;
 }
@@ -38,7 +53,9 @@ if (!suiteSkipped(requirement([hasShared, 'server app tests need ../shared/data/
     assert.match(res.headers.get('server-timing') ?? '', /inference;dur=/);
     const body = await res.json();
     const est = await createEstimator({ model: await tinyModel(), backend: 'wasm' });
-    const ref = await est.estimate(new Uint8Array(readFileSync(PHOTO)), { boxes: [PHOTO_BOX as [number, number, number, number]] });
+    const ref = await est.estimate(new Uint8Array(readFileSync(PHOTO)), {
+      boxes: [PHOTO_BOX as [number, number, number, number]],
+    });
     await est.dispose();
     assert.is(body.people.length, 1);
     assert.equal(body.people[0].keypoints, ref.people[0].keypoints);
@@ -53,10 +70,15 @@ if (!suiteSkipped(requirement([hasShared, 'server app tests need ../shared/data/
     for (const c of cases) {
       const res = await a.fetch(caseRequest(c, BASE));
       const body = await res.json().catch(() => null);
-      if (res.status !== c.status || body?.error?.code !== c.code || typeof body?.error?.message !== 'string') {
+      if (
+        res.status !== c.status || body?.error?.code !== c.code ||
+        typeof body?.error?.message !== 'string'
+      ) {
         wrong.push(`${c.name}: ${res.status} ${JSON.stringify(body)}`);
       }
-      if (res.headers.get('x-error-code') !== c.code) wrong.push(`${c.name}: X-Error-Code ${res.headers.get('x-error-code')}`);
+      if (res.headers.get('x-error-code') !== c.code) {
+        wrong.push(`${c.name}: X-Error-Code ${res.headers.get('x-error-code')}`);
+      }
     }
     assert.equal(wrong, []);
     assert.is((await a.fetch(goodRequest(BASE))).status, 200);
@@ -71,7 +93,13 @@ if (!suiteSkipped(requirement([hasShared, 'server app tests need ../shared/data/
     f.append('flip', 'false');
     f.append('format', 'coco');
     f.append('image_id', '785');
-    const res = await a.fetch(new Request(`${BASE}/v1/estimate`, { method: 'POST', body: f, headers: { authorization: `Bearer ${API_KEY}` } }));
+    const res = await a.fetch(
+      new Request(`${BASE}/v1/estimate`, {
+        method: 'POST',
+        body: f,
+        headers: { authorization: `Bearer ${API_KEY}` },
+      }),
+    );
     assert.is(res.status, 200);
     const results = await res.json();
     assert.is(results.length, 2);
@@ -103,15 +131,23 @@ if (!suiteSkipped(requirement([hasShared, 'server app tests need ../shared/data/
 
   test('CORS: preflight and exposed headers only when configured', async () => {
     const open = await app({ cors: ['https://app.example'] });
-    const pre = await open.fetch(new Request(`${BASE}/v1/estimate`, {
-      method: 'OPTIONS',
-      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
-    }));
+    const pre = await open.fetch(
+      new Request(`${BASE}/v1/estimate`, {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'https://app.example',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization,content-type',
+        },
+      }),
+    );
     assert.ok(pre.status === 204 || pre.status === 200, String(pre.status));
     assert.is(pre.headers.get('access-control-allow-origin'), 'https://app.example');
     assert.match(pre.headers.get('access-control-allow-headers') ?? '', /authorization/i);
     const closed = await app();
-    const res = await closed.fetch(new Request(`${BASE}/healthz`, { headers: { origin: 'https://app.example' } }));
+    const res = await closed.fetch(
+      new Request(`${BASE}/healthz`, { headers: { origin: 'https://app.example' } }),
+    );
     assert.is(res.headers.get('access-control-allow-origin'), null);
   });
 }
@@ -123,7 +159,11 @@ test('healthz, openapi.json and models; the model loads once and lazily', async 
   const doc = await (await a.fetch(new Request(`${BASE}/openapi.json`))).json();
   assert.is(doc.openapi, '3.1.0');
   assert.ok(doc.paths['/v1/estimate'].post.responses['413']);
-  const [m1, m2] = await Promise.all([1, 2].map(() => a.fetch(new Request(`${BASE}/v1/models`, { headers: { authorization: `Bearer ${API_KEY}` } }))));
+  const [m1, m2] = await Promise.all(
+    [1, 2].map(() =>
+      a.fetch(new Request(`${BASE}/v1/models`, { headers: { authorization: `Bearer ${API_KEY}` } }))
+    ),
+  );
   const info = (await m1.json()).models[0];
   assert.is(info.model, 'tiny');
   assert.is(info.backend, 'wasm');
@@ -138,29 +178,57 @@ test('openapi.json describes what the server parses and answers: every parameter
   const post = doc.paths['/v1/estimate'].post;
   const query = post.parameters.map((p: any) => p.name);
   assert.equal(query, ['boxes', 'flip', 'format', 'image_id']);
-  assert.equal(Object.keys(post.requestBody.content['multipart/form-data'].schema.properties), ['image', ...query]);
-  const png = await encodePng({ data: new Uint8Array(64 * 48 * 3).map((_, i) => (i * 13) & 255), width: 64, height: 48 });
+  assert.equal(Object.keys(post.requestBody.content['multipart/form-data'].schema.properties), [
+    'image',
+    ...query,
+  ]);
+  const png = await encodePng({
+    data: new Uint8Array(64 * 48 * 3).map((_, i) => (i * 13) & 255),
+    width: 64,
+    height: 48,
+  });
   const auth = { authorization: `Bearer ${API_KEY}`, 'content-type': 'image/png' };
-  const ask = (q: string) => a.fetch(new Request(`${BASE}/v1/estimate?${q}`, { method: 'POST', body: png as BodyInit, headers: auth }));
+  const ask = (q: string) =>
+    a.fetch(
+      new Request(`${BASE}/v1/estimate?${q}`, {
+        method: 'POST',
+        body: png as BodyInit,
+        headers: auth,
+      }),
+    );
   // every enumerated value of a parameter is accepted, one outside the list is refused
   for (const p of post.parameters.filter((p: any) => p.schema.enum)) {
-    for (const v of p.schema.enum) assert.is((await ask(`${p.name}=${v}`)).status, 200, `${p.name}=${v}`);
+    for (const v of p.schema.enum) {
+      assert.is((await ask(`${p.name}=${v}`)).status, 200, `${p.name}=${v}`);
+    }
     assert.is((await ask(`${p.name}=not-a-value`)).status, 400, `${p.name}=not-a-value`);
   }
   const result = await (await ask('boxes=[[2,2,40,30]]')).json();
   const schema = doc.components.schemas.EstimateResult.properties;
   for (const [k, v] of Object.entries(result)) {
     assert.ok(schema[k], `result field ${k} is not in the document`);
-    if (schema[k].enum) assert.ok(schema[k].enum.includes(v), `${k}: ${v} is not in ${schema[k].enum}`);
+    if (schema[k].enum) {
+      assert.ok(schema[k].enum.includes(v), `${k}: ${v} is not in ${schema[k].enum}`);
+    }
   }
-  assert.ok(schema.decode.enum.includes('associative-embedding'), 'bottom-up models answer decode associative-embedding');
+  assert.ok(
+    schema.decode.enum.includes('associative-embedding'),
+    'bottom-up models answer decode associative-embedding',
+  );
   assert.equal(schema.weights.enum, ['fp32', 'fp16', 'int8']);
 });
 
 test('a model that cannot load: 503 with its code, retried on the next request; no token in answers or logs', async () => {
   const secret = 'hf_SECRET_token_never_shown';
   const seen: string[] = [];
-  const a = createApp({ model: 'srpose/unreachable', hubUrl: 'http://127.0.0.1:9', accessToken: secret, cacheDir: '/nonexistent-srpose-cache', backend: 'wasm', log: (e) => seen.push(JSON.stringify(e)) });
+  const a = createApp({
+    model: 'srpose/unreachable',
+    hubUrl: 'http://127.0.0.1:9',
+    accessToken: secret,
+    cacheDir: '/nonexistent-srpose-cache',
+    backend: 'wasm',
+    log: (e) => seen.push(JSON.stringify(e)),
+  });
   apps.push(a);
   const r1 = await a.fetch(new Request(`${BASE}/v1/models`));
   assert.is(r1.status, 503);
@@ -183,9 +251,26 @@ test('a model that cannot load: 503 with its code, retried on the next request; 
 
 test('settings from an environment: typed errors for bad values', async () => {
   const { appOptionsFromEnv } = await import('../../src/server/settings.ts');
-  const o = appOptionsFromEnv({ SRPOSE_MODEL: 'a/b@v1', SRPOSE_MAX_BOXES: '8', SRPOSE_CORS_ORIGINS: 'https://a, https://b', SRPOSE_WARMUP: 'false', HF_TOKEN: 't' });
-  assert.equal(o, { model: 'a/b@v1', maxBoxes: 8, cors: ['https://a', 'https://b'], warmup: false, accessToken: 't' });
-  for (const [k, v] of [['SRPOSE_MAX_BOXES', '0'], ['SRPOSE_TIMEOUT_MS', 'soon'], ['SRPOSE_WARMUP', 'perhaps'], ['SRPOSE_BACKEND', 'cuda']]) {
+  const o = appOptionsFromEnv({
+    SRPOSE_MODEL: 'a/b@v1',
+    SRPOSE_MAX_BOXES: '8',
+    SRPOSE_CORS_ORIGINS: 'https://a, https://b',
+    SRPOSE_WARMUP: 'false',
+    HF_TOKEN: 't',
+  });
+  assert.equal(o, {
+    model: 'a/b@v1',
+    maxBoxes: 8,
+    cors: ['https://a', 'https://b'],
+    warmup: false,
+    accessToken: 't',
+  });
+  for (
+    const [k, v] of [['SRPOSE_MAX_BOXES', '0'], ['SRPOSE_TIMEOUT_MS', 'soon'], [
+      'SRPOSE_WARMUP',
+      'perhaps',
+    ], ['SRPOSE_BACKEND', 'cuda']]
+  ) {
     try {
       appOptionsFromEnv({ [k]: v });
       assert.unreachable(`${k}=${v} accepted`);

@@ -16,14 +16,24 @@ let png: Uint8Array;
 
 test.before(async () => {
   png = await dotsPng();
-  app = createApp({ model: { onnx: await tinyBottomUpOnnx(), config: tinyBottomUpConfig() }, backend: 'wasm', log: () => {} });
+  app = createApp({
+    model: { onnx: await tinyBottomUpOnnx(), config: tinyBottomUpConfig() },
+    backend: 'wasm',
+    log: () => {},
+  });
 });
 test.after(async () => {
   await app?.dispose();
 });
 
 const post = (body: BodyInit, type?: string, query = '') =>
-  app.fetch(new Request(`${BASE}/v1/estimate${query}`, { method: 'POST', body, headers: type ? { 'content-type': type } : {} }));
+  app.fetch(
+    new Request(`${BASE}/v1/estimate${query}`, {
+      method: 'POST',
+      body,
+      headers: type ? { 'content-type': type } : {},
+    }),
+  );
 
 test('POST /v1/estimate with a bottom-up model: every person, equal to estimate() in-process', async () => {
   const res = await post(png as BodyInit, 'image/png');
@@ -31,7 +41,10 @@ test('POST /v1/estimate with a bottom-up model: every person, equal to estimate(
   const body = await res.json();
   assert.is(body.decode, 'associative-embedding');
   assert.is(body.people.length, DOTS.length);
-  const est = await createEstimator({ model: { onnx: await tinyBottomUpOnnx(), config: tinyBottomUpConfig() }, backend: 'wasm' });
+  const est = await createEstimator({
+    model: { onnx: await tinyBottomUpOnnx(), config: tinyBottomUpConfig() },
+    backend: 'wasm',
+  });
   try {
     const ref = await est.estimate(png);
     assert.equal(body.people, ref.people);
@@ -39,9 +52,16 @@ test('POST /v1/estimate with a bottom-up model: every person, equal to estimate(
     await est.dispose();
   }
   for (const d of DOTS) {
-    assert.ok(body.people.some((p: any) => Math.abs(p.keypoints[5].x - (d.x + 0.75)) < 0.01 && Math.abs(p.keypoints[5].y - (d.y + 0.75)) < 0.01), `dot ${d.x},${d.y}`);
+    assert.ok(
+      body.people.some((p: any) =>
+        Math.abs(p.keypoints[5].x - (d.x + 0.75)) < 0.01 &&
+        Math.abs(p.keypoints[5].y - (d.y + 0.75)) < 0.01
+      ),
+      `dot ${d.x},${d.y}`,
+    );
   }
-  const coco = await (await post(png as BodyInit, 'image/png', '?format=coco&flip=false&image_id=7')).json();
+  const coco =
+    await (await post(png as BodyInit, 'image/png', '?format=coco&flip=false&image_id=7')).json();
   assert.is(coco.length, DOTS.length);
   assert.is(coco[0].image_id, 7);
   assert.is(coco[0].keypoints.length, 51);
@@ -63,7 +83,17 @@ test('GET /v1/models tells the kind, the grouping settings and the decode', asyn
   const info = (await (await app.fetch(new Request(`${BASE}/v1/models`))).json()).models[0];
   assert.is(info.kind, 'bottom-up');
   assert.is(info.decode, 'associative-embedding');
-  assert.equal(info.grouping, { maxPeople: 30, nmsKernel: 5, nmsPadding: 2, detectionThreshold: 0.1, tagThreshold: 1, useDetectionVal: true, ignoreTooMuch: false, adjust: true, refine: true });
+  assert.equal(info.grouping, {
+    maxPeople: 30,
+    nmsKernel: 5,
+    nmsPadding: 2,
+    detectionThreshold: 0.1,
+    tagThreshold: 1,
+    useDetectionVal: true,
+    ignoreTooMuch: false,
+    adjust: true,
+    refine: true,
+  });
 });
 
 test('the CLI estimates with a bottom-up model directory; --boxes is refused', async () => {
@@ -84,7 +114,16 @@ test('the CLI estimates with a bottom-up model directory; --boxes is refused', a
   const text = await cli(['estimate', photo, '--model', dir, '--backend', 'wasm']);
   assert.is(text.code, 0, text.err);
   assert.match(text.out, new RegExp(`${DOTS.length} people`));
-  const boxed = await cli(['estimate', photo, '--model', dir, '--backend', 'wasm', '--boxes', '0,0,10,10']);
+  const boxed = await cli([
+    'estimate',
+    photo,
+    '--model',
+    dir,
+    '--backend',
+    'wasm',
+    '--boxes',
+    '0,0,10,10',
+  ]);
   assert.not.equal(boxed.code, 0);
   assert.match(boxed.err, /INVALID_OPTION|no boxes/);
 });

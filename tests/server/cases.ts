@@ -49,7 +49,10 @@ export function pngHeader(w: number, h: number): Uint8Array {
   return out;
 }
 
-const q = (boxes: unknown) => `/v1/estimate?boxes=${encodeURIComponent(typeof boxes === 'string' ? boxes : JSON.stringify(boxes))}`;
+const q = (boxes: unknown) =>
+  `/v1/estimate?boxes=${
+    encodeURIComponent(typeof boxes === 'string' ? boxes : JSON.stringify(boxes))
+  }`;
 
 function form(parts: Record<string, Blob | string>): () => FormData {
   return () => {
@@ -67,40 +70,243 @@ export function badInputCases(): Case[] {
   const noise = new Uint8Array(4096).map((_, i) => (i * 131 + 7) & 255);
   const oversized = new Uint8Array(LIMITS.maxBodyBytes + 1024);
   return [
-    { name: 'empty body', status: 400, code: 'INVALID_REQUEST', headers: J, body: new Uint8Array(0) },
-    { name: 'truncated JPEG', status: 400, code: 'IMAGE_TRUNCATED', headers: J, body: jpeg.slice(0, 3000) },
-    { name: 'JPEG cut after its header', status: 400, code: 'IMAGE_TRUNCATED', headers: J, body: jpeg.slice(0, 400) },
-    { name: 'random bytes as image/jpeg', status: 400, code: 'IMAGE_UNSUPPORTED', headers: J, body: noise },
-    { name: 'GIF', status: 400, code: 'IMAGE_UNSUPPORTED', headers: { 'content-type': 'image/png' }, body: new TextEncoder().encode('GIF89a\x01\x00\x01\x00\x00\x00\x00;') },
-    { name: 'PNG header claiming 100000x100000', status: 413, code: 'IMAGE_TOO_LARGE', headers: { 'content-type': 'image/png' }, body: pngHeader(100000, 100000) },
-    { name: 'PNG header with no image data', status: 400, code: 'IMAGE_TRUNCATED', headers: { 'content-type': 'image/png' }, body: pngHeader(64, 48) },
-    { name: 'PNG header claiming 0x10', status: 400, code: 'IMAGE_EMPTY', headers: { 'content-type': 'image/png' }, body: pngHeader(0, 10) },
-    { name: 'WebP RIFF header only', status: 400, code: 'IMAGE_TRUNCATED', headers: { 'content-type': 'image/webp' }, body: new TextEncoder().encode('RIFF\x10\x00\x00\x00WEBP') },
-    { name: 'text/plain', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', headers: { 'content-type': 'text/plain' }, body: 'hello' },
-    { name: 'application/json', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', headers: { 'content-type': 'application/json' }, body: '{"image":"x"}' },
-    { name: 'image/gif content type', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', headers: { 'content-type': 'image/gif' }, body: jpeg },
-    { name: 'boxes not JSON', status: 422, code: 'INVALID_BOX', path: q('[[1,2,3'), headers: J, body: jpeg },
-    { name: 'boxes with NaN', status: 422, code: 'INVALID_BOX', path: q('[[NaN,1,2,3]]'), headers: J, body: jpeg },
-    { name: 'box with a string', status: 422, code: 'INVALID_BOX', path: q([[1, 2, 'a', 4]]), headers: J, body: jpeg },
-    { name: 'box with a negative width', status: 422, code: 'INVALID_BOX', path: q([[10, 10, -50, 80]]), headers: J, body: jpeg },
-    { name: 'box with zero height', status: 422, code: 'INVALID_BOX', path: q([[10, 10, 50, 0]]), headers: J, body: jpeg },
-    { name: 'box with three numbers', status: 422, code: 'INVALID_BOX', path: q([[10, 10, 50]]), headers: J, body: jpeg },
-    { name: 'box with an overflowing number', status: 422, code: 'INVALID_BOX', path: q('[[1e999,1,2,3]]'), headers: J, body: jpeg },
-    { name: 'box outside the image', status: 422, code: 'INVALID_BOX', path: q([[5000, 5000, 50, 80]]), headers: J, body: jpeg },
+    {
+      name: 'empty body',
+      status: 400,
+      code: 'INVALID_REQUEST',
+      headers: J,
+      body: new Uint8Array(0),
+    },
+    {
+      name: 'truncated JPEG',
+      status: 400,
+      code: 'IMAGE_TRUNCATED',
+      headers: J,
+      body: jpeg.slice(0, 3000),
+    },
+    {
+      name: 'JPEG cut after its header',
+      status: 400,
+      code: 'IMAGE_TRUNCATED',
+      headers: J,
+      body: jpeg.slice(0, 400),
+    },
+    {
+      name: 'random bytes as image/jpeg',
+      status: 400,
+      code: 'IMAGE_UNSUPPORTED',
+      headers: J,
+      body: noise,
+    },
+    {
+      name: 'GIF',
+      status: 400,
+      code: 'IMAGE_UNSUPPORTED',
+      headers: { 'content-type': 'image/png' },
+      body: new TextEncoder().encode('GIF89a\x01\x00\x01\x00\x00\x00\x00;'),
+    },
+    {
+      name: 'PNG header claiming 100000x100000',
+      status: 413,
+      code: 'IMAGE_TOO_LARGE',
+      headers: { 'content-type': 'image/png' },
+      body: pngHeader(100000, 100000),
+    },
+    {
+      name: 'PNG header with no image data',
+      status: 400,
+      code: 'IMAGE_TRUNCATED',
+      headers: { 'content-type': 'image/png' },
+      body: pngHeader(64, 48),
+    },
+    {
+      name: 'PNG header claiming 0x10',
+      status: 400,
+      code: 'IMAGE_EMPTY',
+      headers: { 'content-type': 'image/png' },
+      body: pngHeader(0, 10),
+    },
+    {
+      name: 'WebP RIFF header only',
+      status: 400,
+      code: 'IMAGE_TRUNCATED',
+      headers: { 'content-type': 'image/webp' },
+      body: new TextEncoder().encode('RIFF\x10\x00\x00\x00WEBP'),
+    },
+    {
+      name: 'text/plain',
+      status: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      headers: { 'content-type': 'text/plain' },
+      body: 'hello',
+    },
+    {
+      name: 'application/json',
+      status: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      headers: { 'content-type': 'application/json' },
+      body: '{"image":"x"}',
+    },
+    {
+      name: 'image/gif content type',
+      status: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      headers: { 'content-type': 'image/gif' },
+      body: jpeg,
+    },
+    {
+      name: 'boxes not JSON',
+      status: 422,
+      code: 'INVALID_BOX',
+      path: q('[[1,2,3'),
+      headers: J,
+      body: jpeg,
+    },
+    {
+      name: 'boxes with NaN',
+      status: 422,
+      code: 'INVALID_BOX',
+      path: q('[[NaN,1,2,3]]'),
+      headers: J,
+      body: jpeg,
+    },
+    {
+      name: 'box with a string',
+      status: 422,
+      code: 'INVALID_BOX',
+      path: q([[1, 2, 'a', 4]]),
+      headers: J,
+      body: jpeg,
+    },
+    {
+      name: 'box with a negative width',
+      status: 422,
+      code: 'INVALID_BOX',
+      path: q([[10, 10, -50, 80]]),
+      headers: J,
+      body: jpeg,
+    },
+    {
+      name: 'box with zero height',
+      status: 422,
+      code: 'INVALID_BOX',
+      path: q([[10, 10, 50, 0]]),
+      headers: J,
+      body: jpeg,
+    },
+    {
+      name: 'box with three numbers',
+      status: 422,
+      code: 'INVALID_BOX',
+      path: q([[10, 10, 50]]),
+      headers: J,
+      body: jpeg,
+    },
+    {
+      name: 'box with an overflowing number',
+      status: 422,
+      code: 'INVALID_BOX',
+      path: q('[[1e999,1,2,3]]'),
+      headers: J,
+      body: jpeg,
+    },
+    {
+      name: 'box outside the image',
+      status: 422,
+      code: 'INVALID_BOX',
+      path: q([[5000, 5000, 50, 80]]),
+      headers: J,
+      body: jpeg,
+    },
     { name: 'boxes empty', status: 422, code: 'INVALID_BOX', path: q([]), headers: J, body: jpeg },
-    { name: 'boxes an object', status: 422, code: 'INVALID_BOX', path: q({ x: 1 }), headers: J, body: jpeg },
-    { name: '100 boxes in the query', status: 422, code: 'INVALID_BOX', path: q(Array.from({ length: 100 }, () => [1, 1, 10, 10])), headers: J, body: jpeg },
+    {
+      name: 'boxes an object',
+      status: 422,
+      code: 'INVALID_BOX',
+      path: q({ x: 1 }),
+      headers: J,
+      body: jpeg,
+    },
+    {
+      name: '100 boxes in the query',
+      status: 422,
+      code: 'INVALID_BOX',
+      path: q(Array.from({ length: 100 }, () => [1, 1, 10, 10])),
+      headers: J,
+      body: jpeg,
+    },
     // 1000 boxes overflow a URL (Node answers 431 to 16 KB of headers): a form carries them.
-    { name: '1000 boxes in a form', status: 422, code: 'INVALID_BOX', body: form({ image: jpegBlob(), boxes: JSON.stringify(Array.from({ length: 1000 }, () => [1, 1, 10, 10])) }) },
-    { name: 'flip=maybe', status: 400, code: 'INVALID_REQUEST', path: '/v1/estimate?flip=maybe', headers: J, body: jpeg },
-    { name: 'format=xml', status: 400, code: 'INVALID_REQUEST', path: '/v1/estimate?format=xml', headers: J, body: jpeg },
-    { name: 'image_id=-1', status: 400, code: 'INVALID_REQUEST', path: '/v1/estimate?format=coco&image_id=-1', headers: J, body: jpeg },
-    { name: 'multipart without image', status: 400, code: 'INVALID_REQUEST', body: form({ boxes: '[[1,1,10,10]]' }) },
-    { name: 'multipart with image as text', status: 400, code: 'INVALID_REQUEST', body: form({ image: 'not a file' }) },
-    { name: 'multipart with a bad boundary', status: 400, code: 'INVALID_REQUEST', headers: { 'content-type': 'multipart/form-data; boundary=zzz' }, body: '--aaa\r\ngarbage\r\n--aaa--\r\n' },
-    { name: 'multipart with bad boxes', status: 422, code: 'INVALID_BOX', body: form({ image: jpegBlob(), boxes: '[[0,0,-1,1]]' }) },
-    { name: 'multipart image that is not an image', status: 400, code: 'IMAGE_UNSUPPORTED', body: form({ image: new Blob([noise]) }) },
-    { name: 'body over the limit (Content-Length)', status: 413, code: 'PAYLOAD_TOO_LARGE', headers: J, body: oversized },
+    {
+      name: '1000 boxes in a form',
+      status: 422,
+      code: 'INVALID_BOX',
+      body: form({
+        image: jpegBlob(),
+        boxes: JSON.stringify(Array.from({ length: 1000 }, () => [1, 1, 10, 10])),
+      }),
+    },
+    {
+      name: 'flip=maybe',
+      status: 400,
+      code: 'INVALID_REQUEST',
+      path: '/v1/estimate?flip=maybe',
+      headers: J,
+      body: jpeg,
+    },
+    {
+      name: 'format=xml',
+      status: 400,
+      code: 'INVALID_REQUEST',
+      path: '/v1/estimate?format=xml',
+      headers: J,
+      body: jpeg,
+    },
+    {
+      name: 'image_id=-1',
+      status: 400,
+      code: 'INVALID_REQUEST',
+      path: '/v1/estimate?format=coco&image_id=-1',
+      headers: J,
+      body: jpeg,
+    },
+    {
+      name: 'multipart without image',
+      status: 400,
+      code: 'INVALID_REQUEST',
+      body: form({ boxes: '[[1,1,10,10]]' }),
+    },
+    {
+      name: 'multipart with image as text',
+      status: 400,
+      code: 'INVALID_REQUEST',
+      body: form({ image: 'not a file' }),
+    },
+    {
+      name: 'multipart with a bad boundary',
+      status: 400,
+      code: 'INVALID_REQUEST',
+      headers: { 'content-type': 'multipart/form-data; boundary=zzz' },
+      body: '--aaa\r\ngarbage\r\n--aaa--\r\n',
+    },
+    {
+      name: 'multipart with bad boxes',
+      status: 422,
+      code: 'INVALID_BOX',
+      body: form({ image: jpegBlob(), boxes: '[[0,0,-1,1]]' }),
+    },
+    {
+      name: 'multipart image that is not an image',
+      status: 400,
+      code: 'IMAGE_UNSUPPORTED',
+      body: form({ image: new Blob([noise]) }),
+    },
+    {
+      name: 'body over the limit (Content-Length)',
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+      headers: J,
+      body: oversized,
+    },
     {
       name: 'body over the limit (chunked, no Content-Length)',
       status: 413,
@@ -115,11 +321,45 @@ export function badInputCases(): Case[] {
         }),
     },
     { name: 'no API key', status: 401, code: 'UNAUTHORIZED', headers: J, body: jpeg, auth: 'none' },
-    { name: 'wrong API key', status: 401, code: 'UNAUTHORIZED', headers: J, body: jpeg, auth: `Bearer ${API_KEY}x` },
-    { name: 'Basic instead of Bearer', status: 401, code: 'UNAUTHORIZED', headers: J, body: jpeg, auth: `Basic ${API_KEY}` },
-    { name: 'models without API key', status: 401, code: 'UNAUTHORIZED', method: 'GET', path: '/v1/models', auth: 'none' },
-    { name: 'GET on the estimate route', status: 404, code: 'NOT_FOUND', method: 'GET', path: '/v1/estimate' },
-    { name: 'unknown route', status: 404, code: 'NOT_FOUND', path: '/v2/estimate', headers: J, body: jpeg },
+    {
+      name: 'wrong API key',
+      status: 401,
+      code: 'UNAUTHORIZED',
+      headers: J,
+      body: jpeg,
+      auth: `Bearer ${API_KEY}x`,
+    },
+    {
+      name: 'Basic instead of Bearer',
+      status: 401,
+      code: 'UNAUTHORIZED',
+      headers: J,
+      body: jpeg,
+      auth: `Basic ${API_KEY}`,
+    },
+    {
+      name: 'models without API key',
+      status: 401,
+      code: 'UNAUTHORIZED',
+      method: 'GET',
+      path: '/v1/models',
+      auth: 'none',
+    },
+    {
+      name: 'GET on the estimate route',
+      status: 404,
+      code: 'NOT_FOUND',
+      method: 'GET',
+      path: '/v1/estimate',
+    },
+    {
+      name: 'unknown route',
+      status: 404,
+      code: 'NOT_FOUND',
+      path: '/v2/estimate',
+      headers: J,
+      body: jpeg,
+    },
   ];
 }
 
@@ -129,7 +369,11 @@ export function caseRequest(c: Case, base: string): Request {
   if (c.auth === undefined) headers.set('authorization', `Bearer ${API_KEY}`);
   else if (c.auth !== 'none') headers.set('authorization', c.auth);
   const body = typeof c.body === 'function' ? c.body() : c.body;
-  const init: RequestInit & { duplex?: string } = { method: c.method ?? 'POST', headers, body: body as BodyInit | undefined };
+  const init: RequestInit & { duplex?: string } = {
+    method: c.method ?? 'POST',
+    headers,
+    body: body as BodyInit | undefined,
+  };
   if (body instanceof ReadableStream) init.duplex = 'half';
   return new Request(base + (c.path ?? '/v1/estimate'), init);
 }
@@ -138,9 +382,12 @@ export function caseRequest(c: Case, base: string): Request {
 export function goodRequest(base: string, over: { flip?: boolean } = {}): Request {
   const jpeg = new Uint8Array(readFileSync(PHOTO));
   const flip = over.flip === undefined ? '' : `&flip=${over.flip}`;
-  return new Request(`${base}/v1/estimate?boxes=${encodeURIComponent(JSON.stringify([PHOTO_BOX]))}${flip}`, {
-    method: 'POST',
-    headers: { 'content-type': 'image/jpeg', authorization: `Bearer ${API_KEY}` },
-    body: jpeg,
-  });
+  return new Request(
+    `${base}/v1/estimate?boxes=${encodeURIComponent(JSON.stringify([PHOTO_BOX]))}${flip}`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'image/jpeg', authorization: `Bearer ${API_KEY}` },
+      body: jpeg,
+    },
+  );
 }

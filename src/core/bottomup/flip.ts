@@ -19,8 +19,19 @@ import type { BottomUpMaps } from './types.ts';
  */
 export function splitOutput(output: Float32Array, k: number, h: number, w: number): BottomUpMaps {
   const plane = k * h * w;
-  if (output.length < 2 * plane) throw new RangeError(`output has ${output.length} values, (2 x ${k}, ${h}, ${w}) needs ${2 * plane}`);
-  return { heatmaps: output.subarray(0, plane), tags: [output.subarray(plane, 2 * plane)], k, h, w, l: 1 };
+  if (output.length < 2 * plane) {
+    throw new RangeError(
+      `output has ${output.length} values, (2 x ${k}, ${h}, ${w}) needs ${2 * plane}`,
+    );
+  }
+  return {
+    heatmaps: output.subarray(0, plane),
+    tags: [output.subarray(plane, 2 * plane)],
+    k,
+    h,
+    w,
+    l: 1,
+  };
 }
 
 /**
@@ -43,13 +54,17 @@ export function mergeFlipBottomUp(
 ): BottomUpMaps {
   const plane = h * w;
   const half = k * plane;
-  if (plain.length < 2 * half || flipped.length < 2 * half) throw new RangeError(`outputs must hold (2 x ${k}, ${h}, ${w}) values`);
+  if (plain.length < 2 * half || flipped.length < 2 * half) {
+    throw new RangeError(`outputs must hold (2 x ${k}, ${h}, ${w}) values`);
+  }
   // Heatmaps first (they read the mirrored heatmaps), then the tags take their place.
   for (let j = 0; j < k; j++) {
     const dst = j * plane;
     const src = flipIndex[j] * plane + w - 1; // src - x: column x mirrored back
     for (let y = 0; y < plane; y += w) {
-      for (let x = 0; x < w; x++) plain[dst + y + x] = (plain[dst + y + x] + flipped[src + y - x]) / 2;
+      for (let x = 0; x < w; x++) {
+        plain[dst + y + x] = (plain[dst + y + x] + flipped[src + y - x]) / 2;
+      }
     }
   }
   for (let j = 0; j < k; j++) {
@@ -59,7 +74,14 @@ export function mergeFlipBottomUp(
       for (let x = 0; x < w; x++) flipped[dst + y + x] = flipped[src + y - x];
     }
   }
-  return { heatmaps: plain.subarray(0, half), tags: [plain.subarray(half, 2 * half), flipped.subarray(0, half)], k, h, w, l: 2 };
+  return {
+    heatmaps: plain.subarray(0, half),
+    tags: [plain.subarray(half, 2 * half), flipped.subarray(0, half)],
+    k,
+    h,
+    w,
+    l: 2,
+  };
 }
 
 /** mmpose's tags (K, H, W, L), the last axis interleaved, as L planes (K, H, W) (copies). */

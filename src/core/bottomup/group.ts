@@ -45,7 +45,10 @@ interface Person {
  */
 export function matchByTag(
   c: Candidates,
-  p: Pick<GroupingParams, 'maxPeople' | 'detectionThreshold' | 'tagThreshold' | 'useDetectionVal' | 'ignoreTooMuch'>,
+  p: Pick<
+    GroupingParams,
+    'maxPeople' | 'detectionThreshold' | 'tagThreshold' | 'useDetectionVal' | 'ignoreTooMuch'
+  >,
 ): Grouped {
   const { k, m, l } = c;
   const width = 3 + l;
@@ -53,7 +56,13 @@ export function matchByTag(
   // equals another NaN, so each NaN gets a key of its own.
   const people = new Map<number | symbol, Person>();
   const keyOf = (t: number): number | symbol => (t === t ? t : Symbol('nan'));
-  const place = (key: number | symbol, j: number, row: number, tag: Float32Array, restart: boolean) => {
+  const place = (
+    key: number | symbol,
+    j: number,
+    row: number,
+    tag: Float32Array,
+    restart: boolean,
+  ) => {
     let person = people.get(key);
     if (!person) {
       person = { joints: new Float32Array(k * width), tags: [] };

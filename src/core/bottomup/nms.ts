@@ -58,11 +58,22 @@ export function nmsValue(
  * The NMS of (K, H, W) heatmaps into a new array: the straightforward definition, for tests
  * and references ({@link topKCandidates} never materialises it).
  */
-export function nmsHeatmaps(heatmaps: Float32Array, k: number, h: number, w: number, kernel: number, padding: number): Float32Array {
+export function nmsHeatmaps(
+  heatmaps: Float32Array,
+  k: number,
+  h: number,
+  w: number,
+  kernel: number,
+  padding: number,
+): Float32Array {
   const out = new Float32Array(k * h * w);
   for (let j = 0; j < k; j++) {
     const base = j * h * w;
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[base + y * w + x] = nmsValue(heatmaps, base, w, h, x, y, kernel, padding);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        out[base + y * w + x] = nmsValue(heatmaps, base, w, h, x, y, kernel, padding);
+      }
+    }
   }
   return out;
 }
@@ -74,7 +85,12 @@ export function nmsHeatmaps(heatmaps: Float32Array, k: number, h: number, w: num
  * @param maps heatmaps (K, H, W) and L tag planes (K, H, W)
  * @param m candidates per joint (`max_num_people`), at most H * W
  */
-export function topKCandidates(maps: BottomUpMaps, m: number, kernel: number, padding: number): Candidates {
+export function topKCandidates(
+  maps: BottomUpMaps,
+  m: number,
+  kernel: number,
+  padding: number,
+): Candidates {
   const { k, h, w, l, heatmaps, tags } = maps;
   const n = h * w;
   if (!(m >= 1 && m <= n)) throw new RangeError(`top-k of ${m} from ${n} pixels`);
@@ -155,7 +171,14 @@ function sortHeap(hv: Float64Array, hi: Int32Array, m: number): void {
 }
 
 /** libstdc++ `__adjust_heap` (hole sifted to a leaf, then `__push_heap` back up). */
-function adjustHeap(hv: Float64Array, hi: Int32Array, hole: number, len: number, v: number, vi: number): void {
+function adjustHeap(
+  hv: Float64Array,
+  hi: Int32Array,
+  hole: number,
+  len: number,
+  v: number,
+  vi: number,
+): void {
   const top = hole;
   let child = hole;
   while (child < ((len - 1) >> 1)) {

@@ -28,8 +28,12 @@ export function pairwiseSumF32(at: (i: number) => number, start: number, n: numb
     const r = [0, 0, 0, 0, 0, 0, 0, 0];
     for (let j = 0; j < 8; j++) r[j] = at(start + j);
     let i = 8;
-    for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j] = f32(r[j] + at(start + i + j));
-    let s = f32(f32(f32(r[0] + r[1]) + f32(r[2] + r[3])) + f32(f32(r[4] + r[5]) + f32(r[6] + r[7])));
+    for (; i < n - (n % 8); i += 8) {
+      for (let j = 0; j < 8; j++) r[j] = f32(r[j] + at(start + i + j));
+    }
+    let s = f32(
+      f32(f32(r[0] + r[1]) + f32(r[2] + r[3])) + f32(f32(r[4] + r[5]) + f32(r[6] + r[7])),
+    );
     for (; i < n; i++) s = f32(s + at(start + i));
     return s;
   }
@@ -42,7 +46,11 @@ export function pairwiseSumF32(at: (i: number) => number, start: number, n: numb
  * `np.mean(vectors, axis=0)` of n float32 vectors of length l (n >= 1): with l = 1 numpy sums
  * pairwise, with l > 1 it adds the rows in order. Divides in float32.
  */
-export function meanRowsF32(vectors: readonly Float32Array[], l: number, out: Float32Array): Float32Array {
+export function meanRowsF32(
+  vectors: readonly Float32Array[],
+  l: number,
+  out: Float32Array,
+): Float32Array {
   const n = vectors.length;
   if (l === 1) {
     out[0] = f32(pairwiseSumF32((i) => vectors[i][0], 0, n) / n);

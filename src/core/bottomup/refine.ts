@@ -20,10 +20,20 @@ import type { BottomUpMaps, Grouped } from './types.ts';
 const f32 = Math.fround;
 
 /** The quarter step of `adjust` / `refine` at integer pixel (x, y) of one (H, W) map. */
-function quarterStep(map: Float32Array, base: number, w: number, h: number, x: number, y: number, out: Float64Array): void {
+function quarterStep(
+  map: Float32Array,
+  base: number,
+  w: number,
+  h: number,
+  x: number,
+  y: number,
+  out: Float64Array,
+): void {
   const row = base + y * w;
   out[0] = map[row + Math.min(w - 1, x + 1)] > map[row + Math.max(0, x - 1)] ? 0.25 : -0.25;
-  out[1] = map[base + Math.min(h - 1, y + 1) * w + x] > map[base + Math.max(0, y - 1) * w + x] ? 0.25 : -0.25;
+  out[1] = map[base + Math.min(h - 1, y + 1) * w + x] > map[base + Math.max(0, y - 1) * w + x]
+    ? 0.25
+    : -0.25;
 }
 
 /**

@@ -37,7 +37,12 @@ const ceilTo = (x: number, base: number) => Math.ceil(x / base) * base;
  * @param size the network's short side (`data_cfg.image_size`, 512)
  * @param multipleOf both sides are multiples of it (64 in the official code)
  */
-export function bottomUpFrame(imageWidth: number, imageHeight: number, size: number, multipleOf: number): BottomUpFrame {
+export function bottomUpFrame(
+  imageWidth: number,
+  imageHeight: number,
+  size: number,
+  multipleOf: number,
+): BottomUpFrame {
   const w = imageWidth;
   const h = imageHeight;
   const min = ceilTo(size, multipleOf);
@@ -68,6 +73,11 @@ export function bottomUpMatrix(frame: BottomUpFrame): Float64Array {
   const half = frame.scale[0] * 200.0 * -0.5;
   const { width: ow, height: oh } = frame;
   const src = threePoints(f32(cx), f32(cy), f32(cx + 0), f32(cy + half));
-  const dst = threePoints(f32(ow * 0.5), f32(oh * 0.5), f32(ow * 0.5 + 0), f32(oh * 0.5 + ow * -0.5));
+  const dst = threePoints(
+    f32(ow * 0.5),
+    f32(oh * 0.5),
+    f32(ow * 0.5 + 0),
+    f32(oh * 0.5 + ow * -0.5),
+  );
   return solveAffine(src, dst);
 }

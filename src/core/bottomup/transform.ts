@@ -14,7 +14,12 @@ const f32 = Math.fround;
  * People (P, K, 3 + L) in input pixels -> coordinates (P, K, 2) in image pixels.
  * `w`, `h` are the heatmaps' size (the network input's: `project2image`).
  */
-export function groupedToImage(g: Grouped, frame: BottomUpFrame, w: number, h: number): Float64Array {
+export function groupedToImage(
+  g: Grouped,
+  frame: BottomUpFrame,
+  w: number,
+  h: number,
+): Float64Array {
   const { k, l } = g;
   const width = 3 + l;
   const sw = frame.scale[0] * 200.0;

@@ -64,7 +64,9 @@ function modulate(
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       let s = 0;
-      for (let t = -r; t <= r; t++) s += kernel[t + r] * rows[reflect101(y + r + t, ph) * pw + x + r];
+      for (let t = -r; t <= r; t++) {
+        s += kernel[t + r] * rows[reflect101(y + r + t, ph) * pw + x + r];
+      }
       map[base + y * w + x] = s;
       if (s > blurMax) blurMax = s;
     }

@@ -30,9 +30,15 @@ export function decodeSR(
   const { n, k, h, w, data } = hm;
   const ph = Math.floor(h / pool);
   const pw = Math.floor(w / pool);
-  if (ph < 1 || pw < 1) throw new RangeError(`heatmap ${w}x${h} is smaller than the ${pool} px pool`);
+  if (ph < 1 || pw < 1) {
+    throw new RangeError(`heatmap ${w}x${h} is smaller than the ${pool} px pool`);
+  }
   if (bandMax && (ph * pool !== h || pw * pool !== w || bandMax.length !== n * k * ph)) {
-    throw new RangeError(`bandMax has ${bandMax.length} values; (${n}, ${k}, ${h} / ${pool}) needs ${n * k * ph}, with ${w}x${h} divisible by ${pool}`);
+    throw new RangeError(
+      `bandMax has ${bandMax.length} values; (${n}, ${k}, ${h} / ${pool}) needs ${
+        n * k * ph
+      }, with ${w}x${h} divisible by ${pool}`,
+    );
   }
   const coords = new Float64Array(n * k * 2);
   const scores = new Float64Array(n * k);
@@ -54,7 +60,9 @@ export function decodeSR(
           band = cy;
         }
       }
-      const idx = bestVal > 0 ? bandPeak(data, base, w, pool, band, pw, bestVal) : windowArgmax(data, base, w, pool, ph - 1, pw - 1);
+      const idx = bestVal > 0
+        ? bandPeak(data, base, w, pool, band, pw, bestVal)
+        : windowArgmax(data, base, w, pool, ph - 1, pw - 1);
       const px = idx % w;
       const py = (idx - px) / w;
       quarterOffset(data, base, w, h, px, py, off);
@@ -70,7 +78,15 @@ export function decodeSR(
  * holds one; within that window the first in row-major order. With `cy` the first band holding
  * the peak, this is where max_pool2d_with_indices + `_get_max_preds` put it.
  */
-function bandPeak(data: Float32Array, base: number, w: number, pool: number, cy: number, pw: number, peak: number): number {
+function bandPeak(
+  data: Float32Array,
+  base: number,
+  w: number,
+  pool: number,
+  cy: number,
+  pw: number,
+  peak: number,
+): number {
   // Each row only needs looking at left of the best window so far.
   let cx = pw;
   for (let y = cy * pool, ye = y + pool; y < ye; y++) {
@@ -86,7 +102,14 @@ function bandPeak(data: Float32Array, base: number, w: number, pool: number, cy:
 }
 
 /** Index of the first maximum (row-major, strict >) of window (cy, cx), PyTorch's pooling index. */
-function windowArgmax(data: Float32Array, base: number, w: number, pool: number, cy: number, cx: number): number {
+function windowArgmax(
+  data: Float32Array,
+  base: number,
+  w: number,
+  pool: number,
+  cy: number,
+  cx: number,
+): number {
   let wIdx = -1;
   let wVal = -Infinity;
   for (let y = cy * pool, ye = y + pool; y < ye; y++) {
@@ -106,7 +129,9 @@ function windowArgmax(data: Float32Array, base: number, w: number, pool: number,
 function bandMaxOf(data: Float32Array, start: number, w: number, pool: number, pw: number): number {
   if (pw * pool === w) return maxOf(data, start, start + pool * w);
   let m = -Infinity;
-  for (let y = 0; y < pool; y++) m = Math.max(m, maxOf(data, start + y * w, start + y * w + pw * pool));
+  for (let y = 0; y < pool; y++) {
+    m = Math.max(m, maxOf(data, start + y * w, start + y * w + pw * pool));
+  }
   return m;
 }
 
