@@ -45,7 +45,9 @@ interface ChildSpec {
   options?: Record<string, unknown>;
   /** Only the bare run (the --options sweep), not estimate(). */
   bareOnly?: boolean;
-  /** The --options timing child: these native settings (name, threads, options), runs interleaved. */
+  /**
+   * The --options timing child: these native settings (name, threads, options), runs interleaved.
+   */
   sweep?: [string, number, Record<string, unknown>][];
   boxes: number[];
   runs: number;
@@ -71,7 +73,8 @@ async function child(spec: ChildSpec): Promise<void> {
     tensorOf = (n) => new native.Tensor('float32', fill(n), shape(n));
   } else {
     const ort = await import('onnxruntime-web');
-    ort.env.wasm.numThreads = spec.threads; // the estimator below sets the same before any session starts
+    // the estimator below sets the same before any session starts
+    ort.env.wasm.numThreads = spec.threads;
     tensorOf = (n) => new ort.Tensor('float32', fill(n), shape(n));
   }
   const est = spec.bareOnly
@@ -79,7 +82,8 @@ async function child(spec: ChildSpec): Promise<void> {
     : await createEstimator({ model: spec.dir, backend: spec.backend, threads: spec.threads });
   if (est && (est.info.backend !== spec.backend || est.info.threads !== spec.threads)) {
     throw new Error(
-      `asked for ${spec.backend} x${spec.threads}, got ${est.info.backend} x${est.info.threads} (${est.info.fallbackReason})`,
+      `asked for ${spec.backend} x${spec.threads}, ` +
+        `got ${est.info.backend} x${est.info.threads} (${est.info.fallbackReason})`,
     );
   }
   const tensors = new Map<number, unknown>();
@@ -377,7 +381,8 @@ function opencvJpegMs(): Promise<number | undefined> {
     'b = np.frombuffer(open(sys.argv[1], "rb").read(), np.uint8)',
     'ts = []',
     'for i in range(35):',
-    '    t = time.perf_counter(); cv2.imdecode(b, cv2.IMREAD_COLOR); ts.append(time.perf_counter() - t)',
+    '    t = time.perf_counter(); cv2.imdecode(b, cv2.IMREAD_COLOR); ' +
+    'ts.append(time.perf_counter() - t)',
     'print(sorted(ts[5:])[15] * 1000)',
   ].join('\n');
   return new Promise((resolve) => {

@@ -176,10 +176,11 @@ export async function browserBench(arch: string, runs: number): Promise<unknown>
           adapter,
           softwareFallbackAdapter: adapter.isFallbackAdapter === true,
           note: adapter.isFallbackAdapter
-            ? 'SwiftShader (software): backend auto does not use it; res50 takes ~40 s a box on it, so this runs the tiny SRPose model'
+            ? 'SwiftShader (software): backend auto does not use it; ' +
+              'res50 takes ~40 s a box on it, so this runs the tiny SRPose model'
             : 'a hardware adapter',
-          model:
-            'tiny_srpose (tests/browser/tiny_srpose.py: TopDownSRPoseHead on a small ResNet-like backbone, random weights, seed 0)',
+          model: 'tiny_srpose (tests/browser/tiny_srpose.py: ' +
+            'TopDownSRPoseHead on a small ResNet-like backbone, random weights, seed 0)',
           runs: gpuRuns,
           webgpu: gpu,
           wasmSamePage: { threads: 2, ...wasmTiny },
@@ -201,8 +202,8 @@ export async function browserBench(arch: string, runs: number): Promise<unknown>
       flipTest: true,
       warmup: WARMUP,
       runs,
-      note:
-        'medians of the library timings measured in the page (browser) and in this process (Node); ratio = browser / Node',
+      note: 'medians of the library timings measured in the page ' +
+        '(browser) and in this process (Node); ratio = browser / Node',
       node,
       wasm,
       webgpu,

@@ -50,7 +50,8 @@ export default {
     try {
       served = appFor(env);
     } catch (e) {
-      // A bad setting (SRPOSE_* binding): the deployment's fault, answered as such on every request.
+      // A bad setting (SRPOSE_* binding): the deployment's fault, answered as such on every
+      // request.
       const { body } = errorResponse(e);
       console.log(
         JSON.stringify({

@@ -38,7 +38,8 @@ export function demoFromEnv(
     folders.set(basename(resolve(model)), resolve(model));
   }
   const models = [...folders.keys()].sort().map((name) => ({ name, source: `models/${name}/` }));
-  if (model && !folders.size && !existsSync(model)) models.push({ name: model, source: model }); // a Hub id
+  // a Hub id
+  if (model && !folders.size && !existsSync(model)) models.push({ name: model, source: model });
   return {
     models,
     async assets(path) {

@@ -1,4 +1,7 @@
-/** What the build scripts share: the repository root, copying WASM into wasm/, file sizes, metafiles. */
+/**
+ * What the build scripts share: the repository root, copying WASM into wasm/, file sizes,
+ * metafiles.
+ */
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +9,10 @@ import { gzipSync } from 'node:zlib';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const WASM_DIR = join(ROOT, 'wasm');
-/** esbuild's metafile of each target (`<target>.json`: every input, import and output), outside the deployable folders. */
+/**
+ * esbuild's metafile of each target (`<target>.json`: every input, import and output), outside the
+ * deployable folders.
+ */
 export const META_DIR = join(ROOT, 'dist', 'meta');
 
 /** An esbuild metafile, as much of it as the checks read. */
@@ -42,7 +48,10 @@ export function sizeOf(path: string): Sized {
   };
 }
 
-/** Copies package files (paths inside node_modules; not all are in the packages' exports maps) into wasm/; returns their paths there. */
+/**
+ * Copies package files (paths inside node_modules; not all are in the packages' exports maps) into
+ * wasm/; returns their paths there.
+ */
 export function copyWasm(files: readonly string[]): string[] {
   mkdirSync(WASM_DIR, { recursive: true });
   return files.map((f) => {

@@ -16,7 +16,10 @@ import { fileURLToPath } from 'node:url';
 
 export type { Sized };
 
-/** What the Node-like bundles load at run time: onnxruntime-web's threaded SIMD build and the image decoders. */
+/**
+ * What the Node-like bundles load at run time: onnxruntime-web's threaded SIMD build and the image
+ * decoders.
+ */
 export const NODE_WASM = [
   'onnxruntime-web/dist/ort-wasm-simd-threaded.wasm',
   'onnxruntime-web/dist/ort-wasm-simd-threaded.mjs',
@@ -38,8 +41,8 @@ const nodeBundle = (entry: string, outdir: string, extra: BuildOptions = {}): Bu
   metafile: true,
   // CommonJS dependencies call require(); give the ES module one.
   banner: {
-    js:
-      "import { createRequire as __srposeRequire } from 'node:module'; const require = __srposeRequire(import.meta.url);",
+    js: "import { createRequire as __srposeRequire } from 'node:module'; " +
+      'const require = __srposeRequire(import.meta.url);',
   },
   ...extra,
 });

@@ -20,7 +20,8 @@ export type SRPoseErrorCode =
   | 'DISPOSED' // the estimator was disposed
   // The HTTP API's own refusals (src/server):
   | 'INVALID_REQUEST' // a query parameter or form field outside its domain
-  | 'UNSUPPORTED_MEDIA_TYPE' // a body that is not image/jpeg, image/png, image/webp or multipart/form-data
+  | 'UNSUPPORTED_MEDIA_TYPE' // a body that is not image/jpeg, image/png, image/webp or
+  //                          multipart/form-data
   | 'PAYLOAD_TOO_LARGE' // the body is over the server's byte limit
   | 'UNAUTHORIZED' // an API key is configured and the request's bearer token is missing or wrong
   | 'BUSY' // the bounded queue is full: retry after the Retry-After seconds

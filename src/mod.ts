@@ -5,7 +5,9 @@
  * ```ts
  * import { createEstimator } from 'srpose';
  * const estimator = await createEstimator({ model: './srpose-res50' });
- * const result = await estimator.estimate(await Deno.readFile('photo.jpg'), { boxes: [[x, y, w, h]] });
+ * const result = await estimator.estimate(await Deno.readFile('photo.jpg'), {
+ *   boxes: [[x, y, w, h]],
+ * });
  * ```
  * @module
  */

@@ -55,14 +55,20 @@ export type ImageInput = Uint8Array | ArrayBuffer | Blob | Pixels;
 
 /** Options of {@link createEstimator}; the Hub options apply when `model` is a Hub id. */
 export interface EstimatorOptions extends HubOptions {
-  /** A Hub id `owner/name[@revision]`, a local directory with `srpose.json` + ONNX, its URL, or `{ onnx, config }` bytes. */
+  /**
+   * A Hub id `owner/name[@revision]`, a local directory with `srpose.json` + ONNX, its URL, or
+   * `{ onnx, config }` bytes.
+   */
   model: ModelSource;
   /**
    * `auto` (default): `native` (onnxruntime-node, an optional dependency) where it loads (Node,
    * Deno with `--allow-ffi`), else WebGPU when a hardware adapter exists, else WASM SIMD + threads.
    */
   backend?: BackendRequest;
-  /** Native: this session's intra-op threads. WASM: process-wide, fixed by the first session. Default all cores in Node/Deno. */
+  /**
+   * Native: this session's intra-op threads. WASM: process-wide, fixed by the first session.
+   * Default all cores in Node/Deno.
+   */
   threads?: number;
   /** Average with the mirrored crop's heatmaps; default from `srpose.json` (on for SRPose). */
   flipTest?: boolean;
@@ -72,7 +78,10 @@ export interface EstimatorOptions extends HubOptions {
    * `recommended`; `fp32`, `fp16` or `int8` force one (`INVALID_OPTION` when it is missing).
    */
   weights?: WeightsRequest;
-  /** Heatmap decode of top-down models; default from `srpose.json` (`sr` for SRPose, `default` for the baseline). Bottom-up models take none. */
+  /**
+   * Heatmap decode of top-down models; default from `srpose.json` (`sr` for SRPose, `default` for
+   * the baseline). Bottom-up models take none.
+   */
   decode?: DecodeMethod;
   /** Largest image accepted, checked from the header before decoding. Default 40 MP. */
   maxPixels?: number;
@@ -116,7 +125,10 @@ export interface Keypoint {
 
 /** One person: the box it came from, a score, and the keypoints in contract order. */
 export interface Person {
-  /** Top-down: the box it was cropped from. Bottom-up: the bounding box of its keypoints with a score > 0. */
+  /**
+   * Top-down: the box it was cropped from. Bottom-up: the bounding box of its keypoints with a
+   * score > 0.
+   */
   box: [number, number, number, number];
   /**
    * Top-down: mmpose's COCO rescoring, box score x mean keypoint score over those above 0.2.
@@ -131,11 +143,17 @@ export interface Person {
 export interface Timings {
   /** Image bytes -> RGB pixels (0 for decoded input). */
   decode: number;
-  /** Boxes -> affine crops -> normalised input batch (bottom-up: the whole image resized, = `resize`). */
+  /**
+   * Boxes -> affine crops -> normalised input batch (bottom-up: the whole image resized, =
+   * `resize`).
+   */
   crop: number;
   /** onnxruntime `session.run`. */
   inference: number;
-  /** Flip merge + heatmap decode + back to image coordinates (bottom-up: `nms` + `grouping` + `refine`). */
+  /**
+   * Flip merge + heatmap decode + back to image coordinates (bottom-up: `nms` + `grouping` +
+   * `refine`).
+   */
   postprocess: number;
   total: number;
   /** Bottom-up only: the image resized to the network input and normalised. */
@@ -152,7 +170,9 @@ export interface Timings {
 export interface EstimateResult {
   people: Person[];
   image: { width: number; height: number };
-  /** The backend that ran, its threads (native intra-op or WASM), and why a faster one was not used. */
+  /**
+   * The backend that ran, its threads (native intra-op or WASM), and why a faster one was not used.
+   */
   backend: Backend;
   threads: number;
   fallbackReason?: string;
@@ -176,7 +196,10 @@ export interface EstimatorInfo {
   backend: Backend;
   threads: number;
   fallbackReason?: string;
-  /** Top-down: the crop size. Bottom-up: the short side both ways (the long side follows the image's aspect). */
+  /**
+   * Top-down: the crop size. Bottom-up: the short side both ways (the long side follows the image's
+   * aspect).
+   */
   input: { width: number; height: number };
   /** Top-down: the heatmap size. Bottom-up: as `input` (heatmaps at the input's resolution). */
   heatmap: { width: number; height: number };
@@ -186,7 +209,10 @@ export interface EstimatorInfo {
   decode: DecodeName;
   /** Bottom-up only: the grouping settings from `srpose.json`. */
   grouping?: GroupingParams;
-  /** Milliseconds spent loading: getting the files (download or cache), hashing them, creating the session. */
+  /**
+   * Milliseconds spent loading: getting the files (download or cache), hashing them, creating the
+   * session.
+   */
   load: { fetch: number; hash: number; session: number };
 }
 

@@ -107,7 +107,8 @@ console.log(`  slowest: ${slow.join(', ')}`);
 if (failed) process.exitCode = 1;
 if (CI && skipped) {
   console.error(
-    `runner: CI=true and ${skipped} test(s) skipped: a missing tool or data set is a broken CI, not a pass`,
+    `runner: CI=true and ${skipped} test(s) skipped: ` +
+      `a missing tool or data set is a broken CI, not a pass`,
   );
   process.exitCode = 1;
 }
@@ -116,7 +117,8 @@ if (CI && skipped) {
 // process alive and hang CI. Say so and fail instead of hanging.
 const leak = setTimeout(() => {
   console.error(
-    'runner: the tests are over but something they started still runs (a child process, server or timer); failing',
+    'runner: the tests are over but something they started ' +
+      'still runs (a child process, server or timer); failing',
   );
   process.exit(1);
 }, 60_000);

@@ -93,8 +93,8 @@ export const SUITES: Record<string, SuiteSpec> = {
     tier: 'full',
     runtimes: 'both',
     optIn: 'SRPOSE_HF_HUB_PY',
-    why:
-      "cache shared with Python's huggingface_hub, which neither Debian nor the npm registry has: set SRPOSE_HF_HUB_PY to its sources",
+    why: "cache shared with Python's huggingface_hub, " +
+      'which neither Debian nor the npm registry has: set SRPOSE_HF_HUB_PY to its sources',
   },
   'estimator/estimator.test.ts': {
     tier: 'fast',
@@ -185,6 +185,11 @@ export const SUITES: Record<string, SuiteSpec> = {
     tier: 'full',
     runtimes: 'node',
     why: 'the Cloudflare bundle in a real workerd isolate',
+  },
+  'meta/readme.test.ts': {
+    tier: 'fast',
+    runtimes: 'node',
+    why: "the README's table of suites is this table",
   },
   'browser/browser.test.ts': {
     tier: 'full',

@@ -10,7 +10,10 @@ import { DEFAULT_MAX_PIXELS } from '../defaults.ts';
 import { checkBoxList } from '../core/boxes.ts';
 import type { Box, EstimateResult } from '../types.ts';
 
-/** Parses `x,y,w,h[;x,y,w,h...]` (each optionally `,score`); the list is checked as the library checks it. */
+/**
+ * Parses `x,y,w,h[;x,y,w,h...]` (each optionally `,score`); the list is checked as the library
+ * checks it.
+ */
 export function parseBoxes(text: string): Box[] {
   const boxes = text.split(';').filter((s) => s.trim() !== '').map((part, i) => {
     const v = part.split(',').map((s) => (s.trim() === '' ? NaN : Number(s.trim())));

@@ -45,7 +45,10 @@ export function getAffineTransform(
   return inv ? solveAffine(dst, src) : solveAffine(src, dst);
 }
 
-/** mmpose's `_get_3rd_point` completing (a, b) in float32: b + rot90(a - b); returns `[a, b, third]` flat. */
+/**
+ * mmpose's `_get_3rd_point` completing (a, b) in float32: b + rot90(a - b); returns `[a, b, third]`
+ * flat.
+ */
 export function threePoints(ax: number, ay: number, bx: number, by: number): number[] {
   const dx = f32(ax - bx);
   const dy = f32(ay - by);

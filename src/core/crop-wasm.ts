@@ -148,7 +148,9 @@ export class WasmCropper {
   }
 }
 
-/** The realm's crop kernel, compiled on first call; undefined where it cannot be (wasm-kernel.ts). */
+/**
+ * The realm's crop kernel, compiled on first call; undefined where it cannot be (wasm-kernel.ts).
+ */
 export const wasmCropper = lazyKernel<CropExports, WasmCropper>(
   WASM_BASE64,
   (k) => new WasmCropper(k),

@@ -21,7 +21,9 @@ export function cropToTensor(...args: CropArgs): void {
   if (!wasmCropper()?.crop(...args)) cropToTensorJs(...args);
 }
 
-/** {@link cropToTensor} on the JS loop alone (where the kernel is not, and its reference in tests). */
+/**
+ * {@link cropToTensor} on the JS loop alone (where the kernel is not, and its reference in tests).
+ */
 export function cropToTensorJs(
   ...[src, srcW, srcH, m, w, h, lut, out, offset, mirrorOffset = -1]: CropArgs
 ): void {

@@ -68,7 +68,10 @@ export class WasmFlipMerger {
   }
 }
 
-/** The realm's flip-merge kernel, compiled on first call; undefined where it cannot be (wasm-kernel.ts). */
+/**
+ * The realm's flip-merge kernel, compiled on first call; undefined where it cannot be
+ * (wasm-kernel.ts).
+ */
 export const wasmFlipMerger = lazyKernel<FlipExports, WasmFlipMerger>(
   WASM_BASE64,
   (k) => new WasmFlipMerger(k),

@@ -15,7 +15,10 @@ import { invertAffine } from './affine.ts';
 
 const INT_MIN = -2147483648;
 
-/** `saturate_cast<int>(double)` on x86 (`cvRound` via cvtsd2si): nearest, ties to even, out of range -> INT_MIN. */
+/**
+ * `saturate_cast<int>(double)` on x86 (`cvRound` via cvtsd2si): nearest, ties to even, out of range
+ * -> INT_MIN.
+ */
 function cvRound(v: number): number {
   let r = Math.round(v);
   if (r - v === 0.5 && r % 2 !== 0) r -= 1;
@@ -80,7 +83,10 @@ export function warpAffineBilinear(
   return out;
 }
 
-/** Normalised planar output: `lut` (3 x 256) values at `out[offset]`, the mirror at `mirrorOffset` (< 0: none). */
+/**
+ * Normalised planar output: `lut` (3 x 256) values at `out[offset]`, the mirror at `mirrorOffset`
+ * (< 0: none).
+ */
 export interface PlanarSink {
   lut: Float32Array;
   out: Float32Array;

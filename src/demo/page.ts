@@ -1,4 +1,7 @@
-/** The demo page's HTML, served by the app at `GET /` when the demo is on; its script is `static/demo.mjs`. */
+/**
+ * The demo page's HTML, served by the app at `GET /` when the demo is on; its script is
+ * `static/demo.mjs`.
+ */
 export const DEMO_HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -10,7 +13,9 @@ export const DEMO_HTML = `<!doctype html>
   body { font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #222; }
   header { padding: 12px 20px; background: #123; color: #fff; }
   header h1 { font-size: 18px; margin: 0; }
-  main { display: grid; grid-template-columns: minmax(0, 1fr) 360px; gap: 16px; padding: 16px 20px; }
+  main {
+    display: grid; grid-template-columns: minmax(0, 1fr) 360px; gap: 16px; padding: 16px 20px;
+  }
   fieldset { border: 1px solid #ccc; border-radius: 6px; margin: 0 0 12px; }
   label { display: block; margin: 4px 0; }
   #drop { border: 2px dashed #89a; border-radius: 8px; padding: 10px; text-align: center; }
@@ -51,7 +56,10 @@ export const DEMO_HTML = `<!doctype html>
       <label><input id="flip" type="checkbox" checked> flip test</label>
       <label>Person box <input id="box" placeholder="x, y, w, h (empty: whole image)"></label>
     </fieldset>
-    <table><thead><tr><th>#</th><th>keypoint</th><th>x</th><th>y</th><th>score</th></tr></thead><tbody id="keypoints"></tbody></table>
+    <table>
+      <thead><tr><th>#</th><th>keypoint</th><th>x</th><th>y</th><th>score</th></tr></thead>
+      <tbody id="keypoints"></tbody>
+    </table>
   </aside>
 </main>
 <script type="module" src="static/demo.mjs"></script>

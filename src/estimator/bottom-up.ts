@@ -100,7 +100,9 @@ export class BottomUpEstimator implements Estimator {
     if (w * h > BOTTOM_UP_MAX_INPUT_AREA * input.size * input.size) {
       throw new SRPoseError(
         'IMAGE_TOO_LARGE',
-        `a ${img.width}x${img.height} image needs a ${w}x${h} network input; at most ${BOTTOM_UP_MAX_INPUT_AREA} x ${input.size}^2 pixels (aspect ratio up to about ${BOTTOM_UP_MAX_INPUT_AREA}:1)`,
+        `a ${img.width}x${img.height} image needs a ${w}x${h} network input; ` +
+          `at most ${BOTTOM_UP_MAX_INPUT_AREA} x ${input.size}^2 pixels ` +
+          `(aspect ratio up to about ${BOTTOM_UP_MAX_INPUT_AREA}:1)`,
       );
     }
     const per = 3 * w * h;
@@ -150,7 +152,9 @@ export class BottomUpEstimator implements Estimator {
     if (s) await s.release();
   }
 
-  /** The output (n, 2K, h, w) as heatmaps (K, h, w) + tags (K, h, w, L), merged under the flip test. */
+  /**
+   * The output (n, 2K, h, w) as heatmaps (K, h, w) + tags (K, h, w, L), merged under the flip test.
+   */
   #maps(
     out: { data: Float32Array; dims: readonly number[] },
     k: number,
@@ -162,7 +166,8 @@ export class BottomUpEstimator implements Estimator {
     if (out.dims.length !== 4 || out.dims.some((d, i) => d !== expect[i])) {
       throw new SRPoseError(
         'MODEL_INVALID',
-        `the model output is [${out.dims}], a bottom-up srpose.json implies [${expect}] (${k} heatmaps + ${k} tag maps at the input's resolution)`,
+        `the model output is [${out.dims}], a bottom-up srpose.json implies ` +
+          `[${expect}] (${k} heatmaps + ${k} tag maps at the input's resolution)`,
       );
     }
     if (!flip) return splitOutput(out.data, k, h, w);

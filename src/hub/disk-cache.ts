@@ -75,7 +75,8 @@ export class DiskCache {
     try {
       await fs.symlink(`${up}blobs/${etag}`, tmp);
     } catch {
-      await fs.copyFile(`${dir}/blobs/${etag}`, tmp); // no symlinks (some Windows set-ups): a copy, as Python does
+      // no symlinks (some Windows set-ups): a copy, as Python does
+      await fs.copyFile(`${dir}/blobs/${etag}`, tmp);
     }
     await fs.rename(tmp, link);
   }

@@ -10,7 +10,10 @@ import { type HubOptions, resolveHubOptions } from './settings.ts';
 const RETRIES = 4;
 const BACKOFF_MS = 250;
 
-/** A file of a Hub snapshot: its bytes, the commit they belong to, and the etag they were checked against. */
+/**
+ * A file of a Hub snapshot: its bytes, the commit they belong to, and the etag they were checked
+ * against.
+ */
 export interface HubFile {
   bytes: Uint8Array;
   commit: string;
@@ -37,7 +40,9 @@ export async function matchesEtag(
   return false; // an etag we cannot check is not trusted
 }
 
-/** `fetch` with retries on transient failures (5xx, 429, reset connections), exponential backoff. */
+/**
+ * `fetch` with retries on transient failures (5xx, 429, reset connections), exponential backoff.
+ */
 async function retryingFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
   for (let attempt = 0;; attempt++) {
     try {
@@ -63,7 +68,9 @@ function hubError(e: unknown, id: HubModelId, path: string): SRPoseError {
     if (e.statusCode === 401 || e.statusCode === 403) {
       return new SRPoseError(
         'MODEL_UNAUTHORIZED',
-        `Hub answered ${e.statusCode} for ${where}: the repository does not exist, or it is private or gated (check the name, or pass accessToken / set HF_TOKEN with access to it)`,
+        `Hub answered ${e.statusCode} for ${where}: ` +
+          `the repository does not exist, or it is private or gated ` +
+          `(check the name, or pass accessToken / set HF_TOKEN with access to it)`,
         { cause: e },
       );
     }
@@ -233,7 +240,8 @@ async function fetchFile(
     if (bytes.byteLength !== size || !await matchesEtag(bytes, etag, stats)) {
       throw new SRPoseError(
         'MODEL_DOWNLOAD_FAILED',
-        `${id.repo}@${id.revision} ${path}: downloaded ${bytes.byteLength} of ${size} bytes, or they do not match the Hub's hash ${etag}; nothing was cached, try again`,
+        `${id.repo}@${id.revision} ${path}: downloaded ${bytes.byteLength} of ${size} bytes, ` +
+          `or they do not match the Hub's hash ${etag}; nothing was cached, try again`,
       );
     }
     if (cache) {

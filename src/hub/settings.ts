@@ -12,7 +12,9 @@ export interface HubOptions {
   accessToken?: string;
   /** Branch, tag or commit; an `@revision` in the id means the same. Default `main`. */
   revision?: string;
-  /** Disk cache (Node, Deno); default `HF_HUB_CACHE`, `$HF_HOME/hub` or `~/.cache/huggingface/hub`. */
+  /**
+   * Disk cache (Node, Deno); default `HF_HUB_CACHE`, `$HF_HOME/hub` or `~/.cache/huggingface/hub`.
+   */
   cacheDir?: string;
   /**
    * Which cache: `disk` (the Hub layout; default where there is a file system), `web` (the

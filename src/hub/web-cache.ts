@@ -54,7 +54,8 @@ export class WebCache {
     etag: string,
     bytes: Uint8Array,
   ): Promise<void> {
-    // A snapshot file never changes (its commit and etag name it): keep it as long as the cache will.
+    // A snapshot file never changes (its commit and etag name it): keep it as long as the cache
+    // will.
     const headers = {
       'X-Etag': etag,
       'Content-Length': String(bytes.byteLength),

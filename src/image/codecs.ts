@@ -306,7 +306,10 @@ export async function encodePng(img: EncodeInput): Promise<Uint8Array<ArrayBuffe
   );
 }
 
-/** Encodes RGB or RGBA pixels as WebP: lossless and exact (alpha and hidden colours kept) by default, else lossy at `quality` 0..100. */
+/**
+ * Encodes RGB or RGBA pixels as WebP: lossless and exact (alpha and hidden colours kept) by
+ * default, else lossy at `quality` 0..100.
+ */
 export async function encodeWebp(
   img: EncodeInput,
   options: { lossless?: boolean; quality?: number } = {},

@@ -51,7 +51,8 @@ export async function decodeImage(
   if (format === 'jpeg' && (info.channels !== 1 && info.channels !== 3)) {
     throw new SRPoseError(
       'IMAGE_UNSUPPORTED',
-      `the JPEG has ${info.channels} colour components (CMYK?); only grey and YCbCr JPEGs are decoded`,
+      `the JPEG has ${info.channels} colour components (CMYK?); ` +
+        `only grey and YCbCr JPEGs are decoded`,
     );
   }
   if (format === 'jpeg' && info.bitDepth !== 8) {
@@ -73,7 +74,8 @@ export async function decodeImage(
   if (rgba.width !== width || rgba.height !== height || rgba.data.length !== width * height * 4) {
     throw new SRPoseError(
       'IMAGE_CORRUPT',
-      `the ${name} header says ${width}x${height} but the decoder gave ${rgba.width}x${rgba.height}`,
+      `the ${name} header says ${width}x${height} but ` +
+        `the decoder gave ${rgba.width}x${rgba.height}`,
     );
   }
   return { ...packRgb(rgba.data, width, height, 4, info.orientation), format };

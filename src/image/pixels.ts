@@ -113,7 +113,9 @@ export function packRgb(
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-/** A byte array whose bytes can be read as little-endian 32-bit words (every platform we target). */
+/**
+ * A byte array whose bytes can be read as little-endian 32-bit words (every platform we target).
+ */
 const isBytesOnLittleEndian = (a: ArrayLike<number>): a is Uint8Array | Uint8ClampedArray =>
   LITTLE_ENDIAN && (a instanceof Uint8Array || a instanceof Uint8ClampedArray);
 
@@ -140,7 +142,10 @@ function rgbaToRgbWords(src: Uint8Array | Uint8ClampedArray, n: number, out: Uin
   }
 }
 
-/** Encoded image bytes from a `Uint8Array` (as is), any other byte view, an `ArrayBuffer` or a `Blob`. */
+/**
+ * Encoded image bytes from a `Uint8Array` (as is), any other byte view, an `ArrayBuffer` or a
+ * `Blob`.
+ */
 export async function toBytes(
   input: Uint8Array | ArrayBuffer | ArrayBufferView | Blob,
 ): Promise<Uint8Array> {

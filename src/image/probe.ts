@@ -20,7 +20,10 @@ export interface ImageInfo {
    * 1 when absent or out of range.
    */
   orientation: number;
-  /** Colour components stored: 1 (grey), 2 (grey + alpha), 3 (colour), 4 (colour + alpha, or CMYK JPEG). */
+  /**
+   * Colour components stored: 1 (grey), 2 (grey + alpha), 3 (colour), 4 (colour + alpha, or CMYK
+   * JPEG).
+   */
   channels: number;
   /** Bits per sample: 8 or 12 (JPEG); 1, 2, 4, 8 or 16 (PNG); 8 (WebP). */
   bitDepth: number;

@@ -227,14 +227,14 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
     }
     if (g.tagPerJoint !== true) {
       fail(
-        'grouping.tagPerJoint must be true (one tag map per joint; shared tag maps are not supported)',
+        'grouping.tagPerJoint must be true (one tag map per joint; ' +
+          'shared tag maps are not supported)',
       );
     }
     if (c.projectToImage !== undefined && c.projectToImage !== true) {
       fail(
-        `projectToImage must be true (maps at the input's resolution, as the SR head outputs them; lower-resolution maps are not supported), got ${
-          JSON.stringify(c.projectToImage)
-        }`,
+        `projectToImage must be true (maps at the input's resolution, as the SR head outputs ` +
+          `them; lower-resolution maps are not supported), got ${JSON.stringify(c.projectToImage)}`,
       );
     }
     const size = int(input.size, 'input.size', 32, 4096);

@@ -23,24 +23,29 @@ export function modelCard(config: ModelConfig, repo: string): string {
     ? `the official checkpoint \`${src.checkpoint}\` (sha256 \`${src.checkpointSha256}\`)`
     : `random weights (seed ${src.randomInit?.seed ?? '?'}), for tests only`;
   const shape = config.kind === 'bottom-up'
-    ? `whole image, short side ${config.input.size} (multiples of ${config.input.multipleOf}), heatmaps + tags at the input's resolution, associative-embedding grouping`
-    : `input ${config.input.width}x${config.input.height}, heatmaps ${config.heatmap.width}x${config.heatmap.height}, decode \`${config.decode.method}\``;
+    ? `whole image, short side ${config.input.size} (multiples of ${config.input.multipleOf}), ` +
+      `heatmaps + tags at the input's resolution, associative-embedding grouping`
+    : `input ${config.input.width}x${config.input.height}, ` +
+      `heatmaps ${config.heatmap.width}x${config.heatmap.height}, ` +
+      `decode \`${config.decode.method}\``;
   return `---
 library_name: srpose
 tags: [pose-estimation, keypoint-detection, onnx, srpose]
 ---
 # ${config.name}
 
-SRPose ${config.kind} pose estimation ("Lightweight Super-Resolution Head for Human Pose Estimation",
+SRPose ${config.kind} pose estimation ` +
+    `("Lightweight Super-Resolution Head for Human Pose Estimation",
 ACM MM 2023) exported to ONNX for [srpose](https://github.com/haonanwang0522/SRPose).
 
-- architecture: \`${config.arch}\` with \`${config.head}\`, ${config.keypoints.length} ${config.dataset} keypoints
+- architecture: \`${config.arch}\` with \`${config.head}\`, ` +
+    `${config.keypoints.length} ${config.dataset} keypoints
 - ${shape}
 - weights: ${weights}
 - official config: \`${src.config ?? '?'}\`
 - exported by \`${src.exporter ?? 'models/export.py'}\` (torch ${src.torch ?? '?'}, opset ${
-    src.opset ?? '?'
-  }):
+      src.opset ?? '?'
+    }):
   \`${src.command ?? ''}\`
 
 \`\`\`ts

@@ -44,7 +44,10 @@ export const NATIVE_SESSION_OPTIONS = Object.freeze(
   } as const,
 );
 
-/** What this library uses of onnxruntime-node (its API is onnxruntime-common's, as onnxruntime-web's). */
+/**
+ * What this library uses of onnxruntime-node (its API is onnxruntime-common's, as
+ * onnxruntime-web's).
+ */
 export interface NativeOrt {
   readonly InferenceSession: typeof ort.InferenceSession;
   readonly Tensor: typeof ort.Tensor;
@@ -92,7 +95,8 @@ async function importNative(specifier: string): Promise<NativeOrt | string> {
     const missing = (e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' ||
       /cannot find|not found|could not find|not a dependency/i.test(message);
     return missing
-      ? `${specifier} is not installed (an optional dependency: npm install onnxruntime-node): ${message}`
+      ? `${specifier} is not installed (an optional dependency: ` +
+        `npm install onnxruntime-node): ${message}`
       : `${specifier} failed to load: ${message}`;
   }
   const mod = typeof m?.InferenceSession?.create === 'function' ? m : m?.default;

@@ -18,7 +18,8 @@ export interface SessionOptions {
   backend?: BackendRequest;
   /**
    * Native: intra-op threads of this session. WASM: threads of the process (fixed by its first
-   * WASM session). Default all cores in Node/Deno; WASM in browsers only when cross-origin isolated.
+   * WASM session). Default all cores in Node/Deno; WASM in browsers only when cross-origin
+   * isolated.
    */
   threads?: number;
   /**
@@ -28,7 +29,9 @@ export interface SessionOptions {
   nativeModule?: string;
   /** Where onnxruntime-web finds its `.wasm` / `.mjs` files (a URL prefix or per-file map). */
   wasmPaths?: ort.Env.WasmPrefixOrFilePaths;
-  /** The graph's external-data files (weights saved beside the ONNX), by the name the graph uses. */
+  /**
+   * The graph's external-data files (weights saved beside the ONNX), by the name the graph uses.
+   */
   externalData?: { path: string; data: Uint8Array }[];
   /**
    * `ort-wasm-simd-threaded.wasm` already compiled, for runtimes that refuse to compile WASM
@@ -111,14 +114,15 @@ async function configureWasm(opts: SessionOptions): Promise<{ threads: number; r
     if (!(opts.wasmModule instanceof WebAssembly.Module)) {
       throw new SRPoseError(
         'INVALID_OPTION',
-        'wasmModules.ort must be a WebAssembly.Module (ort-wasm-simd-threaded.wasm imported as a module)',
+        'wasmModules.ort must be a WebAssembly.Module ' +
+          '(ort-wasm-simd-threaded.wasm imported as a module)',
       );
     }
     // onnxruntime-web starts its WASM threads as workers from its script's URL, which a
     // precompiled setup (no URL, no workers) does not have: one thread, said when more were wanted.
     if ((opts.threads ?? await availableCores()) > 1) {
-      reason =
-        'a precompiled onnxruntime WASM module (wasmModules.ort) runs on one thread: its worker threads need the script URL it is loaded without';
+      reason = 'a precompiled onnxruntime WASM module (wasmModules.ort) runs on one thread: ' +
+        'its worker threads need the script URL it is loaded without';
     }
     threads = 1;
     usePrecompiled(opts.wasmModule);
@@ -319,7 +323,8 @@ function checkIo(s: ort.InferenceSession, io: { input: string; output: string })
     void s.release();
     throw new SRPoseError(
       'MODEL_INVALID',
-      `the ONNX graph has inputs [${s.inputNames}] and outputs [${s.outputNames}]; srpose.json names ${io.input} -> ${io.output}`,
+      `the ONNX graph has inputs [${s.inputNames}] and outputs [${s.outputNames}]; ` +
+        `srpose.json names ${io.input} -> ${io.output}`,
     );
   }
 }

@@ -12,7 +12,10 @@ import { DEMO_HTML } from '../demo/page.ts';
 export interface DemoOptions {
   /** Bytes of `static/<file>` (dist/browser) or `models/<name>/<file>`; undefined when absent. */
   assets: (path: string) => Promise<Uint8Array | undefined>;
-  /** The models the page offers: a name and a source (`models/<name>/` served here, a URL, or a Hub id). */
+  /**
+   * The models the page offers: a name and a source (`models/<name>/` served here, a URL, or a Hub
+   * id).
+   */
   models: { name: string; source: string }[];
 }
 

@@ -31,7 +31,10 @@ const STATUS: Record<SRPoseErrorCode, number> = {
 export const RETRY_AFTER_BUSY_S = 1;
 export const RETRY_AFTER_MODEL_S = 30;
 
-/** The JSON body and status of an error; anything not an {@link SRPoseError} is `INTERNAL`, its details kept out. */
+/**
+ * The JSON body and status of an error; anything not an {@link SRPoseError} is `INTERNAL`, its
+ * details kept out.
+ */
 export function errorResponse(
   e: unknown,
 ): {

@@ -48,7 +48,8 @@ export class Limiter {
       return Promise.reject(
         new SRPoseError(
           'BUSY',
-          `the server is busy (${this.#running} running, ${this.#queue.length} waiting); retry shortly`,
+          `the server is busy (${this.#running} running, ` +
+            `${this.#queue.length} waiting); retry shortly`,
         ),
       );
     }

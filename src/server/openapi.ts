@@ -47,8 +47,8 @@ export function openApiDocument(
           parameters: params,
           requestBody: {
             required: true,
-            description:
-              `The image (at most ${limits.maxBodyBytes} bytes), raw or as the \`image\` part of a form`,
+            description: `The image (at most ${limits.maxBodyBytes} bytes), ` +
+              `raw or as the \`image\` part of a form`,
             content: {
               ...raw,
               'multipart/form-data': {

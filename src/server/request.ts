@@ -27,7 +27,8 @@ export const ESTIMATE_PARAMS = {
   boxes: {
     schema: { type: 'string' },
     description: (maxBoxes: number) =>
-      `JSON array of person boxes [x, y, width, height(, score)], at most ${maxBoxes}; none means the whole image`,
+      `JSON array of person boxes [x, y, width, height(, score)], ` +
+      `at most ${maxBoxes}; none means the whole image`,
   },
   flip: {
     schema: { type: 'boolean' },

@@ -13,7 +13,10 @@ import { DEFAULT_EDGE_MODEL, DEFAULT_EDGE_WEIGHTS } from '../defaults.ts';
 
 /** Largest request body accepted, in bytes. */
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
-/** Requests that may run (decode + crop + inference) at once; inference itself is serialised per WASM module. */
+/**
+ * Requests that may run (decode + crop + inference) at once; inference itself is serialised per
+ * WASM module.
+ */
 export const DEFAULT_CONCURRENCY = 2;
 /** Requests that may wait for a slot; one more is answered 503 with `Retry-After`. */
 export const DEFAULT_MAX_QUEUE = 16;
@@ -38,9 +41,15 @@ export interface AppOptions extends Omit<EstimatorOptions, 'model'> {
   cors?: boolean | string | string[];
   /** Load the model when the app is created and run it once, instead of on the first request. */
   warmup?: boolean;
-  /** Serve the demo page at `GET /` (browser inference; see README "In the browser"). Off by default. */
+  /**
+   * Serve the demo page at `GET /` (browser inference; see README "In the browser"). Off by
+   * default.
+   */
   demo?: DemoOptions;
-  /** One structured line per request and per failure; default `console.log` of JSON. `false` silences. */
+  /**
+   * One structured line per request and per failure; default `console.log` of JSON. `false`
+   * silences.
+   */
   log?: ((entry: Record<string, unknown>) => void) | false;
 }
 

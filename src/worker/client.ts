@@ -16,7 +16,10 @@ import type { Reply, Request, WorkerEstimatorOptions } from './protocol.ts';
 
 /** Options of {@link createWorkerEstimator}. */
 export interface WorkerOptions extends WorkerEstimatorOptions {
-  /** The worker script; default `srpose-worker.mjs` beside this module (the browser bundle's layout). */
+  /**
+   * The worker script; default `srpose-worker.mjs` beside this module (the browser bundle's
+   * layout).
+   */
   workerUrl?: string | URL;
   /** Download progress of the model files, relayed from the worker. */
   onProgress?: (p: { file: string; loaded: number; total: number }) => void;

@@ -76,10 +76,8 @@ test.before(async () => {
       } ms (${r.params} parameters, ${r.onnxBytes} bytes ONNX)`,
     );
   } catch (e) {
-    tinyError =
-      `the tiny SRPose model could not be exported (PyTorch missing? bash models/install-deps.sh): ${
-        (e as Error).message.split('\n')[0]
-      }`;
+    tinyError = `the tiny SRPose model could not be exported ` +
+      `(PyTorch missing? bash models/install-deps.sh): ${(e as Error).message.split('\n')[0]}`;
   }
   const models = await servedModels({
     res50: modelDir('res50'),
@@ -102,167 +100,184 @@ function ok(r: PageRun, logs: () => string): Extract<PageRun, { ok: true }> {
   return r as Extract<PageRun, { ok: true }>;
 }
 
-test('cross-origin isolated page: WASM threads in the worker and on the main thread = Node in-process (res50, 1e-3 px)', async () => {
-  if (skip()) return;
-  const demo = await openDemo(browser!, `${server.url}/`);
-  try {
-    for (const worker of [true, false]) {
+test(
+  'cross-origin isolated page: WASM threads in the worker ' +
+    'and on the main thread = Node in-process (res50, 1e-3 px)',
+  async () => {
+    if (skip()) return;
+    const demo = await openDemo(browser!, `${server.url}/`);
+    try {
+      for (const worker of [true, false]) {
+        const t0 = Date.now();
+        const r = ok(
+          await demo.run(photo, {
+            model: RES50,
+            backend: 'wasm',
+            worker,
+            flipTest: true,
+            boxes: [BOX],
+          }, 180_000),
+          demo.logs,
+        );
+        assert.ok(r.crossOriginIsolated, 'the demo page is cross-origin isolated');
+        assert.is(r.result.backend, 'wasm');
+        assert.ok(
+          r.hardwareConcurrency > 1,
+          `this test needs more than one core ` +
+            `(navigator.hardwareConcurrency ${r.hardwareConcurrency})`,
+        );
+        assert.is(r.result.threads, r.hardwareConcurrency, 'all cores as WASM threads');
+        assert.is(r.result.fallbackReason, undefined);
+        assert.is(r.result.people.length, 1);
+        const worst = worstDistance(r.result, reference);
+        assert.ok(
+          worst <= 1e-3,
+          `${worker ? 'worker' : 'main thread'}: keypoints differ from Node's by ${worst} px`,
+        );
+        console.log(
+          `    isolated, ${worker ? 'worker' : 'main thread'}: ${r.result.threads} threads, ${
+            Date.now() - t0
+          } ms (in-page total ${r.result.timings.total.toFixed(0)} ms), worst ${worst} px`,
+        );
+      }
+      const file = join(await artifactDir(), 'demo-wasm.png');
+      await demo.page.screenshot({ path: file, fullPage: true, timeout: 30_000 });
+      console.log(`    screenshot: ${file}`);
+    } finally {
+      await demo.close();
+    }
+  },
+);
+
+test(
+  'WebGPU (--enable-unsafe-webgpu: SwiftShader fallback adapter) ' +
+    '= WASM within 0.01 heatmap px; auto prefers WASM',
+  async () => {
+    if (skip() || skipUnless(tinyError === undefined, `WebGPU test: ${tinyError}`)) return;
+    const gpuBrowser = await launchChromium(WEBGPU_ARGS);
+    try {
+      const demo = await openDemo(gpuBrowser, `${server.url}/`);
+      const adapter = await demo.adapter();
+      if (
+        skipUnless(
+          adapter.adapter,
+          `WebGPU test: Chromium with ${WEBGPU_ARGS.join(' ')} has no adapter here (${
+            JSON.stringify(adapter)
+          })`,
+        )
+      ) return;
+      const opts = { model: TINY, flipTest: true, boxes: [BOX] };
+      let t0 = Date.now();
+      const wasm = ok(await demo.run(photo, { ...opts, backend: 'wasm' }), demo.logs);
+      const wasmMs = Date.now() - t0;
+      t0 = Date.now();
+      const gpu = ok(await demo.run(photo, { ...opts, backend: 'webgpu' }, 300_000), demo.logs);
+      const gpuMs = Date.now() - t0;
+      assert.is(gpu.result.backend, 'webgpu');
+      const worst = worstDistance(gpu.result, wasm.result);
+      const tol = 0.01 * heatmapPixel(BOX);
+      assert.ok(
+        worst <= tol,
+        `WebGPU keypoints differ from WASM's by ${worst} px ` +
+          `(tolerance ${tol} px = 0.01 heatmap px)`,
+      );
+      const scoreDiff = Math.max(
+        ...gpu.result.people[0].keypoints.map((k, i) =>
+          Math.abs(k.score - wasm.result.people[0].keypoints[i].score)
+        ),
+      );
+      assert.ok(scoreDiff <= 1e-2, `WebGPU scores differ from WASM's by ${scoreDiff}`);
+
+      const auto = ok(await demo.run(photo, { ...opts, backend: 'auto' }), demo.logs);
+      if (adapter.isFallbackAdapter) {
+        assert.is(auto.result.backend, 'wasm', 'auto does not count a software fallback adapter');
+        assert.match(auto.result.fallbackReason ?? '', /software fallback/);
+        assert.equal(auto.result.people[0].keypoints, wasm.result.people[0].keypoints);
+      } else {
+        assert.is(auto.result.backend, 'webgpu', 'auto takes a hardware adapter');
+      }
+      console.log(
+        `    adapter ${JSON.stringify(adapter)}; tiny SRPose, flip test: WASM ${wasmMs} ms, ` +
+          `WebGPU first run ${gpuMs} ms ` +
+          `(in-page inference ${gpu.result.timings.inference.toFixed(0)} ms), worst ${worst} px; ` +
+          `auto -> ${auto.result.backend} (${auto.result.fallbackReason})`,
+      );
+      await demo.close();
+    } finally {
+      await within(30_000, gpuBrowser.close(), 'closing Chromium').catch(() => {});
+    }
+  },
+);
+
+test(
+  'no WebGPU adapter (no flag): auto falls back to WASM with the reason, ' +
+    'webgpu is BACKEND_UNAVAILABLE',
+  async () => {
+    if (skip()) return;
+    const model = tinyError ? RES50 : TINY;
+    const demo = await openDemo(browser!, `${server.url}/`);
+    try {
+      const adapter = await demo.adapter();
+      assert.not.ok(
+        adapter.adapter,
+        `an adapter without ${WEBGPU_ARGS.join(' ')}: ${JSON.stringify(adapter)}`,
+      );
+      const auto = ok(await demo.run(photo, { model, backend: 'auto', boxes: [BOX] }), demo.logs);
+      assert.is(auto.result.backend, 'wasm');
+      assert.match(
+        auto.result.fallbackReason ?? '',
+        adapter.gpu ? /no WebGPU adapter/ : /navigator\.gpu is missing/,
+      );
+      const gpu = await demo.run(photo, { model, backend: 'webgpu', boxes: [BOX] });
+      assert.not.ok(gpu.ok, 'backend webgpu without an adapter must fail');
+      if (!gpu.ok) {
+        assert.is(gpu.error.code, 'BACKEND_UNAVAILABLE', JSON.stringify(gpu.error));
+        assert.is(gpu.lastError?.code, 'BACKEND_UNAVAILABLE', 'srposeDemo.lastError');
+        assert.match(gpu.lastError?.message ?? '', /adapter|navigator\.gpu/);
+      }
+      console.log(
+        `    auto -> ${auto.result.backend} (${auto.result.fallbackReason}); webgpu -> ${
+          gpu.ok ? 'ok?' : `${gpu.error.code}: ${gpu.error.message}`
+        }`,
+      );
+    } finally {
+      await demo.close();
+    }
+  },
+);
+
+test(
+  'not cross-origin isolated (/?isolated=0): one thread with the reason, ' +
+    'Node in-process keypoints (res50, 1e-3 px)',
+  async () => {
+    if (skip()) return;
+    const demo = await openDemo(browser!, `${server.url}/?isolated=0`);
+    try {
       const t0 = Date.now();
       const r = ok(
         await demo.run(photo, {
           model: RES50,
           backend: 'wasm',
-          worker,
+          worker: false,
           flipTest: true,
           boxes: [BOX],
         }, 180_000),
         demo.logs,
       );
-      assert.ok(r.crossOriginIsolated, 'the demo page is cross-origin isolated');
-      assert.is(r.result.backend, 'wasm');
-      assert.ok(
-        r.hardwareConcurrency > 1,
-        `this test needs more than one core (navigator.hardwareConcurrency ${r.hardwareConcurrency})`,
-      );
-      assert.is(r.result.threads, r.hardwareConcurrency, 'all cores as WASM threads');
-      assert.is(r.result.fallbackReason, undefined);
-      assert.is(r.result.people.length, 1);
+      assert.is(r.crossOriginIsolated, false);
+      assert.is(r.result.threads, 1);
+      assert.match(r.result.fallbackReason ?? '', /cross-origin isolation/);
       const worst = worstDistance(r.result, reference);
-      assert.ok(
-        worst <= 1e-3,
-        `${worker ? 'worker' : 'main thread'}: keypoints differ from Node's by ${worst} px`,
-      );
+      assert.ok(worst <= 1e-3, `keypoints differ from Node's by ${worst} px`);
       console.log(
-        `    isolated, ${worker ? 'worker' : 'main thread'}: ${r.result.threads} threads, ${
-          Date.now() - t0
-        } ms (in-page total ${r.result.timings.total.toFixed(0)} ms), worst ${worst} px`,
+        `    not isolated: 1 thread, ${Date.now() - t0} ms (in-page total ${
+          r.result.timings.total.toFixed(0)
+        } ms), worst ${worst} px; reason: ${r.result.fallbackReason}`,
       );
+    } finally {
+      await demo.close();
     }
-    const file = join(await artifactDir(), 'demo-wasm.png');
-    await demo.page.screenshot({ path: file, fullPage: true, timeout: 30_000 });
-    console.log(`    screenshot: ${file}`);
-  } finally {
-    await demo.close();
-  }
-});
-
-test('WebGPU (--enable-unsafe-webgpu: SwiftShader fallback adapter) = WASM within 0.01 heatmap px; auto prefers WASM', async () => {
-  if (skip() || skipUnless(tinyError === undefined, `WebGPU test: ${tinyError}`)) return;
-  const gpuBrowser = await launchChromium(WEBGPU_ARGS);
-  try {
-    const demo = await openDemo(gpuBrowser, `${server.url}/`);
-    const adapter = await demo.adapter();
-    if (
-      skipUnless(
-        adapter.adapter,
-        `WebGPU test: Chromium with ${WEBGPU_ARGS.join(' ')} has no adapter here (${
-          JSON.stringify(adapter)
-        })`,
-      )
-    ) return;
-    const opts = { model: TINY, flipTest: true, boxes: [BOX] };
-    let t0 = Date.now();
-    const wasm = ok(await demo.run(photo, { ...opts, backend: 'wasm' }), demo.logs);
-    const wasmMs = Date.now() - t0;
-    t0 = Date.now();
-    const gpu = ok(await demo.run(photo, { ...opts, backend: 'webgpu' }, 300_000), demo.logs);
-    const gpuMs = Date.now() - t0;
-    assert.is(gpu.result.backend, 'webgpu');
-    const worst = worstDistance(gpu.result, wasm.result);
-    const tol = 0.01 * heatmapPixel(BOX);
-    assert.ok(
-      worst <= tol,
-      `WebGPU keypoints differ from WASM's by ${worst} px (tolerance ${tol} px = 0.01 heatmap px)`,
-    );
-    const scoreDiff = Math.max(
-      ...gpu.result.people[0].keypoints.map((k, i) =>
-        Math.abs(k.score - wasm.result.people[0].keypoints[i].score)
-      ),
-    );
-    assert.ok(scoreDiff <= 1e-2, `WebGPU scores differ from WASM's by ${scoreDiff}`);
-
-    const auto = ok(await demo.run(photo, { ...opts, backend: 'auto' }), demo.logs);
-    if (adapter.isFallbackAdapter) {
-      assert.is(auto.result.backend, 'wasm', 'auto does not count a software fallback adapter');
-      assert.match(auto.result.fallbackReason ?? '', /software fallback/);
-      assert.equal(auto.result.people[0].keypoints, wasm.result.people[0].keypoints);
-    } else {
-      assert.is(auto.result.backend, 'webgpu', 'auto takes a hardware adapter');
-    }
-    console.log(
-      `    adapter ${
-        JSON.stringify(adapter)
-      }; tiny SRPose, flip test: WASM ${wasmMs} ms, WebGPU first run ${gpuMs} ms (in-page inference ${
-        gpu.result.timings.inference.toFixed(0)
-      } ms), worst ${worst} px; auto -> ${auto.result.backend} (${auto.result.fallbackReason})`,
-    );
-    await demo.close();
-  } finally {
-    await within(30_000, gpuBrowser.close(), 'closing Chromium').catch(() => {});
-  }
-});
-
-test('no WebGPU adapter (no flag): auto falls back to WASM with the reason, webgpu is BACKEND_UNAVAILABLE', async () => {
-  if (skip()) return;
-  const model = tinyError ? RES50 : TINY;
-  const demo = await openDemo(browser!, `${server.url}/`);
-  try {
-    const adapter = await demo.adapter();
-    assert.not.ok(
-      adapter.adapter,
-      `an adapter without ${WEBGPU_ARGS.join(' ')}: ${JSON.stringify(adapter)}`,
-    );
-    const auto = ok(await demo.run(photo, { model, backend: 'auto', boxes: [BOX] }), demo.logs);
-    assert.is(auto.result.backend, 'wasm');
-    assert.match(
-      auto.result.fallbackReason ?? '',
-      adapter.gpu ? /no WebGPU adapter/ : /navigator\.gpu is missing/,
-    );
-    const gpu = await demo.run(photo, { model, backend: 'webgpu', boxes: [BOX] });
-    assert.not.ok(gpu.ok, 'backend webgpu without an adapter must fail');
-    if (!gpu.ok) {
-      assert.is(gpu.error.code, 'BACKEND_UNAVAILABLE', JSON.stringify(gpu.error));
-      assert.is(gpu.lastError?.code, 'BACKEND_UNAVAILABLE', 'srposeDemo.lastError');
-      assert.match(gpu.lastError?.message ?? '', /adapter|navigator\.gpu/);
-    }
-    console.log(
-      `    auto -> ${auto.result.backend} (${auto.result.fallbackReason}); webgpu -> ${
-        gpu.ok ? 'ok?' : `${gpu.error.code}: ${gpu.error.message}`
-      }`,
-    );
-  } finally {
-    await demo.close();
-  }
-});
-
-test('not cross-origin isolated (/?isolated=0): one thread with the reason, Node in-process keypoints (res50, 1e-3 px)', async () => {
-  if (skip()) return;
-  const demo = await openDemo(browser!, `${server.url}/?isolated=0`);
-  try {
-    const t0 = Date.now();
-    const r = ok(
-      await demo.run(photo, {
-        model: RES50,
-        backend: 'wasm',
-        worker: false,
-        flipTest: true,
-        boxes: [BOX],
-      }, 180_000),
-      demo.logs,
-    );
-    assert.is(r.crossOriginIsolated, false);
-    assert.is(r.result.threads, 1);
-    assert.match(r.result.fallbackReason ?? '', /cross-origin isolation/);
-    const worst = worstDistance(r.result, reference);
-    assert.ok(worst <= 1e-3, `keypoints differ from Node's by ${worst} px`);
-    console.log(
-      `    not isolated: 1 thread, ${Date.now() - t0} ms (in-page total ${
-        r.result.timings.total.toFixed(0)
-      } ms), worst ${worst} px; reason: ${r.result.fallbackReason}`,
-    );
-  } finally {
-    await demo.close();
-  }
-});
+  },
+);
 
 test.run();

@@ -12,7 +12,9 @@ import { freePort, type RunningServer, startServer } from '../helpers/servers.ts
 import type { Box, EstimateResult } from '../../src/types.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
-/** The flags this machine needs (no sandbox in the container, no GPU process, no network chatter). */
+/**
+ * The flags this machine needs (no sandbox in the container, no GPU process, no network chatter).
+ */
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
@@ -60,14 +62,20 @@ export function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
-/** Exports the tiny SRPose model (tests/browser/tiny_srpose.py) into `dir`; resolves to its summary line. */
+/**
+ * Exports the tiny SRPose model (tests/browser/tiny_srpose.py) into `dir`; resolves to its summary
+ * line.
+ */
 export function exportTinySRPose(
   dir: string,
 ): Promise<{ onnxBytes: number; params: number; seconds: number }> {
   return python([join('tests', 'browser', 'tiny_srpose.py'), '--out', dir, '--seed', '0'], 180_000);
 }
 
-/** A temporary folder of model folders for SRPOSE_DEMO_MODELS: `name -> existing model dir` as symlinks. */
+/**
+ * A temporary folder of model folders for SRPOSE_DEMO_MODELS: `name -> existing model dir` as
+ * symlinks.
+ */
 export async function servedModels(links: Record<string, string>): Promise<string> {
   const dir = await tempDir('srpose-browser-models-');
   for (const [name, target] of Object.entries(links)) await symlink(target, join(dir, name), 'dir');
@@ -217,7 +225,9 @@ export function worstDistance(a: EstimateResult, b: EstimateResult): number {
   return Math.max(...ka.map((k, i) => Math.hypot(k.x - kb[i].x, k.y - kb[i].y)));
 }
 
-/** Image px per heatmap px for `box` (SRPose: heatmap = model input, 192x256; box padded by 1.25). */
+/**
+ * Image px per heatmap px for `box` (SRPose: heatmap = model input, 192x256; box padded by 1.25).
+ */
 export function heatmapPixel(
   box: Box,
   input = { width: 192, height: 256 },

@@ -31,43 +31,46 @@ test('parseBoxes reads x,y,w,h;...', () => {
   assert.throws(() => parseBoxes('1,2,3'), /x,y,w,h/);
 });
 
-test('estimate prints keypoints; --json prints the result; --draw writes a PNG of the photo', async () => {
-  const dir = await fixture();
-  const photo = join(dir, 'photo.png');
-  const text = await cli([
-    'estimate',
-    photo,
-    '--model',
-    dir,
-    '--backend',
-    'wasm',
-    '--boxes',
-    '5,5,40,50;30,0,50,60',
-  ]);
-  assert.is(text.code, 0, text.err);
-  assert.match(text.out, /2 people/);
-  assert.match(text.out, /left_shoulder/);
-  const json = await cli([
-    'estimate',
-    photo,
-    '--model',
-    dir,
-    '--backend',
-    'wasm',
-    '--json',
-    '--no-flip',
-    '--draw',
-    join(dir, 'out.png'),
-  ]);
-  assert.is(json.code, 0, json.err);
-  const parsed = JSON.parse(json.out);
-  assert.is(parsed.file, photo);
-  assert.is(parsed.result.people.length, 1);
-  assert.is(parsed.result.flipTest, false);
-  assert.is(parsed.result.people[0].keypoints.length, 17);
-  const drawn = await decodeImage(new Uint8Array(await readFile(join(dir, 'out.png'))));
-  assert.equal([drawn.width, drawn.height], [80, 60]);
-});
+test(
+  'estimate prints keypoints; --json prints the result; --draw writes a PNG of the photo',
+  async () => {
+    const dir = await fixture();
+    const photo = join(dir, 'photo.png');
+    const text = await cli([
+      'estimate',
+      photo,
+      '--model',
+      dir,
+      '--backend',
+      'wasm',
+      '--boxes',
+      '5,5,40,50;30,0,50,60',
+    ]);
+    assert.is(text.code, 0, text.err);
+    assert.match(text.out, /2 people/);
+    assert.match(text.out, /left_shoulder/);
+    const json = await cli([
+      'estimate',
+      photo,
+      '--model',
+      dir,
+      '--backend',
+      'wasm',
+      '--json',
+      '--no-flip',
+      '--draw',
+      join(dir, 'out.png'),
+    ]);
+    assert.is(json.code, 0, json.err);
+    const parsed = JSON.parse(json.out);
+    assert.is(parsed.file, photo);
+    assert.is(parsed.result.people.length, 1);
+    assert.is(parsed.result.flipTest, false);
+    assert.is(parsed.result.people[0].keypoints.length, 17);
+    const drawn = await decodeImage(new Uint8Array(await readFile(join(dir, 'out.png'))));
+    assert.equal([drawn.width, drawn.height], [80, 60]);
+  },
+);
 
 test('usage errors exit 2 with a clear message', async () => {
   const dir = await fixture();

@@ -44,21 +44,24 @@ test('boxToCenterScale equals xywh2cs (float32) on 3000 random boxes', () => {
   }
 });
 
-test('getAffineTransform equals get_affine_transform + cv2.getAffineTransform bit for bit (rot 0)', () => {
-  if (cv2Missing(ref, 'affine')) return;
-  let worst = 0;
-  for (const [i, r] of ref.index.boxes.entries()) {
-    const { center, scale } = boxToCenterScale(r.box, 192, 256);
-    for (const [inv, want] of [[false, r.matrix], [true, r.inverse]] as const) {
-      const got = getAffineTransform(center, scale, 0, 192, 256, inv);
-      for (let k = 0; k < 6; k++) worst = Math.max(worst, ulps(got[k], want[k]));
-      if (worst > 0) assert.equal(Array.from(got), want, `box ${i} inv=${inv}`);
+test(
+  'getAffineTransform equals get_affine_transform + cv2.getAffineTransform bit for bit (rot 0)',
+  () => {
+    if (cv2Missing(ref, 'affine')) return;
+    let worst = 0;
+    for (const [i, r] of ref.index.boxes.entries()) {
+      const { center, scale } = boxToCenterScale(r.box, 192, 256);
+      for (const [inv, want] of [[false, r.matrix], [true, r.inverse]] as const) {
+        const got = getAffineTransform(center, scale, 0, 192, 256, inv);
+        for (let k = 0; k < 6; k++) worst = Math.max(worst, ulps(got[k], want[k]));
+        if (worst > 0) assert.equal(Array.from(got), want, `box ${i} inv=${inv}`);
+      }
     }
-  }
-  console.log(
-    `  affine (rot 0): ${ref.index.boxes.length * 2} matrices, max difference ${worst} ulp`,
-  );
-});
+    console.log(
+      `  affine (rot 0): ${ref.index.boxes.length * 2} matrices, max difference ${worst} ulp`,
+    );
+  },
+);
 
 test('getAffineTransform with rotation and other output sizes', () => {
   if (cv2Missing(ref, 'affine')) return;
@@ -84,7 +87,8 @@ test('getAffineTransform with rotation and other output sizes', () => {
     }
   }
   console.log(
-    `  affine (any rot): ${exact}/${total} bit-identical, max difference ${worst} ulp (rotations use Math.sin/cos where numpy uses libm)`,
+    `  affine (any rot): ${exact}/${total} bit-identical, ` +
+      `max difference ${worst} ulp (rotations use Math.sin/cos where numpy uses libm)`,
   );
 });
 

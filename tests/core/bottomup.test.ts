@@ -66,7 +66,8 @@ function checkScene(
   const t0 = performance.now();
   const { grouped, scores } = parseBottomUp(maps, params);
   const ms = performance.now() - t0;
-  const frame = bottomUpFrame(w * 2 + 1, h * 2 + 3, Math.min(w, h), 1); // any frame: compare in image pixels
+  // any frame: compare in image pixels
+  const frame = bottomUpFrame(w * 2 + 1, h * 2 + 3, Math.min(w, h), 1);
   const coords = groupedToImage(grouped, frame, w, h);
   const sx = (frame.scale[0] * 200) / w, sy = (frame.scale[1] * 200) / h;
   const toImage = (
@@ -125,54 +126,62 @@ for (
     [30, { borders: true }],
   ] as const
 ) {
-  test(`grouping gives back ${people} synthetic people exactly (overlapping, borders, missing and weak joints)`, () => {
-    const times: string[] = [];
-    for (let s = 0; s < 3; s++) {
-      const base = { k: 17, w: 320, h: 256, people, seed: 1000 * people + s, ...opts };
-      // all joints; missing joints (no refine: they stay missing); weak joints that only refine finds
-      const full = makeScene(base);
-      times.push(checkScene(full, PARAMS, `${people} people, seed ${s}`).toFixed(1));
-      checkScene(
-        makeScene({ ...base, missing: 0.3 }),
-        { ...PARAMS, refine: false },
-        `${people} people with missing joints, seed ${s}`,
-      );
-      checkScene(
-        makeScene({ ...base, weak: 0.25 }),
-        PARAMS,
-        `${people} people with weak joints, seed ${s}`,
-      );
-      checkScene(makeScene({ ...base, missing: 0.2 }), {
-        ...PARAMS,
-        refine: false,
-        adjust: false,
-        useDetectionVal: false,
-      }, `${people} people, no adjust, plain distance, seed ${s}`);
-      // The flip test: the mirrored output mirrors back onto the same maps; tags become 2-D.
-      const { plain, flipped } = asFlipOutputs(full, COCO_FLIP);
-      const merged = mergeFlipBottomUp(plain, flipped, 17, full.maps.h, full.maps.w, COCO_FLIP);
-      assert.equal(merged.heatmaps, full.maps.heatmaps);
-      checkScene(full, PARAMS, `${people} people, flip merged, seed ${s}`, 2, merged);
-    }
-    console.log(`    ${people} people on 17 x 256 x 320 maps: parse ${times.join(', ')} ms`);
-  });
+  test(
+    `grouping gives back ${people} synthetic people exactly ` +
+      `(overlapping, borders, missing and weak joints)`,
+    () => {
+      const times: string[] = [];
+      for (let s = 0; s < 3; s++) {
+        const base = { k: 17, w: 320, h: 256, people, seed: 1000 * people + s, ...opts };
+        // all joints; missing joints (no refine: they stay missing); weak joints that only refine
+        // finds
+        const full = makeScene(base);
+        times.push(checkScene(full, PARAMS, `${people} people, seed ${s}`).toFixed(1));
+        checkScene(
+          makeScene({ ...base, missing: 0.3 }),
+          { ...PARAMS, refine: false },
+          `${people} people with missing joints, seed ${s}`,
+        );
+        checkScene(
+          makeScene({ ...base, weak: 0.25 }),
+          PARAMS,
+          `${people} people with weak joints, seed ${s}`,
+        );
+        checkScene(makeScene({ ...base, missing: 0.2 }), {
+          ...PARAMS,
+          refine: false,
+          adjust: false,
+          useDetectionVal: false,
+        }, `${people} people, no adjust, plain distance, seed ${s}`);
+        // The flip test: the mirrored output mirrors back onto the same maps; tags become 2-D.
+        const { plain, flipped } = asFlipOutputs(full, COCO_FLIP);
+        const merged = mergeFlipBottomUp(plain, flipped, 17, full.maps.h, full.maps.w, COCO_FLIP);
+        assert.equal(merged.heatmaps, full.maps.heatmaps);
+        checkScene(full, PARAMS, `${people} people, flip merged, seed ${s}`, 2, merged);
+      }
+      console.log(`    ${people} people on 17 x 256 x 320 maps: parse ${times.join(', ')} ms`);
+    },
+  );
 }
 
-test('grouping with more people than maxPeople: each later joint beyond them starts a person', () => {
-  const scene = makeScene({ k: 17, w: 320, h: 256, people: 8, seed: 5 });
-  const { grouped } = parseBottomUp(scene.maps, { ...PARAMS, maxPeople: 4, refine: false });
-  // top-4 candidates per joint; the first joint type starts 4 people, each later type's 4
-  // candidates are matched to them (the 4 largest of each type need not be the same people)
-  assert.ok(grouped.people >= 4);
-  const ignore =
-    parseBottomUp(scene.maps, { ...PARAMS, maxPeople: 4, refine: false, ignoreTooMuch: true })
-      .grouped;
-  // ignore_too_much: with 4 people started by the nose, every later joint type is skipped
-  assert.is(ignore.people, 4);
-  for (let p = 0; p < 4; p++) {
-    for (let j = 1; j < 17; j++) assert.is(ignore.joints[(p * 17 + j) * 4 + 2], 0);
-  }
-});
+test(
+  'grouping with more people than maxPeople: each later joint beyond them starts a person',
+  () => {
+    const scene = makeScene({ k: 17, w: 320, h: 256, people: 8, seed: 5 });
+    const { grouped } = parseBottomUp(scene.maps, { ...PARAMS, maxPeople: 4, refine: false });
+    // top-4 candidates per joint; the first joint type starts 4 people, each later type's 4
+    // candidates are matched to them (the 4 largest of each type need not be the same people)
+    assert.ok(grouped.people >= 4);
+    const ignore =
+      parseBottomUp(scene.maps, { ...PARAMS, maxPeople: 4, refine: false, ignoreTooMuch: true })
+        .grouped;
+    // ignore_too_much: with 4 people started by the nose, every later joint type is skipped
+    assert.is(ignore.people, 4);
+    for (let p = 0; p < 4; p++) {
+      for (let j = 1; j < 17; j++) assert.is(ignore.joints[(p * 17 + j) * 4 + 2], 0);
+    }
+  },
+);
 
 test('people keyed by their first tag: equal first tags merge, as the official dict does', () => {
   const scene = makeScene({ k: 17, w: 160, h: 128, people: 2, seed: 3 });
@@ -248,8 +257,10 @@ test('munkres picks the same optimum as the munkres package where several tie', 
     return;
   }
   const cases = randomMatrices(300);
-  const script =
-    'import sys, json\nfrom munkres import Munkres\nout = []\nfor c in json.load(sys.stdin if False else open(sys.argv[1])):\n    m = [c["cost"][r * c["cols"]:(r + 1) * c["cols"]] for r in range(c["rows"])]\n    out.append([p[1] for p in Munkres().compute(m)])\nprint(json.dumps(out))';
+  const script = 'import sys, json\nfrom munkres import Munkres\nout = []\n' +
+    'for c in json.load(sys.stdin if False else open(sys.argv[1])):\n' +
+    '    m = [c["cost"][r * c["cols"]:(r + 1) * c["cols"]] for r in range(c["rows"])]\n' +
+    '    out.append([p[1] for p in Munkres().compute(m)])\nprint(json.dumps(out))';
   const dir = await tempDir('srpose-munkres-');
   const file = join(dir, 'cases.json');
   const { writeFile } = await import('node:fs/promises');
@@ -262,7 +273,8 @@ test('munkres picks the same optimum as the munkres package where several tie', 
     if (new Set(cost).size < cost.length) ties++;
   });
   console.log(
-    `    ${cases.length} matrices (${ties} with equal costs): the same assignment as munkres ${'1.1'}`,
+    `    ${cases.length} matrices (${ties} with equal costs): ` +
+      `the same assignment as munkres ${'1.1'}`,
   );
 });
 
@@ -365,34 +377,38 @@ test('flip merge: heatmaps averaged after mirroring back with the flip index, ta
   }
 });
 
-test('input frame: short side to the size, long side up to the multiple, center and scale as mmpose', () => {
-  // 640x480 -> 683 -> 704 wide; center (320, 240); scale w/200 on the short side
-  assert.equal(bottomUpFrame(640, 480, 512, 64), {
-    width: 704,
-    height: 512,
-    center: [320, 240],
-    scale: [(704 / 512) * 480 / 200, 2.4],
-  });
-  assert.equal(bottomUpFrame(480, 640, 512, 64), {
-    width: 512,
-    height: 704,
-    center: [240, 320],
-    scale: [2.4, (704 / 512) * 480 / 200],
-  });
-  // Python's round(213.5) == 214, round(212.5) == 212
-  assert.equal(bottomUpFrame(427, 640, 512, 64).center, [214, 320]);
-  assert.equal(bottomUpFrame(425, 640, 512, 64).center, [212, 320]);
-  assert.is(bottomUpFrame(427, 640, 512, 64).height, 768);
-  assert.is(bottomUpFrame(640, 427, 512, 32).width, 768);
-  assert.is(bottomUpFrame(500, 500, 512, 64).width, 512);
-  // the matrix maps the image center to the input center and the short side onto the input
-  const f = bottomUpFrame(640, 480, 512, 64);
-  const m = bottomUpMatrix(f);
-  const [cx, cy] = applyAffine(m, 320, 240);
-  assert.ok(Math.abs(cx - 352) < 1e-9 && Math.abs(cy - 256) < 1e-9);
-  const [, y0] = applyAffine(m, 320, 0);
-  assert.ok(Math.abs(y0) < 1e-9);
-});
+test(
+  'input frame: short side to the size, ' +
+    'long side up to the multiple, center and scale as mmpose',
+  () => {
+    // 640x480 -> 683 -> 704 wide; center (320, 240); scale w/200 on the short side
+    assert.equal(bottomUpFrame(640, 480, 512, 64), {
+      width: 704,
+      height: 512,
+      center: [320, 240],
+      scale: [(704 / 512) * 480 / 200, 2.4],
+    });
+    assert.equal(bottomUpFrame(480, 640, 512, 64), {
+      width: 512,
+      height: 704,
+      center: [240, 320],
+      scale: [2.4, (704 / 512) * 480 / 200],
+    });
+    // Python's round(213.5) == 214, round(212.5) == 212
+    assert.equal(bottomUpFrame(427, 640, 512, 64).center, [214, 320]);
+    assert.equal(bottomUpFrame(425, 640, 512, 64).center, [212, 320]);
+    assert.is(bottomUpFrame(427, 640, 512, 64).height, 768);
+    assert.is(bottomUpFrame(640, 427, 512, 32).width, 768);
+    assert.is(bottomUpFrame(500, 500, 512, 64).width, 512);
+    // the matrix maps the image center to the input center and the short side onto the input
+    const f = bottomUpFrame(640, 480, 512, 64);
+    const m = bottomUpMatrix(f);
+    const [cx, cy] = applyAffine(m, 320, 240);
+    assert.ok(Math.abs(cx - 352) < 1e-9 && Math.abs(cy - 256) < 1e-9);
+    const [, y0] = applyAffine(m, 320, 0);
+    assert.ok(Math.abs(y0) < 1e-9);
+  },
+);
 
 test('numpy numerics: half-to-even rounding, float32 means summed as numpy 1.24 sums them', () => {
   assert.equal([0.5, 1.5, 2.5, -0.5, -1.5, 2.4999, 3.5].map(roundHalfEven), [

@@ -100,34 +100,37 @@ test('a crop of a real photo size: same floats through cropToTensor as through t
   assert.ok(a.some((v) => v !== a[0]), 'a constant crop would prove nothing');
 });
 
-test('declines, writing nothing, what the JS loop handles: saturating coordinates, huge rectangles', () => {
-  const k = wasmCropper()!;
-  const src = new Uint8Array(20 * 10 * 3).fill(200);
-  // a centre 40000 px away: OpenCV saturates the taps to 16 bits there
-  const m = getAffineTransform([40000, 5], [0.1, 0.1], 0, 16, 16, false);
-  const out = new Float32Array(3 * 256).fill(7);
-  assert.is(k.crop(src, 20, 10, m, 16, 16, lut, out, 0, -1), false);
-  assert.ok(out.every((v) => v === 7));
-  // and cropToTensor still gives the JS loop's answer there
-  const want = out.slice();
-  cropToTensorJs(src, 20, 10, m, 16, 16, lut, want, 0, -1);
-  cropToTensor(src, 20, 10, m, 16, 16, lut, out, 0, -1);
-  assert.equal(Array.from(out), Array.from(want));
-  // the whole of a 3000x2000 photo: 18 MB of source would stay in the kernel's memory for good
-  const big = new Uint8Array(3000 * 2000 * 3).map((_, i) => (i * 31) >> 4);
-  const whole = getAffineTransform([1500, 1000], [15 * 1.25, 20 * 1.25], 0, 192, 256, false);
-  const crop = new Float32Array(3 * 256 * 192).fill(7);
-  assert.is(k.crop(big, 3000, 2000, whole, 192, 256, lut, crop, 0, -1), false);
-  assert.ok(crop.every((v) => v === 7));
-  const jsCrop = crop.slice();
-  cropToTensorJs(big, 3000, 2000, whole, 192, 256, lut, jsCrop, 0, -1);
-  cropToTensor(big, 3000, 2000, whole, 192, 256, lut, crop, 0, -1);
-  assert.ok(crop.every((v, i) => v === jsCrop[i]) && jsCrop.some((v) => v !== jsCrop[0]));
-  // a person box in it is taken
-  const person = getAffineTransform([1500, 1000], [3, 4], 0, 192, 256, false);
-  assert.ok(k.crop(big, 3000, 2000, person, 192, 256, lut, crop, 0, -1));
-  cropToTensorJs(big, 3000, 2000, person, 192, 256, lut, jsCrop, 0, -1);
-  assert.ok(crop.every((v, i) => v === jsCrop[i]));
-});
+test(
+  'declines, writing nothing, what the JS loop handles: saturating coordinates, huge rectangles',
+  () => {
+    const k = wasmCropper()!;
+    const src = new Uint8Array(20 * 10 * 3).fill(200);
+    // a centre 40000 px away: OpenCV saturates the taps to 16 bits there
+    const m = getAffineTransform([40000, 5], [0.1, 0.1], 0, 16, 16, false);
+    const out = new Float32Array(3 * 256).fill(7);
+    assert.is(k.crop(src, 20, 10, m, 16, 16, lut, out, 0, -1), false);
+    assert.ok(out.every((v) => v === 7));
+    // and cropToTensor still gives the JS loop's answer there
+    const want = out.slice();
+    cropToTensorJs(src, 20, 10, m, 16, 16, lut, want, 0, -1);
+    cropToTensor(src, 20, 10, m, 16, 16, lut, out, 0, -1);
+    assert.equal(Array.from(out), Array.from(want));
+    // the whole of a 3000x2000 photo: 18 MB of source would stay in the kernel's memory for good
+    const big = new Uint8Array(3000 * 2000 * 3).map((_, i) => (i * 31) >> 4);
+    const whole = getAffineTransform([1500, 1000], [15 * 1.25, 20 * 1.25], 0, 192, 256, false);
+    const crop = new Float32Array(3 * 256 * 192).fill(7);
+    assert.is(k.crop(big, 3000, 2000, whole, 192, 256, lut, crop, 0, -1), false);
+    assert.ok(crop.every((v) => v === 7));
+    const jsCrop = crop.slice();
+    cropToTensorJs(big, 3000, 2000, whole, 192, 256, lut, jsCrop, 0, -1);
+    cropToTensor(big, 3000, 2000, whole, 192, 256, lut, crop, 0, -1);
+    assert.ok(crop.every((v, i) => v === jsCrop[i]) && jsCrop.some((v) => v !== jsCrop[0]));
+    // a person box in it is taken
+    const person = getAffineTransform([1500, 1000], [3, 4], 0, 192, 256, false);
+    assert.ok(k.crop(big, 3000, 2000, person, 192, 256, lut, crop, 0, -1));
+    cropToTensorJs(big, 3000, 2000, person, 192, 256, lut, jsCrop, 0, -1);
+    assert.ok(crop.every((v, i) => v === jsCrop[i]));
+  },
+);
 
 test.run();

@@ -26,39 +26,43 @@ function twoSteps(
   return out;
 }
 
-test('equals warpAffineBilinear + writeInputTensor: boxes inside, across and past the border, rotated, mirrored', () => {
-  let seed = 5;
-  const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
-  let cases = 0;
-  for (const [sw, sh] of [[640, 425], [37, 91], [2, 3]]) {
-    const src = new Uint8Array(sw * sh * 3).map(() => Math.floor(rnd() * 256));
-    for (let t = 0; t < 25; t++) {
-      // centres from well inside to well outside the image, scales from tiny to 3x the image
-      const center: [number, number] = [(rnd() * 1.6 - 0.3) * sw, (rnd() * 1.6 - 0.3) * sh];
-      const scale: [number, number] = [
-        (0.02 + rnd() * 3) * sw / 200,
-        (0.02 + rnd() * 3) * sh / 200,
-      ];
-      const rot = t % 5 === 4 ? rnd() * 90 - 45 : 0;
-      const [w, h] = t % 2 ? [192, 256] : [48, 64];
-      const m = getAffineTransform(center, scale, rot, w, h, false);
-      for (const mirror of [false, true]) {
-        const want = twoSteps(src, sw, sh, m, w, h, mirror);
-        const got = new Float32Array(want.length + 7).fill(NaN); // 7 spare: nothing written past
-        cropToTensor(src, sw, sh, m, w, h, lut, got, 0, mirror ? 3 * w * h : -1);
-        const i = want.findIndex((v, j) => v !== got[j]);
-        assert.is(
-          i,
-          -1,
-          `${sw}x${sh} case ${t} mirror ${mirror}: value ${i} is ${got[i]}, expected ${want[i]}`,
-        );
-        assert.ok(got.subarray(want.length).every((v) => Number.isNaN(v)));
-        cases++;
+test(
+  'equals warpAffineBilinear + writeInputTensor: boxes inside, ' +
+    'across and past the border, rotated, mirrored',
+  () => {
+    let seed = 5;
+    const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    let cases = 0;
+    for (const [sw, sh] of [[640, 425], [37, 91], [2, 3]]) {
+      const src = new Uint8Array(sw * sh * 3).map(() => Math.floor(rnd() * 256));
+      for (let t = 0; t < 25; t++) {
+        // centres from well inside to well outside the image, scales from tiny to 3x the image
+        const center: [number, number] = [(rnd() * 1.6 - 0.3) * sw, (rnd() * 1.6 - 0.3) * sh];
+        const scale: [number, number] = [
+          (0.02 + rnd() * 3) * sw / 200,
+          (0.02 + rnd() * 3) * sh / 200,
+        ];
+        const rot = t % 5 === 4 ? rnd() * 90 - 45 : 0;
+        const [w, h] = t % 2 ? [192, 256] : [48, 64];
+        const m = getAffineTransform(center, scale, rot, w, h, false);
+        for (const mirror of [false, true]) {
+          const want = twoSteps(src, sw, sh, m, w, h, mirror);
+          const got = new Float32Array(want.length + 7).fill(NaN); // 7 spare: nothing written past
+          cropToTensor(src, sw, sh, m, w, h, lut, got, 0, mirror ? 3 * w * h : -1);
+          const i = want.findIndex((v, j) => v !== got[j]);
+          assert.is(
+            i,
+            -1,
+            `${sw}x${sh} case ${t} mirror ${mirror}: value ${i} is ${got[i]}, expected ${want[i]}`,
+          );
+          assert.ok(got.subarray(want.length).every((v) => Number.isNaN(v)));
+          cases++;
+        }
       }
     }
-  }
-  assert.is(cases, 150);
-});
+    assert.is(cases, 150);
+  },
+);
 
 test('writes at the offsets asked for and leaves the rest of the batch alone', () => {
   const sw = 50, sh = 40;

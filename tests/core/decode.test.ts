@@ -17,7 +17,8 @@ function gaussians(w: number, h: number, points: [number, number][], sigma: numb
   return { data, n: 1, k: points.length, h, w };
 }
 
-// A frame whose transform is easy to invert: scale * 200 = heatmap size * 2, so image = 2 * hm + offset.
+// A frame whose transform is easy to invert: scale * 200 = heatmap size * 2, so image = 2 * hm +
+// offset.
 const frameFor = (w: number, h: number) => ({
   center: [500, 300] as const,
   scale: [(2 * w) / 200, (2 * h) / 200] as const,
@@ -55,15 +56,18 @@ test('SR decode breaks ties window first, as max_pool2d_with_indices + _get_max_
   assert.equal([plain.coords[0], plain.coords[1]], [100, 17]);
 });
 
-test('SR decode with no positive peak uses the last window, as the official (-1, -1) index does', () => {
-  const w = 192, h = 256;
-  const hm: Heatmaps = { data: new Float32Array(w * h).fill(-1), n: 1, k: 1, h, w };
-  hm.data[5 * w + 5] = -0.1; // the largest value, in the first window
-  hm.data[250 * w + 180] = -0.5; // the largest value of the last window
-  const { coords, scores } = decodeSR(hm, [{ center: [96, 128], scale: [192 / 200, 256 / 200] }]);
-  assert.equal([coords[0], coords[1]], [180, 250]);
-  assert.ok(Math.abs(scores[0] - -0.1) < 1e-7);
-});
+test(
+  'SR decode with no positive peak uses the last window, as the official (-1, -1) index does',
+  () => {
+    const w = 192, h = 256;
+    const hm: Heatmaps = { data: new Float32Array(w * h).fill(-1), n: 1, k: 1, h, w };
+    hm.data[5 * w + 5] = -0.1; // the largest value, in the first window
+    hm.data[250 * w + 180] = -0.5; // the largest value of the last window
+    const { coords, scores } = decodeSR(hm, [{ center: [96, 128], scale: [192 / 200, 256 / 200] }]);
+    assert.equal([coords[0], coords[1]], [180, 250]);
+    assert.ok(Math.abs(scores[0] - -0.1) < 1e-7);
+  },
+);
 
 // Both axes step, or neither: the official test is on x and y together.
 test('SR decode steps a quarter pixel only strictly inside the border', () => {
@@ -140,32 +144,35 @@ function pooledPeak(d: Float32Array, w: number, h: number, pool: number): [numbe
   return [bestVal > 0 ? bestIdx : lastIdx, bestVal];
 }
 
-test('SR decode picks the pixel the pooled official decode picks, ties and odd sizes included', () => {
-  let seed = 11;
-  const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
-  let checked = 0;
-  for (const [w, h, pool] of [[192, 256, 16], [50, 70, 16], [48, 64, 4], [33, 17, 8]]) {
-    for (let t = 0; t < 60; t++) {
-      // few distinct levels so the maximum repeats in many windows; a third all non-positive
-      const levels = 1 + Math.floor(rnd() * 4);
-      const sign = t % 3 === 0 ? -1 : 1;
-      const data = new Float32Array(w * h).map(() => sign * Math.floor(rnd() * levels) / 4);
-      // keep the peak (no offset) exact: the quarter step is compared by the other tests
-      const hm: Heatmaps = { data, n: 1, k: 1, h, w };
-      const frame = { center: [w / 2, h / 2] as const, scale: [w / 200, h / 200] as const };
-      const [idx, val] = pooledPeak(data, w, h, pool);
-      const { coords, scores } = decodeSR(hm, [frame], pool);
-      const px = idx % w, py = Math.floor(idx / w);
-      // decodeSR may add a quarter step toward the higher neighbour: within 0.25 of the pixel
-      assert.ok(
-        Math.abs(coords[0] - px) <= 0.25 && Math.abs(coords[1] - py) <= 0.25,
-        `${w}x${h}/${pool} #${t}: ${coords[0]},${coords[1]} vs pixel ${px},${py}`,
-      );
-      assert.is(scores[0], val);
-      checked++;
+test(
+  'SR decode picks the pixel the pooled official decode picks, ties and odd sizes included',
+  () => {
+    let seed = 11;
+    const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    let checked = 0;
+    for (const [w, h, pool] of [[192, 256, 16], [50, 70, 16], [48, 64, 4], [33, 17, 8]]) {
+      for (let t = 0; t < 60; t++) {
+        // few distinct levels so the maximum repeats in many windows; a third all non-positive
+        const levels = 1 + Math.floor(rnd() * 4);
+        const sign = t % 3 === 0 ? -1 : 1;
+        const data = new Float32Array(w * h).map(() => sign * Math.floor(rnd() * levels) / 4);
+        // keep the peak (no offset) exact: the quarter step is compared by the other tests
+        const hm: Heatmaps = { data, n: 1, k: 1, h, w };
+        const frame = { center: [w / 2, h / 2] as const, scale: [w / 200, h / 200] as const };
+        const [idx, val] = pooledPeak(data, w, h, pool);
+        const { coords, scores } = decodeSR(hm, [frame], pool);
+        const px = idx % w, py = Math.floor(idx / w);
+        // decodeSR may add a quarter step toward the higher neighbour: within 0.25 of the pixel
+        assert.ok(
+          Math.abs(coords[0] - px) <= 0.25 && Math.abs(coords[1] - py) <= 0.25,
+          `${w}x${h}/${pool} #${t}: ${coords[0]},${coords[1]} vs pixel ${px},${py}`,
+        );
+        assert.is(scores[0], val);
+        checked++;
+      }
     }
-  }
-  assert.is(checked, 240);
-});
+    assert.is(checked, 240);
+  },
+);
 
 test.run();

@@ -33,72 +33,78 @@ test('info: a bottom-up model, grouping settings, no decode method', () => {
   assert.is(est.info.flipTest, true);
 });
 
-test('every dot is one person with its keypoints where the official pipeline puts them', async () => {
-  // 640x512: short side already 512, long side a multiple of 64: the resize is the identity
-  for (const flipTest of [false, true]) {
-    const r = await est.estimate(picture(), { flipTest });
-    assert.is(r.flipTest, flipTest);
-    assert.is(r.people.length, DOTS.length, `flip ${flipTest}`);
-    for (const d of DOTS) {
-      const p = r.people.find((q) =>
-        Math.abs(q.keypoints[0].x - (d.x + 0.75)) < 0.01 &&
-        Math.abs(q.keypoints[0].y - (d.y + 0.75)) < 0.01
-      );
-      assert.ok(
-        p,
-        `flip ${flipTest}: no person at dot ${JSON.stringify(d)}: ${
-          JSON.stringify(r.people.map((q) => [q.keypoints[0].x, q.keypoints[0].y]))
-        }`,
-      );
-      for (const k of p!.keypoints) {
-        // peak + 0.5 + 0.25 toward the brighter right / lower neighbour
-        assert.ok(
-          Math.abs(k.x - (d.x + 0.75)) < 0.01 && Math.abs(k.y - (d.y + 0.75)) < 0.01,
-          `${k.name} at ${k.x},${k.y}`,
+test(
+  'every dot is one person with its keypoints where the official pipeline puts them',
+  async () => {
+    // 640x512: short side already 512, long side a multiple of 64: the resize is the identity
+    for (const flipTest of [false, true]) {
+      const r = await est.estimate(picture(), { flipTest });
+      assert.is(r.flipTest, flipTest);
+      assert.is(r.people.length, DOTS.length, `flip ${flipTest}`);
+      for (const d of DOTS) {
+        const p = r.people.find((q) =>
+          Math.abs(q.keypoints[0].x - (d.x + 0.75)) < 0.01 &&
+          Math.abs(q.keypoints[0].y - (d.y + 0.75)) < 0.01
         );
-        assert.ok(Math.abs(k.score - d.red / 255) < 1e-4, `${k.name} score ${k.score}`);
+        assert.ok(
+          p,
+          `flip ${flipTest}: no person at dot ${JSON.stringify(d)}: ${
+            JSON.stringify(r.people.map((q) => [q.keypoints[0].x, q.keypoints[0].y]))
+          }`,
+        );
+        for (const k of p!.keypoints) {
+          // peak + 0.5 + 0.25 toward the brighter right / lower neighbour
+          assert.ok(
+            Math.abs(k.x - (d.x + 0.75)) < 0.01 && Math.abs(k.y - (d.y + 0.75)) < 0.01,
+            `${k.name} at ${k.x},${k.y}`,
+          );
+          assert.ok(Math.abs(k.score - d.red / 255) < 1e-4, `${k.name} score ${k.score}`);
+        }
+        assert.ok(Math.abs(p!.score - d.red / 255) < 1e-4, `person score ${p!.score}`);
+        assert.equal(p!.box.map((v) => Math.round(v * 100) / 100), [d.x + 0.75, d.y + 0.75, 0, 0]);
       }
-      assert.ok(Math.abs(p!.score - d.red / 255) < 1e-4, `person score ${p!.score}`);
-      assert.equal(p!.box.map((v) => Math.round(v * 100) / 100), [d.x + 0.75, d.y + 0.75, 0, 0]);
+      const t = r.timings;
+      for (const key of ['resize', 'nms', 'grouping', 'refine'] as const) {
+        assert.ok(t[key]! >= 0, `timings.${key}`);
+      }
+      assert.is(t.crop, t.resize);
+      assert.ok(Math.abs(t.postprocess - (t.nms! + t.grouping! + t.refine!)) < 1e-6);
     }
-    const t = r.timings;
-    for (const key of ['resize', 'nms', 'grouping', 'refine'] as const) {
-      assert.ok(t[key]! >= 0, `timings.${key}`);
-    }
-    assert.is(t.crop, t.resize);
-    assert.ok(Math.abs(t.postprocess - (t.nms! + t.grouping! + t.refine!)) < 1e-6);
-  }
-});
+  },
+);
 
-test('any image size: the input follows the image (dynamic [1, 3, H, W]) and keypoints scale back', async () => {
-  // The same picture at half size: 320x256 -> input 640x512, a 2x upscale. The dot's peak moves
-  // through the bilinear resize, so only check that people come back near the dots.
-  const w = 320, h = 256;
-  const data = new Uint8Array(w * h * 3);
-  for (const d of DOTS) {
-    const x = d.x >> 1, y = d.y >> 1;
-    for (let yy = y - 2; yy <= y + 2; yy++) {
-      for (let xx = x - 2; xx <= x + 2; xx++) {
-        if (xx >= 0 && yy >= 0 && xx < w && yy < h) data[(yy * w + xx) * 3 + 1] = d.green;
+test(
+  'any image size: the input follows the image (dynamic [1, 3, H, W]) and keypoints scale back',
+  async () => {
+    // The same picture at half size: 320x256 -> input 640x512, a 2x upscale. The dot's peak moves
+    // through the bilinear resize, so only check that people come back near the dots.
+    const w = 320, h = 256;
+    const data = new Uint8Array(w * h * 3);
+    for (const d of DOTS) {
+      const x = d.x >> 1, y = d.y >> 1;
+      for (let yy = y - 2; yy <= y + 2; yy++) {
+        for (let xx = x - 2; xx <= x + 2; xx++) {
+          if (xx >= 0 && yy >= 0 && xx < w && yy < h) data[(yy * w + xx) * 3 + 1] = d.green;
+        }
       }
+      data[(y * w + x) * 3] = d.red;
     }
-    data[(y * w + x) * 3] = d.red;
-  }
-  const r = await est.estimate({ data, width: w, height: h }, { flipTest: false });
-  assert.ok(r.people.length >= 3, `${r.people.length} people`);
-  for (const p of r.people) {
-    const near = DOTS.some((d) =>
-      Math.hypot(p.keypoints[0].x - d.x / 2, p.keypoints[0].y - d.y / 2) < 2
+    const r = await est.estimate({ data, width: w, height: h }, { flipTest: false });
+    assert.ok(r.people.length >= 3, `${r.people.length} people`);
+    for (const p of r.people) {
+      const near = DOTS.some((d) =>
+        Math.hypot(p.keypoints[0].x - d.x / 2, p.keypoints[0].y - d.y / 2) < 2
+      );
+      assert.ok(near, `person at ${p.keypoints[0].x},${p.keypoints[0].y} is near no dot`);
+    }
+    // a portrait image: width becomes 512
+    const tall = await est.estimate(
+      { data: new Uint8Array(100 * 300 * 3), width: 100, height: 300 },
+      { flipTest: false },
     );
-    assert.ok(near, `person at ${p.keypoints[0].x},${p.keypoints[0].y} is near no dot`);
-  }
-  // a portrait image: width becomes 512
-  const tall = await est.estimate(
-    { data: new Uint8Array(100 * 300 * 3), width: 100, height: 300 },
-    { flipTest: false },
-  );
-  assert.equal(tall.people, []);
-});
+    assert.equal(tall.people, []);
+  },
+);
 
 test('boxes, decode and elongated images are refused with clear errors', async () => {
   await rejects(

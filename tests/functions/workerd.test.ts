@@ -187,55 +187,62 @@ test.after(async () => {
   if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
 });
 
-test("the bundle: worker.mjs, its .wasm modules, wrangler.toml and workerd.capnp; within the paid plan's 10 MB gzip", () => {
-  if (skip()) return;
-  const names = sizes.map((f) => f.path.split('/').pop());
-  for (
-    const f of [
-      'worker.mjs',
-      'ort-wasm-simd-threaded.wasm',
-      'mozjpeg_dec.wasm',
-      'squoosh_png_bg.wasm',
-      'webp_dec.wasm',
-      'wrangler.toml',
-      'workerd.capnp',
-    ]
-  ) {
-    assert.ok(names.includes(f), `dist/cloudflare/${f} missing: ${names}`);
-  }
-  const deployed = sizes.filter((f) => /\.(mjs|wasm)$/.test(f.path));
-  const gzip = deployed.reduce((n, f) => n + f.gzip, 0);
-  assert.ok(gzip < 10 * 2 ** 20, `${gzip} bytes gzip`);
-  const bundle = readFileSync(join(CLOUDFLARE_DIR, 'worker.mjs'), 'utf8');
-  assert.match(bundle, /from\s*"\.\/ort-wasm-simd-threaded\.wasm"/);
-  assert.not.match(bundle, /from\s*"node:/, 'no static node: imports');
-  console.log(
-    `    dist/cloudflare: ${
-      deployed.map((f) =>
-        `${f.path.split('/').pop()} ${(f.bytes / 1e6).toFixed(2)} MB (${
-          (f.gzip / 1e6).toFixed(2)
-        } gz)`
-      ).join(', ')
-    }; ${(gzip / 1e6).toFixed(2)} MB gzip in all`,
-  );
-});
+test(
+  'the bundle: worker.mjs, its .wasm modules, ' +
+    "wrangler.toml and workerd.capnp; within the paid plan's 10 MB gzip",
+  () => {
+    if (skip()) return;
+    const names = sizes.map((f) => f.path.split('/').pop());
+    for (
+      const f of [
+        'worker.mjs',
+        'ort-wasm-simd-threaded.wasm',
+        'mozjpeg_dec.wasm',
+        'squoosh_png_bg.wasm',
+        'webp_dec.wasm',
+        'wrangler.toml',
+        'workerd.capnp',
+      ]
+    ) {
+      assert.ok(names.includes(f), `dist/cloudflare/${f} missing: ${names}`);
+    }
+    const deployed = sizes.filter((f) => /\.(mjs|wasm)$/.test(f.path));
+    const gzip = deployed.reduce((n, f) => n + f.gzip, 0);
+    assert.ok(gzip < 10 * 2 ** 20, `${gzip} bytes gzip`);
+    const bundle = readFileSync(join(CLOUDFLARE_DIR, 'worker.mjs'), 'utf8');
+    assert.match(bundle, /from\s*"\.\/ort-wasm-simd-threaded\.wasm"/);
+    assert.not.match(bundle, /from\s*"node:/, 'no static node: imports');
+    console.log(
+      `    dist/cloudflare: ${
+        deployed.map((f) =>
+          `${f.path.split('/').pop()} ${(f.bytes / 1e6).toFixed(2)} MB (${
+            (f.gzip / 1e6).toFixed(2)
+          } gz)`
+        ).join(', ')
+      }; ${(gzip / 1e6).toFixed(2)} MB gzip in all`,
+    );
+  },
+);
 
-test('workerd: the keypoints of the library in-process (1e-3 px), from precompiled WASM only', async () => {
-  if (skip()) return;
-  server = await startWorkerd();
-  const got = await estimateOver(server.url, images.jpeg, 'image/jpeg');
-  const worst = worstDistance(got, reference);
-  assert.ok(worst <= 1e-3, `keypoints differ from in-process by ${worst} px`);
-  assert.is(got.backend, 'wasm');
-  assert.is(got.threads, 1);
-  assertNoCodegenRefusal();
-  assert.is(hub.downloads(REPO, onnxFile), 1);
-  console.log(
-    `    workerd: first request (Hub download + session + run) ok, RSS ${
-      (server.rss() / 2 ** 20).toFixed(0)
-    } MiB`,
-  );
-});
+test(
+  'workerd: the keypoints of the library in-process (1e-3 px), from precompiled WASM only',
+  async () => {
+    if (skip()) return;
+    server = await startWorkerd();
+    const got = await estimateOver(server.url, images.jpeg, 'image/jpeg');
+    const worst = worstDistance(got, reference);
+    assert.ok(worst <= 1e-3, `keypoints differ from in-process by ${worst} px`);
+    assert.is(got.backend, 'wasm');
+    assert.is(got.threads, 1);
+    assertNoCodegenRefusal();
+    assert.is(hub.downloads(REPO, onnxFile), 1);
+    console.log(
+      `    workerd: first request (Hub download + session + run) ok, RSS ${
+        (server.rss() / 2 ** 20).toFixed(0)
+      } MiB`,
+    );
+  },
+);
 
 test('workerd: a second request is served by the loaded model, with no Hub traffic', async () => {
   if (skip()) return;
@@ -276,28 +283,31 @@ test('workerd: the bad-input suite gets its statuses and error codes', async () 
   );
 });
 
-test('workerd restarted (a new isolate): the model comes from the Cache API, not the Hub', async () => {
-  if (skip()) return;
-  await server!.stop();
-  assert.ok(readdirSync(cacheDir).length >= 2, 'Cache API entries on disk');
-  const downloads = hub.downloads(REPO, onnxFile);
-  const configDownloads = hub.downloads(REPO, 'srpose.json');
-  server = await startWorkerd();
-  const got = await estimateOver(server.url, images.jpeg, 'image/jpeg');
-  assert.ok(worstDistance(got, reference) <= 1e-3);
-  assert.is(hub.downloads(REPO, onnxFile), downloads, 'the ONNX was downloaded again');
-  assert.is(
-    hub.downloads(REPO, 'srpose.json'),
-    configDownloads,
-    'srpose.json was downloaded again',
-  );
-  assertNoCodegenRefusal();
-  console.log(
-    `    workerd restarted: model from the Cache API, RSS ${
-      (server.rss() / 2 ** 20).toFixed(0)
-    } MiB`,
-  );
-});
+test(
+  'workerd restarted (a new isolate): the model comes from the Cache API, not the Hub',
+  async () => {
+    if (skip()) return;
+    await server!.stop();
+    assert.ok(readdirSync(cacheDir).length >= 2, 'Cache API entries on disk');
+    const downloads = hub.downloads(REPO, onnxFile);
+    const configDownloads = hub.downloads(REPO, 'srpose.json');
+    server = await startWorkerd();
+    const got = await estimateOver(server.url, images.jpeg, 'image/jpeg');
+    assert.ok(worstDistance(got, reference) <= 1e-3);
+    assert.is(hub.downloads(REPO, onnxFile), downloads, 'the ONNX was downloaded again');
+    assert.is(
+      hub.downloads(REPO, 'srpose.json'),
+      configDownloads,
+      'srpose.json was downloaded again',
+    );
+    assertNoCodegenRefusal();
+    console.log(
+      `    workerd restarted: model from the Cache API, RSS ${
+        (server.rss() / 2 ** 20).toFixed(0)
+      } MiB`,
+    );
+  },
+);
 
 /** A Chrome DevTools Protocol session on one of workerd's isolates (`--inspector-addr`). */
 async function inspect(
@@ -349,98 +359,106 @@ const MB = 1e6;
 // and WebAssembly allocations" (developers.cloudflare.com/workers/platform/limits/#memory).
 const ISOLATE_LIMIT = 128 * MB;
 
-test('workerd: the edge model fits the 128 MB isolate (JS heap from the inspector + WASM memory), cold and warm', async () => {
-  if (skip()) return;
-  if (
-    skipUnless(
-      hasModel('hrformer_s'),
-      'isolate memory: the hrformer_s test model is not exported (npm run models); measured only for the edge model',
-    )
-  ) return;
-  const edgeFiles = await modelFiles();
-  hub.addRepo(DEFAULT_EDGE_MODEL);
-  hub.commit(DEFAULT_EDGE_MODEL, edgeFiles.files);
-  const inProcess = await createEstimator({
-    model: modelDir('hrformer_s'),
-    backend: 'wasm',
-    weights: DEFAULT_EDGE_WEIGHTS,
-  });
-  const edgeReference = await inProcess.estimate(images.jpeg, {
-    boxes: [PHOTO_BOX as [number, number, number, number]],
-  });
-  await inProcess.dispose();
-  await server?.stop();
-  server = undefined;
-  const inspectorPort = await freePort();
-  const cold = await tempDir('srpose-workerd-cold-');
-  // No SRPOSE_MODEL: the Worker's own default, the edge model (DEFAULT_EDGE_MODEL) in its edge weights.
-  const wd = await startWorkerd(['--inspector-addr', `127.0.0.1:${inspectorPort}`], cold, {
-    SRPOSE_MODEL: '',
-  });
-  const cdp = await inspect(inspectorPort, 'srpose');
-  try {
-    const peak = { used: 0, total: 0, backing: 0 };
-    const sample = async () => {
-      // answered between the isolate's tasks: WASM inference runs on the isolate's one thread
-      const h = await cdp.call('Runtime.getHeapUsage');
-      peak.used = Math.max(peak.used, h.usedSize);
-      peak.total = Math.max(peak.total, h.totalSize);
-      peak.backing = Math.max(peak.backing, h.backingStorageSize ?? 0);
-    };
-    const measured = async (what: string) => {
-      let done = false;
-      const request = estimateOver(wd.url, images.jpeg, 'image/jpeg').finally(() => (done = true));
-      let samples = 0;
-      while (!done) {
-        await sample();
-        samples++;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      const got = await request;
-      await sample();
-      const health = await (await fetch(`${wd.url}/healthz`)).json();
-      return { what, got, samples, wasm: health.wasmMemoryBytes as number };
-    };
-    const runs = [
-      await measured('cold (Hub download, session, first run)'),
-      await measured('warm'),
-    ];
-    for (const r of runs) {
-      assert.ok(
-        worstDistance(r.got, edgeReference) <= 1e-3,
-        `${r.what}: keypoints differ from in-process`,
-      );
-      assert.is(r.got.weights, DEFAULT_EDGE_WEIGHTS);
-      assert.ok(
-        Number.isFinite(r.wasm) && r.wasm > 0,
-        `${r.what}: /healthz reports no wasmMemoryBytes`,
-      );
-    }
-    const wasm = Math.max(...runs.map((r) => r.wasm));
-    // JS heap as V8 has committed it (>= used), plus ArrayBuffer backing stores outside the
-    // heap (the downloaded model bytes, images), plus the WASM linear memory.
-    const total = peak.total + peak.backing + wasm;
-    console.log(
-      `    isolate memory (${DEFAULT_EDGE_MODEL}, ${DEFAULT_EDGE_WEIGHTS}): JS heap used ${
-        (peak.used / MB).toFixed(1)
-      } MB / committed ${(peak.total / MB).toFixed(1)} MB, ` +
-        `ArrayBuffer backing stores ${(peak.backing / MB).toFixed(1)} MB, WASM memory ${
-          (wasm / MB).toFixed(1)
-        } MB: ${(total / MB).toFixed(1)} MB of 128 ` +
-        `(${runs.map((r) => `${r.samples} samples ${r.what}`).join(', ')}); workerd process RSS ${
-          (wd.rss() / MB).toFixed(0)
-        } MB`,
-    );
-    assert.ok(total < ISOLATE_LIMIT, `isolate memory ${(total / MB).toFixed(1)} MB over 128 MB`);
-    assertNoCodegenRefusal(wd);
-  } finally {
+test(
+  'workerd: the edge model fits the 128 MB isolate ' +
+    '(JS heap from the inspector + WASM memory), cold and warm',
+  async () => {
+    if (skip()) return;
+    if (
+      skipUnless(
+        hasModel('hrformer_s'),
+        'isolate memory: the hrformer_s test model is not exported (npm run models); ' +
+          'measured only for the edge model',
+      )
+    ) return;
+    const edgeFiles = await modelFiles();
+    hub.addRepo(DEFAULT_EDGE_MODEL);
+    hub.commit(DEFAULT_EDGE_MODEL, edgeFiles.files);
+    const inProcess = await createEstimator({
+      model: modelDir('hrformer_s'),
+      backend: 'wasm',
+      weights: DEFAULT_EDGE_WEIGHTS,
+    });
+    const edgeReference = await inProcess.estimate(images.jpeg, {
+      boxes: [PHOTO_BOX as [number, number, number, number]],
+    });
+    await inProcess.dispose();
+    await server?.stop();
+    server = undefined;
+    const inspectorPort = await freePort();
+    const cold = await tempDir('srpose-workerd-cold-');
+    // No SRPOSE_MODEL: the Worker's own default, the edge model (DEFAULT_EDGE_MODEL) in its edge
+    // weights.
+    const wd = await startWorkerd(['--inspector-addr', `127.0.0.1:${inspectorPort}`], cold, {
+      SRPOSE_MODEL: '',
+    });
+    const cdp = await inspect(inspectorPort, 'srpose');
     try {
-      cdp.close();
+      const peak = { used: 0, total: 0, backing: 0 };
+      const sample = async () => {
+        // answered between the isolate's tasks: WASM inference runs on the isolate's one thread
+        const h = await cdp.call('Runtime.getHeapUsage');
+        peak.used = Math.max(peak.used, h.usedSize);
+        peak.total = Math.max(peak.total, h.totalSize);
+        peak.backing = Math.max(peak.backing, h.backingStorageSize ?? 0);
+      };
+      const measured = async (what: string) => {
+        let done = false;
+        const request = estimateOver(wd.url, images.jpeg, 'image/jpeg').finally(
+          () => (done = true),
+        );
+        let samples = 0;
+        while (!done) {
+          await sample();
+          samples++;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const got = await request;
+        await sample();
+        const health = await (await fetch(`${wd.url}/healthz`)).json();
+        return { what, got, samples, wasm: health.wasmMemoryBytes as number };
+      };
+      const runs = [
+        await measured('cold (Hub download, session, first run)'),
+        await measured('warm'),
+      ];
+      for (const r of runs) {
+        assert.ok(
+          worstDistance(r.got, edgeReference) <= 1e-3,
+          `${r.what}: keypoints differ from in-process`,
+        );
+        assert.is(r.got.weights, DEFAULT_EDGE_WEIGHTS);
+        assert.ok(
+          Number.isFinite(r.wasm) && r.wasm > 0,
+          `${r.what}: /healthz reports no wasmMemoryBytes`,
+        );
+      }
+      const wasm = Math.max(...runs.map((r) => r.wasm));
+      // JS heap as V8 has committed it (>= used), plus ArrayBuffer backing stores outside the
+      // heap (the downloaded model bytes, images), plus the WASM linear memory.
+      const total = peak.total + peak.backing + wasm;
+      console.log(
+        `    isolate memory (${DEFAULT_EDGE_MODEL}, ${DEFAULT_EDGE_WEIGHTS}): JS heap used ${
+          (peak.used / MB).toFixed(1)
+        } MB / committed ${(peak.total / MB).toFixed(1)} MB, ` +
+          `ArrayBuffer backing stores ${(peak.backing / MB).toFixed(1)} MB, WASM memory ${
+            (wasm / MB).toFixed(1)
+          } MB: ${(total / MB).toFixed(1)} MB of 128 ` +
+          `(${runs.map((r) => `${r.samples} samples ${r.what}`).join(', ')}); workerd process RSS ${
+            (wd.rss() / MB).toFixed(0)
+          } MB`,
+      );
+      assert.ok(total < ISOLATE_LIMIT, `isolate memory ${(total / MB).toFixed(1)} MB over 128 MB`);
+      assertNoCodegenRefusal(wd);
     } finally {
-      await wd.stop();
+      try {
+        cdp.close();
+      } finally {
+        await wd.stop();
+      }
+      rmSync(cold, { recursive: true, force: true });
     }
-    rmSync(cold, { recursive: true, force: true });
-  }
-});
+  },
+);
 
 test.run();

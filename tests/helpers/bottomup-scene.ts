@@ -40,7 +40,10 @@ export interface SceneOptions {
   weak?: number;
   /** Put some joints on the map's border pixels. */
   borders?: boolean;
-  /** People crowd into a region this many pixels wide around the map's centre (default: the whole map). */
+  /**
+   * People crowd into a region this many pixels wide around the map's centre (default: the whole
+   * map).
+   */
   spread?: number;
   sigma?: number;
   /**
@@ -54,10 +57,13 @@ export interface SceneOptions {
 
 /** Tag of the background (far from every person's). */
 export const BACKGROUND_TAG = 500;
-const RADIUS = 4; // Gaussians are cut off here, so peaks 7 px apart never touch each other's 5x5 window
+// Gaussians are cut off here, so peaks 7 px apart never touch each other's 5x5 window
+const RADIUS = 4;
 const SEPARATION = 7;
 
-/** Builds heatmaps (K, H, W) and one tag plane (K, H, W) for `people` people (see the file notes). */
+/**
+ * Builds heatmaps (K, H, W) and one tag plane (K, H, W) for `people` people (see the file notes).
+ */
 export function makeScene(o: SceneOptions): Scene {
   const { k, w, h } = o;
   const sigma = o.sigma ?? 1.5;
@@ -78,7 +84,8 @@ export function makeScene(o: SceneOptions): Scene {
   const taken: [number, number][][] = Array.from({ length: k }, () => []);
   for (let p = 0; p < o.people; p++) {
     // Tags 2 apart, so round(distance) between people is >= 2 and a person's own is 0.
-    const person: ScenePerson = { tag: 2 * (p - (o.people >> 1)) + 1, joints: [] }; // odd: never 0, the tag refine leaves
+    // odd: never 0, the tag refine leaves
+    const person: ScenePerson = { tag: 2 * (p - (o.people >> 1)) + 1, joints: [] };
     for (let j = 0; j < k; j++) {
       if (rnd() < (o.missing ?? 0)) {
         person.joints.push(null);

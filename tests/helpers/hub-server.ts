@@ -61,13 +61,21 @@ export interface HubServer {
   file(id: string, path: string, revision?: string): Uint8Array | undefined;
   /** Resolves a branch, tag or commit sha to a commit sha. */
   resolve(id: string, revision?: string): string | undefined;
-  /** Full-body GETs (status 200) of a file's content: `downloads(repo, path)` or, over all repositories, `downloads(path)`. */
+  /**
+   * Full-body GETs (status 200) of a file's content: `downloads(repo, path)` or, over all
+   * repositories, `downloads(path)`.
+   */
   downloads(repoOrPath: string, path?: string): number;
   /** The next `count` requests whose path and query match answer `status` (default 500). */
   failNext(pattern: RegExp, count?: number, status?: number): void;
-  /** The next full-body GET of matching content sends all headers, half the body, then drops the connection. */
+  /**
+   * The next full-body GET of matching content sends all headers, half the body, then drops the
+   * connection.
+   */
   truncateNext(pattern: RegExp): void;
-  /** The next full-body GET of matching content sends bytes of the right length but another hash. */
+  /**
+   * The next full-body GET of matching content sends bytes of the right length but another hash.
+   */
   corruptNext(pattern: RegExp): void;
   /** Stops listening and drops open connections; the repositories stay. */
   stop(): Promise<void>;
@@ -788,7 +796,8 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
               if (!bytes || (value.size !== undefined && value.size !== bytes.byteLength)) {
                 throw new HttpError(
                   422,
-                  `LFS pointer ${value.path} points to an object that was not uploaded: ${value.oid}`,
+                  `LFS pointer ${value.path} points to an ` +
+                    `object that was not uploaded: ${value.oid}`,
                 );
               }
               files[value.path] = { lfs: bytes };

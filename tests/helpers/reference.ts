@@ -40,9 +40,9 @@ export async function modelSha256(dir: string): Promise<string> {
 
 /**
  * Runs `/usr/bin/python3 args` unless its result is cached: `OUT` in `args` (alone or as the
- * start of a path) becomes the output folder. `models` are the model folders the arguments read; `inputs` the other files they read
- * (hashed into the key). Returns the folder (its files as the script wrote them) and the JSON the
- * script printed last.
+ * start of a path) becomes the output folder. `models` are the model folders the arguments read;
+ * `inputs` the other files they read (hashed into the key). Returns the folder (its files as the
+ * script wrote them) and the JSON the script printed last.
  */
 export async function cachedReference(
   args: string[],

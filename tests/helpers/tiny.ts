@@ -19,7 +19,9 @@ export function uniform(seed: number, n: number, bound: number): Float32Array {
 
 const cached = new Map<number, Uint8Array>();
 
-/** The tiny model's ONNX bytes; another `seed` gives other weights (PyTorch's default init bounds). */
+/**
+ * The tiny model's ONNX bytes; another `seed` gives other weights (PyTorch's default init bounds).
+ */
 export function tinyOnnx(seed = 0): Promise<Uint8Array> {
   let bytes = cached.get(seed);
   if (!bytes) {
@@ -113,7 +115,9 @@ export function tinyConfig(over: Record<string, unknown> = {}): Record<string, a
   };
 }
 
-/** The tiny model's files as a Hub repository holds them, the ONNX's sha256 and size in its config. */
+/**
+ * The tiny model's files as a Hub repository holds them, the ONNX's sha256 and size in its config.
+ */
 export async function tinyModelFiles(seed = 0): Promise<Record<string, Uint8Array>> {
   const onnx = await tinyOnnx(seed);
   const d = await crypto.subtle.digest('SHA-256', onnx as Uint8Array<ArrayBuffer>);

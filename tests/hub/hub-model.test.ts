@@ -45,25 +45,28 @@ test.after(async () => {
   await server.stop();
 });
 
-test('cold download into the standard Hub cache layout, then a warm start with the server stopped', async () => {
-  const o = await opts();
-  const r = await estimate(img, { model: 'srpose/tiny', ...o });
-  const repoDir = join(o.cacheDir!, 'models--srpose--tiny');
-  const commit = readFileSync(join(repoDir, 'refs', 'main'), 'utf8').trim();
-  assert.match(commit, /^[0-9a-f]{40}$/);
-  const link = join(repoDir, 'snapshots', commit, 'model.onnx');
-  assert.ok(lstatSync(link).isSymbolicLink());
-  const blob = readlinkSync(link);
-  assert.match(blob, /^\.\.\/\.\.\/blobs\/[0-9a-f]{64}$/);
-  assert.ok(existsSync(join(repoDir, 'snapshots', commit, 'srpose.json')));
-  await server.stop();
-  try {
-    const warm = await estimate(img, { model: 'srpose/tiny', ...o });
-    assert.equal(warm.people, r.people);
-  } finally {
-    await server.start();
-  }
-});
+test(
+  'cold download into the standard Hub cache layout, then a warm start with the server stopped',
+  async () => {
+    const o = await opts();
+    const r = await estimate(img, { model: 'srpose/tiny', ...o });
+    const repoDir = join(o.cacheDir!, 'models--srpose--tiny');
+    const commit = readFileSync(join(repoDir, 'refs', 'main'), 'utf8').trim();
+    assert.match(commit, /^[0-9a-f]{40}$/);
+    const link = join(repoDir, 'snapshots', commit, 'model.onnx');
+    assert.ok(lstatSync(link).isSymbolicLink());
+    const blob = readlinkSync(link);
+    assert.match(blob, /^\.\.\/\.\.\/blobs\/[0-9a-f]{64}$/);
+    assert.ok(existsSync(join(repoDir, 'snapshots', commit, 'srpose.json')));
+    await server.stop();
+    try {
+      const warm = await estimate(img, { model: 'srpose/tiny', ...o });
+      assert.equal(warm.people, r.people);
+    } finally {
+      await server.start();
+    }
+  },
+);
 
 test('revisions: a tag and main hold different weights, each gets its own', async () => {
   const o = await opts();
@@ -96,39 +99,46 @@ test('missing repository and missing file name the repository and file', async (
   );
 });
 
-test('private repository: 401 without a token, works with it; the token is never in messages', async () => {
-  const o = await opts();
-  await rejects(
-    createEstimator({ model: 'srpose/private', ...o }),
-    'MODEL_UNAUTHORIZED',
-    /HF_TOKEN/,
-  );
-  const r = await estimate(img, { model: 'srpose/private', accessToken: TOKEN, ...o });
-  assert.is(r.people.length, 1);
-  try {
-    await createEstimator({ model: 'srpose/private', accessToken: 'hf_wrong_secret', ...o });
-  } catch (e) {
-    assert.not.match(String((e as Error).message), /hf_wrong_secret/);
-  }
-});
-
-test('transient 500s are retried; a truncated or corrupt body fails, leaves the cache clean, and the next call succeeds', async () => {
-  const o = await opts();
-  server.failNext(/model\.onnx/, 2, 500);
-  assert.is((await estimate(img, { model: 'srpose/tiny', ...o })).people.length, 1);
-  for (const fault of ['truncateNext', 'corruptNext'] as const) {
-    const o2 = await opts();
-    server[fault](/model\.onnx/);
-    await rejects(createEstimator({ model: 'srpose/tiny', ...o2 }), 'MODEL_DOWNLOAD_FAILED');
-    const blobs = join(o2.cacheDir!, 'models--srpose--tiny', 'blobs');
-    const files = existsSync(blobs) ? (await import('node:fs')).readdirSync(blobs) : [];
-    assert.ok(
-      files.every((f) => !/^[0-9a-f]{64}$/.test(f)),
-      `no ONNX blob cached after ${fault}: ${files}`,
+test(
+  'private repository: 401 without a token, works with it; the token is never in messages',
+  async () => {
+    const o = await opts();
+    await rejects(
+      createEstimator({ model: 'srpose/private', ...o }),
+      'MODEL_UNAUTHORIZED',
+      /HF_TOKEN/,
     );
-    assert.is((await estimate(img, { model: 'srpose/tiny', ...o2 })).people.length, 1);
-  }
-});
+    const r = await estimate(img, { model: 'srpose/private', accessToken: TOKEN, ...o });
+    assert.is(r.people.length, 1);
+    try {
+      await createEstimator({ model: 'srpose/private', accessToken: 'hf_wrong_secret', ...o });
+    } catch (e) {
+      assert.not.match(String((e as Error).message), /hf_wrong_secret/);
+    }
+  },
+);
+
+test(
+  'transient 500s are retried; a truncated or corrupt body fails, ' +
+    'leaves the cache clean, and the next call succeeds',
+  async () => {
+    const o = await opts();
+    server.failNext(/model\.onnx/, 2, 500);
+    assert.is((await estimate(img, { model: 'srpose/tiny', ...o })).people.length, 1);
+    for (const fault of ['truncateNext', 'corruptNext'] as const) {
+      const o2 = await opts();
+      server[fault](/model\.onnx/);
+      await rejects(createEstimator({ model: 'srpose/tiny', ...o2 }), 'MODEL_DOWNLOAD_FAILED');
+      const blobs = join(o2.cacheDir!, 'models--srpose--tiny', 'blobs');
+      const files = existsSync(blobs) ? (await import('node:fs')).readdirSync(blobs) : [];
+      assert.ok(
+        files.every((f) => !/^[0-9a-f]{64}$/.test(f)),
+        `no ONNX blob cached after ${fault}: ${files}`,
+      );
+      assert.is((await estimate(img, { model: 'srpose/tiny', ...o2 })).people.length, 1);
+    }
+  },
+);
 
 test('8 concurrent cold estimate() calls download each file once', async () => {
   const o = await opts();
@@ -158,88 +168,102 @@ test('offline: served from the cache, or MODEL_NOT_FOUND saying it is not cached
 
 // Node 20 has no Cache API: Deno runs this.
 if (!env.isNode) {
-  test('Cache API cache (browsers, Workers, Deno Deploy): cold download, then served with the Hub stopped', async () => {
-    if (skipUnless(typeof caches !== 'undefined', 'no Cache API in this runtime')) return;
-    await caches.delete('srpose-hub');
-    server.addRepo('srpose/webcache');
-    server.commit('srpose/webcache', await modelFiles(9));
-    const o = await opts({ cache: 'web' });
-    const cold = await estimate(img, { model: 'srpose/webcache', ...o });
-    assert.is(server.downloads('srpose/webcache', 'model.onnx'), 1);
-    const entry = await (await caches.open('srpose-hub')).match(
-      `https://srpose.invalid/models/srpose/webcache/refs/main`,
-    );
-    assert.match(await entry!.text(), /^[0-9a-f]{40}$/);
-    await server.stop();
-    try {
-      const warm = await estimate(img, { model: 'srpose/webcache', ...o });
-      assert.equal(warm.people, cold.people);
-      const offline = await estimate(img, { model: 'srpose/webcache', offline: true, ...o });
-      assert.equal(offline.people, cold.people);
-    } finally {
-      await server.start();
-    }
-    assert.is(server.downloads('srpose/webcache', 'model.onnx'), 1);
-  });
+  test(
+    'Cache API cache (browsers, Workers, Deno Deploy): ' +
+      'cold download, then served with the Hub stopped',
+    async () => {
+      if (skipUnless(typeof caches !== 'undefined', 'no Cache API in this runtime')) return;
+      await caches.delete('srpose-hub');
+      server.addRepo('srpose/webcache');
+      server.commit('srpose/webcache', await modelFiles(9));
+      const o = await opts({ cache: 'web' });
+      const cold = await estimate(img, { model: 'srpose/webcache', ...o });
+      assert.is(server.downloads('srpose/webcache', 'model.onnx'), 1);
+      const entry = await (await caches.open('srpose-hub')).match(
+        `https://srpose.invalid/models/srpose/webcache/refs/main`,
+      );
+      assert.match(await entry!.text(), /^[0-9a-f]{40}$/);
+      await server.stop();
+      try {
+        const warm = await estimate(img, { model: 'srpose/webcache', ...o });
+        assert.equal(warm.people, cold.people);
+        const offline = await estimate(img, { model: 'srpose/webcache', offline: true, ...o });
+        assert.equal(offline.people, cold.people);
+      } finally {
+        await server.start();
+      }
+      assert.is(server.downloads('srpose/webcache', 'model.onnx'), 1);
+    },
+  );
 }
 
-test('srpose publish uploads an exported model with a model card; estimate() by that Hub id', async () => {
-  const dir = await tempDir('srpose-publish-');
-  for (const [name, bytes] of Object.entries(await modelFiles(7))) {
-    writeFileSync(join(dir, name), bytes);
-  }
-  const out: string[] = [];
-  const err: string[] = [];
-  const run = (args: string[]) => main(args, (l) => out.push(l), (l) => err.push(l));
-  assert.is(
-    await run([
-      'publish',
-      dir,
-      '--repo',
-      'me/published',
-      '--hub-url',
-      server.url,
-      '--token',
-      TOKEN,
-    ]),
-    2,
-  );
-  assert.match(err.join('\n'), /--create/);
-  assert.is(
-    await run([
-      'publish',
-      dir,
-      '--repo',
-      'me/published',
-      '--create',
-      '--hub-url',
-      server.url,
-      '--token',
-      TOKEN,
-    ]),
-    0,
-    err.join('\n'),
-  );
-  assert.match(out.join('\n'), /published .* to .*me\/published/);
-  const card = new TextDecoder().decode(server.file('me/published', 'README.md', 'main')!);
-  assert.match(card, /random weights \(seed 0\)|weights:/);
-  assert.match(card, /me\/published/);
-  const o = await opts();
-  const viaHub = await estimate(img, { model: 'me/published', ...o });
-  const local = await estimate(img, { model: dir, backend: 'wasm' });
-  assert.equal(viaHub.people, local.people);
-});
+test(
+  'srpose publish uploads an exported model with a model card; estimate() by that Hub id',
+  async () => {
+    const dir = await tempDir('srpose-publish-');
+    for (const [name, bytes] of Object.entries(await modelFiles(7))) {
+      writeFileSync(join(dir, name), bytes);
+    }
+    const out: string[] = [];
+    const err: string[] = [];
+    const run = (args: string[]) => main(args, (l) => out.push(l), (l) => err.push(l));
+    assert.is(
+      await run([
+        'publish',
+        dir,
+        '--repo',
+        'me/published',
+        '--hub-url',
+        server.url,
+        '--token',
+        TOKEN,
+      ]),
+      2,
+    );
+    assert.match(err.join('\n'), /--create/);
+    assert.is(
+      await run([
+        'publish',
+        dir,
+        '--repo',
+        'me/published',
+        '--create',
+        '--hub-url',
+        server.url,
+        '--token',
+        TOKEN,
+      ]),
+      0,
+      err.join('\n'),
+    );
+    assert.match(out.join('\n'), /published .* to .*me\/published/);
+    const card = new TextDecoder().decode(server.file('me/published', 'README.md', 'main')!);
+    assert.match(card, /random weights \(seed 0\)|weights:/);
+    assert.match(card, /me\/published/);
+    const o = await opts();
+    const viaHub = await estimate(img, { model: 'me/published', ...o });
+    const local = await estimate(img, { model: dir, backend: 'wasm' });
+    assert.equal(viaHub.people, local.people);
+  },
+);
 
-test('a cache that cannot be written (read-only disk) is skipped: the model still loads, uncached', async () => {
-  const o = await opts();
-  const blocker = join(o.cacheDir!, 'a-file');
-  writeFileSync(blocker, 'not a directory');
-  const before = server.downloads('srpose/tiny', 'model.onnx');
-  const r = await estimate(img, { model: 'srpose/tiny', ...o, cacheDir: join(blocker, 'hub') });
-  assert.is(r.people.length, 1);
-  const again = await estimate(img, { model: 'srpose/tiny', ...o, cacheDir: join(blocker, 'hub') });
-  assert.equal(again.people, r.people);
-  assert.is(server.downloads('srpose/tiny', 'model.onnx'), before + 2); // nothing could be kept
-});
+test(
+  'a cache that cannot be written (read-only disk) is skipped: the model still loads, uncached',
+  async () => {
+    const o = await opts();
+    const blocker = join(o.cacheDir!, 'a-file');
+    writeFileSync(blocker, 'not a directory');
+    const before = server.downloads('srpose/tiny', 'model.onnx');
+    const r = await estimate(img, { model: 'srpose/tiny', ...o, cacheDir: join(blocker, 'hub') });
+    assert.is(r.people.length, 1);
+    const again = await estimate(img, {
+      model: 'srpose/tiny',
+      ...o,
+      cacheDir: join(blocker, 'hub'),
+    });
+    assert.equal(again.people, r.people);
+    assert.is(server.downloads('srpose/tiny', 'model.onnx'), before + 2); // nothing could be kept
+  },
+);
 
 test.run();

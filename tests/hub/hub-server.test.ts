@@ -66,73 +66,76 @@ test.after(async () => {
   await server.stop();
 });
 
-test('createRepo + uploadFiles (regular and LFS through the batch API), then read back', async () => {
-  const repo = 'srpose/uploaded';
-  assert.is(await repoExists({ repo, ...authed() }), false);
-  const created = await createRepo({ repo, ...authed() });
-  assert.is(created.repoUrl, `${server.url}/${repo}`);
-  assert.is(await repoExists({ repo, ...authed() }), true);
-  const onnx = binary(5000, 7);
-  const card = enc.encode('# a model card\n');
-  const out = await uploadFiles({
-    repo,
-    ...authed(),
-    files: [{ path: 'model.onnx', content: blobOf(onnx) }, {
-      path: 'README.md',
-      content: blobOf(card),
-    }],
-  });
-  assert.match(out!.commit.oid, /^[0-9a-f]{40}$/);
-  assert.is(server.resolve(repo), out!.commit.oid);
-  const batch = server.requests.filter((r) => r.path === `/${repo}.git/info/lfs/objects/batch`);
-  assert.is(batch.length, 1, 'the ONNX file went through the LFS batch API');
-  assert.ok(
-    server.requests.some((r) => r.method === 'PUT' && r.path.includes(sha256(onnx))),
-    'and a basic PUT',
-  );
-  assert.not.ok(server.requests.some((r) => /xet/i.test(r.path)), 'no xet endpoint is used');
+test(
+  'createRepo + uploadFiles (regular and LFS through the batch API), then read back',
+  async () => {
+    const repo = 'srpose/uploaded';
+    assert.is(await repoExists({ repo, ...authed() }), false);
+    const created = await createRepo({ repo, ...authed() });
+    assert.is(created.repoUrl, `${server.url}/${repo}`);
+    assert.is(await repoExists({ repo, ...authed() }), true);
+    const onnx = binary(5000, 7);
+    const card = enc.encode('# a model card\n');
+    const out = await uploadFiles({
+      repo,
+      ...authed(),
+      files: [{ path: 'model.onnx', content: blobOf(onnx) }, {
+        path: 'README.md',
+        content: blobOf(card),
+      }],
+    });
+    assert.match(out!.commit.oid, /^[0-9a-f]{40}$/);
+    assert.is(server.resolve(repo), out!.commit.oid);
+    const batch = server.requests.filter((r) => r.path === `/${repo}.git/info/lfs/objects/batch`);
+    assert.is(batch.length, 1, 'the ONNX file went through the LFS batch API');
+    assert.ok(
+      server.requests.some((r) => r.method === 'PUT' && r.path.includes(sha256(onnx))),
+      'and a basic PUT',
+    );
+    assert.not.ok(server.requests.some((r) => /xet/i.test(r.path)), 'no xet endpoint is used');
 
-  const info = await pathsInfo({
-    repo,
-    paths: ['model.onnx', 'README.md', 'nope'],
-    expand: true,
-    ...hub(),
-  });
-  const byPath = Object.fromEntries(info.map((i) => [i.path, i]));
-  assert.equal(
-    Object.keys(byPath).sort(),
-    ['README.md', 'model.onnx'],
-    'missing paths are left out',
-  );
-  assert.equal(byPath['model.onnx'].lfs, {
-    oid: sha256(onnx),
-    size: 5000,
-    pointerSize: byPath['model.onnx'].lfs!.pointerSize,
-  });
-  assert.is(byPath['model.onnx'].size, 5000);
-  assert.is(byPath['README.md'].oid, gitSha1(card));
-  assert.is(byPath['README.md'].lfs, undefined);
-  assert.is(byPath['README.md'].lastCommit!.id, out!.commit.oid);
-  assert.instance(byPath['README.md'].lastCommit!.date, Date);
+    const info = await pathsInfo({
+      repo,
+      paths: ['model.onnx', 'README.md', 'nope'],
+      expand: true,
+      ...hub(),
+    });
+    const byPath = Object.fromEntries(info.map((i) => [i.path, i]));
+    assert.equal(
+      Object.keys(byPath).sort(),
+      ['README.md', 'model.onnx'],
+      'missing paths are left out',
+    );
+    assert.equal(byPath['model.onnx'].lfs, {
+      oid: sha256(onnx),
+      size: 5000,
+      pointerSize: byPath['model.onnx'].lfs!.pointerSize,
+    });
+    assert.is(byPath['model.onnx'].size, 5000);
+    assert.is(byPath['README.md'].oid, gitSha1(card));
+    assert.is(byPath['README.md'].lfs, undefined);
+    assert.is(byPath['README.md'].lastCommit!.id, out!.commit.oid);
+    assert.instance(byPath['README.md'].lastCommit!.date, Date);
 
-  assert.equal(await bytesOf(await downloadFile({ repo, path: 'model.onnx', ...hub() })), onnx);
-  assert.equal(await bytesOf(await downloadFile({ repo, path: 'README.md', ...hub() })), card);
+    assert.equal(await bytesOf(await downloadFile({ repo, path: 'model.onnx', ...hub() })), onnx);
+    assert.equal(await bytesOf(await downloadFile({ repo, path: 'README.md', ...hub() })), card);
 
-  // A second upload of the same LFS bytes is not sent again (the batch API has them).
-  const puts = server.requests.filter((r) => r.method === 'PUT').length;
-  await uploadFiles({ repo, ...authed(), files: [{ path: 'copy.onnx', content: blobOf(onnx) }] });
-  assert.is(server.requests.filter((r) => r.method === 'PUT').length, puts);
-  const files: string[] = [];
-  for await (const f of listFiles({ repo, ...hub() })) files.push(f.path);
-  assert.equal(files, ['.gitattributes', 'README.md', 'copy.onnx', 'model.onnx']);
+    // A second upload of the same LFS bytes is not sent again (the batch API has them).
+    const puts = server.requests.filter((r) => r.method === 'PUT').length;
+    await uploadFiles({ repo, ...authed(), files: [{ path: 'copy.onnx', content: blobOf(onnx) }] });
+    assert.is(server.requests.filter((r) => r.method === 'PUT').length, puts);
+    const files: string[] = [];
+    for await (const f of listFiles({ repo, ...hub() })) files.push(f.path);
+    assert.equal(files, ['.gitattributes', 'README.md', 'copy.onnx', 'model.onnx']);
 
-  const e = await hubError(createRepo({ repo, ...authed() }));
-  assert.is(e.statusCode, 409);
-  const anon = await hubError(
-    uploadFiles({ repo, ...hub(), files: [{ path: 'x.txt', content: blobOf(card) }] }),
-  );
-  assert.is(anon.statusCode, 401);
-});
+    const e = await hubError(createRepo({ repo, ...authed() }));
+    assert.is(e.statusCode, 409);
+    const anon = await hubError(
+      uploadFiles({ repo, ...hub(), files: [{ path: 'x.txt', content: blobOf(card) }] }),
+    );
+    assert.is(anon.statusCode, 401);
+  },
+);
 
 test('revisions: branch, tag and commit sha each serve their own bytes', async () => {
   const repo = 'srpose/fixture';
@@ -179,35 +182,38 @@ test('revisions: branch, tag and commit sha each serve their own bytes', async (
   assert.is(bad.statusCode, 404);
 });
 
-test('fileDownloadInfo: a regular file has the git sha1 etag; an LFS file is redirected to the CDN', async () => {
-  const repo = 'srpose/fixture';
-  const seen: Response[] = [];
-  const spy: typeof fetch = async (input, init) => {
-    const r = await fetch(input, init);
-    seen.push(r);
-    return r;
-  };
-  const cfg = await fileDownloadInfo({ repo, path: 'config.json', ...hub(), fetch: spy });
-  assert.is(cfg!.etag, `"${gitSha1(enc.encode('{"v":2}'))}"`);
-  assert.is(cfg!.size, 7);
-  assert.is(seen[0].headers.get('X-Repo-Commit'), server.resolve(repo));
-  const onnx = await fileDownloadInfo({ repo, path: 'model.onnx', ...hub(), fetch: spy });
-  assert.is(onnx!.size, 3000);
-  // fetch follows the 302: the etag is the CDN's, not the sha256, and X-Repo-Commit is gone.
-  assert.not.equal(onnx!.etag, `"${sha256(binary(3000, 2))}"`);
-  assert.match(onnx!.url, `${server.url}/_lfs/`);
-  assert.is(seen[1].headers.get('X-Repo-Commit'), null);
-  // Without following it, the 302 carries what the Hub puts there.
-  const head = await fetch(`${server.url}/${repo}/resolve/main/model.onnx`, {
-    method: 'HEAD',
-    redirect: 'manual',
-  });
-  assert.is(head.status, 302);
-  assert.is(head.headers.get('X-Linked-Etag'), `"${sha256(binary(3000, 2))}"`);
-  assert.is(head.headers.get('X-Linked-Size'), '3000');
-  assert.is(head.headers.get('X-Repo-Commit'), server.resolve(repo));
-  assert.match(head.headers.get('Location')!, /\/_lfs\/srpose\/fixture\/[0-9a-f]{64}\?/);
-});
+test(
+  'fileDownloadInfo: a regular file has the git sha1 etag; an LFS file is redirected to the CDN',
+  async () => {
+    const repo = 'srpose/fixture';
+    const seen: Response[] = [];
+    const spy: typeof fetch = async (input, init) => {
+      const r = await fetch(input, init);
+      seen.push(r);
+      return r;
+    };
+    const cfg = await fileDownloadInfo({ repo, path: 'config.json', ...hub(), fetch: spy });
+    assert.is(cfg!.etag, `"${gitSha1(enc.encode('{"v":2}'))}"`);
+    assert.is(cfg!.size, 7);
+    assert.is(seen[0].headers.get('X-Repo-Commit'), server.resolve(repo));
+    const onnx = await fileDownloadInfo({ repo, path: 'model.onnx', ...hub(), fetch: spy });
+    assert.is(onnx!.size, 3000);
+    // fetch follows the 302: the etag is the CDN's, not the sha256, and X-Repo-Commit is gone.
+    assert.not.equal(onnx!.etag, `"${sha256(binary(3000, 2))}"`);
+    assert.match(onnx!.url, `${server.url}/_lfs/`);
+    assert.is(seen[1].headers.get('X-Repo-Commit'), null);
+    // Without following it, the 302 carries what the Hub puts there.
+    const head = await fetch(`${server.url}/${repo}/resolve/main/model.onnx`, {
+      method: 'HEAD',
+      redirect: 'manual',
+    });
+    assert.is(head.status, 302);
+    assert.is(head.headers.get('X-Linked-Etag'), `"${sha256(binary(3000, 2))}"`);
+    assert.is(head.headers.get('X-Linked-Size'), '3000');
+    assert.is(head.headers.get('X-Repo-Commit'), server.resolve(repo));
+    assert.match(head.headers.get('Location')!, /\/_lfs\/srpose\/fixture\/[0-9a-f]{64}\?/);
+  },
+);
 
 test('private repository: 401 without a token or with a wrong one, readable with it', async () => {
   const repo = 'srpose/secret';

@@ -53,8 +53,12 @@ elif req["op"] == "scan":
             "revisions": sorted(
                 [
                     {
-                        "commit": v.commit_hash, "refs": sorted(v.refs), "size_on_disk": v.size_on_disk,
-                        "files": sorted(str(f.file_path.relative_to(v.snapshot_path)) for f in v.files),
+                        "commit": v.commit_hash,
+                        "refs": sorted(v.refs),
+                        "size_on_disk": v.size_on_disk,
+                        "files": sorted(
+                            str(f.file_path.relative_to(v.snapshot_path)) for f in v.files
+                        ),
                     }
                     for v in r.revisions
                 ],
@@ -150,9 +154,9 @@ async function probe(): Promise<{ ok: boolean; detail: string }> {
 }
 
 const hf = await probe();
-const SKIP_WHY =
-  `Python huggingface_hub is not importable by ${PYTHON} (${hf.detail}): set SRPOSE_HF_HUB_PY to a ` +
-  `directory holding the huggingface_hub package (e.g. a huggingface_hub checkout's src/) to run the interop tests`;
+const SKIP_WHY = `Python huggingface_hub is not importable by ${PYTHON} (${hf.detail}): ` +
+  `set SRPOSE_HF_HUB_PY to a directory holding the huggingface_hub package ` +
+  `(e.g. a huggingface_hub checkout's src/) to run the interop tests`;
 const skip = requirement([hf.ok, SKIP_WHY]);
 if (hf.ok) console.log(`  [python-interop] huggingface_hub ${hf.detail}`);
 
@@ -175,7 +179,10 @@ function downloadCounts(repo: string): number[] {
   return FILES.map((f) => server.downloads(repo, f));
 }
 
-/** `path` is `<cache>/models--owner--name/snapshots/<commit>/<file>`, a relative symlink to its blob. */
+/**
+ * `path` is `<cache>/models--owner--name/snapshots/<commit>/<file>`, a relative symlink to its
+ * blob.
+ */
 function assertSnapshotPath(
   path: string,
   cacheDir: string,
@@ -206,187 +213,213 @@ test.after(async () => {
   await server?.stop();
 });
 
-test('Python downloads first: we load its cache offline, with the Hub stopped, and with it up without downloading', async () => {
-  if (skip()) return;
-  const repo = 'py/first';
-  const cacheDir = await tempDir('srpose-pycache-');
-  const commit = server.resolve(repo)!;
-  const r = await py({
-    op: 'download',
-    repo,
-    files: FILES,
-    cache_dir: cacheDir,
-    endpoint: server.url,
-  }, { HF_ENDPOINT: server.url });
-  for (const f of FILES) {
-    assertSnapshotPath(r.paths![f], cacheDir, repo, commit, f);
-    assert.equal(new Uint8Array(readFileSync(r.paths![f])), server.file(repo, f), `Python's ${f}`);
-  }
-  assert.is(readFileSync(join(cacheDir, 'models--py--first', 'refs', 'main'), 'utf8'), commit);
-  const counts = downloadCounts(repo);
-  assert.equal(counts, [1, 1], 'Python downloaded each file once');
-
-  // Offline, then with the Hub unreachable: Python's snapshot, checked against its blob names.
-  await server.stop();
-  let offline;
-  let unreachable;
-  try {
-    const est = await createEstimator({ model: repo, ...ours(cacheDir, { offline: true }) });
-    try {
-      offline = await est.estimate(img);
-    } finally {
-      await est.dispose();
-    }
-    unreachable = await estimate(img, { model: repo, ...ours(cacheDir, { offline: false }) });
-    for (const f of FILES) {
-      const got = await hubFile({ repo, revision: 'main' }, f, {
-        hubUrl: server.url,
-        cacheDir,
-        offline: true,
-      });
-      assert.is(got.commit, commit);
-      assert.equal(got.bytes, server.file(repo, f));
-    }
-  } finally {
-    await server.start();
-  }
-  assert.is(offline.people.length, 1);
-  assert.equal(unreachable.people, offline.people);
-  assert.equal(downloadCounts(repo), counts, "nothing downloaded while loading Python's cache");
-
-  // The Hub up: our client asks for the commit and hashes, finds Python's blobs valid, downloads nothing.
-  const online = await estimate(img, { model: repo, ...ours(cacheDir) });
-  assert.equal(online.people, offline.people);
-  assert.equal(downloadCounts(repo), counts, "Python's blobs reused with the Hub up");
-  const blobs = readdirSync(join(cacheDir, 'models--py--first', 'blobs')).sort();
-  assert.is(blobs.length, 2, `only Python's two blobs: ${blobs}`);
-});
-
-test('we download first: Python finds our cache with HF_HUB_OFFLINE and local_files_only, scan_cache_dir agrees', async () => {
-  if (skip()) return;
-  const repo = 'ts/first';
-  const cacheDir = await tempDir('srpose-tscache-');
-  const commit = server.resolve(repo)!;
-  assert.is((await estimate(img, { model: repo, ...ours(cacheDir) })).people.length, 1);
-  const counts = downloadCounts(repo);
-  assert.equal(counts, [1, 1]);
-  const requests = server.requests.length;
-
-  const request = { op: 'download', repo, files: FILES, cache_dir: cacheDir };
-  for (
-    const [how, r] of [
-      ['HF_HUB_OFFLINE=1', await py(request, { HF_HUB_OFFLINE: '1', HF_ENDPOINT: server.url })],
-      [
-        'local_files_only=True',
-        await py({ ...request, local_files_only: true }, { HF_ENDPOINT: server.url }),
-      ],
-    ] as const
-  ) {
+test(
+  'Python downloads first: we load its cache offline, ' +
+    'with the Hub stopped, and with it up without downloading',
+  async () => {
+    if (skip()) return;
+    const repo = 'py/first';
+    const cacheDir = await tempDir('srpose-pycache-');
+    const commit = server.resolve(repo)!;
+    const r = await py({
+      op: 'download',
+      repo,
+      files: FILES,
+      cache_dir: cacheDir,
+      endpoint: server.url,
+    }, { HF_ENDPOINT: server.url });
     for (const f of FILES) {
       assertSnapshotPath(r.paths![f], cacheDir, repo, commit, f);
-      assert.equal(new Uint8Array(readFileSync(r.paths![f])), server.file(repo, f), `${how}: ${f}`);
-    }
-  }
-  assert.is(server.requests.length, requests, 'Python made no request');
-  assert.equal(downloadCounts(repo), counts);
-
-  const scan = await py({ op: 'scan', cache_dir: cacheDir });
-  assert.equal(scan.warnings, [], 'scan_cache_dir warnings');
-  const size = FILES.reduce((n, f) => n + server.file(repo, f)!.byteLength, 0);
-  assert.equal(scan.repos, [{
-    repo_id: repo,
-    repo_type: 'model',
-    size_on_disk: size,
-    nb_files: 2,
-    refs: ['main'],
-    revisions: [{
-      commit,
-      refs: ['main'],
-      size_on_disk: size,
-      files: ['model.onnx', 'srpose.json'],
-    }],
-  }]);
-  assert.is(scan.size_on_disk, size);
-});
-
-test('revisions pin the same snapshots on both sides: a tag and main hold different weights', async () => {
-  if (skip()) return;
-  const repo = 'pin/tiny';
-  const v1 = server.resolve(repo, 'v1')!;
-  const main = server.resolve(repo, 'main')!;
-  assert.is.not(v1, main);
-  assert.not.equal(server.file(repo, 'model.onnx', 'v1'), server.file(repo, 'model.onnx', 'main'));
-
-  // Python downloads the tag; we read `@v1` from its cache offline.
-  const pyCache = await tempDir('srpose-pycache-pin-');
-  const r = await py({
-    op: 'download',
-    repo,
-    revision: 'v1',
-    files: FILES,
-    cache_dir: pyCache,
-    endpoint: server.url,
-  }, { HF_ENDPOINT: server.url });
-  for (const f of FILES) assertSnapshotPath(r.paths![f], pyCache, repo, v1, f);
-  assert.is(readFileSync(join(pyCache, 'models--pin--tiny', 'refs', 'v1'), 'utf8'), v1);
-  const got = await hubFile({ repo, revision: 'v1' }, 'model.onnx', {
-    hubUrl: server.url,
-    cacheDir: pyCache,
-    offline: true,
-  });
-  assert.is(got.commit, v1);
-  assert.equal(got.bytes, server.file(repo, 'model.onnx', 'v1'));
-  const before = server.requests.length;
-  const fromPy = await estimate(img, { model: `${repo}@v1`, ...ours(pyCache, { offline: true }) });
-  const byCommit = await estimate(img, {
-    model: `${repo}@${v1}`,
-    ...ours(pyCache, { offline: true }),
-  });
-  assert.equal(byCommit.people, fromPy.people);
-  // main is not cached: never served from another revision's snapshot.
-  await rejects(
-    createEstimator({ model: repo, ...ours(pyCache, { offline: true }) }),
-    'MODEL_NOT_FOUND',
-    /offline/,
-  );
-  assert.is(server.requests.length, before, 'no request offline');
-
-  // We download both into a fresh cache: v1 matches what Python cached, main differs.
-  const tsCache = await tempDir('srpose-tscache-pin-');
-  const ourV1 = await estimate(img, { model: `${repo}@v1`, ...ours(tsCache) });
-  const ourMain = await estimate(img, { model: repo, ...ours(tsCache) });
-  assert.equal(ourV1.people, fromPy.people);
-  assert.not.equal(ourMain.people, fromPy.people);
-
-  // Python, offline, reads each revision (by tag, branch and commit) from our cache.
-  const n = server.requests.length;
-  for (const [revision, commit] of [['v1', v1], ['main', main], [v1, v1]]) {
-    const p = await py({ op: 'download', repo, revision, files: FILES, cache_dir: tsCache }, {
-      HF_HUB_OFFLINE: '1',
-    });
-    for (const f of FILES) {
-      assertSnapshotPath(p.paths![f], tsCache, repo, commit, f);
       assert.equal(
-        new Uint8Array(readFileSync(p.paths![f])),
-        server.file(repo, f, commit),
-        `${revision}: ${f}`,
+        new Uint8Array(readFileSync(r.paths![f])),
+        server.file(repo, f),
+        `Python's ${f}`,
       );
     }
-  }
-  assert.is(server.requests.length, n, 'Python made no request');
-  const scan = await py({ op: 'scan', cache_dir: tsCache });
-  assert.equal(scan.warnings, []);
-  const [info] = scan.repos!;
-  assert.equal(info.refs, ['main', 'v1']);
-  assert.equal(
-    info.revisions.map((v) => [v.commit, v.refs, v.files]).sort(),
-    [
-      [v1, ['v1'], ['model.onnx', 'srpose.json']],
-      [main, ['main'], ['model.onnx', 'srpose.json']],
-    ].sort(),
-  );
-  // Different weights and so a different srpose.json (it names the ONNX's sha256): 4 blobs.
-  assert.is(info.nb_files, 4);
-});
+    assert.is(readFileSync(join(cacheDir, 'models--py--first', 'refs', 'main'), 'utf8'), commit);
+    const counts = downloadCounts(repo);
+    assert.equal(counts, [1, 1], 'Python downloaded each file once');
+
+    // Offline, then with the Hub unreachable: Python's snapshot, checked against its blob names.
+    await server.stop();
+    let offline;
+    let unreachable;
+    try {
+      const est = await createEstimator({ model: repo, ...ours(cacheDir, { offline: true }) });
+      try {
+        offline = await est.estimate(img);
+      } finally {
+        await est.dispose();
+      }
+      unreachable = await estimate(img, { model: repo, ...ours(cacheDir, { offline: false }) });
+      for (const f of FILES) {
+        const got = await hubFile({ repo, revision: 'main' }, f, {
+          hubUrl: server.url,
+          cacheDir,
+          offline: true,
+        });
+        assert.is(got.commit, commit);
+        assert.equal(got.bytes, server.file(repo, f));
+      }
+    } finally {
+      await server.start();
+    }
+    assert.is(offline.people.length, 1);
+    assert.equal(unreachable.people, offline.people);
+    assert.equal(downloadCounts(repo), counts, "nothing downloaded while loading Python's cache");
+
+    // The Hub up: our client asks for the commit and hashes, finds Python's blobs valid, downloads
+    // nothing.
+    const online = await estimate(img, { model: repo, ...ours(cacheDir) });
+    assert.equal(online.people, offline.people);
+    assert.equal(downloadCounts(repo), counts, "Python's blobs reused with the Hub up");
+    const blobs = readdirSync(join(cacheDir, 'models--py--first', 'blobs')).sort();
+    assert.is(blobs.length, 2, `only Python's two blobs: ${blobs}`);
+  },
+);
+
+test(
+  'we download first: Python finds our cache with ' +
+    'HF_HUB_OFFLINE and local_files_only, scan_cache_dir agrees',
+  async () => {
+    if (skip()) return;
+    const repo = 'ts/first';
+    const cacheDir = await tempDir('srpose-tscache-');
+    const commit = server.resolve(repo)!;
+    assert.is((await estimate(img, { model: repo, ...ours(cacheDir) })).people.length, 1);
+    const counts = downloadCounts(repo);
+    assert.equal(counts, [1, 1]);
+    const requests = server.requests.length;
+
+    const request = { op: 'download', repo, files: FILES, cache_dir: cacheDir };
+    for (
+      const [how, r] of [
+        ['HF_HUB_OFFLINE=1', await py(request, { HF_HUB_OFFLINE: '1', HF_ENDPOINT: server.url })],
+        [
+          'local_files_only=True',
+          await py({ ...request, local_files_only: true }, { HF_ENDPOINT: server.url }),
+        ],
+      ] as const
+    ) {
+      for (const f of FILES) {
+        assertSnapshotPath(r.paths![f], cacheDir, repo, commit, f);
+        assert.equal(
+          new Uint8Array(readFileSync(r.paths![f])),
+          server.file(repo, f),
+          `${how}: ${f}`,
+        );
+      }
+    }
+    assert.is(server.requests.length, requests, 'Python made no request');
+    assert.equal(downloadCounts(repo), counts);
+
+    const scan = await py({ op: 'scan', cache_dir: cacheDir });
+    assert.equal(scan.warnings, [], 'scan_cache_dir warnings');
+    const size = FILES.reduce((n, f) => n + server.file(repo, f)!.byteLength, 0);
+    assert.equal(scan.repos, [{
+      repo_id: repo,
+      repo_type: 'model',
+      size_on_disk: size,
+      nb_files: 2,
+      refs: ['main'],
+      revisions: [{
+        commit,
+        refs: ['main'],
+        size_on_disk: size,
+        files: ['model.onnx', 'srpose.json'],
+      }],
+    }]);
+    assert.is(scan.size_on_disk, size);
+  },
+);
+
+test(
+  'revisions pin the same snapshots on both sides: a tag and main hold different weights',
+  async () => {
+    if (skip()) return;
+    const repo = 'pin/tiny';
+    const v1 = server.resolve(repo, 'v1')!;
+    const main = server.resolve(repo, 'main')!;
+    assert.is.not(v1, main);
+    assert.not.equal(
+      server.file(repo, 'model.onnx', 'v1'),
+      server.file(repo, 'model.onnx', 'main'),
+    );
+
+    // Python downloads the tag; we read `@v1` from its cache offline.
+    const pyCache = await tempDir('srpose-pycache-pin-');
+    const r = await py({
+      op: 'download',
+      repo,
+      revision: 'v1',
+      files: FILES,
+      cache_dir: pyCache,
+      endpoint: server.url,
+    }, { HF_ENDPOINT: server.url });
+    for (const f of FILES) assertSnapshotPath(r.paths![f], pyCache, repo, v1, f);
+    assert.is(readFileSync(join(pyCache, 'models--pin--tiny', 'refs', 'v1'), 'utf8'), v1);
+    const got = await hubFile({ repo, revision: 'v1' }, 'model.onnx', {
+      hubUrl: server.url,
+      cacheDir: pyCache,
+      offline: true,
+    });
+    assert.is(got.commit, v1);
+    assert.equal(got.bytes, server.file(repo, 'model.onnx', 'v1'));
+    const before = server.requests.length;
+    const fromPy = await estimate(img, {
+      model: `${repo}@v1`,
+      ...ours(pyCache, { offline: true }),
+    });
+    const byCommit = await estimate(img, {
+      model: `${repo}@${v1}`,
+      ...ours(pyCache, { offline: true }),
+    });
+    assert.equal(byCommit.people, fromPy.people);
+    // main is not cached: never served from another revision's snapshot.
+    await rejects(
+      createEstimator({ model: repo, ...ours(pyCache, { offline: true }) }),
+      'MODEL_NOT_FOUND',
+      /offline/,
+    );
+    assert.is(server.requests.length, before, 'no request offline');
+
+    // We download both into a fresh cache: v1 matches what Python cached, main differs.
+    const tsCache = await tempDir('srpose-tscache-pin-');
+    const ourV1 = await estimate(img, { model: `${repo}@v1`, ...ours(tsCache) });
+    const ourMain = await estimate(img, { model: repo, ...ours(tsCache) });
+    assert.equal(ourV1.people, fromPy.people);
+    assert.not.equal(ourMain.people, fromPy.people);
+
+    // Python, offline, reads each revision (by tag, branch and commit) from our cache.
+    const n = server.requests.length;
+    for (const [revision, commit] of [['v1', v1], ['main', main], [v1, v1]]) {
+      const p = await py({ op: 'download', repo, revision, files: FILES, cache_dir: tsCache }, {
+        HF_HUB_OFFLINE: '1',
+      });
+      for (const f of FILES) {
+        assertSnapshotPath(p.paths![f], tsCache, repo, commit, f);
+        assert.equal(
+          new Uint8Array(readFileSync(p.paths![f])),
+          server.file(repo, f, commit),
+          `${revision}: ${f}`,
+        );
+      }
+    }
+    assert.is(server.requests.length, n, 'Python made no request');
+    const scan = await py({ op: 'scan', cache_dir: tsCache });
+    assert.equal(scan.warnings, []);
+    const [info] = scan.repos!;
+    assert.equal(info.refs, ['main', 'v1']);
+    assert.equal(
+      info.revisions.map((v) => [v.commit, v.refs, v.files]).sort(),
+      [
+        [v1, ['v1'], ['model.onnx', 'srpose.json']],
+        [main, ['main'], ['model.onnx', 'srpose.json']],
+      ].sort(),
+    );
+    // Different weights and so a different srpose.json (it names the ONNX's sha256): 4 blobs.
+    assert.is(info.nb_files, 4);
+  },
+);
 
 test.run();

@@ -147,21 +147,24 @@ test('every shared photo decodes exactly as cv2.imread does', async () => {
   }
 });
 
-test('synthetic JPEG / PNG / WebP files decode as cv2.imread does (EXIF orientation included)', async () => {
-  const ref = refs.formats;
-  if (cv2Missing(ref, 'formats')) return;
-  for (const f of ref.index.files) {
-    const bytes = await file(join(ref.dir, f.file));
-    if (!f.rgb) {
-      await expectCode('IMAGE_CORRUPT', bytes, `${f.name} (cv2 cannot read it)`);
-      continue;
+test(
+  'synthetic JPEG / PNG / WebP files decode as cv2.imread does (EXIF orientation included)',
+  async () => {
+    const ref = refs.formats;
+    if (cv2Missing(ref, 'formats')) return;
+    for (const f of ref.index.files) {
+      const bytes = await file(join(ref.dir, f.file));
+      if (!f.rgb) {
+        await expectCode('IMAGE_CORRUPT', bytes, `${f.name} (cv2 cannot read it)`);
+        continue;
+      }
+      const img = await decodeImage(bytes);
+      assert.equal([img.width, img.height], [f.width, f.height], `${f.name}: size`);
+      const diff = firstDifference(img.data, await file(join(ref.dir, f.rgb)), img.width);
+      assert.not.ok(diff, `${f.name}: ${diff}`);
     }
-    const img = await decodeImage(bytes);
-    assert.equal([img.width, img.height], [f.width, f.height], `${f.name}: size`);
-    const diff = firstDifference(img.data, await file(join(ref.dir, f.rgb)), img.width);
-    assert.not.ok(diff, `${f.name}: ${diff}`);
-  }
-});
+  },
+);
 
 test('EXIF orientations 1..8 transform a JPEG as OpenCV does', async () => {
   const w = 6, h = 4;
@@ -225,40 +228,43 @@ test('EXIF orientations 1..8 transform a JPEG as OpenCV does', async () => {
   }
 });
 
-test('PNG and WebP round trips: RGB, RGBA (alpha dropped), grey and grey + alpha (replicated)', async () => {
-  const w = 23, h = 11;
-  const rgba = picture(w, h);
-  const rgb = rgbOf(rgba);
-  for (
-    const [name, bytes] of [
-      ['PNG RGBA', await encodePng({ data: rgba, width: w, height: h })],
-      ['PNG RGB', await encodePng({ data: rgb, width: w, height: h })],
-      ['WebP lossless RGBA', await encodeWebp({ data: rgba, width: w, height: h })],
-      ['WebP lossless RGB', await encodeWebp({ data: rgb, width: w, height: h })],
-    ] as const
-  ) {
-    const img = await decodeImage(bytes);
-    assert.equal([img.width, img.height], [w, h], name);
-    assert.equal(img.data, rgb, name);
-  }
-  const grey = rgba.filter((_, i) => i % 4 === 0);
-  const greyAlpha = rgba.filter((_, i) => i % 4 === 0 || i % 4 === 3);
-  const replicated = new Uint8Array(w * h * 3).map((_, i) => grey[Math.floor(i / 3)]);
-  for (
-    const [name, bytes] of [
-      ['PNG grey', await makePng(w, h, 0, grey, 1)],
-      ['PNG grey + alpha', await makePng(w, h, 4, greyAlpha, 2)],
-      ['WebP grey', await encodeWebp({ data: replicated, width: w, height: h })],
-    ] as const
-  ) {
-    const img = await decodeImage(bytes);
-    assert.equal(img.data, replicated, name);
-  }
-  const lossy = await decodeImage(
-    await encodeWebp({ data: rgb, width: w, height: h }, { lossless: false, quality: 90 }),
-  );
-  assert.equal([lossy.width, lossy.height, lossy.format], [w, h, 'webp']);
-});
+test(
+  'PNG and WebP round trips: RGB, RGBA (alpha dropped), grey and grey + alpha (replicated)',
+  async () => {
+    const w = 23, h = 11;
+    const rgba = picture(w, h);
+    const rgb = rgbOf(rgba);
+    for (
+      const [name, bytes] of [
+        ['PNG RGBA', await encodePng({ data: rgba, width: w, height: h })],
+        ['PNG RGB', await encodePng({ data: rgb, width: w, height: h })],
+        ['WebP lossless RGBA', await encodeWebp({ data: rgba, width: w, height: h })],
+        ['WebP lossless RGB', await encodeWebp({ data: rgb, width: w, height: h })],
+      ] as const
+    ) {
+      const img = await decodeImage(bytes);
+      assert.equal([img.width, img.height], [w, h], name);
+      assert.equal(img.data, rgb, name);
+    }
+    const grey = rgba.filter((_, i) => i % 4 === 0);
+    const greyAlpha = rgba.filter((_, i) => i % 4 === 0 || i % 4 === 3);
+    const replicated = new Uint8Array(w * h * 3).map((_, i) => grey[Math.floor(i / 3)]);
+    for (
+      const [name, bytes] of [
+        ['PNG grey', await makePng(w, h, 0, grey, 1)],
+        ['PNG grey + alpha', await makePng(w, h, 4, greyAlpha, 2)],
+        ['WebP grey', await encodeWebp({ data: replicated, width: w, height: h })],
+      ] as const
+    ) {
+      const img = await decodeImage(bytes);
+      assert.equal(img.data, replicated, name);
+    }
+    const lossy = await decodeImage(
+      await encodeWebp({ data: rgb, width: w, height: h }, { lossless: false, quality: 90 }),
+    );
+    assert.equal([lossy.width, lossy.height, lossy.format], [w, h, 'webp']);
+  },
+);
 
 test('bad input: empty, random, truncated, oversized, zero-size, corrupt', async () => {
   await expectCode('IMAGE_UNSUPPORTED', new Uint8Array(), 'empty bytes');

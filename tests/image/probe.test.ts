@@ -114,73 +114,80 @@ test('JPEG: size from SOF, EXIF orientation from the first APP1 (both byte order
   ], [7, 9]);
 });
 
-test('EXIF: OpenCV quirks (value read as 16 bits whatever the type, parse stops at the end)', () => {
-  assert.is(exifOrientation(tiff(true, [[0x0112, 4, 1, le32(6)]])), 6);
-  assert.is(exifOrientation(tiff(false, [[0x0112, 4, 1, be32(6)]])), 1);
-  // A string entry whose data lies past the end stops the parse before the orientation...
-  assert.is(
-    exifOrientation(tiff(true, [[0x010f, 2, 100, le32(5000)], orientationEntry(true, 6)])),
-    1,
-  );
-  // ...but not after it.
-  assert.is(
-    exifOrientation(tiff(true, [orientationEntry(true, 6), [0x010f, 2, 100, le32(5000)]])),
-    6,
-  );
-  // The first orientation entry wins; unknown tags are skipped; a cut-off IFD keeps what was read.
-  assert.is(
-    exifOrientation(
-      tiff(true, [
-        [0x9999, 3, 1, [1, 0, 0, 0]],
-        orientationEntry(true, 8),
-        orientationEntry(true, 3),
-      ]),
-    ),
-    8,
-  );
-  assert.is(exifOrientation(tiff(true, [orientationEntry(true, 5)]).subarray(0, 20)), 5);
-  assert.is(exifOrientation(new Uint8Array([0x49, 0x4d, 42, 0])), 1);
-  assert.is(exifOrientation(new Uint8Array()), 1);
-});
+test(
+  'EXIF: OpenCV quirks (value read as 16 bits whatever the type, parse stops at the end)',
+  () => {
+    assert.is(exifOrientation(tiff(true, [[0x0112, 4, 1, le32(6)]])), 6);
+    assert.is(exifOrientation(tiff(false, [[0x0112, 4, 1, be32(6)]])), 1);
+    // A string entry whose data lies past the end stops the parse before the orientation...
+    assert.is(
+      exifOrientation(tiff(true, [[0x010f, 2, 100, le32(5000)], orientationEntry(true, 6)])),
+      1,
+    );
+    // ...but not after it.
+    assert.is(
+      exifOrientation(tiff(true, [orientationEntry(true, 6), [0x010f, 2, 100, le32(5000)]])),
+      6,
+    );
+    // The first orientation entry wins; unknown tags are skipped; a cut-off IFD keeps what was
+    // read.
+    assert.is(
+      exifOrientation(
+        tiff(true, [
+          [0x9999, 3, 1, [1, 0, 0, 0]],
+          orientationEntry(true, 8),
+          orientationEntry(true, 3),
+        ]),
+      ),
+      8,
+    );
+    assert.is(exifOrientation(tiff(true, [orientationEntry(true, 5)]).subarray(0, 20)), 5);
+    assert.is(exifOrientation(new Uint8Array([0x49, 0x4d, 42, 0])), 1);
+    assert.is(exifOrientation(new Uint8Array()), 1);
+  },
+);
 
-test('PNG: IHDR size, eXIf orientation (before or after the image data, valid CRC only)', async () => {
-  const png = await encodePng({ data: new Uint8Array(5 * 3 * 4).fill(200), width: 5, height: 3 });
-  assert.equal(probeImage(png), {
-    format: 'png',
-    width: 5,
-    height: 3,
-    orientation: 1,
-    channels: 4,
-    bitDepth: 8,
-    animated: false,
-  });
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (d: Uint8Array) =>
-    (d.reduce((c, v) => crcTable[(c ^ v) & 255] ^ (c >>> 8), 0xffffffff) ^ 0xffffffff) >>> 0;
-  const chunk = (type: string, data: Uint8Array) => {
-    const body = concat(ascii(type), data);
-    return concat(be32(data.length), body, be32(crc(body)));
-  };
-  const exif = (o: number) => chunk('eXIf', tiff(false, [orientationEntry(false, o)]));
-  const end = png.length - 12; // IEND
-  assert.is(probeImage(concat(png.subarray(0, 33), exif(6), png.subarray(33))).orientation, 6);
-  assert.is(probeImage(concat(png.subarray(0, end), exif(8), png.subarray(end))).orientation, 8);
-  assert.is(
-    probeImage(
-      concat(png.subarray(0, 33), exif(6), png.subarray(33, end), exif(8), png.subarray(end)),
-    ).orientation,
-    6,
-  );
-  const broken = exif(6);
-  broken[broken.length - 1] ^= 1;
-  assert.is(probeImage(concat(png.subarray(0, 33), broken, png.subarray(33))).orientation, 1);
-  assert.ok(isComplete(png, 'png'));
-  assert.not.ok(isComplete(png.subarray(0, png.length - 12), 'png'));
-});
+test(
+  'PNG: IHDR size, eXIf orientation (before or after the image data, valid CRC only)',
+  async () => {
+    const png = await encodePng({ data: new Uint8Array(5 * 3 * 4).fill(200), width: 5, height: 3 });
+    assert.equal(probeImage(png), {
+      format: 'png',
+      width: 5,
+      height: 3,
+      orientation: 1,
+      channels: 4,
+      bitDepth: 8,
+      animated: false,
+    });
+    const crcTable = Array.from({ length: 256 }, (_, n) => {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      return c >>> 0;
+    });
+    const crc = (d: Uint8Array) =>
+      (d.reduce((c, v) => crcTable[(c ^ v) & 255] ^ (c >>> 8), 0xffffffff) ^ 0xffffffff) >>> 0;
+    const chunk = (type: string, data: Uint8Array) => {
+      const body = concat(ascii(type), data);
+      return concat(be32(data.length), body, be32(crc(body)));
+    };
+    const exif = (o: number) => chunk('eXIf', tiff(false, [orientationEntry(false, o)]));
+    const end = png.length - 12; // IEND
+    assert.is(probeImage(concat(png.subarray(0, 33), exif(6), png.subarray(33))).orientation, 6);
+    assert.is(probeImage(concat(png.subarray(0, end), exif(8), png.subarray(end))).orientation, 8);
+    assert.is(
+      probeImage(
+        concat(png.subarray(0, 33), exif(6), png.subarray(33, end), exif(8), png.subarray(end)),
+      ).orientation,
+      6,
+    );
+    const broken = exif(6);
+    broken[broken.length - 1] ^= 1;
+    assert.is(probeImage(concat(png.subarray(0, 33), broken, png.subarray(33))).orientation, 1);
+    assert.ok(isComplete(png, 'png'));
+    assert.not.ok(isComplete(png.subarray(0, png.length - 12), 'png'));
+  },
+);
 
 test('WebP: VP8 (lossy), VP8L (lossless), VP8X (extended) headers', async () => {
   const rgba = new Uint8Array(7 * 5 * 4).map((_, i) => (i % 4 === 3 ? 128 : i * 7));
@@ -234,17 +241,20 @@ test('WebP: VP8 (lossy), VP8L (lossless), VP8X (extended) headers', async () => 
   assert.not.ok(isComplete(lossy.subarray(0, lossy.length - 1), 'webp'));
 });
 
-test('a real JPEG made by mozjpeg probes to its size, and is complete only with its end', async () => {
-  const jpeg = await encodeJpeg({
-    data: new Uint8Array(33 * 17 * 3).fill(90),
-    width: 33,
-    height: 17,
-  }, { progressive: true });
-  assert.equal([probeImage(jpeg).width, probeImage(jpeg).height], [33, 17]);
-  assert.ok(isComplete(jpeg, 'jpeg'));
-  assert.not.ok(isComplete(jpeg.subarray(0, jpeg.length - 2), 'jpeg'));
-  assert.ok(isComplete(concat(jpeg, [0, 0, 0]), 'jpeg'), 'bytes after EOI are fine');
-});
+test(
+  'a real JPEG made by mozjpeg probes to its size, and is complete only with its end',
+  async () => {
+    const jpeg = await encodeJpeg({
+      data: new Uint8Array(33 * 17 * 3).fill(90),
+      width: 33,
+      height: 17,
+    }, { progressive: true });
+    assert.equal([probeImage(jpeg).width, probeImage(jpeg).height], [33, 17]);
+    assert.ok(isComplete(jpeg, 'jpeg'));
+    assert.not.ok(isComplete(jpeg.subarray(0, jpeg.length - 2), 'jpeg'));
+    assert.ok(isComplete(concat(jpeg, [0, 0, 0]), 'jpeg'), 'bytes after EOI are fine');
+  },
+);
 
 test('errors: unsupported, truncated, empty', () => {
   expectCode('IMAGE_UNSUPPORTED', new Uint8Array(), 'empty input');

@@ -135,77 +135,88 @@ test('the contract: variants and recommended are checked field by field', () => 
   }
 });
 
-test('the rules: forced, fp16 on WebGPU with shader-f16, else recommended; only among what is offered', async () => {
-  const config = parseModelConfig(
-    JSON.parse(new TextDecoder().decode((await variantFiles('int8'))['srpose.json'])),
-  );
-  const wasm = { backend: 'wasm', shaderF16: false };
-  const f16gpu = { backend: 'webgpu', shaderF16: true };
-  assert.equal(chooseWeights(config, 'auto', wasm).weights, 'int8');
-  assert.equal(chooseWeights(config, 'auto', wasm).reason, 'recommended by srpose.json');
-  assert.equal(
-    chooseWeights(config, 'auto', { backend: 'webgpu', shaderF16: false }).weights,
-    'int8',
-  );
-  assert.equal(chooseWeights(config, 'auto', f16gpu), {
-    weights: 'fp16',
-    spec: config.onnx.variants.fp16!,
-    reason: 'WebGPU adapter with shader-f16',
-  });
-  // shader-f16 on a backend that is not WebGPU changes nothing
-  assert.equal(chooseWeights(config, 'auto', { backend: 'wasm', shaderF16: true }).weights, 'int8');
-  assert.equal(chooseWeights(config, 'fp32', f16gpu).weights, 'fp32');
-  assert.equal(chooseWeights(config, 'fp32', f16gpu).spec.file, 'model.onnx');
-  // offered: only the bytes given
-  assert.equal(chooseWeights(config, 'auto', f16gpu, ['fp32']).weights, 'fp32');
-  assert.throws(
-    () => chooseWeights(config, 'fp16', wasm, ['fp32']),
-    (e: Error) =>
-      (e as any).code === 'INVALID_OPTION' && /no fp16 weights \(it has fp32\)/.test(e.message),
-  );
-  const plain = parseModelConfig(tinyConfig());
-  assert.throws(
-    () => chooseWeights(plain, 'int8', wasm),
-    (e: Error) =>
-      /has no int8 weights \(it has fp32\); export them with models\/export\.py --weights int8/
-        .test(e.message),
-  );
-  assert.equal(chooseWeights(plain, 'auto', f16gpu).reason, 'the only weights');
-});
+test(
+  'the rules: forced, fp16 on WebGPU with shader-f16, ' +
+    'else recommended; only among what is offered',
+  async () => {
+    const config = parseModelConfig(
+      JSON.parse(new TextDecoder().decode((await variantFiles('int8'))['srpose.json'])),
+    );
+    const wasm = { backend: 'wasm', shaderF16: false };
+    const f16gpu = { backend: 'webgpu', shaderF16: true };
+    assert.equal(chooseWeights(config, 'auto', wasm).weights, 'int8');
+    assert.equal(chooseWeights(config, 'auto', wasm).reason, 'recommended by srpose.json');
+    assert.equal(
+      chooseWeights(config, 'auto', { backend: 'webgpu', shaderF16: false }).weights,
+      'int8',
+    );
+    assert.equal(chooseWeights(config, 'auto', f16gpu), {
+      weights: 'fp16',
+      spec: config.onnx.variants.fp16!,
+      reason: 'WebGPU adapter with shader-f16',
+    });
+    // shader-f16 on a backend that is not WebGPU changes nothing
+    assert.equal(
+      chooseWeights(config, 'auto', { backend: 'wasm', shaderF16: true }).weights,
+      'int8',
+    );
+    assert.equal(chooseWeights(config, 'fp32', f16gpu).weights, 'fp32');
+    assert.equal(chooseWeights(config, 'fp32', f16gpu).spec.file, 'model.onnx');
+    // offered: only the bytes given
+    assert.equal(chooseWeights(config, 'auto', f16gpu, ['fp32']).weights, 'fp32');
+    assert.throws(
+      () => chooseWeights(config, 'fp16', wasm, ['fp32']),
+      (e: Error) =>
+        (e as any).code === 'INVALID_OPTION' && /no fp16 weights \(it has fp32\)/.test(e.message),
+    );
+    const plain = parseModelConfig(tinyConfig());
+    assert.throws(
+      () => chooseWeights(plain, 'int8', wasm),
+      (e: Error) =>
+        /has no int8 weights \(it has fp32\); export them with models\/export\.py --weights int8/
+          .test(e.message),
+    );
+    assert.equal(chooseWeights(plain, 'auto', f16gpu).reason, 'the only weights');
+  },
+);
 
-test('from a directory: the recommended file runs, a forced one too, and only the chosen file is read', async () => {
-  const files = await variantFiles('fp16');
-  const [r0, r1, r2] = await Promise.all([0, 1, 2].map(reference));
-  assert.not.equal(r0, r1, 'the three tiny models must differ for this test to mean anything');
-  const dir = await writeDir(files);
-  const auto = await run({ model: dir });
-  assert.is(auto.weights, 'fp16');
-  assert.equal(auto.people, r1);
-  const int8 = await run({ model: dir, weights: 'int8' });
-  assert.is(int8.weights, 'int8');
-  assert.equal(int8.people, r2);
-  assert.equal((await run({ model: dir, weights: 'fp32' })).people, r0);
-  const est = await createEstimator({ model: dir, backend: 'wasm' });
-  assert.is(est.info.weights, 'fp16');
-  assert.is(est.info.weightsReason, 'recommended by srpose.json');
-  await est.dispose();
-  // model.onnx absent: the fp16 file is all that is read
-  const only = await writeDir(files, ['model.onnx', 'model_int8.onnx']);
-  assert.equal((await run({ model: only })).people, r1);
-  await rejects(run({ model: only, weights: 'int8' }), 'MODEL_NOT_FOUND', /model_int8\.onnx/);
-  await rejects(
-    run({ model: dir, weights: 'int4' as any }),
-    'INVALID_OPTION',
-    /weights must be 'auto', 'fp32', 'fp16' or 'int8'/,
-  );
-  // a variant whose bytes do not match its sha256
-  const bad = await writeDir({ ...files, 'model_int8.onnx': files['model_fp16.onnx'] });
-  await rejects(
-    run({ model: bad, weights: 'int8' }),
-    'MODEL_INVALID',
-    /model_int8\.onnx .*(sha256|bytes)/,
-  );
-});
+test(
+  'from a directory: the recommended file runs, ' +
+    'a forced one too, and only the chosen file is read',
+  async () => {
+    const files = await variantFiles('fp16');
+    const [r0, r1, r2] = await Promise.all([0, 1, 2].map(reference));
+    assert.not.equal(r0, r1, 'the three tiny models must differ for this test to mean anything');
+    const dir = await writeDir(files);
+    const auto = await run({ model: dir });
+    assert.is(auto.weights, 'fp16');
+    assert.equal(auto.people, r1);
+    const int8 = await run({ model: dir, weights: 'int8' });
+    assert.is(int8.weights, 'int8');
+    assert.equal(int8.people, r2);
+    assert.equal((await run({ model: dir, weights: 'fp32' })).people, r0);
+    const est = await createEstimator({ model: dir, backend: 'wasm' });
+    assert.is(est.info.weights, 'fp16');
+    assert.is(est.info.weightsReason, 'recommended by srpose.json');
+    await est.dispose();
+    // model.onnx absent: the fp16 file is all that is read
+    const only = await writeDir(files, ['model.onnx', 'model_int8.onnx']);
+    assert.equal((await run({ model: only })).people, r1);
+    await rejects(run({ model: only, weights: 'int8' }), 'MODEL_NOT_FOUND', /model_int8\.onnx/);
+    await rejects(
+      run({ model: dir, weights: 'int4' as any }),
+      'INVALID_OPTION',
+      /weights must be 'auto', 'fp32', 'fp16' or 'int8'/,
+    );
+    // a variant whose bytes do not match its sha256
+    const bad = await writeDir({ ...files, 'model_int8.onnx': files['model_fp16.onnx'] });
+    await rejects(
+      run({ model: bad, weights: 'int8' }),
+      'MODEL_INVALID',
+      /model_int8\.onnx .*(sha256|bytes)/,
+    );
+  },
+);
 
 test('from the Hub: only the chosen file is downloaded', async () => {
   const server = await startHubServer();
@@ -264,32 +275,36 @@ test('from bytes: the bytes given run (a variant by its file name in externalDat
 
 // Node has no navigator.gpu (and env is read once, so none can be stood in): Deno runs this.
 if (!env.isNode) {
-  test('probeWebGpu reports shader-f16 and refuses fallback adapters under auto (a stand-in navigator.gpu)', async () => {
-    const gpu = (globalThis as any).navigator?.gpu;
-    if (skipUnless(gpu, 'no navigator.gpu in this runtime')) return;
-    const original = gpu.requestAdapter;
-    const fake = (features: string[], isFallbackAdapter: boolean) => () =>
-      Promise.resolve({
-        features: new Set(features),
-        info: { isFallbackAdapter, vendor: 'test', architecture: 'fake' },
-      });
-    try {
-      gpu.requestAdapter = fake(['shader-f16'], false);
-      assert.equal(await probeWebGpu('auto'), { shaderF16: true });
-      gpu.requestAdapter = fake([], false);
-      assert.equal(await probeWebGpu('auto'), { shaderF16: false });
-      gpu.requestAdapter = fake(['shader-f16'], true);
-      assert.match(
-        (await probeWebGpu('auto')).unavailable ?? '',
-        /software fallback \(test fake\)/,
-      );
-      assert.equal(await probeWebGpu('webgpu'), { shaderF16: true });
-      gpu.requestAdapter = () => Promise.resolve(null);
-      assert.match((await probeWebGpu('auto')).unavailable ?? '', /returned null/);
-    } finally {
-      gpu.requestAdapter = original;
-    }
-  });
+  test(
+    'probeWebGpu reports shader-f16 and refuses fallback ' +
+      'adapters under auto (a stand-in navigator.gpu)',
+    async () => {
+      const gpu = (globalThis as any).navigator?.gpu;
+      if (skipUnless(gpu, 'no navigator.gpu in this runtime')) return;
+      const original = gpu.requestAdapter;
+      const fake = (features: string[], isFallbackAdapter: boolean) => () =>
+        Promise.resolve({
+          features: new Set(features),
+          info: { isFallbackAdapter, vendor: 'test', architecture: 'fake' },
+        });
+      try {
+        gpu.requestAdapter = fake(['shader-f16'], false);
+        assert.equal(await probeWebGpu('auto'), { shaderF16: true });
+        gpu.requestAdapter = fake([], false);
+        assert.equal(await probeWebGpu('auto'), { shaderF16: false });
+        gpu.requestAdapter = fake(['shader-f16'], true);
+        assert.match(
+          (await probeWebGpu('auto')).unavailable ?? '',
+          /software fallback \(test fake\)/,
+        );
+        assert.equal(await probeWebGpu('webgpu'), { shaderF16: true });
+        gpu.requestAdapter = () => Promise.resolve(null);
+        assert.match((await probeWebGpu('auto')).unavailable ?? '', /returned null/);
+      } finally {
+        gpu.requestAdapter = original;
+      }
+    },
+  );
 }
 
 test.run();

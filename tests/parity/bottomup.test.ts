@@ -69,7 +69,10 @@ interface Reference {
   result: { people: { keypoints: number[][]; score: number }[] };
 }
 
-/** The reference dump of one photo (cached; see the file notes). `network`: keep the raw outputs too. */
+/**
+ * The reference dump of one photo (cached; see the file notes). `network`: keep the raw outputs
+ * too.
+ */
 async function reference(arch: string, photo: string, network: boolean): Promise<Reference> {
   const dir = modelDir(arch);
   const sha = JSON.parse(await readFile(join(dir, 'srpose.json'), 'utf8')).onnx.sha256;
@@ -152,158 +155,166 @@ function compare(
 }
 
 for (const [arch, all] of [['bu_res50', true], ['bu_hrnet_w32', false]] as const) {
-  test(`${arch}: input, grouping, network and estimate() match the bottom-up reference on real photos`, async () => {
-    if (
-      skipUnless(
-        existsSync(REFERENCE),
-        'models/reference_bottomup.py not found: bottom-up parity skipped',
-      )
-    ) return;
-    if (skipUnless(hasShared, '../shared/data not found: bottom-up parity skipped')) return;
-    if (
-      skipUnless(
-        hasModel(arch),
-        `${arch} test model missing (.cache/models/${arch}): run npm run models`,
-      )
-    ) return;
-    const model = await loadModel(modelDir(arch));
-    const config = model.config;
-    if (config.kind !== 'bottom-up') throw new Error(`${arch} is not a bottom-up model`);
-    const k = config.keypoints.length;
-    const lut = normalizeTable(config.input.mean, config.input.std);
-    const est = await createEstimator({ model: modelDir(arch), backend: 'wasm' });
-    const session = await createPoseSession(model.onnx, config.onnx, { backend: 'wasm' });
-    const sizes = new Set<string>();
-    try {
-      for (const photo of await photos(all)) {
-        const name = `${basename(join(photo, '..'))}/${basename(photo)}`;
-        // network parity at two image sizes (the first landscape and the first other shape)
-        const img = await readImage(await readFile(photo), 40_000_000);
-        const frame = bottomUpFrame(
-          img.width,
-          img.height,
-          config.input.size,
-          config.input.multipleOf,
-        );
-        const size = `${frame.width}x${frame.height}`;
-        const network = sizes.size < 2 && !sizes.has(size);
-        const ref = await reference(arch, photo, network);
-        const { meta } = ref;
-
-        // 1. network input
-        assert.equal([frame.width, frame.height], meta.baseSize, `${name}: input size`);
-        assert.equal(frame.center, meta.center, `${name}: center`);
-        assert.equal(frame.scale, meta.scale, `${name}: scale`);
-        const resized = warpAffineBilinear(
-          img.data,
-          img.width,
-          img.height,
-          3,
-          bottomUpMatrix(frame),
-          frame.width,
-          frame.height,
-        );
-        const input = new Float32Array(3 * frame.width * frame.height);
-        writeInputTensor(resized, frame.width, frame.height, lut, input, 0, false);
-        const want = await readF32(join(ref.dir, 'input.f32'));
-        let differ = 0;
-        for (let i = 0; i < want.length; i++) if (input[i] !== want[i]) differ++;
-        assert.is(differ, 0, `${name}: ${differ} of ${want.length} input values differ`);
-
-        // 2. grouping on the reference's aggregated maps
-        const [, , h, w] = meta.aggregatedShape;
-        const l = meta.tagsShape[4];
-        const maps: BottomUpMaps = {
-          heatmaps: await readF32(join(ref.dir, 'aggregated.f32')),
-          tags: tagPlanes(await readF32(join(ref.dir, 'tags.f32')), l),
-          k,
-          h,
-          w,
-          l,
-        };
-        const g = config.grouping;
-        const t0 = performance.now();
-        const grouped = matchByTag(topKCandidates(maps, g.maxPeople, g.nmsKernel, g.nmsPadding), g);
-        if (g.adjust) adjustJoints(grouped, maps);
-        const scores = personScores(grouped);
-        if (g.refine) refinePeople(grouped, maps);
-        const coords = groupedToImage(grouped, frame, w, h);
-        const groupMs = performance.now() - t0;
-        const people = Array.from(
-          { length: grouped.people },
-          (_, p) =>
-            Array.from(
-              { length: k },
-              (_, j) => ({
-                x: coords[(p * k + j) * 2],
-                y: coords[(p * k + j) * 2 + 1],
-                score: grouped.joints[(p * k + j) * (3 + l) + 2],
-              }),
-            ),
-        );
-        const c = compare(people, Array.from(scores), ref.result.people);
-        console.log(
-          `    ${name} ${size}: grouping on the reference maps: ${c.people[0]} vs ${
-            c.people[1]
-          } people, ${c.within}/${c.keypoints} keypoints within 0.01 px (worst ${
-            c.worst.toExponential(1)
-          }), scores ${c.worstScore.toExponential(1)}, ${groupMs.toFixed(0)} ms`,
-        );
-        assert.is(c.people[0], c.people[1], `${name}: people`);
-        assert.is(c.within, c.keypoints, `${name}: keypoints within 0.01 px`);
-        assert.ok(c.worstScore <= 1e-6, `${name}: score differs by ${c.worstScore}`);
-
-        // 3. network
-        if (network) {
-          sizes.add(size);
-          const out = await session.run(want, [1, 3, h, w]);
-          const torch = await readF32(join(ref.dir, 'output.f32'));
-          let lo = Infinity, hi = -Infinity, diff = 0;
-          for (let i = 0; i < torch.length; i++) {
-            lo = Math.min(lo, torch[i]);
-            hi = Math.max(hi, torch[i]);
-            diff = Math.max(diff, Math.abs(out.data[i] - torch[i]));
-          }
-          console.log(
-            `    ${name} ${size}: onnxruntime-web vs PyTorch output: max |diff| ${
-              diff.toExponential(2)
-            } over a range of ${(hi - lo).toFixed(3)}`,
+  test(
+    `${arch}: ` +
+      `input, grouping, network and estimate() match the bottom-up reference on real photos`,
+    async () => {
+      if (
+        skipUnless(
+          existsSync(REFERENCE),
+          'models/reference_bottomup.py not found: bottom-up parity skipped',
+        )
+      ) return;
+      if (skipUnless(hasShared, '../shared/data not found: bottom-up parity skipped')) return;
+      if (
+        skipUnless(
+          hasModel(arch),
+          `${arch} test model missing (.cache/models/${arch}): run npm run models`,
+        )
+      ) return;
+      const model = await loadModel(modelDir(arch));
+      const config = model.config;
+      if (config.kind !== 'bottom-up') throw new Error(`${arch} is not a bottom-up model`);
+      const k = config.keypoints.length;
+      const lut = normalizeTable(config.input.mean, config.input.std);
+      const est = await createEstimator({ model: modelDir(arch), backend: 'wasm' });
+      const session = await createPoseSession(model.onnx, config.onnx, { backend: 'wasm' });
+      const sizes = new Set<string>();
+      try {
+        for (const photo of await photos(all)) {
+          const name = `${basename(join(photo, '..'))}/${basename(photo)}`;
+          // network parity at two image sizes (the first landscape and the first other shape)
+          const img = await readImage(await readFile(photo), 40_000_000);
+          const frame = bottomUpFrame(
+            img.width,
+            img.height,
+            config.input.size,
+            config.input.multipleOf,
           );
-          assert.equal(Array.from(out.dims), meta.outputShape);
-          assert.ok(diff <= 1e-3 * (hi - lo), `${name}: network output differs by ${diff}`);
-        }
+          const size = `${frame.width}x${frame.height}`;
+          const network = sizes.size < 2 && !sizes.has(size);
+          const ref = await reference(arch, photo, network);
+          const { meta } = ref;
 
-        // 4. estimate()
-        const r = await est.estimate(await readFile(photo));
-        const e = compare(
-          r.people.map((p) => p.keypoints),
-          r.people.map((p) => p.score),
-          ref.result.people,
-        );
-        const share = e.keypoints === 0 ? 1 : e.within / e.keypoints; // no people on either side: nothing to compare
-        console.log(
-          `    ${name}: estimate(): ${e.people[0]} vs ${
-            e.people[1]
-          } people, ${e.within}/${e.keypoints} keypoints within 0.01 px; inference ${
-            r.timings.inference.toFixed(0)
-          } ms, nms ${r.timings.nms!.toFixed(0)}, grouping ${
-            r.timings.grouping!.toFixed(1)
-          }, refine ${r.timings.refine!.toFixed(0)}`,
-        );
-        assert.ok(
-          Math.abs(e.people[0] - e.people[1]) <= 1,
-          `${name}: estimate() found ${e.people[0]} people, the reference ${e.people[1]}`,
-        );
-        assert.ok(
-          share >= 0.95,
-          `${name}: only ${(share * 100).toFixed(1)}% of keypoints within 0.01 px`,
-        );
+          // 1. network input
+          assert.equal([frame.width, frame.height], meta.baseSize, `${name}: input size`);
+          assert.equal(frame.center, meta.center, `${name}: center`);
+          assert.equal(frame.scale, meta.scale, `${name}: scale`);
+          const resized = warpAffineBilinear(
+            img.data,
+            img.width,
+            img.height,
+            3,
+            bottomUpMatrix(frame),
+            frame.width,
+            frame.height,
+          );
+          const input = new Float32Array(3 * frame.width * frame.height);
+          writeInputTensor(resized, frame.width, frame.height, lut, input, 0, false);
+          const want = await readF32(join(ref.dir, 'input.f32'));
+          let differ = 0;
+          for (let i = 0; i < want.length; i++) if (input[i] !== want[i]) differ++;
+          assert.is(differ, 0, `${name}: ${differ} of ${want.length} input values differ`);
+
+          // 2. grouping on the reference's aggregated maps
+          const [, , h, w] = meta.aggregatedShape;
+          const l = meta.tagsShape[4];
+          const maps: BottomUpMaps = {
+            heatmaps: await readF32(join(ref.dir, 'aggregated.f32')),
+            tags: tagPlanes(await readF32(join(ref.dir, 'tags.f32')), l),
+            k,
+            h,
+            w,
+            l,
+          };
+          const g = config.grouping;
+          const t0 = performance.now();
+          const grouped = matchByTag(
+            topKCandidates(maps, g.maxPeople, g.nmsKernel, g.nmsPadding),
+            g,
+          );
+          if (g.adjust) adjustJoints(grouped, maps);
+          const scores = personScores(grouped);
+          if (g.refine) refinePeople(grouped, maps);
+          const coords = groupedToImage(grouped, frame, w, h);
+          const groupMs = performance.now() - t0;
+          const people = Array.from(
+            { length: grouped.people },
+            (_, p) =>
+              Array.from(
+                { length: k },
+                (_, j) => ({
+                  x: coords[(p * k + j) * 2],
+                  y: coords[(p * k + j) * 2 + 1],
+                  score: grouped.joints[(p * k + j) * (3 + l) + 2],
+                }),
+              ),
+          );
+          const c = compare(people, Array.from(scores), ref.result.people);
+          console.log(
+            `    ${name} ${size}: grouping on the reference maps: ${c.people[0]} vs ${
+              c.people[1]
+            } people, ${c.within}/${c.keypoints} keypoints within 0.01 px (worst ${
+              c.worst.toExponential(1)
+            }), scores ${c.worstScore.toExponential(1)}, ${groupMs.toFixed(0)} ms`,
+          );
+          assert.is(c.people[0], c.people[1], `${name}: people`);
+          assert.is(c.within, c.keypoints, `${name}: keypoints within 0.01 px`);
+          assert.ok(c.worstScore <= 1e-6, `${name}: score differs by ${c.worstScore}`);
+
+          // 3. network
+          if (network) {
+            sizes.add(size);
+            const out = await session.run(want, [1, 3, h, w]);
+            const torch = await readF32(join(ref.dir, 'output.f32'));
+            let lo = Infinity, hi = -Infinity, diff = 0;
+            for (let i = 0; i < torch.length; i++) {
+              lo = Math.min(lo, torch[i]);
+              hi = Math.max(hi, torch[i]);
+              diff = Math.max(diff, Math.abs(out.data[i] - torch[i]));
+            }
+            console.log(
+              `    ${name} ${size}: onnxruntime-web vs PyTorch output: max |diff| ${
+                diff.toExponential(2)
+              } over a range of ${(hi - lo).toFixed(3)}`,
+            );
+            assert.equal(Array.from(out.dims), meta.outputShape);
+            assert.ok(diff <= 1e-3 * (hi - lo), `${name}: network output differs by ${diff}`);
+          }
+
+          // 4. estimate()
+          const r = await est.estimate(await readFile(photo));
+          const e = compare(
+            r.people.map((p) => p.keypoints),
+            r.people.map((p) => p.score),
+            ref.result.people,
+          );
+          // no people on either side: nothing to compare
+          const share = e.keypoints === 0 ? 1 : e.within / e.keypoints;
+          console.log(
+            `    ${name}: estimate(): ${e.people[0]} vs ${
+              e.people[1]
+            } people, ${e.within}/${e.keypoints} keypoints within 0.01 px; inference ${
+              r.timings.inference.toFixed(0)
+            } ms, nms ${r.timings.nms!.toFixed(0)}, grouping ${
+              r.timings.grouping!.toFixed(1)
+            }, refine ${r.timings.refine!.toFixed(0)}`,
+          );
+          assert.ok(
+            Math.abs(e.people[0] - e.people[1]) <= 1,
+            `${name}: estimate() found ${e.people[0]} people, the reference ${e.people[1]}`,
+          );
+          assert.ok(
+            share >= 0.95,
+            `${name}: only ${(share * 100).toFixed(1)}% of keypoints within 0.01 px`,
+          );
+        }
+      } finally {
+        await est.dispose();
+        await session.release();
       }
-    } finally {
-      await est.dispose();
-      await session.release();
-    }
-  });
+    },
+  );
 }
 
 test.run();

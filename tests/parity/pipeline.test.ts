@@ -63,75 +63,80 @@ function hmPixel(
 }
 
 for (const [arch, flip] of cases) {
-  test(`${arch}, flip ${flip ? 'on' : 'off'}: estimate() matches the PyTorch reference pipeline on COCO photos`, async () => {
-    if (skipUnless(hasShared, `../shared/data/coco not found: pipeline parity skipped`)) return;
-    if (skipUnless(hasModel(arch), `${arch} test model missing: run npm run models`)) return;
-    const dir = modelDir(arch);
-    const spec = await cocoSpec();
-    const ref = await reference(arch, flip, spec);
-    // the reference runs the fp32 checkpoint: the fp32 weights, not the contract's recommended
-    // variant (res50 and hrformer_s also ship fp16 / int8 files, see tests/python/test_weights.py)
-    const est = await createEstimator({
-      model: dir,
-      backend: 'wasm',
-      flipTest: flip,
-      weights: 'fp32',
-    });
-    const dists: number[] = [];
-    const far: { d: number; score: number; ref: number }[] = [];
-    const results: EstimateResult[] = [];
-    try {
-      for (let i = 0; i < spec.length; i++) {
-        const r = await est.estimate(await readFile(spec[i].image), {
-          boxes: spec[i].boxes as any,
-        });
-        results.push(r);
-        assert.is(r.people.length, spec[i].boxes.length);
-        r.people.forEach((p, b) => {
-          const [px, py] = hmPixel(spec[i].boxes[b], est.info);
-          p.keypoints.forEach((k, j) => {
-            const [x, y, score] = ref[i].keypoints[b][j];
-            const d = Math.hypot((k.x - x) / px, (k.y - y) / py);
-            dists.push(d);
-            if (d > 1) far.push({ d, score: k.score, ref: score });
+  test(
+    `${arch}, flip ${flip ? 'on' : 'off'}: ` +
+      `estimate() matches the PyTorch reference pipeline on COCO photos`,
+    async () => {
+      if (skipUnless(hasShared, `../shared/data/coco not found: pipeline parity skipped`)) return;
+      if (skipUnless(hasModel(arch), `${arch} test model missing: run npm run models`)) return;
+      const dir = modelDir(arch);
+      const spec = await cocoSpec();
+      const ref = await reference(arch, flip, spec);
+      // the reference runs the fp32 checkpoint: the fp32 weights, not the contract's recommended
+      // variant (res50 and hrformer_s also ship fp16 / int8 files, see
+      // tests/python/test_weights.py)
+      const est = await createEstimator({
+        model: dir,
+        backend: 'wasm',
+        flipTest: flip,
+        weights: 'fp32',
+      });
+      const dists: number[] = [];
+      const far: { d: number; score: number; ref: number }[] = [];
+      const results: EstimateResult[] = [];
+      try {
+        for (let i = 0; i < spec.length; i++) {
+          const r = await est.estimate(await readFile(spec[i].image), {
+            boxes: spec[i].boxes as any,
           });
-        });
+          results.push(r);
+          assert.is(r.people.length, spec[i].boxes.length);
+          r.people.forEach((p, b) => {
+            const [px, py] = hmPixel(spec[i].boxes[b], est.info);
+            p.keypoints.forEach((k, j) => {
+              const [x, y, score] = ref[i].keypoints[b][j];
+              const d = Math.hypot((k.x - x) / px, (k.y - y) / py);
+              dists.push(d);
+              if (d > 1) far.push({ d, score: k.score, ref: score });
+            });
+          });
+        }
+      } finally {
+        await est.dispose();
       }
-    } finally {
-      await est.dispose();
-    }
-    const within = dists.filter((d) => d <= 0.25).length / dists.length;
-    const worst = Math.max(...dists);
-    console.log(
-      `    ${arch} flip=${flip}: ${dists.length} keypoints, ${
-        (100 * within).toFixed(2)
-      }% within 0.25 hm px, worst ${worst.toFixed(4)} hm px` +
-        (far.length
-          ? `; beyond 1 px: ${
-            far.map((f) =>
-              `${f.d.toFixed(1)} px (peak ${f.score.toFixed(5)} here, ${
-                f.ref.toFixed(5)
-              } in PyTorch)`
-            ).join(', ')
-          }`
-          : ''),
-    );
-    assert.ok(within >= 0.99, `only ${(100 * within).toFixed(2)}% within 0.25 heatmap px`);
-    // Beyond 1 px only where two peaks tie: the peak we took is as high as PyTorch's (within
-    // ONNX-vs-PyTorch rounding of the heatmaps, 1e-3), so the runtimes' last bits chose
-    // between equal maxima; any other far keypoint fails, and ties stay rare.
-    const untied = far.filter((f) => Math.abs(f.score - f.ref) > 2e-3);
-    assert.equal(
-      untied,
-      [],
-      `keypoints far from the reference without a tie: ${JSON.stringify(untied)}`,
-    );
-    assert.ok(
-      far.length <= Math.ceil(0.005 * dists.length),
-      `${far.length} keypoints beyond 1 heatmap px`,
-    );
-    wasmResults.set(`${arch}/${flip}`, results);
-  });
+      const within = dists.filter((d) => d <= 0.25).length / dists.length;
+      const worst = Math.max(...dists);
+      console.log(
+        `    ${arch} flip=${flip}: ${dists.length} keypoints, ${
+          (100 * within).toFixed(2)
+        }% within 0.25 hm px, worst ${worst.toFixed(4)} hm px` +
+          (far.length
+            ? `; beyond 1 px: ${
+              far.map((f) =>
+                `${f.d.toFixed(1)} px (peak ${f.score.toFixed(5)} here, ${
+                  f.ref.toFixed(5)
+                } in PyTorch)`
+              ).join(', ')
+            }`
+            : ''),
+      );
+      assert.ok(within >= 0.99, `only ${(100 * within).toFixed(2)}% within 0.25 heatmap px`);
+      // Beyond 1 px only where two peaks tie: the peak we took is as high as PyTorch's (within
+      // ONNX-vs-PyTorch rounding of the heatmaps, 1e-3), so the runtimes' last bits chose
+      // between equal maxima; any other far keypoint fails, and ties stay rare.
+      const untied = far.filter((f) => Math.abs(f.score - f.ref) > 2e-3);
+      assert.equal(
+        untied,
+        [],
+        `keypoints far from the reference without a tie: ${JSON.stringify(untied)}`,
+      );
+      assert.ok(
+        far.length <= Math.ceil(0.005 * dists.length),
+        `${far.length} keypoints beyond 1 heatmap px`,
+      );
+      wasmResults.set(`${arch}/${flip}`, results);
+    },
+  );
 }
 
 /**
@@ -144,74 +149,79 @@ for (const [arch, flip] of cases) {
 const TIE = 1e-5;
 
 for (const flipTest of [true, false]) {
-  test(`res50, flip ${flipTest ? 'on' : 'off'}: native keypoints equal WASM's within 0.01 heatmap px on the COCO photos`, async () => {
-    if (
-      skipUnless(
-        typeof (await loadNative(NATIVE_PACKAGE)) !== 'string',
-        'onnxruntime-node not installed',
-      )
-    ) return;
-    if (
-      skipUnless(
-        hasShared && hasModel('res50'),
-        'native parity needs ../shared/data/coco and the res50 test model',
-      )
-    ) return;
-    const wasm = wasmResults.get(`res50/${flipTest}`);
-    assert.ok(wasm, 'the WASM run of this case did not complete (see the test above)');
-    const spec = await cocoSpec();
-    const native = await createEstimator({
-      model: modelDir('res50'),
-      backend: 'native',
-      weights: 'fp32',
-    });
-    try {
-      assert.is(native.info.backend, 'native');
-      let worst = 0;
-      let worstScore = 0;
-      let n = 0;
-      const ties: string[] = [];
-      let ms = 0;
-      for (const [s, { image, boxes }] of spec.entries()) {
-        const a = await native.estimate(await readFile(image), { boxes: boxes as any, flipTest });
-        assert.is(a.backend, 'native');
-        ms += a.timings.inference;
-        a.people.forEach((p, i) => {
-          const [px, py] = hmPixel(boxes[i], native.info);
-          p.keypoints.forEach((k, j) => {
-            const q = wasm[s].people[i].keypoints[j];
-            const d = Math.hypot((k.x - q.x) / px, (k.y - q.y) / py);
-            const ds = Math.abs(k.score - q.score);
-            worstScore = Math.max(worstScore, ds);
-            n++;
-            if (d <= 0.01) worst = Math.max(worst, d);
-            else {
-              assert.ok(
-                ds <= TIE * Math.abs(q.score),
-                `${image} box ${i} ${k.name} moved ${d} heatmap px with scores ${k.score} vs ${q.score}: not a tie`,
-              );
-              ties.push(
-                `${image.slice(-16)} box ${i} ${k.name}: ${
-                  d.toFixed(2)
-                } hm px, scores ${k.score} / ${q.score}`,
-              );
-            }
+  test(
+    `res50, flip ${flipTest ? 'on' : 'off'}: ` +
+      `native keypoints equal WASM's within 0.01 heatmap px on the COCO photos`,
+    async () => {
+      if (
+        skipUnless(
+          typeof (await loadNative(NATIVE_PACKAGE)) !== 'string',
+          'onnxruntime-node not installed',
+        )
+      ) return;
+      if (
+        skipUnless(
+          hasShared && hasModel('res50'),
+          'native parity needs ../shared/data/coco and the res50 test model',
+        )
+      ) return;
+      const wasm = wasmResults.get(`res50/${flipTest}`);
+      assert.ok(wasm, 'the WASM run of this case did not complete (see the test above)');
+      const spec = await cocoSpec();
+      const native = await createEstimator({
+        model: modelDir('res50'),
+        backend: 'native',
+        weights: 'fp32',
+      });
+      try {
+        assert.is(native.info.backend, 'native');
+        let worst = 0;
+        let worstScore = 0;
+        let n = 0;
+        const ties: string[] = [];
+        let ms = 0;
+        for (const [s, { image, boxes }] of spec.entries()) {
+          const a = await native.estimate(await readFile(image), { boxes: boxes as any, flipTest });
+          assert.is(a.backend, 'native');
+          ms += a.timings.inference;
+          a.people.forEach((p, i) => {
+            const [px, py] = hmPixel(boxes[i], native.info);
+            p.keypoints.forEach((k, j) => {
+              const q = wasm[s].people[i].keypoints[j];
+              const d = Math.hypot((k.x - q.x) / px, (k.y - q.y) / py);
+              const ds = Math.abs(k.score - q.score);
+              worstScore = Math.max(worstScore, ds);
+              n++;
+              if (d <= 0.01) worst = Math.max(worst, d);
+              else {
+                assert.ok(
+                  ds <= TIE * Math.abs(q.score),
+                  `${image} box ${i} ${k.name} moved ${d} heatmap px ` +
+                    `with scores ${k.score} vs ${q.score}: not a tie`,
+                );
+                ties.push(
+                  `${image.slice(-16)} box ${i} ${k.name}: ${
+                    d.toFixed(2)
+                  } hm px, scores ${k.score} / ${q.score}`,
+                );
+              }
+            });
           });
-        });
+        }
+        console.log(
+          `    flip ${flipTest ? 'on' : 'off'}: ${
+            n - ties.length
+          } of ${n} keypoints within 0.01 hm px (worst ${worst.toExponential(2)}), scores within ${
+            worstScore.toExponential(2)
+          }; native inference ${ms.toFixed(0)} ms`,
+        );
+        for (const t of ties) console.log(`      near tie: ${t}`);
+        assert.ok(ties.length <= n / 500, `${ties.length} near ties of ${n} keypoints`);
+      } finally {
+        await native.dispose();
       }
-      console.log(
-        `    flip ${flipTest ? 'on' : 'off'}: ${
-          n - ties.length
-        } of ${n} keypoints within 0.01 hm px (worst ${worst.toExponential(2)}), scores within ${
-          worstScore.toExponential(2)
-        }; native inference ${ms.toFixed(0)} ms`,
-      );
-      for (const t of ties) console.log(`      near tie: ${t}`);
-      assert.ok(ties.length <= n / 500, `${ties.length} near ties of ${n} keypoints`);
-    } finally {
-      await native.dispose();
-    }
-  });
+    },
+  );
 }
 
 test.run();

@@ -14,7 +14,8 @@ import { createPoseSession } from '../../src/runtime/session.ts';
 const SCRIPT = `
 import sys, json, numpy as np, onnx, torch, torch.nn.functional as F
 from onnx import numpy_helper
-kind, model_path, input_path, out_path, shape = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], json.loads(sys.argv[5])
+kind, model_path, input_path, out_path = sys.argv[1:5]
+shape = json.loads(sys.argv[5])
 m = onnx.load(model_path)
 onnx.checker.check_model(m, full_check=True)
 w = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in m.graph.initializer}
@@ -65,49 +66,53 @@ const cases = [
 ];
 
 for (const c of cases) {
-  test(`${c.kind} model ${c.shape.join('x')}: onnx.checker passes and onnxruntime-web equals PyTorch`, async () => {
-    if (
-      skipUnless(
-        hasPython('torch', 'onnx'),
-        'the tiny models are checked against PyTorch and onnx (apt: python3-torch python3-onnx)',
-      )
-    ) return;
-    const tmp = await tempDir('srpose-tinycheck-');
-    const onnx = await c.onnx();
-    const input = new Float32Array(c.shape.reduce((a, b) => a * b)).map((_, i) =>
-      Math.sin(i * 0.013) * 2 + Math.cos(i * 0.7)
-    );
-    await writeFile(join(tmp, 'model.onnx'), onnx);
-    await writeF32(join(tmp, 'input.f32'), input);
-    const meta = await python([
-      '-c',
-      SCRIPT,
-      c.kind,
-      join(tmp, 'model.onnx'),
-      join(tmp, 'input.f32'),
-      join(tmp, 'out.f32'),
-      JSON.stringify(c.shape),
-    ]);
-    assert.equal(meta.shape, c.out);
-    const want = await readF32(join(tmp, 'out.f32'));
-    const s = await createPoseSession(onnx, c.io, { backend: 'wasm' });
-    try {
-      const got = await s.run(input, c.shape);
-      assert.equal(Array.from(got.dims), c.out);
-      let d = 0, range = 0;
-      for (let i = 0; i < want.length; i++) {
-        d = Math.max(d, Math.abs(got.data[i] - want[i]));
-        range = Math.max(range, Math.abs(want[i]));
-      }
-      assert.ok(range > 0.1, `degenerate output (max |y| ${range})`);
-      assert.ok(
-        d <= 1e-5 * Math.max(1, range),
-        `onnxruntime-web vs PyTorch: max |diff| ${d} (max |y| ${range})`,
+  test(
+    `${c.kind} model ${c.shape.join('x')}: ` +
+      `onnx.checker passes and onnxruntime-web equals PyTorch`,
+    async () => {
+      if (
+        skipUnless(
+          hasPython('torch', 'onnx'),
+          'the tiny models are checked against PyTorch and onnx (apt: python3-torch python3-onnx)',
+        )
+      ) return;
+      const tmp = await tempDir('srpose-tinycheck-');
+      const onnx = await c.onnx();
+      const input = new Float32Array(c.shape.reduce((a, b) => a * b)).map((_, i) =>
+        Math.sin(i * 0.013) * 2 + Math.cos(i * 0.7)
       );
-    } finally {
-      await s.release();
-    }
-  });
+      await writeFile(join(tmp, 'model.onnx'), onnx);
+      await writeF32(join(tmp, 'input.f32'), input);
+      const meta = await python([
+        '-c',
+        SCRIPT,
+        c.kind,
+        join(tmp, 'model.onnx'),
+        join(tmp, 'input.f32'),
+        join(tmp, 'out.f32'),
+        JSON.stringify(c.shape),
+      ]);
+      assert.equal(meta.shape, c.out);
+      const want = await readF32(join(tmp, 'out.f32'));
+      const s = await createPoseSession(onnx, c.io, { backend: 'wasm' });
+      try {
+        const got = await s.run(input, c.shape);
+        assert.equal(Array.from(got.dims), c.out);
+        let d = 0, range = 0;
+        for (let i = 0; i < want.length; i++) {
+          d = Math.max(d, Math.abs(got.data[i] - want[i]));
+          range = Math.max(range, Math.abs(want[i]));
+        }
+        assert.ok(range > 0.1, `degenerate output (max |y| ${range})`);
+        assert.ok(
+          d <= 1e-5 * Math.max(1, range),
+          `onnxruntime-web vs PyTorch: max |diff| ${d} (max |y| ${range})`,
+        );
+      } finally {
+        await s.release();
+      }
+    },
+  );
 }
 
 test.run();

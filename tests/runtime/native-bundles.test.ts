@@ -59,31 +59,35 @@ console.log(JSON.stringify({ backend: r.backend, threads: r.threads, people: r.p
 await est.dispose();
 `;
 
-test('plain Node running the built library (dist/srpose.mjs) loads onnxruntime-node from node_modules', async () => {
-  if (
-    skipUnless(
-      existsSync(join(ROOT, 'dist', 'srpose.mjs')),
-      'dist/srpose.mjs missing: run npm run build',
-    )
-  ) return;
-  if (skipUnless(typeof (await loadNative()) !== 'string', 'onnxruntime-node not installed')) {
-    return;
-  }
-  const dir = await tempDir('srpose-native-lib-');
-  await writeFile(join(dir, 'srpose.json'), JSON.stringify(tinyConfig()));
-  await writeFile(join(dir, 'model.onnx'), await tinyOnnx());
-  const lib = pathToFileURL(join(ROOT, 'dist', 'srpose.mjs')).href;
-  const out = await new Promise<string>((resolve, reject) =>
-    execFile(
-      'node',
-      ['--input-type=module', '-e', PROBE, lib, dir],
-      { cwd: ROOT },
-      (e, stdout, stderr) => (e ? reject(new Error(stderr)) : resolve(stdout)),
-    )
-  );
-  const r = JSON.parse(out.trim().split('\n').pop()!);
-  assert.is(r.backend, 'native');
-  assert.is(r.people, 1);
-});
+test(
+  'plain Node running the built library (dist/srpose.mjs) ' +
+    'loads onnxruntime-node from node_modules',
+  async () => {
+    if (
+      skipUnless(
+        existsSync(join(ROOT, 'dist', 'srpose.mjs')),
+        'dist/srpose.mjs missing: run npm run build',
+      )
+    ) return;
+    if (skipUnless(typeof (await loadNative()) !== 'string', 'onnxruntime-node not installed')) {
+      return;
+    }
+    const dir = await tempDir('srpose-native-lib-');
+    await writeFile(join(dir, 'srpose.json'), JSON.stringify(tinyConfig()));
+    await writeFile(join(dir, 'model.onnx'), await tinyOnnx());
+    const lib = pathToFileURL(join(ROOT, 'dist', 'srpose.mjs')).href;
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(
+        'node',
+        ['--input-type=module', '-e', PROBE, lib, dir],
+        { cwd: ROOT },
+        (e, stdout, stderr) => (e ? reject(new Error(stderr)) : resolve(stdout)),
+      )
+    );
+    const r = JSON.parse(out.trim().split('\n').pop()!);
+    assert.is(r.backend, 'native');
+    assert.is(r.people, 1);
+  },
+);
 
 test.run();

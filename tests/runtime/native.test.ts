@@ -24,37 +24,40 @@ test('onnxruntime-node is installed and loads here', async () => {
   if (typeof native !== 'string') assert.match(native.version, /^1\.30\./);
 });
 
-test('backend native runs with all cores as intra-op threads, or the threads asked for', async () => {
-  if (skipUnless(installed, 'onnxruntime-node not installed')) return;
-  const onnx = await tinyOnnx();
-  const s = await createPoseSession(onnx, io, { backend: 'native' });
-  const one = await createPoseSession(onnx, io, { backend: 'native', threads: 1 });
-  const wasm = await createPoseSession(onnx, io, { backend: 'wasm' });
-  try {
-    assert.is(s.backend, 'native');
-    assert.is(s.threads, await availableCores());
-    assert.is(s.fallbackReason, undefined);
-    assert.is(one.threads, 1);
-    const a = await s.run(input, [2, 3, 256, 192]);
-    const b = await wasm.run(input, [2, 3, 256, 192]);
-    assert.equal(Array.from(a.dims), [2, 17, 64, 48]);
-    assert.ok(a.data instanceof Float32Array);
-    let d = 0;
-    for (let i = 0; i < a.data.length; i++) d = Math.max(d, Math.abs(a.data[i] - b.data[i]));
-    assert.ok(d < 1e-4, `native vs wasm differ by ${d}`);
-    // Runs in flight at once on one session: each gets its own answer; release waits for them.
-    const many = await Promise.all([0, 1, 2].map(() => one.run(input, [2, 3, 256, 192])));
-    for (const m of many) {
-      assert.equal(Array.from(m.data.subarray(0, 64)), Array.from(many[0].data.subarray(0, 64)));
+test(
+  'backend native runs with all cores as intra-op threads, or the threads asked for',
+  async () => {
+    if (skipUnless(installed, 'onnxruntime-node not installed')) return;
+    const onnx = await tinyOnnx();
+    const s = await createPoseSession(onnx, io, { backend: 'native' });
+    const one = await createPoseSession(onnx, io, { backend: 'native', threads: 1 });
+    const wasm = await createPoseSession(onnx, io, { backend: 'wasm' });
+    try {
+      assert.is(s.backend, 'native');
+      assert.is(s.threads, await availableCores());
+      assert.is(s.fallbackReason, undefined);
+      assert.is(one.threads, 1);
+      const a = await s.run(input, [2, 3, 256, 192]);
+      const b = await wasm.run(input, [2, 3, 256, 192]);
+      assert.equal(Array.from(a.dims), [2, 17, 64, 48]);
+      assert.ok(a.data instanceof Float32Array);
+      let d = 0;
+      for (let i = 0; i < a.data.length; i++) d = Math.max(d, Math.abs(a.data[i] - b.data[i]));
+      assert.ok(d < 1e-4, `native vs wasm differ by ${d}`);
+      // Runs in flight at once on one session: each gets its own answer; release waits for them.
+      const many = await Promise.all([0, 1, 2].map(() => one.run(input, [2, 3, 256, 192])));
+      for (const m of many) {
+        assert.equal(Array.from(m.data.subarray(0, 64)), Array.from(many[0].data.subarray(0, 64)));
+      }
+      const late = one.run(input.subarray(0, 3 * 256 * 192), [1, 3, 256, 192]);
+      await one.release();
+      assert.equal(Array.from((await late).dims), [1, 17, 64, 48]);
+    } finally {
+      await s.release();
+      await wasm.release();
     }
-    const late = one.run(input.subarray(0, 3 * 256 * 192), [1, 3, 256, 192]);
-    await one.release();
-    assert.equal(Array.from((await late).dims), [1, 17, 64, 48]);
-  } finally {
-    await s.release();
-    await wasm.release();
-  }
-});
+  },
+);
 
 test('auto prefers native where onnxruntime-node loads', async () => {
   if (skipUnless(installed, 'onnxruntime-node not installed')) return;
@@ -74,36 +77,39 @@ test('auto prefers native where onnxruntime-node loads', async () => {
   }
 });
 
-test('without the package: auto falls back to WASM with the reason, native is BACKEND_UNAVAILABLE', async () => {
-  const onnx = await tinyOnnx();
-  const s = await createPoseSession(onnx, io, { backend: 'auto', nativeModule: MISSING });
-  try {
-    assert.is(s.backend, 'wasm');
-    assert.match(s.fallbackReason ?? '', new RegExp(`${MISSING} is not installed`));
-  } finally {
-    await s.release();
-  }
-  await rejects(
-    createPoseSession(onnx, io, { backend: 'native', nativeModule: MISSING }),
-    'BACKEND_UNAVAILABLE',
-    /is not installed/,
-  );
-  // The same through SRPOSE_NATIVE_MODULE, which createEstimator (and the servers) read.
-  process.env.SRPOSE_NATIVE_MODULE = MISSING;
-  try {
-    const est = await createEstimator({ model: { onnx, config: tinyConfig() } });
-    assert.is(est.info.backend, 'wasm');
-    assert.match(est.info.fallbackReason ?? '', /not installed/);
-    await est.dispose();
+test(
+  'without the package: auto falls back to WASM with the reason, native is BACKEND_UNAVAILABLE',
+  async () => {
+    const onnx = await tinyOnnx();
+    const s = await createPoseSession(onnx, io, { backend: 'auto', nativeModule: MISSING });
+    try {
+      assert.is(s.backend, 'wasm');
+      assert.match(s.fallbackReason ?? '', new RegExp(`${MISSING} is not installed`));
+    } finally {
+      await s.release();
+    }
     await rejects(
-      createEstimator({ model: { onnx, config: tinyConfig() }, backend: 'native' }),
+      createPoseSession(onnx, io, { backend: 'native', nativeModule: MISSING }),
       'BACKEND_UNAVAILABLE',
-      new RegExp(MISSING),
+      /is not installed/,
     );
-  } finally {
-    delete process.env.SRPOSE_NATIVE_MODULE;
-  }
-});
+    // The same through SRPOSE_NATIVE_MODULE, which createEstimator (and the servers) read.
+    process.env.SRPOSE_NATIVE_MODULE = MISSING;
+    try {
+      const est = await createEstimator({ model: { onnx, config: tinyConfig() } });
+      assert.is(est.info.backend, 'wasm');
+      assert.match(est.info.fallbackReason ?? '', /not installed/);
+      await est.dispose();
+      await rejects(
+        createEstimator({ model: { onnx, config: tinyConfig() }, backend: 'native' }),
+        'BACKEND_UNAVAILABLE',
+        new RegExp(MISSING),
+      );
+    } finally {
+      delete process.env.SRPOSE_NATIVE_MODULE;
+    }
+  },
+);
 
 test('native: bytes that are not ONNX are MODEL_INVALID, bad threads INVALID_OPTION', async () => {
   if (skipUnless(installed, 'onnxruntime-node not installed')) return;

@@ -62,28 +62,32 @@ if (!suiteSkipped(requirement([hasShared, 'server app tests need ../shared/data/
     assert.equal(body.image, ref.image);
   });
 
-  test(`the bad-input suite (${badInputCases().length} cases): status and code each, then a good request still works`, async () => {
-    const a = await app();
-    const cases = badInputCases();
-    assert.ok(cases.length >= 30);
-    const wrong: string[] = [];
-    for (const c of cases) {
-      const res = await a.fetch(caseRequest(c, BASE));
-      const body = await res.json().catch(() => null);
-      if (
-        res.status !== c.status || body?.error?.code !== c.code ||
-        typeof body?.error?.message !== 'string'
-      ) {
-        wrong.push(`${c.name}: ${res.status} ${JSON.stringify(body)}`);
+  test(
+    `the bad-input suite (${badInputCases().length} cases): ` +
+      `status and code each, then a good request still works`,
+    async () => {
+      const a = await app();
+      const cases = badInputCases();
+      assert.ok(cases.length >= 30);
+      const wrong: string[] = [];
+      for (const c of cases) {
+        const res = await a.fetch(caseRequest(c, BASE));
+        const body = await res.json().catch(() => null);
+        if (
+          res.status !== c.status || body?.error?.code !== c.code ||
+          typeof body?.error?.message !== 'string'
+        ) {
+          wrong.push(`${c.name}: ${res.status} ${JSON.stringify(body)}`);
+        }
+        if (res.headers.get('x-error-code') !== c.code) {
+          wrong.push(`${c.name}: X-Error-Code ${res.headers.get('x-error-code')}`);
+        }
       }
-      if (res.headers.get('x-error-code') !== c.code) {
-        wrong.push(`${c.name}: X-Error-Code ${res.headers.get('x-error-code')}`);
-      }
-    }
-    assert.equal(wrong, []);
-    assert.is((await a.fetch(goodRequest(BASE))).status, 200);
-    assert.is(logs.some((l) => l.includes('"stack"') || l.includes('    at ')), false);
-  });
+      assert.equal(wrong, []);
+      assert.is((await a.fetch(goodRequest(BASE))).status, 200);
+      assert.is(logs.some((l) => l.includes('"stack"') || l.includes('    at ')), false);
+    },
+  );
 
   test('multipart/form-data with image, boxes, flip and format=coco', async () => {
     const a = await app();
@@ -109,25 +113,31 @@ if (!suiteSkipped(requirement([hasShared, 'server app tests need ../shared/data/
     assert.equal(results[1].bbox, [10, 10, 100, 200]);
   });
 
-  test('queue full: 503 BUSY with Retry-After; past the deadline: 504 TIMEOUT; the app keeps answering', async () => {
-    const a = await app({ concurrency: 1, maxQueue: 1, flipTest: true });
-    await a.ready();
-    const answers = await Promise.all(Array.from({ length: 6 }, () => a.fetch(goodRequest(BASE))));
-    const statuses = answers.map((r) => r.status).sort();
-    assert.ok(statuses.filter((s) => s === 200).length >= 2, String(statuses));
-    const busy = answers.filter((r) => r.status === 503);
-    assert.ok(busy.length >= 1, String(statuses));
-    assert.is(busy[0].headers.get('retry-after'), '1');
-    assert.is((await busy[0].json()).error.code, 'BUSY');
+  test(
+    'queue full: 503 BUSY with Retry-After; ' +
+      'past the deadline: 504 TIMEOUT; the app keeps answering',
+    async () => {
+      const a = await app({ concurrency: 1, maxQueue: 1, flipTest: true });
+      await a.ready();
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, () => a.fetch(goodRequest(BASE))),
+      );
+      const statuses = answers.map((r) => r.status).sort();
+      assert.ok(statuses.filter((s) => s === 200).length >= 2, String(statuses));
+      const busy = answers.filter((r) => r.status === 503);
+      assert.ok(busy.length >= 1, String(statuses));
+      assert.is(busy[0].headers.get('retry-after'), '1');
+      assert.is((await busy[0].json()).error.code, 'BUSY');
 
-    const slow = await app({ timeoutMs: 1 });
-    await slow.ready();
-    const late = await slow.fetch(goodRequest(BASE));
-    assert.is(late.status, 504);
-    assert.is((await late.json()).error.code, 'TIMEOUT');
-    const health = await (await slow.fetch(new Request(`${BASE}/healthz`))).json();
-    assert.is(health.status, 'ok');
-  });
+      const slow = await app({ timeoutMs: 1 });
+      await slow.ready();
+      const late = await slow.fetch(goodRequest(BASE));
+      assert.is(late.status, 504);
+      assert.is((await late.json()).error.code, 'TIMEOUT');
+      const health = await (await slow.fetch(new Request(`${BASE}/healthz`))).json();
+      assert.is(health.status, 'ok');
+    },
+  );
 
   test('CORS: preflight and exposed headers only when configured', async () => {
     const open = await app({ cors: ['https://app.example'] });
@@ -172,82 +182,90 @@ test('healthz, openapi.json and models; the model loads once and lazily', async 
   assert.is((await (await a.fetch(new Request(`${BASE}/healthz`))).json()).model, 'ready');
 });
 
-test('openapi.json describes what the server parses and answers: every parameter, each enumerated value, every result field', async () => {
-  const a = await app();
-  const doc = await (await a.fetch(new Request(`${BASE}/openapi.json`))).json();
-  const post = doc.paths['/v1/estimate'].post;
-  const query = post.parameters.map((p: any) => p.name);
-  assert.equal(query, ['boxes', 'flip', 'format', 'image_id']);
-  assert.equal(Object.keys(post.requestBody.content['multipart/form-data'].schema.properties), [
-    'image',
-    ...query,
-  ]);
-  const png = await encodePng({
-    data: new Uint8Array(64 * 48 * 3).map((_, i) => (i * 13) & 255),
-    width: 64,
-    height: 48,
-  });
-  const auth = { authorization: `Bearer ${API_KEY}`, 'content-type': 'image/png' };
-  const ask = (q: string) =>
-    a.fetch(
-      new Request(`${BASE}/v1/estimate?${q}`, {
-        method: 'POST',
-        body: png as BodyInit,
-        headers: auth,
-      }),
+test(
+  'openapi.json describes what the server parses and answers: ' +
+    'every parameter, each enumerated value, every result field',
+  async () => {
+    const a = await app();
+    const doc = await (await a.fetch(new Request(`${BASE}/openapi.json`))).json();
+    const post = doc.paths['/v1/estimate'].post;
+    const query = post.parameters.map((p: any) => p.name);
+    assert.equal(query, ['boxes', 'flip', 'format', 'image_id']);
+    assert.equal(Object.keys(post.requestBody.content['multipart/form-data'].schema.properties), [
+      'image',
+      ...query,
+    ]);
+    const png = await encodePng({
+      data: new Uint8Array(64 * 48 * 3).map((_, i) => (i * 13) & 255),
+      width: 64,
+      height: 48,
+    });
+    const auth = { authorization: `Bearer ${API_KEY}`, 'content-type': 'image/png' };
+    const ask = (q: string) =>
+      a.fetch(
+        new Request(`${BASE}/v1/estimate?${q}`, {
+          method: 'POST',
+          body: png as BodyInit,
+          headers: auth,
+        }),
+      );
+    // every enumerated value of a parameter is accepted, one outside the list is refused
+    for (const p of post.parameters.filter((p: any) => p.schema.enum)) {
+      for (const v of p.schema.enum) {
+        assert.is((await ask(`${p.name}=${v}`)).status, 200, `${p.name}=${v}`);
+      }
+      assert.is((await ask(`${p.name}=not-a-value`)).status, 400, `${p.name}=not-a-value`);
+    }
+    const result = await (await ask('boxes=[[2,2,40,30]]')).json();
+    const schema = doc.components.schemas.EstimateResult.properties;
+    for (const [k, v] of Object.entries(result)) {
+      assert.ok(schema[k], `result field ${k} is not in the document`);
+      if (schema[k].enum) {
+        assert.ok(schema[k].enum.includes(v), `${k}: ${v} is not in ${schema[k].enum}`);
+      }
+    }
+    assert.ok(
+      schema.decode.enum.includes('associative-embedding'),
+      'bottom-up models answer decode associative-embedding',
     );
-  // every enumerated value of a parameter is accepted, one outside the list is refused
-  for (const p of post.parameters.filter((p: any) => p.schema.enum)) {
-    for (const v of p.schema.enum) {
-      assert.is((await ask(`${p.name}=${v}`)).status, 200, `${p.name}=${v}`);
-    }
-    assert.is((await ask(`${p.name}=not-a-value`)).status, 400, `${p.name}=not-a-value`);
-  }
-  const result = await (await ask('boxes=[[2,2,40,30]]')).json();
-  const schema = doc.components.schemas.EstimateResult.properties;
-  for (const [k, v] of Object.entries(result)) {
-    assert.ok(schema[k], `result field ${k} is not in the document`);
-    if (schema[k].enum) {
-      assert.ok(schema[k].enum.includes(v), `${k}: ${v} is not in ${schema[k].enum}`);
-    }
-  }
-  assert.ok(
-    schema.decode.enum.includes('associative-embedding'),
-    'bottom-up models answer decode associative-embedding',
-  );
-  assert.equal(schema.weights.enum, ['fp32', 'fp16', 'int8']);
-});
+    assert.equal(schema.weights.enum, ['fp32', 'fp16', 'int8']);
+  },
+);
 
-test('a model that cannot load: 503 with its code, retried on the next request; no token in answers or logs', async () => {
-  const secret = 'hf_SECRET_token_never_shown';
-  const seen: string[] = [];
-  const a = createApp({
-    model: 'srpose/unreachable',
-    hubUrl: 'http://127.0.0.1:9',
-    accessToken: secret,
-    cacheDir: '/nonexistent-srpose-cache',
-    backend: 'wasm',
-    log: (e) => seen.push(JSON.stringify(e)),
-  });
-  apps.push(a);
-  const r1 = await a.fetch(new Request(`${BASE}/v1/models`));
-  assert.is(r1.status, 503);
-  const b1 = await r1.text();
-  assert.match(b1, /MODEL_/);
-  assert.ok(r1.headers.get('retry-after'));
-  const h = await (await a.fetch(new Request(`${BASE}/healthz`))).json();
-  assert.is(h.model, 'failed');
-  const r2 = await a.fetch(new Request(`${BASE}/v1/models`));
-  assert.is(r2.status, 503); // tried again, not a cached failure
-  const all = b1 + (await r2.text()) + JSON.stringify(h) + seen.join('\n');
-  assert.is(all.includes(secret), false);
-  assert.ok(seen.some((l) => l.includes('"level":"error"')));
+test(
+  'a model that cannot load: 503 with its code, ' +
+    'retried on the next request; no token in answers or logs',
+  async () => {
+    const secret = 'hf_SECRET_token_never_shown';
+    const seen: string[] = [];
+    const a = createApp({
+      model: 'srpose/unreachable',
+      hubUrl: 'http://127.0.0.1:9',
+      accessToken: secret,
+      cacheDir: '/nonexistent-srpose-cache',
+      backend: 'wasm',
+      log: (e) => seen.push(JSON.stringify(e)),
+    });
+    apps.push(a);
+    const r1 = await a.fetch(new Request(`${BASE}/v1/models`));
+    assert.is(r1.status, 503);
+    const b1 = await r1.text();
+    assert.match(b1, /MODEL_/);
+    assert.ok(r1.headers.get('retry-after'));
+    const h = await (await a.fetch(new Request(`${BASE}/healthz`))).json();
+    assert.is(h.model, 'failed');
+    const r2 = await a.fetch(new Request(`${BASE}/v1/models`));
+    assert.is(r2.status, 503); // tried again, not a cached failure
+    const all = b1 + (await r2.text()) + JSON.stringify(h) + seen.join('\n');
+    assert.is(all.includes(secret), false);
+    assert.ok(seen.some((l) => l.includes('"level":"error"')));
 
-  const none = createApp({ log: false });
-  const r3 = await none.fetch(new Request(`${BASE}/v1/models`));
-  assert.is(r3.status, 503);
-  assert.match((await r3.json()).error.message, /SRPOSE_MODEL/);
-});
+    const none = createApp({ log: false });
+    const r3 = await none.fetch(new Request(`${BASE}/v1/models`));
+    assert.is(r3.status, 503);
+    assert.match((await r3.json()).error.message, /SRPOSE_MODEL/);
+  },
+);
 
 test('settings from an environment: typed errors for bad values', async () => {
   const { appOptionsFromEnv } = await import('../../src/server/settings.ts');

@@ -35,49 +35,55 @@ const post = (body: BodyInit, type?: string, query = '') =>
     }),
   );
 
-test('POST /v1/estimate with a bottom-up model: every person, equal to estimate() in-process', async () => {
-  const res = await post(png as BodyInit, 'image/png');
-  assert.is(res.status, 200);
-  const body = await res.json();
-  assert.is(body.decode, 'associative-embedding');
-  assert.is(body.people.length, DOTS.length);
-  const est = await createEstimator({
-    model: { onnx: await tinyBottomUpOnnx(), config: tinyBottomUpConfig() },
-    backend: 'wasm',
-  });
-  try {
-    const ref = await est.estimate(png);
-    assert.equal(body.people, ref.people);
-  } finally {
-    await est.dispose();
-  }
-  for (const d of DOTS) {
-    assert.ok(
-      body.people.some((p: any) =>
-        Math.abs(p.keypoints[5].x - (d.x + 0.75)) < 0.01 &&
-        Math.abs(p.keypoints[5].y - (d.y + 0.75)) < 0.01
-      ),
-      `dot ${d.x},${d.y}`,
-    );
-  }
-  const coco =
-    await (await post(png as BodyInit, 'image/png', '?format=coco&flip=false&image_id=7')).json();
-  assert.is(coco.length, DOTS.length);
-  assert.is(coco[0].image_id, 7);
-  assert.is(coco[0].keypoints.length, 51);
-});
+test(
+  'POST /v1/estimate with a bottom-up model: every person, equal to estimate() in-process',
+  async () => {
+    const res = await post(png as BodyInit, 'image/png');
+    assert.is(res.status, 200);
+    const body = await res.json();
+    assert.is(body.decode, 'associative-embedding');
+    assert.is(body.people.length, DOTS.length);
+    const est = await createEstimator({
+      model: { onnx: await tinyBottomUpOnnx(), config: tinyBottomUpConfig() },
+      backend: 'wasm',
+    });
+    try {
+      const ref = await est.estimate(png);
+      assert.equal(body.people, ref.people);
+    } finally {
+      await est.dispose();
+    }
+    for (const d of DOTS) {
+      assert.ok(
+        body.people.some((p: any) =>
+          Math.abs(p.keypoints[5].x - (d.x + 0.75)) < 0.01 &&
+          Math.abs(p.keypoints[5].y - (d.y + 0.75)) < 0.01
+        ),
+        `dot ${d.x},${d.y}`,
+      );
+    }
+    const coco =
+      await (await post(png as BodyInit, 'image/png', '?format=coco&flip=false&image_id=7')).json();
+    assert.is(coco.length, DOTS.length);
+    assert.is(coco[0].image_id, 7);
+    assert.is(coco[0].keypoints.length, 51);
+  },
+);
 
-test('boxes sent to a bottom-up model: 400 INVALID_OPTION saying why; then a good request works', async () => {
-  const f = new FormData();
-  f.append('image', new Blob([png as BlobPart], { type: 'image/png' }), 'dots.png');
-  f.append('boxes', JSON.stringify([[0, 0, 100, 100]]));
-  const res = await post(f);
-  assert.is(res.status, 400);
-  const body = await res.json();
-  assert.is(body.error.code, 'INVALID_OPTION');
-  assert.match(body.error.message, /bottom-up models take no boxes/);
-  assert.is((await post(png as BodyInit, 'image/png')).status, 200);
-});
+test(
+  'boxes sent to a bottom-up model: 400 INVALID_OPTION saying why; then a good request works',
+  async () => {
+    const f = new FormData();
+    f.append('image', new Blob([png as BlobPart], { type: 'image/png' }), 'dots.png');
+    f.append('boxes', JSON.stringify([[0, 0, 100, 100]]));
+    const res = await post(f);
+    assert.is(res.status, 400);
+    const body = await res.json();
+    assert.is(body.error.code, 'INVALID_OPTION');
+    assert.match(body.error.message, /bottom-up models take no boxes/);
+    assert.is((await post(png as BodyInit, 'image/png')).status, 200);
+  },
+);
 
 test('GET /v1/models tells the kind, the grouping settings and the decode', async () => {
   const info = (await (await app.fetch(new Request(`${BASE}/v1/models`))).json()).models[0];

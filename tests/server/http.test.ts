@@ -91,98 +91,106 @@ test.before(async () => {
 
 for (const runtime of ['node', 'deno'] as Runtime[]) {
   if (skipped) break;
-  test(`${runtime}: same keypoints as in-process, the bad-input suite over HTTP, still answering after`, async () => {
-    const server = await start(runtime, modelDir('res50'));
-    try {
-      const res = await fetch(goodRequest(server.url));
-      assert.is(res.status, 200, await res.clone().text());
-      const got: EstimateResult = await res.json();
-      assert.is(got.people.length, 1);
-      const worst = Math.max(
-        ...got.people[0].keypoints.map((k, i) =>
-          Math.hypot(
-            k.x - reference.people[0].keypoints[i].x,
-            k.y - reference.people[0].keypoints[i].y,
-          )
-        ),
-      );
-      assert.ok(worst <= 1e-3, `keypoints differ from in-process by ${worst} px`);
-
-      const wrong: string[] = [];
-      for (const c of badInputCases()) {
-        const r = await fetch(caseRequest(c, server.url));
-        const body = await r.json().catch(() => null);
-        if (r.status !== c.status || body?.error?.code !== c.code) {
-          wrong.push(`${c.name}: ${r.status} ${JSON.stringify(body)?.slice(0, 200)}`);
-        }
-      }
-      assert.equal(wrong, []);
-      const after = await fetch(goodRequest(server.url));
-      assert.is(after.status, 200);
-      assert.equal((await after.json()).people[0].keypoints, got.people[0].keypoints);
-      assert.not.match(server.output(), /\n\s+at /); // no stack traces in the log
-    } finally {
-      await server.stop();
-    }
-  });
-
-  test(`${runtime}: 200 requests at concurrency 8: all 200 or 503, none lost or malformed, memory flat`, async () => {
-    const server = await start(runtime, await tinyDir(), { SRPOSE_MAX_QUEUE: '4' });
-    try {
-      // Warm-up: every code path (decode, crop, both flip branches), alone and at the server's
-      // concurrency (native runs overlap, each with its own working memory), then the baseline.
-      for (let i = 0; i < 4; i++) {
-        assert.is((await fetch(goodRequest(server.url, { flip: i % 2 === 0 }))).status, 200);
-      }
-      // (48: RSS levels off after a few dozen concurrent requests; 16 left Deno at 1.44-1.52x)
-      await pool(
-        48,
-        8,
-        (i) =>
-          fetch(goodRequest(server.url, { flip: i % 2 === 0 }), {
-            signal: AbortSignal.timeout(60_000),
-          }).then((r) => r.body?.cancel()),
-      );
-      const warm = server.rss();
-      const t0 = Date.now();
-      const answers = await pool(200, 8, async (i) => {
-        const r = await fetch(goodRequest(server.url, { flip: i % 2 === 0 }), {
-          signal: AbortSignal.timeout(60_000),
-        });
-        const body = await r.json().catch(() => undefined);
-        return {
-          status: r.status,
-          ok: r.status === 200
-            ? body?.people?.[0]?.keypoints?.length === 17
-            : body?.error?.code === 'BUSY' && r.headers.get('retry-after') === '1',
-        };
-      });
-      const statuses = answers.map((a) => a.status);
-      assert.is(answers.length, 200);
-      assert.equal(statuses.filter((s) => s !== 200 && s !== 503), [], 'only 200 or 503');
-      assert.ok(answers.every((a) => a.ok), 'every answer well-formed');
-      assert.ok(
-        statuses.filter((s) => s === 200).length >= 100,
-        `${statuses.filter((s) => s === 200).length} of 200 served`,
-      );
-      const after = server.rss();
-      if (Number.isFinite(warm)) {
-        assert.ok(
-          after <= 1.5 * warm,
-          `RSS ${after / 2 ** 20} MiB after the run vs ${warm / 2 ** 20} MiB after warm-up`,
+  test(
+    `${runtime}: same keypoints as in-process, ` +
+      `the bad-input suite over HTTP, still answering after`,
+    async () => {
+      const server = await start(runtime, modelDir('res50'));
+      try {
+        const res = await fetch(goodRequest(server.url));
+        assert.is(res.status, 200, await res.clone().text());
+        const got: EstimateResult = await res.json();
+        assert.is(got.people.length, 1);
+        const worst = Math.max(
+          ...got.people[0].keypoints.map((k, i) =>
+            Math.hypot(
+              k.x - reference.people[0].keypoints[i].x,
+              k.y - reference.people[0].keypoints[i].y,
+            )
+          ),
         );
+        assert.ok(worst <= 1e-3, `keypoints differ from in-process by ${worst} px`);
+
+        const wrong: string[] = [];
+        for (const c of badInputCases()) {
+          const r = await fetch(caseRequest(c, server.url));
+          const body = await r.json().catch(() => null);
+          if (r.status !== c.status || body?.error?.code !== c.code) {
+            wrong.push(`${c.name}: ${r.status} ${JSON.stringify(body)?.slice(0, 200)}`);
+          }
+        }
+        assert.equal(wrong, []);
+        const after = await fetch(goodRequest(server.url));
+        assert.is(after.status, 200);
+        assert.equal((await after.json()).people[0].keypoints, got.people[0].keypoints);
+        assert.not.match(server.output(), /\n\s+at /); // no stack traces in the log
+      } finally {
+        await server.stop();
       }
-      const health = await (await fetch(`${server.url}/healthz`)).json();
-      assert.equal([health.running, health.queued], [0, 0]);
-      console.log(
-        `    ${runtime}: 200 requests in ${Date.now() - t0} ms, ${
-          statuses.filter((s) => s === 503).length
-        } x 503, RSS ${(warm / 2 ** 20).toFixed(0)} -> ${(after / 2 ** 20).toFixed(0)} MiB`,
-      );
-    } finally {
-      await server.stop();
-    }
-  });
+    },
+  );
+
+  test(
+    `${runtime}: 200 requests at concurrency 8: ` +
+      `all 200 or 503, none lost or malformed, memory flat`,
+    async () => {
+      const server = await start(runtime, await tinyDir(), { SRPOSE_MAX_QUEUE: '4' });
+      try {
+        // Warm-up: every code path (decode, crop, both flip branches), alone and at the server's
+        // concurrency (native runs overlap, each with its own working memory), then the baseline.
+        for (let i = 0; i < 4; i++) {
+          assert.is((await fetch(goodRequest(server.url, { flip: i % 2 === 0 }))).status, 200);
+        }
+        // (48: RSS levels off after a few dozen concurrent requests; 16 left Deno at 1.44-1.52x)
+        await pool(
+          48,
+          8,
+          (i) =>
+            fetch(goodRequest(server.url, { flip: i % 2 === 0 }), {
+              signal: AbortSignal.timeout(60_000),
+            }).then((r) => r.body?.cancel()),
+        );
+        const warm = server.rss();
+        const t0 = Date.now();
+        const answers = await pool(200, 8, async (i) => {
+          const r = await fetch(goodRequest(server.url, { flip: i % 2 === 0 }), {
+            signal: AbortSignal.timeout(60_000),
+          });
+          const body = await r.json().catch(() => undefined);
+          return {
+            status: r.status,
+            ok: r.status === 200
+              ? body?.people?.[0]?.keypoints?.length === 17
+              : body?.error?.code === 'BUSY' && r.headers.get('retry-after') === '1',
+          };
+        });
+        const statuses = answers.map((a) => a.status);
+        assert.is(answers.length, 200);
+        assert.equal(statuses.filter((s) => s !== 200 && s !== 503), [], 'only 200 or 503');
+        assert.ok(answers.every((a) => a.ok), 'every answer well-formed');
+        assert.ok(
+          statuses.filter((s) => s === 200).length >= 100,
+          `${statuses.filter((s) => s === 200).length} of 200 served`,
+        );
+        const after = server.rss();
+        if (Number.isFinite(warm)) {
+          assert.ok(
+            after <= 1.5 * warm,
+            `RSS ${after / 2 ** 20} MiB after the run vs ${warm / 2 ** 20} MiB after warm-up`,
+          );
+        }
+        const health = await (await fetch(`${server.url}/healthz`)).json();
+        assert.equal([health.running, health.queued], [0, 0]);
+        console.log(
+          `    ${runtime}: 200 requests in ${Date.now() - t0} ms, ${
+            statuses.filter((s) => s === 503).length
+          } x 503, RSS ${(warm / 2 ** 20).toFixed(0)} -> ${(after / 2 ** 20).toFixed(0)} MiB`,
+        );
+      } finally {
+        await server.stop();
+      }
+    },
+  );
 }
 
 test.run();

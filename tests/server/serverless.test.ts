@@ -107,71 +107,77 @@ function worstDiff(
 }
 
 if (!suiteSkipped(skip)) {
-  test('API Gateway v2 events: estimate equals the library, errors typed, health answers', async () => {
-    const { handler } = await importWith(BUNDLE, {
-      SRPOSE_MODEL: modelDir('res50'),
-      SRPOSE_API_KEY: API_KEY,
-      HF_HUB_CACHE: await tempDir('srpose-lambda-'),
-    });
-    const jpeg = new Uint8Array(readFileSync(PHOTO));
-    const auth = { authorization: `Bearer ${API_KEY}` };
-    const res = await handler(
-      event('POST', '/v1/estimate', {
-        query: `boxes=${encodeURIComponent(JSON.stringify([PHOTO_BOX]))}`,
-        headers: { 'content-type': 'image/jpeg', ...auth },
-        body: jpeg,
-      }),
-      lambdaContext,
-    );
-    assert.is(res.statusCode, 200, res.body);
-    const got = JSON.parse(res.isBase64Encoded ? atob(res.body) : res.body);
-    const ref = await reference();
-    const worst = worstDiff(got, ref);
-    assert.ok(worst <= 1e-3, `Lambda keypoints differ by ${worst} px`);
-
-    const bad = await handler(
-      event('POST', '/v1/estimate', {
-        headers: { 'content-type': 'text/plain', ...auth },
-        body: new TextEncoder().encode('hi'),
-      }),
-      lambdaContext,
-    );
-    assert.is(bad.statusCode, 415);
-    assert.is(JSON.parse(bad.body).error.code, 'UNSUPPORTED_MEDIA_TYPE');
-    const noKey = await handler(
-      event('POST', '/v1/estimate', { headers: { 'content-type': 'image/jpeg' }, body: jpeg }),
-      lambdaContext,
-    );
-    assert.is(noKey.statusCode, 401);
-    const health = await handler(event('GET', '/healthz'), lambdaContext);
-    assert.is(health.statusCode, 200);
-    assert.is(JSON.parse(health.body).model, 'ready');
-  });
-
-  for (const target of ['vercel', 'netlify']) {
-    test(`${target}: the bundle's handler answers web-standard Requests like the library`, async () => {
-      const mod = await importWith(bundle(target), {
+  test(
+    'API Gateway v2 events: estimate equals the library, errors typed, health answers',
+    async () => {
+      const { handler } = await importWith(BUNDLE, {
         SRPOSE_MODEL: modelDir('res50'),
         SRPOSE_API_KEY: API_KEY,
-        HF_HUB_CACHE: await tempDir(`srpose-${target}-`),
+        HF_HUB_CACHE: await tempDir('srpose-lambda-'),
       });
-      const call: (r: Request) => Promise<Response> = target === 'vercel'
-        ? (r) => Promise.resolve(mod[r.method](r))
-        : (r) => Promise.resolve(mod.default(r, {}));
-      if (target === 'netlify') assert.ok(mod.config.path.includes('/v1/*'));
-      const res = await call(goodRequest('https://srpose.example'));
-      assert.is(res.status, 200, await res.clone().text());
-      assert.ok(worstDiff(await res.json(), await reference()) <= 1e-3);
-      const bad = await call(
-        new Request('https://srpose.example/v1/estimate', {
-          method: 'POST',
-          headers: { 'content-type': 'image/jpeg', authorization: `Bearer ${API_KEY}` },
-          body: new Uint8Array([0xff, 0xd8, 0xff]),
+      const jpeg = new Uint8Array(readFileSync(PHOTO));
+      const auth = { authorization: `Bearer ${API_KEY}` };
+      const res = await handler(
+        event('POST', '/v1/estimate', {
+          query: `boxes=${encodeURIComponent(JSON.stringify([PHOTO_BOX]))}`,
+          headers: { 'content-type': 'image/jpeg', ...auth },
+          body: jpeg,
         }),
+        lambdaContext,
       );
-      assert.is(bad.status, 400);
-      assert.is((await bad.json()).error.code, 'IMAGE_TRUNCATED');
-    });
+      assert.is(res.statusCode, 200, res.body);
+      const got = JSON.parse(res.isBase64Encoded ? atob(res.body) : res.body);
+      const ref = await reference();
+      const worst = worstDiff(got, ref);
+      assert.ok(worst <= 1e-3, `Lambda keypoints differ by ${worst} px`);
+
+      const bad = await handler(
+        event('POST', '/v1/estimate', {
+          headers: { 'content-type': 'text/plain', ...auth },
+          body: new TextEncoder().encode('hi'),
+        }),
+        lambdaContext,
+      );
+      assert.is(bad.statusCode, 415);
+      assert.is(JSON.parse(bad.body).error.code, 'UNSUPPORTED_MEDIA_TYPE');
+      const noKey = await handler(
+        event('POST', '/v1/estimate', { headers: { 'content-type': 'image/jpeg' }, body: jpeg }),
+        lambdaContext,
+      );
+      assert.is(noKey.statusCode, 401);
+      const health = await handler(event('GET', '/healthz'), lambdaContext);
+      assert.is(health.statusCode, 200);
+      assert.is(JSON.parse(health.body).model, 'ready');
+    },
+  );
+
+  for (const target of ['vercel', 'netlify']) {
+    test(
+      `${target}: the bundle's handler answers web-standard Requests like the library`,
+      async () => {
+        const mod = await importWith(bundle(target), {
+          SRPOSE_MODEL: modelDir('res50'),
+          SRPOSE_API_KEY: API_KEY,
+          HF_HUB_CACHE: await tempDir(`srpose-${target}-`),
+        });
+        const call: (r: Request) => Promise<Response> = target === 'vercel'
+          ? (r) => Promise.resolve(mod[r.method](r))
+          : (r) => Promise.resolve(mod.default(r, {}));
+        if (target === 'netlify') assert.ok(mod.config.path.includes('/v1/*'));
+        const res = await call(goodRequest('https://srpose.example'));
+        assert.is(res.status, 200, await res.clone().text());
+        assert.ok(worstDiff(await res.json(), await reference()) <= 1e-3);
+        const bad = await call(
+          new Request('https://srpose.example/v1/estimate', {
+            method: 'POST',
+            headers: { 'content-type': 'image/jpeg', authorization: `Bearer ${API_KEY}` },
+            body: new Uint8Array([0xff, 0xd8, 0xff]),
+          }),
+        );
+        assert.is(bad.status, 400);
+        assert.is((await bad.json()).error.code, 'IMAGE_TRUNCATED');
+      },
+    );
   }
 }
 

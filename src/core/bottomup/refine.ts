@@ -201,7 +201,8 @@ function refinePerson(g: Grouped, p: number, maps: BottomUpMaps, tiles: Tiles): 
       order[c] = c;
       let d2 = 0;
       if (!jt.nan[c]) {
-        for (let q = 0; q < Math.min(l, 2); q++) { // the boxes cover the first two tag values (L <= 2 here)
+        // the boxes cover the first two tag values (L <= 2 here)
+        for (let q = 0; q < Math.min(l, 2); q++) {
           const gap = Math.max(0, jt.lo[c * l + q] - prev[q], prev[q] - jt.hi[c * l + q]);
           d2 += gap * gap;
         }

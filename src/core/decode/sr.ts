@@ -135,7 +135,10 @@ function bandMaxOf(data: Float32Array, start: number, w: number, pool: number, p
   return m;
 }
 
-/** Largest value of `data[start..end)` (NaN skipped; -Infinity when none): four independent maxima, for speed. */
+/**
+ * Largest value of `data[start..end)` (NaN skipped; -Infinity when none): four independent maxima,
+ * for speed.
+ */
 function maxOf(data: Float32Array, start: number, end: number): number {
   let a = -Infinity, b = -Infinity, c = -Infinity, d = -Infinity;
   let i = start;

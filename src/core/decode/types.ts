@@ -1,4 +1,7 @@
-/** Where one crop's heatmaps map back to in the image (mmpose `center` / `scale`, scale in units of `pixelStd`). */
+/**
+ * Where one crop's heatmaps map back to in the image (mmpose `center` / `scale`, scale in units of
+ * `pixelStd`).
+ */
 export interface CropFrame {
   center: readonly [number, number];
   scale: readonly [number, number];

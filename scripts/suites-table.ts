@@ -1,0 +1,18 @@
+// Prints the README's table of test suites (README "Tests") from tests/suites.ts, the one list
+// the runner selects from; tests/meta/readme.test.ts checks that the README holds it verbatim.
+import { SUITES } from '../tests/suites.ts';
+
+export function suitesTable(): string {
+  const rows = Object.entries(SUITES).map(([file, s]) => {
+    const where = s.runtimes === 'both' ? 'Node, Deno' : 'Node';
+    const tier = s.optIn ? `opt-in (\`${s.optIn}\`)` : s.tier === 'fast' ? 'fast, full' : 'full';
+    return `| \`${file}\` | ${tier} | ${where} | ${s.why} |`;
+  });
+  return [
+    '| suite (`tests/`) | tier | runtimes | what it checks, and why there |',
+    '|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+}
+
+if (import.meta.main ?? process.argv[1]?.endsWith('suites-table.ts')) console.log(suitesTable());
