@@ -7,6 +7,9 @@
 # (.cache/models/<arch>/exporter.sha256) equals the sha256 of models/export.py +
 # models/srpose_models/*.py, so any change to the exporter re-exports.
 # Usage: bash models/make_test_models.sh [arch...]   (FORCE=1 re-exports regardless)
+# Exports run SRPOSE_EXPORT_JOBS at a time (default: the number of cores, at most 4), longest
+# first: torch.onnx.export's graph passes are single-threaded, so on 2 cores two exports at once
+# take about the time of the longest chain (README "Tests" has the measurement).
 # bu_hrnet_w32 is not a default (its export takes about a minute here); name it to export it:
 #   bash models/make_test_models.sh bu_hrnet_w32
 set -euo pipefail
@@ -15,18 +18,19 @@ PY=/usr/bin/python3
 OUT=.cache/models
 SEED=0
 archs=("$@")
-[ ${#archs[@]} -eq 0 ] && archs=(res50 hrnet_w32 hrformer_s res50_simple res50_simple-external bu_res50)
+# longest export first, so the parallel jobs end together
+[ ${#archs[@]} -eq 0 ] && archs=(hrformer_s hrnet_w32 bu_res50 res50 res50_simple res50_simple-external)
+jobs_max=${SRPOSE_EXPORT_JOBS:-$(nproc)}
+[ "$jobs_max" -gt 4 ] && jobs_max=4
 # the models exported with the fp16 and int8 weight files too
 with_variants=" res50 hrformer_s "
 
 stamp=$(cat models/export.py $(ls models/srpose_models/*.py | LC_ALL=C sort) | sha256sum | cut -d' ' -f1)
 mkdir -p "$OUT"
 total_start=$(date +%s.%N)
-for name in "${archs[@]}"; do
-  dir="$OUT/$name"
-  arch="${name%-external}"
-  extra=()
-  files=(model.onnx srpose.json checkpoint.pth)
+export_one() {
+  local name=$1
+  local dir="$OUT/$name" arch="${name%-external}" extra=() files=(model.onnx srpose.json checkpoint.pth)
   [ "$arch" != "$name" ] && extra=(--external-data)
   if [[ "$with_variants" == *" $name "* ]]; then
     extra+=(--weights fp32,fp16,int8)
@@ -39,7 +43,7 @@ for name in "${archs[@]}"; do
   for f in "${files[@]}"; do [ -f "$dir/$f" ] || have=; done
   if [ -z "${FORCE:-}" ] && [ -n "$have" ] && [ "$(cat "$dir/exporter.sha256" 2>/dev/null)" = "$stamp" ]; then
     echo "models: $name up to date ($dir, exporter ${stamp:0:12})"
-    continue
+    return 0
   fi
   # the stamp is written last: an interrupted export is redone on the next run
   mkdir -p "$dir"
@@ -49,7 +53,7 @@ for name in "${archs[@]}"; do
         --out "$dir" --save-checkpoint "$dir/checkpoint.pth" "${extra[@]}" > "$dir/export.log" 2>&1; then
     cat "$dir/export.log" >&2
     echo "models: export of $name failed" >&2
-    exit 1
+    return 1
   fi
   rm -f "$dir/export.log"
   echo "$stamp" > "$dir/exporter.sha256"
@@ -63,5 +67,21 @@ for name in "${archs[@]}"; do
         'BEGIN { printf "models: %-12s model_%s.onnx %d bytes = %.1f MiB\n", "", v, b, b / 1048576 }'
     fi
   done
+}
+
+failed=0
+running=0
+for name in "${archs[@]}"; do
+  if [ "$running" -ge "$jobs_max" ]; then
+    wait -n || failed=1
+    running=$((running - 1))
+  fi
+  export_one "$name" &
+  running=$((running + 1))
 done
+while [ "$running" -gt 0 ]; do
+  wait -n || failed=1
+  running=$((running - 1))
+done
+[ "$failed" -eq 0 ] || exit 1
 awk -v s="$total_start" -v e="$(date +%s.%N)" 'BEGIN { printf "models: done in %.1f s\n", e - s }'

@@ -169,7 +169,8 @@ export const SUITES: Record<string, SuiteSpec> = {
   'parity/bottomup.test.ts': {
     tier: 'full',
     runtimes: 'node',
-    why: 'bottom-up estimate() equals the official parser on real photos',
+    why: 'bottom-up estimate() equals the official parser on real photos ' +
+      '(bu_res50; bu_hrnet_w32 too once exported by name)',
   },
   'parity/tiny-models.test.ts': {
     tier: 'full',

@@ -1,5 +1,5 @@
 // The package as a plain-Node user gets it: `import 'srpose'` resolves to the esbuild bundle
-// (dist/srpose.mjs, made by `npm run build` / `prepare`), and gives the same result as the
+// (dist/srpose.mjs, made by `npm run build` / `prepack`), and gives the same result as the
 // TypeScript sources.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
