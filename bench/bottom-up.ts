@@ -30,21 +30,11 @@ import { normalizeTable, writeInputTensor } from '../src/core/normalize.ts';
 import { warpAffineBilinear } from '../src/core/warp.ts';
 import { loadModel } from '../src/model/source.ts';
 import { createPoseSession } from '../src/runtime/session.ts';
-import { asFlipOutputs, makeScene } from '../tests/helpers/bottomup-scene.ts';
+import { asFlipOutputs, COCO_GROUPING, makeScene } from '../tests/helpers/bottomup-scene.ts';
 import { median } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const GROUPING = {
-  maxPeople: 30,
-  nmsKernel: 5,
-  nmsPadding: 2,
-  detectionThreshold: 0.1,
-  tagThreshold: 1,
-  useDetectionVal: true,
-  ignoreTooMuch: false,
-  adjust: true,
-  refine: true,
-};
+const GROUPING = COCO_GROUPING;
 const FLIP = flipIndexFromPairs(17, [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10], [11, 12], [13, 14], [
   15,
   16,

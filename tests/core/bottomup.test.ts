@@ -24,23 +24,14 @@ import { flipIndexFromPairs } from '../../src/core/flip.ts';
 import { parseBottomUp } from '../helpers/bottomup-parse.ts';
 import {
   asFlipOutputs,
+  COCO_GROUPING,
   expectedPosition,
   makeScene,
   type Scene,
 } from '../helpers/bottomup-scene.ts';
 import { hasPython, PYTHON, python, skipUnless, tempDir, writeF32 } from '../helpers/env.ts';
 
-const PARAMS: GroupingParams = {
-  maxPeople: 30,
-  nmsKernel: 5,
-  nmsPadding: 2,
-  detectionThreshold: 0.1,
-  tagThreshold: 1,
-  useDetectionVal: true,
-  ignoreTooMuch: false,
-  adjust: true,
-  refine: true,
-};
+const PARAMS: GroupingParams = COCO_GROUPING;
 const COCO_FLIP = flipIndexFromPairs(17, [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10], [11, 12], [
   13,
   14,

@@ -2,7 +2,20 @@
 // joints (heatmaps) with one constant tag under each (tag maps); same-type joints of different
 // people are far enough apart for the 5x5 NMS to keep each peak, so the official grouping must
 // give back exactly these people. Used by tests/core/bottomup.test.ts and bench/bottom-up.ts.
-import type { BottomUpMaps } from '../../src/core/bottomup/index.ts';
+import type { BottomUpMaps, GroupingParams } from '../../src/core/bottomup/index.ts';
+
+/** The official COCO `test_cfg` grouping of bu_res50 (mmpose's HeatmapParser settings). */
+export const COCO_GROUPING: GroupingParams = {
+  maxPeople: 30,
+  nmsKernel: 5,
+  nmsPadding: 2,
+  detectionThreshold: 0.1,
+  tagThreshold: 1,
+  useDetectionVal: true,
+  ignoreTooMuch: false,
+  adjust: true,
+  refine: true,
+};
 
 export interface SceneJoint {
   /** The peak pixel. */

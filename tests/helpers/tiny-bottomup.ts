@@ -6,6 +6,7 @@
 // checked against PyTorch in tests/parity/tiny-models.test.ts.
 import { floatValue, model, node, tensor } from '../../src/runtime/onnx-proto.ts';
 import { COCO_KEYPOINTS } from './tiny.ts';
+import { COCO_GROUPING } from './bottomup-scene.ts';
 import { encodePng } from '../../src/image/codecs.ts';
 
 const MEAN = [0.485, 0.456, 0.406];
@@ -52,18 +53,7 @@ export function tinyBottomUpConfig(over: Record<string, unknown> = {}): Record<s
     skeleton: [[15, 13], [13, 11]],
     flipPairs: [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10], [11, 12], [13, 14], [15, 16]],
     flipTest: { enabled: true },
-    grouping: {
-      maxPeople: 30,
-      nmsKernel: 5,
-      nmsPadding: 2,
-      detectionThreshold: 0.1,
-      tagThreshold: 1,
-      useDetectionVal: true,
-      ignoreTooMuch: false,
-      adjust: true,
-      refine: true,
-      tagPerJoint: true,
-    },
+    grouping: { ...COCO_GROUPING, tagPerJoint: true },
     projectToImage: true,
     ...over,
   };

@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/env.ts';
 import { DOTS, dotsPng, tinyBottomUpConfig, tinyBottomUpOnnx } from '../helpers/tiny-bottomup.ts';
+import { COCO_GROUPING } from '../helpers/bottomup-scene.ts';
 import { createApp, type SRPoseApp } from '../../src/server/mod.ts';
 import { createEstimator } from '../../src/estimator/estimator.ts';
 import { main } from '../../src/cli/main.ts';
@@ -89,17 +90,8 @@ test('GET /v1/models tells the kind, the grouping settings and the decode', asyn
   const info = (await (await app.fetch(new Request(`${BASE}/v1/models`))).json()).models[0];
   assert.is(info.kind, 'bottom-up');
   assert.is(info.decode, 'associative-embedding');
-  assert.equal(info.grouping, {
-    maxPeople: 30,
-    nmsKernel: 5,
-    nmsPadding: 2,
-    detectionThreshold: 0.1,
-    tagThreshold: 1,
-    useDetectionVal: true,
-    ignoreTooMuch: false,
-    adjust: true,
-    refine: true,
-  });
+  // the contract's grouping (tiny-bottomup.ts), without tagPerJoint (always true)
+  assert.equal(info.grouping, COCO_GROUPING);
 });
 
 test('the CLI estimates with a bottom-up model directory; --boxes is refused', async () => {
