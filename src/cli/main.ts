@@ -1,7 +1,10 @@
 import cac from 'cac';
 import { Presets, SingleBar } from 'cli-progress';
 import { createEstimator } from '../estimator/estimator.ts';
-import { parseWeightsRequest } from '../model/weights.ts';
+import { parseWeightsRequest, WEIGHTS_REQUESTS } from '../model/weights.ts';
+import { DECODE_METHODS } from '../model/config.ts';
+import { BACKEND_REQUESTS } from '../runtime/pose-session.ts';
+import { envVar } from '../platform/env.ts';
 import { isSRPoseError, SRPoseError } from '../errors.ts';
 import { readLocalFile, writeLocalFile } from '../platform/files.ts';
 import { drawPoses } from '../image/draw.ts';
@@ -62,17 +65,17 @@ export async function main(
   cli
     .command('estimate <...images>', 'Estimate poses in images (JPEG, PNG, WebP)')
     .option('--model <dir>', 'Model directory or URL (srpose.json + model.onnx)', {
-      default: (globalThis as any).process?.env?.SRPOSE_MODEL,
+      default: envVar('SRPOSE_MODEL'),
     })
     .option('--boxes <boxes>', 'Person boxes x,y,w,h[;x,y,w,h...] (default: the whole image)')
     .option('--flip', 'Flip test (average with the mirrored crop)')
     .option('--no-flip', 'No flip test')
-    .option('--backend <backend>', 'auto | native | webgpu | wasm', { default: 'auto' })
+    .option('--backend <backend>', BACKEND_REQUESTS.join(' | '), { default: 'auto' })
     .option('--threads <n>', 'native intra-op / WASM threads (default: all cores)')
-    .option('--decode <method>', 'sr | default | dark (default: from srpose.json)')
+    .option('--decode <method>', `${DECODE_METHODS.join(' | ')} (default: from srpose.json)`)
     .option(
       '--weights <kind>',
-      'auto | fp32 | fp16 | int8: which weight file to load (default auto)',
+      `${WEIGHTS_REQUESTS.join(' | ')}: which weight file to load (default auto)`,
     )
     .option('--revision <rev>', 'Hub branch, tag or commit (also owner/name@rev)')
     .option('--hub-url <url>', 'Hub endpoint (default HF_ENDPOINT or https://huggingface.co)')

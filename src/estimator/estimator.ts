@@ -17,7 +17,7 @@ import { oneOf, SRPoseError } from '../errors.ts';
 import { setWasmLoader } from '../image/codecs.ts';
 import { readImage, type RgbImage } from '../image/input.ts';
 import { DECODE_METHODS, type DecodeMethod, type TopDownModelConfig } from '../model/config.ts';
-import { type ChooseWeights, type LoadedModel, loadModel } from '../model/source.ts';
+import { type ChooseWeights, loadModel } from '../model/source.ts';
 import { type BackendPlan, chooseWeights, parseWeightsRequest } from '../model/weights.ts';
 import { probeWebGpu } from '../runtime/webgpu.ts';
 import { createPoseSession, type PoseSession } from '../runtime/session.ts';

@@ -11,7 +11,8 @@ export interface WebGpuProbe {
 /**
  * Asks for a WebGPU adapter and says whether it can serve `request`. Under `auto` a software
  * fallback adapter (SwiftShader, llvmpipe: `isFallbackAdapter`) does not count: it runs
- * SRPose tens of times slower than WASM. Asking for `webgpu` explicitly still uses it.
+ * SRPose far slower than WASM (`npm run bench -- browser` times both). Asking for `webgpu`
+ * explicitly still uses it.
  */
 export async function probeWebGpu(request: string): Promise<WebGpuProbe> {
   if (!env.hasWebGPU) {
