@@ -1,18 +1,16 @@
 #!/usr/bin/env bash
-# Debian packages the tests need, each installed only when missing: PyTorch 1.13 CPU,
-# torchvision, onnx and OpenCV for the exporter and the reference tests
-# (models/install-deps.sh), Chromium for the browser tests (driven by playwright-core), and
-# clang + lld, with which tests/core/kernels.test.ts rebuilds the WebAssembly kernels and
-# compares their bytes with the committed ones.
+# Debian packages the tests need, each installed only when missing, in one apt-get call:
+# models/install-deps.sh's (PyTorch, torchvision, onnx, OpenCV, munkres, OpenBLAS), and
+# - chromium, for the browser tests (driven by playwright-core; it carries its own SwiftShader);
+# - libvulkan1 + mesa-vulkan-drivers: the software Vulkan (llvmpipe) behind Deno's WebGPU adapter;
+# - clang + lld, with which tests/core/kernels.test.ts rebuilds the WebAssembly kernels and
+#   compares their bytes with the committed ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash models/install-deps.sh
-missing=()
-[ -x /usr/bin/chromium ] || missing+=(chromium)
-command -v clang > /dev/null || missing+=(clang)
-command -v wasm-ld > /dev/null || command -v wasm-ld-14 > /dev/null || missing+=(lld)
-[ ${#missing[@]} -eq 0 ] && exit 0
-SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq "${missing[@]}"
+extra=()
+[ -x /usr/bin/chromium ] || extra+=(chromium)
+dpkg -s libvulkan1 > /dev/null 2>&1 || extra+=(libvulkan1)
+dpkg -s mesa-vulkan-drivers > /dev/null 2>&1 || extra+=(mesa-vulkan-drivers)
+command -v clang > /dev/null || extra+=(clang)
+command -v wasm-ld > /dev/null || extra+=(lld)
+EXTRA_PACKAGES="${extra[*]}" bash models/install-deps.sh

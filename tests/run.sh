@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm test: build, check, export the random-weight test models (cached), then every uvu suite
-# of tests/suites.ts under Node, the suites whose subject is the runtime again under Deno, then
-# the Python reference tests. Any failure fails the whole run; each stage's time is printed at
+# of tests/suites.ts under Node, the suites whose subject is the runtime again under Deno, and
+# beside them the Python reference tests. Any failure fails the whole run; each stage's time is printed at
 # the end. Arguments are substring filters for the uvu suites (the Python tests then do not run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -25,12 +25,28 @@ fatal() { summary; exit 1; }
 stage build npm run -s build || fatal
 stage check npm run -s check || true
 stage models bash models/make_test_models.sh || fatal
+# The Python tests need only the models: they run beside the uvu suites, which leave about a
+# third of 2 cores idle (subprocess, browser and I/O waits); their output goes to a file,
+# printed after the uvu stages.
+if [ $# -eq 0 ]; then
+  pylog=$(mktemp)
+  (
+    stage python /usr/bin/python3 -m unittest discover -s tests/python -p 'test_*.py'
+    rc=$?
+    echo "${times[-1]}" > "$pylog.time"
+    exit $rc
+  ) > "$pylog" 2>&1 &
+  python_job=$!
+fi
 stage node npx tsx tests/runner.ts "$@" || true
 # Mesa (Deno's software WebGPU adapter) complains on stderr without a runtime dir.
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 stage deno npx deno run --allow-all tests/runner.ts "$@" || true
 if [ $# -eq 0 ]; then
-  stage python /usr/bin/python3 -m unittest discover -s tests/python -p 'test_*.py' || true
+  wait "$python_job" || status=1
+  cat "$pylog"
+  times+=("$(cat "$pylog.time") (beside node and deno)")
+  rm -f "$pylog" "$pylog.time"
 fi
 summary
 exit $status
