@@ -25,12 +25,14 @@ fatal() { summary; exit 1; }
 stage build npm run -s build || fatal
 stage check npm run -s check || true
 stage models bash models/make_test_models.sh || fatal
-# The Python tests need only the models: they run beside the uvu suites, which leave about a
-# third of 2 cores idle (subprocess, browser and I/O waits); their output goes to a file,
-# printed after the uvu stages.
+# The Python tests need only the models: they run beside the uvu suites, which leave part of
+# the 2 cores idle (subprocess, browser and I/O waits), on one thread that sleeps when idle
+# (no OpenMP spinning against the suites); their output goes to a file, printed after the uvu
+# stages.
 if [ $# -eq 0 ]; then
   pylog=$(mktemp)
   (
+    export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
     stage python /usr/bin/python3 -m unittest discover -s tests/python -p 'test_*.py'
     rc=$?
     echo "${times[-1]}" > "$pylog.time"
