@@ -164,13 +164,15 @@ export const SUITES: Record<string, SuiteSpec> = {
   'parity/pipeline.test.ts': {
     tier: 'full',
     runtimes: 'both',
-    why: 'estimate() equals the PyTorch pipeline on COCO photos; native equals WASM there',
+    why: 'estimate() equals the PyTorch pipeline on COCO photos; native equals WASM there ' +
+      '(Deno: res50 only, the same WASM and decode serve every architecture)',
   },
   'parity/bottomup.test.ts': {
     tier: 'full',
     runtimes: 'node',
     why: 'bottom-up estimate() equals the official parser on real photos ' +
-      '(bu_res50; bu_hrnet_w32 too once exported by name)',
+      '(bu_res50; bu_hrnet_w32 too once exported by name); Deno runs the same grouping code ' +
+      'in estimator/bottom-up',
   },
   'parity/tiny-models.test.ts': {
     tier: 'full',
