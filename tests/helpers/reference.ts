@@ -7,15 +7,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { python, ROOT } from './env.ts';
+import { digestHex } from '../../src/platform/digest.ts';
 
 /** Stands for the output folder in a reference's arguments. */
 export const OUT = '<out>';
 
-async function sha256(data: string | Uint8Array): Promise<string> {
-  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-  const d = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
-}
+const sha256 = (data: string | Uint8Array) =>
+  digestHex('SHA-256', typeof data === 'string' ? new TextEncoder().encode(data) : data);
 
 let sourcesKey: Promise<string> | undefined;
 

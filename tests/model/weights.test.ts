@@ -5,6 +5,7 @@
 // keypoints; real fp16 / int8 files are compared in tests/parity/weights.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { digestHex } from '../../src/platform/digest.ts';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { skipUnless, tempDir } from '../helpers/env.ts';
@@ -24,10 +25,7 @@ const img = {
   height: 48,
 };
 
-async function sha256(b: Uint8Array): Promise<string> {
-  const d = await crypto.subtle.digest('SHA-256', b as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(d), (x) => x.toString(16).padStart(2, '0')).join('');
-}
+const sha256 = (b: Uint8Array) => digestHex('SHA-256', b);
 
 /** Files of a model whose fp32, fp16 and int8 "weights" are the tiny model with seeds 0, 1, 2. */
 async function variantFiles(recommended = 'fp16'): Promise<Record<string, Uint8Array>> {

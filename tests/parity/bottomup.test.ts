@@ -15,6 +15,7 @@
 // flip setting) for later runs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { digestHex } from '../../src/platform/digest.ts';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -102,10 +103,7 @@ async function reference(arch: string, photo: string, network: boolean): Promise
   };
 }
 
-async function sha256(text: string): Promise<string> {
-  const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
-}
+const sha256 = (text: string) => digestHex('SHA-256', new TextEncoder().encode(text));
 
 interface Compared {
   people: [number, number];
