@@ -5,6 +5,12 @@ export const KEYPOINT_SCORE_THRESHOLD = 0.2;
 /** Most boxes one call may carry; each is a 256x192 crop in one batch. */
 export const DEFAULT_MAX_BOXES = 64;
 /**
+ * Most crops in one `session.run` (a box under the flip test counts two): more boxes go through
+ * in chunks, so a request's memory is bounded by the chunk. Chosen by `npm run bench -- batch`
+ * (throughput and peak memory per chunk size).
+ */
+export const DEFAULT_MAX_BATCH = 8;
+/**
  * The model edge functions (Cloudflare Workers, Deno Deploy) serve when `SRPOSE_MODEL` is not
  * set: SRPose with the HRFormer-S backbone (8.9M parameters), sized for a 128 MB isolate.
  * Publish it there with `srpose publish .cache/models/hrformer_s --repo <this id> --create`,

@@ -26,6 +26,8 @@ export type SRPoseErrorCode =
   | 'UNAUTHORIZED' // an API key is configured and the request's bearer token is missing or wrong
   | 'BUSY' // the bounded queue is full: retry after the Retry-After seconds
   | 'TIMEOUT' // the request passed its deadline
+  | 'BODY_TIMEOUT' // the request body was still arriving at the deadline (slow upload)
+  | 'ABORTED' // the caller gave up: an estimate's `signal` aborted, or the client disconnected
   | 'NOT_FOUND' // no such route
   | 'INTERNAL'; // anything unexpected (details go to the server log, never to the client)
 
@@ -61,4 +63,15 @@ export function oneOf<T extends string>(
     code,
     `${name} must be ${list.slice(0, -1).join(', ')} or ${list[list.length - 1]}, got ${shown}`,
   );
+}
+
+/**
+ * Throws once `signal` has aborted: its reason when that is an {@link SRPoseError} (a deadline's
+ * `TIMEOUT`), else `ABORTED`. Long work calls it between its steps.
+ */
+export function stopIfAborted(signal: AbortSignal | undefined): void {
+  if (!signal?.aborted) return;
+  throw signal.reason instanceof SRPoseError
+    ? signal.reason
+    : new SRPoseError('ABORTED', 'the estimate was aborted by its caller');
 }

@@ -85,8 +85,13 @@ export interface EstimatorOptions extends HubOptions {
   decode?: DecodeMethod;
   /** Largest image accepted, checked from the header before decoding. Default 40 MP. */
   maxPixels?: number;
-  /** Most boxes one call may carry (one batch of crops). Default 64. */
+  /** Most boxes one call may carry. Default 64. */
   maxBoxes?: number;
+  /**
+   * Most crops per onnxruntime run (a box under the flip test counts two); more boxes run in
+   * chunks of this size, which bounds the memory one call takes. Default 8.
+   */
+  maxBatch?: number;
   /** Where onnxruntime-web finds its WASM files (browsers, bundles). */
   wasmPaths?: string | Record<string, string>;
   /**
@@ -107,12 +112,18 @@ export interface EstimatorOptions extends HubOptions {
 /** Options of one {@link Estimator.estimate} call. */
 export interface EstimateOptions {
   /**
-   * Person boxes (top-down models); none means the whole image is one box. All go through one
-   * batched run. Bottom-up models find the people themselves and refuse boxes (`INVALID_OPTION`).
+   * Person boxes (top-down models); none means the whole image is one box. They go through the
+   * network in batches of `maxBatch` crops. Bottom-up models find the people themselves and refuse boxes (`INVALID_OPTION`).
    */
   boxes?: readonly Box[];
   /** Overrides the estimator's flip test for this call. */
   flipTest?: boolean;
+  /**
+   * Aborts the call: work not yet started never starts, running work stops before its next
+   * batch; the call rejects with the signal's reason when it is an `SRPoseError`, else
+   * `ABORTED`.
+   */
+  signal?: AbortSignal;
 }
 
 /** One keypoint in image pixels; `score` is the heatmap peak. */

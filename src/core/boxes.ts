@@ -13,6 +13,14 @@ export type Box =
 export const DEFAULT_BOX_PADDING = 1.25;
 /** mmpose's `pixel_std`: scales are in units of 200 pixels. */
 export const DEFAULT_PIXEL_STD = 200;
+/**
+ * Largest magnitude of a box edge (`x`, `y`, `x + w`, `y + h`): 2^24. The crop frame's center
+ * and scale are float32 (as mmpose's numpy arrays), which hold every integer only up to 2^24;
+ * past it a box's edges round to other pixels, the crop means nothing, and the later scale x
+ * pixel_std x heatmap arithmetic can overflow (`[0, 0, 1e308, 1e308]` gave null keypoints).
+ * Within it every step of the pipeline stays finite.
+ */
+export const MAX_BOX_COORDINATE = 2 ** 24;
 
 /** A crop frame: center (x, y) and scale (w, h) / pixelStd, each a float32 value. */
 export interface BoxFrame {
@@ -47,8 +55,10 @@ export function boxToCenterScale(
 
 /**
  * Checks the shape of a list of person boxes, before any image is known: an array of 1 to
- * `maxBoxes` boxes, each `[x, y, w, h]` or `[x, y, w, h, score]` of finite numbers (no holes).
- * The library, the HTTP API and the CLI all check with this. Throws `INVALID_BOX`.
+ * `maxBoxes` boxes, each `[x, y, w, h]` or `[x, y, w, h, score]` of finite numbers (no holes),
+ * its edges `x`, `y`, `x + w`, `y + h` within +-{@link MAX_BOX_COORDINATE} and its score, when
+ * given, in [0, 1]. The library, the HTTP API and the CLI all check with this. Throws
+ * `INVALID_BOX`.
  */
 export function checkBoxList(boxes: unknown, maxBoxes: number): asserts boxes is Box[] {
   if (!Array.isArray(boxes)) {
@@ -71,6 +81,16 @@ export function checkBoxList(boxes: unknown, maxBoxes: number): asserts boxes is
       if (typeof box[j] !== 'number' || !Number.isFinite(box[j])) {
         throw bad('every value must be a finite number');
       }
+    }
+    const [x, y, w, h, score] = box as number[];
+    const edges = { x, y, 'x + width': x + w, 'y + height': y + h };
+    for (const [name, v] of Object.entries(edges)) {
+      if (!(Math.abs(v) <= MAX_BOX_COORDINATE)) {
+        throw bad(`${name} is ${v}; box edges must lie within +-${MAX_BOX_COORDINATE} (2^24)`);
+      }
+    }
+    if (box.length === 5 && !(score >= 0 && score <= 1)) {
+      throw bad(`score is ${score}; a detector score must lie in [0, 1]`);
     }
   }
 }
@@ -97,9 +117,17 @@ export function validateBoxes(
   });
 }
 
+/** A box as the messages show it; never throws (BigInt, cycles), cut to 120 characters. */
 function show(box: unknown): string {
-  if (!Array.isArray(box)) return String(box);
-  return `[${
-    box.map((v) => (typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v))).join(', ')
-  }]`;
+  const one = (v: unknown): string => {
+    if (typeof v === 'number') return String(v);
+    if (typeof v === 'bigint') return `${v}n`;
+    try {
+      return JSON.stringify(v) ?? String(v);
+    } catch {
+      return Object.prototype.toString.call(v);
+    }
+  };
+  const text = Array.isArray(box) ? `[${Array.from(box, one).join(', ')}]` : one(box);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }

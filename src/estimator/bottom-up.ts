@@ -14,7 +14,7 @@ import {
 import { flipIndexFromPairs } from '../core/flip.ts';
 import { normalizeTable } from '../core/normalize.ts';
 import { cropToTensor } from '../core/crop.ts';
-import { SRPoseError } from '../errors.ts';
+import { SRPoseError, stopIfAborted } from '../errors.ts';
 import { readImage } from '../image/input.ts';
 import type { BottomUpModelConfig } from '../model/config.ts';
 import { commonInfo, type ModelOrigin, result } from './result.ts';
@@ -88,6 +88,7 @@ export class BottomUpEstimator implements Estimator {
         'bottom-up models take no boxes: they find every person in the whole image',
       );
     }
+    stopIfAborted(options.signal);
     const flipTest = options.flipTest ?? this.info.flipTest;
     const { input, grouping: g } = this.#config;
     const k = this.#config.keypoints.length;
@@ -120,6 +121,7 @@ export class BottomUpEstimator implements Estimator {
       flipTest ? per : -1,
     );
     const t2 = now();
+    stopIfAborted(options.signal);
     const out = await session.run(tensor, [flipTest ? 2 : 1, 3, h, w]);
     const t3 = now();
     const maps = this.#maps(out, k, h, w, flipTest);

@@ -12,8 +12,13 @@ import {
   decodeSR,
   type Heatmaps,
 } from '../core/decode/index.ts';
-import { DEFAULT_MAX_BOXES, DEFAULT_MAX_PIXELS, KEYPOINT_SCORE_THRESHOLD } from '../defaults.ts';
-import { oneOf, SRPoseError } from '../errors.ts';
+import {
+  DEFAULT_MAX_BATCH,
+  DEFAULT_MAX_BOXES,
+  DEFAULT_MAX_PIXELS,
+  KEYPOINT_SCORE_THRESHOLD,
+} from '../defaults.ts';
+import { oneOf, SRPoseError, stopIfAborted } from '../errors.ts';
 import { setWasmLoader } from '../image/codecs.ts';
 import { readImage, type RgbImage } from '../image/input.ts';
 import { DECODE_METHODS, type DecodeMethod, type TopDownModelConfig } from '../model/config.ts';
@@ -56,6 +61,7 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
   if (!Number.isInteger(maxBoxes) || maxBoxes < 1) {
     throw new SRPoseError('INVALID_OPTION', `maxBoxes must be a positive integer, got ${maxBoxes}`);
   }
+  const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
   const codecs = options.wasmModules?.codecs;
   if (codecs) setWasmLoader((file) => Promise.resolve(codecs[file]));
   const weights = parseWeightsRequest(options.weights);
@@ -106,7 +112,7 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
     model,
     flipTest,
     decode!,
-    { maxPixels, maxBoxes },
+    { maxPixels, maxBoxes, maxBatch },
     load,
   );
 }
@@ -138,7 +144,7 @@ class PoseEstimator implements Estimator {
   readonly #lut: Float32Array;
   readonly #flipIndex: Int32Array;
   readonly #inputs = new Float32Pool(); // input batches, reused once their run is over
-  readonly #limits: { maxPixels: number; maxBoxes: number };
+  readonly #limits: { maxPixels: number; maxBoxes: number; maxBatch: number };
 
   constructor(
     config: TopDownModelConfig,
@@ -146,7 +152,7 @@ class PoseEstimator implements Estimator {
     origin: ModelOrigin,
     flipTest: boolean,
     decode: DecodeMethod,
-    limits: { maxPixels: number; maxBoxes: number },
+    limits: { maxPixels: number; maxBoxes: number; maxBatch: number },
     load: EstimatorInfo['load'],
   ) {
     this.#config = config;
@@ -170,6 +176,8 @@ class PoseEstimator implements Estimator {
     if (!session) {
       throw new SRPoseError('DISPOSED', 'this estimator was disposed; create a new one');
     }
+    const signal = options.signal;
+    stopIfAborted(signal);
     const flipTest = options.flipTest ?? this.info.flipTest;
     const t0 = now();
     const img = await readImage(image, this.#limits.maxPixels);
@@ -184,26 +192,45 @@ class PoseEstimator implements Estimator {
         this.#config.bbox.pixelStd,
       )
     );
-    const input = this.#crops(img, frames, flipTest);
-    const t2 = now();
     const n = boxes.length;
-    const { width: iw, height: ih } = this.#config.input;
-    let out: Awaited<ReturnType<PoseSession['run']>>;
-    try {
-      out = await session.run(input, [flipTest ? 2 * n : n, 3, ih, iw]);
-    } finally {
-      this.#inputs.release(input);
+    const k = this.#config.keypoints.length;
+    const decoded: DecodedKeypoints = {
+      coords: new Float64Array(n * k * 2),
+      scores: new Float64Array(n * k),
+    };
+    // The boxes go through the network a chunk at a time (a flip pair counts two crops), so a
+    // request's memory is bounded by the chunk, not by its box count; a caller that gives up
+    // stops the work at the next chunk.
+    const per = Math.max(1, Math.floor(this.#limits.maxBatch / (flipTest ? 2 : 1)));
+    const spent = { crop: 0, inference: 0, postprocess: 0 };
+    for (let s = 0; s < n; s += per) {
+      stopIfAborted(signal);
+      const c = Math.min(per, n - s);
+      const chunk = frames.slice(s, s + c);
+      const ta = now();
+      const input = this.#crops(img, chunk, flipTest);
+      const tb = now();
+      const { width: iw, height: ih } = this.#config.input;
+      let out: Awaited<ReturnType<PoseSession['run']>>;
+      try {
+        out = await session.run(input, [flipTest ? 2 * c : c, 3, ih, iw]);
+      } finally {
+        this.#inputs.release(input);
+      }
+      const tc = now();
+      const part = await this.#decode(session, this.#heatmaps(out, c, flipTest), chunk);
+      decoded.coords.set(part.coords, s * k * 2);
+      decoded.scores.set(part.scores, s * k);
+      const td = now();
+      spent.crop += tb - ta;
+      spent.inference += tc - tb;
+      spent.postprocess += td - tc;
     }
-    const t3 = now();
-    const heatmaps = this.#heatmaps(out, n, flipTest);
-    const decoded = await this.#decode(session, heatmaps, frames);
     const people = this.#people(boxes, decoded);
     const t4 = now();
     return result(this.info, session, img, people, flipTest, {
       decode: t1 - t0,
-      crop: t2 - t1,
-      inference: t3 - t2,
-      postprocess: t4 - t3,
+      ...spent,
       total: t4 - t0,
     });
   }

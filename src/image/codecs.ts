@@ -231,13 +231,19 @@ function wasmSimd(): boolean {
   }
 }
 
-/** Runs one codec call, turning its failures into `IMAGE_CORRUPT` with the codec's own words. */
-async function run<M, T>(what: string, codec: Codec<M>, call: (m: M) => T | null): Promise<T> {
+/**
+ * Runs one codec call; any failure (a thrown error, a WASM trap, libjpeg's `exit()`, no result)
+ * becomes `IMAGE_CORRUPT` with `message`. Messages are ours alone: they reach HTTP clients, and
+ * a codec's own text (a Rust panic's "`unwrap_throw` failed", libjpeg's words, trap names) says
+ * nothing useful there. That text stays in `cause` for logs: the original error, wrapped in one
+ * holding the codec's last stderr lines when it printed any.
+ */
+async function run<M, T>(message: string, codec: Codec<M>, call: (m: M) => T | null): Promise<T> {
   const m = await codec.get();
   codecLog = [];
   try {
     const out = call(m);
-    if (!out) throw new Error('');
+    if (!out) throw new Error('the codec returned no image');
     return out;
   } catch (e) {
     // A trap, or libjpeg's exit() on a fatal error, can leave the instance broken or leaking:
@@ -245,10 +251,10 @@ async function run<M, T>(what: string, codec: Codec<M>, call: (m: M) => T | null
     if (e instanceof WebAssembly.RuntimeError || (e as { name?: string })?.name === 'ExitStatus') {
       codec.reset();
     }
-    const said = [...codecLog, e instanceof Error ? e.message : typeof e === 'string' ? e : '']
-      .filter(Boolean);
-    const detail = said.length > 0 ? ` (${said.slice(-3).join('; ')})` : '';
-    throw new SRPoseError('IMAGE_CORRUPT', `${what} failed${detail}`, { cause: e });
+    const cause = codecLog.length > 0
+      ? new Error(`codec output: ${codecLog.slice(-3).join('; ')}`, { cause: e })
+      : e;
+    throw new SRPoseError('IMAGE_CORRUPT', message, { cause });
   } finally {
     codecLog = [];
   }
@@ -256,17 +262,29 @@ async function run<M, T>(what: string, codec: Codec<M>, call: (m: M) => T | null
 
 /** JPEG -> RGBA (EXIF orientation not applied). */
 export function decodeJpegRgba(bytes: Uint8Array): Promise<RgbaImage> {
-  return run('JPEG decoding', jpeg, (m) => m.decode(bytes, false));
+  return run(
+    'the JPEG is corrupt: its markers or compressed data cannot be decoded',
+    jpeg,
+    (m) => m.decode(bytes, false),
+  );
 }
 
 /** PNG -> RGBA, 8 bits per sample (16-bit samples keep their high byte). */
 export function decodePngRgba(bytes: Uint8Array): Promise<RgbaImage> {
-  return run('PNG decoding', png, (m) => m.decode(bytes));
+  return run(
+    'the PNG is corrupt: its chunks or compressed data cannot be decoded',
+    png,
+    (m) => m.decode(bytes),
+  );
 }
 
 /** WebP (lossy, lossless, with alpha; not animated) -> RGBA. */
 export function decodeWebpRgba(bytes: Uint8Array): Promise<RgbaImage> {
-  return run('WebP decoding', webp, (m) => m.decode(bytes));
+  return run(
+    'the WebP is corrupt: its VP8 / VP8L data cannot be decoded',
+    webp,
+    (m) => m.decode(bytes),
+  );
 }
 
 /** RGB or RGBA pixels as the RGBA `ImageData`-like object the encoders take. */
@@ -300,7 +318,7 @@ function rgbaOf(img: EncodeInput): { data: Uint8ClampedArray; width: number; hei
 export async function encodePng(img: EncodeInput): Promise<Uint8Array<ArrayBuffer>> {
   const { data, width, height } = rgbaOf(img);
   return await run(
-    'PNG encoding',
+    `PNG encoding of ${width}x${height} pixels failed`,
     png,
     (m) => m.encode(new Uint8Array(data.buffer), width, height, 8) as Uint8Array<ArrayBuffer>,
   );
@@ -321,7 +339,7 @@ export async function encodeWebp(
     ...(lossless ? { lossless: 1, exact: 1, quality: 75 } : { quality: options.quality ?? 90 }),
   };
   return await run(
-    'WebP encoding',
+    `WebP encoding of ${width}x${height} pixels failed`,
     webpEncoder,
     (m) => m.encode(data, width, height, settings) as Uint8Array<ArrayBuffer> | null,
   );
@@ -344,7 +362,7 @@ export async function encodeJpeg(
     ...(options.grey ? { color_space: 1 } : {}),
   };
   return await run(
-    'JPEG encoding',
+    `JPEG encoding of ${width}x${height} pixels failed`,
     jpegEncoder,
     (m) => m.encode(data, width, height, settings) as Uint8Array<ArrayBuffer> | null,
   );

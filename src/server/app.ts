@@ -11,11 +11,14 @@ import { SRPoseError } from '../errors.ts';
 import { toCocoResults } from '../estimator/coco.ts';
 import type { EstimateResult, EstimatorInfo } from '../types.ts';
 import { errorResponse } from './errors.ts';
-import { Limiter, withDeadline } from './limiter.ts';
+import { abortReason, deadlineSignal, Limiter, untilAborted } from './limiter.ts';
 import { ModelHolder } from './model-holder.ts';
+import { createEstimator } from '../estimator/estimator.ts';
+import { createPooledEstimator } from '../worker/pool.ts';
+import { canStartThreads } from '../platform/threads.ts';
 import { mountDemo } from './demo.ts';
 import { openApiDocument } from './openapi.ts';
-import { readEstimateRequest } from './request.ts';
+import { type EstimateRequest, readEstimateRequest } from './request.ts';
 import { wasmMemoryBytes } from '../runtime/wasm-memory.ts';
 import {
   type AppOptions,
@@ -76,12 +79,18 @@ export function createApp(options: AppOptions = appOptionsFromEnv()): SRPoseApp 
     concurrency: cc,
     maxQueue: mq,
     timeoutMs: tm,
+    workers: wk,
     ...estimatorOptions
   } = options;
   const maxBodyBytes = positive('maxBodyBytes', mb ?? DEFAULT_MAX_BODY_BYTES);
   const maxBoxes = positive('maxBoxes', estimatorOptions.maxBoxes ?? DEFAULT_MAX_BOXES);
   const timeoutMs = positive('timeoutMs', tm ?? DEFAULT_TIMEOUT_MS);
   const limiter = new Limiter(cc ?? DEFAULT_CONCURRENCY, mq ?? DEFAULT_MAX_QUEUE);
+  // Inference off the thread that serves HTTP wherever the runtime has threads.
+  const workers = wk ?? (canStartThreads() ? limiter.concurrency : 0);
+  if (!Number.isInteger(workers) || workers < 0) {
+    throw new SRPoseError('INVALID_OPTION', `workers must be an integer >= 0, got ${wk}`);
+  }
   const log = logOption === false
     ? () => {}
     : logOption ?? ((entry: Record<string, unknown>) => console.log(JSON.stringify(entry)));
@@ -89,6 +98,7 @@ export function createApp(options: AppOptions = appOptionsFromEnv()): SRPoseApp 
     estimatorOptions.model === undefined
       ? undefined
       : { ...estimatorOptions, model: estimatorOptions.model, maxBoxes },
+    workers > 0 ? (o) => createPooledEstimator({ ...o, workers }) : createEstimator,
   );
   const openapi = openApiDocument({ maxBodyBytes, maxBoxes, auth: apiKey !== undefined });
 
@@ -107,7 +117,8 @@ export function createApp(options: AppOptions = appOptionsFromEnv()): SRPoseApp 
     // Answered before the body was read (or while reading it, past the limit): the rest of it
     // would poison a kept-alive connection, so ask the client not to reuse this one.
     const unread = c.req.raw.body !== null &&
-      (!c.req.raw.bodyUsed || body.error.code === 'PAYLOAD_TOO_LARGE');
+      (!c.req.raw.bodyUsed || body.error.code === 'PAYLOAD_TOO_LARGE' ||
+        body.error.code === 'BODY_TIMEOUT');
     return c.json(body, status as 400, {
       ...headers,
       'X-Error-Code': body.error.code,
@@ -137,7 +148,8 @@ export function createApp(options: AppOptions = appOptionsFromEnv()): SRPoseApp 
       ms: Math.round(performance.now() - t0),
     };
     if (c.res.status >= 400) entry.code = c.res.headers.get('x-error-code') ?? undefined;
-    log(entry);
+    // A client that left is not a failure of ours (status 499, as nginx logs it).
+    log({ level: c.res.status >= 500 ? 'warn' : 'info', ...entry });
   });
   if (corsOrigins) {
     app.use(
@@ -178,14 +190,23 @@ export function createApp(options: AppOptions = appOptionsFromEnv()): SRPoseApp 
       ...(model.lastError ? { modelError: model.lastError } : {}),
       running: limiter.running,
       queued: limiter.queued,
+      receiving: limiter.receiving,
+      workers,
       ...(wasm === undefined ? {} : { wasmMemoryBytes: wasm }),
     });
   });
   app.get('/openapi.json', (c) => c.json(openapi));
 
   app.get('/v1/models', async (c) => {
-    const est = await withDeadline(model.get(), timeoutMs, 'loading the model');
-    return c.json({ models: [est.info] });
+    const deadline = deadlineSignal(timeoutMs, 'loading the model');
+    try {
+      const est = await untilAborted(model.get(), deadline.signal);
+      // Where the files lie on this machine is the operator's business, not the client's.
+      const { location: _, ...info } = est.info;
+      return c.json({ models: [info] });
+    } finally {
+      deadline.clear();
+    }
   });
 
   app.post(
@@ -200,31 +221,69 @@ export function createApp(options: AppOptions = appOptionsFromEnv()): SRPoseApp 
       },
     }),
     async (c) => {
-      const deadline = performance.now() + timeoutMs;
-      const left = () => deadline - performance.now();
-      const req = await readEstimateRequest(c.req.raw, maxBoxes);
-      const est = await withDeadline(model.get(), left(), 'loading the model');
-      const release = await limiter.acquire(left());
-      const work = (async () => {
+      // Admitted before the body is read: bodies being uploaded count toward the limits.
+      const leave = limiter.enter();
+      const t0 = performance.now();
+      // One signal for the request: its deadline, or its client going away.
+      const deadline = deadlineSignal(timeoutMs, 'the request');
+      const client = c.req.raw.signal;
+      const signal = AbortSignal.any([deadline.signal, ...(client ? [client] : [])]);
+      let working: Promise<unknown> | undefined;
+      try {
+        let req: EstimateRequest;
         try {
-          return await est.estimate(req.image, { boxes: req.boxes, flipTest: req.flipTest });
-        } finally {
-          release();
+          req = await untilAborted(readEstimateRequest(c.req.raw, maxBoxes), signal);
+        } catch (e) {
+          if (client?.aborted) throw abortReason(client);
+          if (deadline.signal.aborted) {
+            throw new SRPoseError(
+              'BODY_TIMEOUT',
+              `the body was still arriving at the ${timeoutMs} ms deadline`,
+            );
+          }
+          throw e;
         }
-      })();
-      const result: EstimateResult = await withDeadline(work, left(), 'the estimate');
-      const t = result.timings;
-      c.header(
-        'Server-Timing',
-        Object.entries(t).map(([k, v]) => `${k};dur=${v.toFixed(1)}`).join(', '),
-      );
-      return c.json(req.format === 'coco' ? toCocoResults(result, req.imageId) : result);
+        const est = await untilAborted(model.get(), signal);
+        const release = await limiter.acquire(signal);
+        const work = est.estimate(req.image, {
+          boxes: req.boxes,
+          flipTest: req.flipTest,
+          signal,
+        }).finally(release);
+        working = work;
+        const result: EstimateResult = await untilAborted(work, signal);
+        // In-thread inference can hold the event loop past the timer: late is late.
+        if (performance.now() - t0 > timeoutMs) {
+          throw new SRPoseError(
+            'TIMEOUT',
+            `the request finished after its ${timeoutMs} ms deadline`,
+          );
+        }
+        const t = result.timings;
+        c.header(
+          'Server-Timing',
+          Object.entries(t).map(([k, v]) => `${k};dur=${v.toFixed(1)}`).join(', '),
+        );
+        return c.json(req.format === 'coco' ? toCocoResults(result, req.imageId) : result);
+      } catch (e) {
+        // A body cut off by its client fails to read with the runtime's own error.
+        if (client?.aborted) throw abortReason(client);
+        throw e;
+      } finally {
+        deadline.clear();
+        // The request stays counted while its work runs on, answered or not.
+        if (working) working.then(leave, leave);
+        else leave();
+      }
     },
   );
 
   if (warmup) {
     model.get()
-      .then((est) => est.estimate(WARMUP_IMAGE))
+      // Every worker once (an idle one takes each call).
+      .then((est) =>
+        Promise.all(Array.from({ length: Math.max(1, workers) }, () => est.estimate(WARMUP_IMAGE)))
+      )
       .then(() => log({ level: 'info', message: 'model loaded and warmed up' }))
       .catch((e) =>
         log({

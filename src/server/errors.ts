@@ -25,6 +25,9 @@ const STATUS: Record<SRPoseErrorCode, number> = {
   BACKEND_UNAVAILABLE: 503,
   DISPOSED: 503,
   TIMEOUT: 504,
+  BODY_TIMEOUT: 408,
+  // nginx's "client closed request": only ever logged, the client is gone
+  ABORTED: 499,
 };
 
 /** Seconds a client should wait before retrying a 503. */

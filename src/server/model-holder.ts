@@ -15,7 +15,10 @@ export class ModelHolder {
   #state: ModelState = 'idle';
   #lastError: string | undefined;
 
-  constructor(private readonly options: EstimatorOptions | undefined) {}
+  constructor(
+    private readonly options: EstimatorOptions | undefined,
+    private readonly create: (o: EstimatorOptions) => Promise<Estimator> = createEstimator,
+  ) {}
 
   get state(): ModelState {
     return this.#state;
@@ -36,7 +39,7 @@ export class ModelHolder {
     }
     if (!this.#pending) {
       this.#state = 'loading';
-      const p = createEstimator(this.options);
+      const p = this.create(this.options);
       this.#pending = p;
       p.then(
         () => {

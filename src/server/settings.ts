@@ -35,8 +35,15 @@ export interface AppOptions extends Omit<EstimatorOptions, 'model'> {
   concurrency?: number;
   /** Requests waiting beyond those; more get 503. Default 16. */
   maxQueue?: number;
-  /** Per-request deadline in ms (504 past it). Default 30 s. */
+  /** Per-request deadline in ms (504 past it; 408 for a body still arriving). Default 30 s. */
   timeoutMs?: number;
+  /**
+   * Threads running the model, each with its own copy (memory: one model each), so inference
+   * never blocks the thread serving HTTP. Default `concurrency` where the runtime has threads
+   * (Node, Deno), 0 (inference in the serving isolate) where it has none (Cloudflare Workers,
+   * Deno Deploy).
+   */
+  workers?: number;
   /** CORS: `true` or `'*'` for any origin, or the allowed origins. Default off. */
   cors?: boolean | string | string[];
   /** Load the model when the app is created and run it once, instead of on the first request. */
@@ -88,7 +95,7 @@ function bool(env: EnvLike, name: string): boolean | undefined {
 /**
  * Reads the app's settings from an environment: `SRPOSE_MODEL`, `SRPOSE_API_KEY`,
  * `SRPOSE_MAX_BODY_BYTES`, `SRPOSE_MAX_BOXES`, `SRPOSE_MAX_PIXELS`, `SRPOSE_CONCURRENCY`,
- * `SRPOSE_MAX_QUEUE`, `SRPOSE_TIMEOUT_MS`, `SRPOSE_CORS_ORIGINS` (`*` or a comma list),
+ * `SRPOSE_MAX_QUEUE`, `SRPOSE_TIMEOUT_MS`, `SRPOSE_WORKERS`, `SRPOSE_CORS_ORIGINS` (`*` or a comma list),
  * `SRPOSE_WARMUP`, `SRPOSE_BACKEND`, `SRPOSE_THREADS`, `SRPOSE_FLIP_TEST`, `SRPOSE_WEIGHTS`
  * (`auto`, `fp32`, `fp16`, `int8`); the Hub's own
  * variables (`HF_ENDPOINT`, `HF_TOKEN`, `HF_HUB_CACHE`, `HF_HUB_OFFLINE`) are read where the
@@ -107,6 +114,7 @@ export function appOptionsFromEnv(env: EnvLike = processEnv()): AppOptions {
     concurrency: int(env, 'SRPOSE_CONCURRENCY', 1),
     maxQueue: int(env, 'SRPOSE_MAX_QUEUE', 0),
     timeoutMs: int(env, 'SRPOSE_TIMEOUT_MS', 1),
+    workers: int(env, 'SRPOSE_WORKERS', 0),
     cors: cors === undefined
       ? undefined
       : cors === '*'

@@ -1,20 +1,20 @@
 /**
- * The worker side of {@link createWorkerEstimator}: one estimator per worker, created, used
- * and disposed by messages, so decoding and inference never block the page.
+ * A thread of an estimator pool: one estimator, created, used and disposed by messages, so
+ * decoding and inference never block the thread that started it (a page, an HTTP server).
  * @module
  */
 import { createEstimator } from '../estimator/estimator.ts';
 import { SRPoseError } from '../errors.ts';
+import { parentPort } from '../platform/threads.ts';
 import type { Estimator } from '../types.ts';
 import type { Reply, Request } from './protocol.ts';
 
-const scope = globalThis as unknown as {
-  onmessage: ((e: MessageEvent<Request>) => void) | null;
-  postMessage(m: Reply): void;
-};
+const port = await parentPort();
 let estimator: Estimator | undefined;
+/** Estimates received and not yet answered, so a cancel can reach one still in the queue. */
+const running = new Map<number, AbortController>();
 
-async function handle(req: Request): Promise<Reply> {
+async function handle(req: Exclude<Request, { op: 'cancel' }>): Promise<Reply> {
   try {
     switch (req.op) {
       case 'create':
@@ -23,12 +23,18 @@ async function handle(req: Request): Promise<Reply> {
         }
         estimator = await createEstimator({
           ...req.options,
-          onProgress: (progress) => scope.postMessage({ id: -1, progress }),
+          onProgress: (progress) => port.post({ id: -1, progress } satisfies Reply),
         });
         return { id: req.id, ok: true, value: estimator.info };
-      case 'estimate':
+      case 'estimate': {
         if (!estimator) throw new SRPoseError('DISPOSED', 'no estimator in this worker');
-        return { id: req.id, ok: true, value: await estimator.estimate(req.image, req.options) };
+        const signal = running.get(req.id)?.signal;
+        return {
+          id: req.id,
+          ok: true,
+          value: await estimator.estimate(req.image, { ...req.options, signal }),
+        };
+      }
       case 'dispose':
         await estimator?.dispose();
         estimator = undefined;
@@ -37,13 +43,21 @@ async function handle(req: Request): Promise<Reply> {
   } catch (e) {
     const err = e instanceof SRPoseError
       ? e
-      : new SRPoseError('INFERENCE_FAILED', (e as Error)?.message ?? String(e));
+      : new SRPoseError('INFERENCE_FAILED', 'inference failed in the worker', { cause: e });
     return { id: req.id, ok: false, code: err.code, message: err.message };
+  } finally {
+    running.delete(req.id);
   }
 }
 
-// Requests are handled one at a time, in order: the estimator runs one batch at a time anyway.
+// Requests are handled one at a time, in order (the estimator runs one batch at a time anyway);
+// a cancel acts at once.
 let chain = Promise.resolve();
-scope.onmessage = (e) => {
-  chain = chain.then(async () => scope.postMessage(await handle(e.data)));
-};
+port.onMessage((req: Request) => {
+  if (req.op === 'cancel') {
+    running.get(req.id)?.abort(new SRPoseError(req.reason.code, req.reason.message));
+    return;
+  }
+  if (req.op === 'estimate') running.set(req.id, new AbortController());
+  chain = chain.then(async () => port.post(await handle(req)));
+});

@@ -1,0 +1,263 @@
+/**
+ * An {@link Estimator} whose work runs on a small pool of threads, each owning its own
+ * estimator (its own onnxruntime session and a copy of the weights), so the calling thread
+ * only posts images and receives results: an HTTP server stays responsive while the model
+ * runs, a page stays interactive. Same API and results as `createEstimator`.
+ * @module
+ */
+import { SRPoseError } from '../errors.ts';
+import { availableCores } from '../platform/env.ts';
+import { type Port, startThread, type Thread } from '../platform/threads.ts';
+import type {
+  EstimateOptions,
+  EstimateResult,
+  Estimator,
+  EstimatorInfo,
+  ImageInput,
+} from '../types.ts';
+import type { Reply, Request, WireError, WorkerEstimatorOptions } from './protocol.ts';
+
+/** Options of {@link createPooledEstimator}. */
+export interface PoolOptions extends WorkerEstimatorOptions {
+  /** Threads, each with its own estimator (memory: one model each). Default 1. */
+  workers?: number;
+  /**
+   * The thread's script: default `worker.ts` beside this module when running from sources,
+   * `srpose-worker.mjs` beside the bundle otherwise (the layout of every srpose build).
+   */
+  workerUrl?: string | URL;
+  /** Download progress of the model files (first thread only: the others find them cached). */
+  onProgress?: (p: { file: string; loaded: number; total: number }) => void;
+}
+
+type Body = Request extends infer R ? R extends { id: number } ? Omit<R, 'id'> : never : never;
+
+/** The script a pool thread runs, from where this module was loaded. */
+export function defaultWorkerUrl(): URL {
+  return import.meta.url.endsWith('.ts')
+    ? new URL('./worker.ts', import.meta.url)
+    : new URL('./srpose-worker.mjs', import.meta.url);
+}
+
+/** An error from an abort reason: ours as is; anything else (`AbortController.abort()`) `ABORTED`. */
+function abortError(reason: unknown): SRPoseError {
+  return reason instanceof SRPoseError
+    ? reason
+    : new SRPoseError('ABORTED', 'the estimate was aborted by its caller');
+}
+
+/** One thread and its estimator; handles one estimate at a time. */
+class Member {
+  readonly #pending = new Map<
+    number,
+    { resolve: (v: any) => void; reject: (e: unknown) => void }
+  >();
+  #next = 1;
+  #dead: SRPoseError | undefined;
+  busy = false;
+
+  constructor(
+    readonly thread: Thread,
+    onProgress: PoolOptions['onProgress'],
+    onDeath: (m: Member) => void,
+  ) {
+    thread.onMessage((r: Reply) => {
+      if ('progress' in r) return onProgress?.(r.progress);
+      const p = this.#pending.get(r.id);
+      if (!p) return;
+      this.#pending.delete(r.id);
+      if (r.ok) p.resolve(r.value);
+      else p.reject(new SRPoseError(r.code, r.message));
+    });
+    thread.onExit((why) => {
+      this.#dead = new SRPoseError('INFERENCE_FAILED', `an estimator thread stopped (${why})`);
+      for (const p of this.#pending.values()) p.reject(this.#dead);
+      this.#pending.clear();
+      onDeath(this);
+    });
+  }
+
+  get alive(): boolean {
+    return this.#dead === undefined;
+  }
+
+  /** Posts a request; resolves with its reply. `sent` gets the id (to cancel it). */
+  call<T>(body: Body, sent?: (id: number) => void): Promise<T> {
+    if (this.#dead) return Promise.reject(this.#dead);
+    const id = this.#next++;
+    sent?.(id);
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.thread.post({ ...body, id } as Request);
+    });
+  }
+
+  cancel(id: number, reason: unknown): void {
+    const e = abortError(reason);
+    const wire: WireError = { code: e.code, message: e.message };
+    if (this.alive) (this.thread as Port).post({ id, op: 'cancel', reason: wire });
+  }
+}
+
+interface Job {
+  image: ImageInput;
+  options: EstimateOptions | undefined;
+  resolve: (r: EstimateResult) => void;
+  reject: (e: unknown) => void;
+  /** Detaches the abort listener. */
+  done: () => void;
+}
+
+/**
+ * Starts `workers` threads and creates the estimator in each: the first alone (it downloads
+ * and caches the model), the others together once it is there. The threads share the cores:
+ * unless `threads` is given, each runs `cores / workers` of them (at least one).
+ *
+ * ```ts
+ * const estimator = await createPooledEstimator({ model: 'owner/srpose-res50', workers: 2 });
+ * const result = await estimator.estimate(jpegBytes, { boxes });
+ * ```
+ */
+export async function createPooledEstimator(options: PoolOptions): Promise<Estimator> {
+  const { workers: w, workerUrl, onProgress, ...rest } = options;
+  const workers = w ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) {
+    throw new SRPoseError('INVALID_OPTION', `workers must be a positive integer, got ${w}`);
+  }
+  const url = workerUrl === undefined ? defaultWorkerUrl() : new URL(workerUrl);
+  const estimatorOptions: WorkerEstimatorOptions = {
+    ...rest,
+    threads: rest.threads ?? Math.max(1, Math.floor((await availableCores()) / workers)),
+  };
+  const members: Member[] = [];
+  const queue: Job[] = [];
+  let disposed = false;
+  let info: EstimatorInfo | undefined;
+
+  const spawn = async (progress?: PoolOptions['onProgress']): Promise<Member> => {
+    let thread: Thread;
+    try {
+      thread = await startThread(url, 'srpose');
+    } catch (e) {
+      throw new SRPoseError(
+        'BACKEND_UNAVAILABLE',
+        `cannot start an estimator thread from ${url.href}`,
+        { cause: e },
+      );
+    }
+    const m = new Member(thread, progress, onDeath);
+    try {
+      info = await m.call<EstimatorInfo>({ op: 'create', options: estimatorOptions });
+    } catch (e) {
+      await thread.terminate();
+      throw e;
+    }
+    thread.keepAlive(false);
+    return m;
+  };
+
+  // A thread that dies (a crash in native code, out of memory) failed its one job; a new one
+  // takes its place, so the pool keeps its size.
+  const onDeath = (m: Member) => {
+    const i = members.indexOf(m);
+    if (i >= 0) members.splice(i, 1);
+    if (disposed) return;
+    spawn().then(
+      (fresh) => {
+        if (disposed) return void fresh.thread.terminate();
+        members.push(fresh);
+        pump();
+      },
+      (e) => {
+        if (members.length === 0) { for (const job of queue.splice(0)) job.reject(e); }
+      },
+    );
+  };
+
+  const pump = () => {
+    for (const m of members) {
+      if (queue.length === 0) return;
+      if (m.busy || !m.alive) continue;
+      const job = queue.shift()!;
+      run(m, job);
+    }
+  };
+
+  const run = (m: Member, job: Job) => {
+    m.busy = true;
+    m.thread.keepAlive(true);
+    const signal = job.options?.signal;
+    const { signal: _, ...wireOptions } = job.options ?? {};
+    let id = 0;
+    const onAbort = () => {
+      m.cancel(id, signal!.reason);
+      job.reject(abortError(signal!.reason));
+    };
+    m.call<EstimateResult>(
+      { op: 'estimate', image: job.image, options: wireOptions },
+      (sent) => (id = sent),
+    ).then(job.resolve, job.reject).finally(() => {
+      signal?.removeEventListener('abort', onAbort);
+      m.busy = false;
+      m.thread.keepAlive(false);
+      pump();
+    });
+    job.done();
+    signal?.addEventListener('abort', onAbort, { once: true });
+  };
+
+  try {
+    members.push(await spawn(onProgress));
+    members.push(...await Promise.all(Array.from({ length: workers - 1 }, () => spawn())));
+  } catch (e) {
+    disposed = true;
+    await Promise.all(members.map((m) => m.thread.terminate()));
+    throw e;
+  }
+
+  return {
+    info: info!,
+    estimate(image: ImageInput, opts?: EstimateOptions): Promise<EstimateResult> {
+      if (disposed) {
+        return Promise.reject(
+          new SRPoseError('DISPOSED', 'this estimator was disposed; create a new one'),
+        );
+      }
+      const signal = opts?.signal;
+      // Work whose caller has given up never starts.
+      if (signal?.aborted) return Promise.reject(abortError(signal.reason));
+      return new Promise<EstimateResult>((resolve, reject) => {
+        const job: Job = { image, options: opts, resolve, reject, done: () => {} };
+        if (signal) {
+          const drop = () => {
+            const i = queue.indexOf(job);
+            if (i >= 0) queue.splice(i, 1);
+            reject(abortError(signal.reason));
+          };
+          signal.addEventListener('abort', drop, { once: true });
+          job.done = () => signal.removeEventListener('abort', drop);
+        }
+        queue.push(job);
+        pump();
+      });
+    },
+    async dispose(): Promise<void> {
+      if (disposed) return;
+      disposed = true;
+      const gone = new SRPoseError('DISPOSED', 'this estimator was disposed; create a new one');
+      for (const job of queue.splice(0)) job.reject(gone);
+      await Promise.all(
+        members.splice(0).map(async (m) => {
+          try {
+            m.thread.keepAlive(true);
+            await m.call<null>({ op: 'dispose' });
+          } catch {
+            // a dead thread has nothing left to free
+          } finally {
+            await m.thread.terminate();
+          }
+        }),
+      );
+    },
+  };
+}
