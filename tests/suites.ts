@@ -29,6 +29,11 @@ export const SUITES: Record<string, SuiteSpec> = {
     runtimes: 'both',
     why: 'bottom-up grouping math against munkres and the official parser',
   },
+  'core/boxes.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'box checks: edges within 2^24, scores in [0, 1], all inside stays finite',
+  },
   'core/buffer-pool.test.ts': { tier: 'fast', runtimes: 'both', why: 'pooled input batches' },
   'core/crop-wasm.test.ts': {
     tier: 'fast',

@@ -210,6 +210,32 @@ export function badInputCases(): Case[] {
       headers: J,
       body: jpeg,
     },
+    // Finite numbers whose arithmetic would not stay finite (issue 15): edges past 2^24, a score
+    // outside [0, 1]. A box of 1e7 (within 2^24) is fine and not in this table.
+    {
+      name: 'box with edges past 2^24',
+      status: 422,
+      code: 'INVALID_BOX',
+      path: q([[0, 0, 1e308, 1e308]]),
+      headers: J,
+      body: jpeg,
+    },
+    {
+      name: 'box with a score of 1e308',
+      status: 422,
+      code: 'INVALID_BOX',
+      path: q([[...PHOTO_BOX, 1e308]]),
+      headers: J,
+      body: jpeg,
+    },
+    {
+      name: 'box with a score of -0.5',
+      status: 422,
+      code: 'INVALID_BOX',
+      path: q([[...PHOTO_BOX, -0.5]]),
+      headers: J,
+      body: jpeg,
+    },
     {
       name: 'box outside the image',
       status: 422,
