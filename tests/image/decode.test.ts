@@ -16,42 +16,53 @@ import { decodeImage } from '../../src/image/decode.ts';
 import { packRgb, pixelsToRgb, toBytes } from '../../src/image/pixels.ts';
 import { hasShared, SHARED, skipUnless } from '../helpers/env.ts';
 import { cv2Dump, cv2Missing, firstDifference } from '../helpers/cv2.ts';
+import {
+  be32,
+  concat,
+  PNG_SIGNATURE,
+  pngChunk as chunk,
+  pngCorruptIdat,
+  pngHeader,
+} from '../helpers/png.ts';
 
 const file = async (path: string) => new Uint8Array(await readFile(path));
 
+/** What a codec's own text looks like: Rust panics, wasm-bindgen, traps, stack frames. */
+const CODEC_TEXT = ['unwrap', 'panicked', 'RuntimeError', 'wasm', 'at ', '.rs'];
+
+/** The part of `message` that is a codec's own text, if any. */
+const codecText = (message: string) =>
+  CODEC_TEXT.find((t) => message.toLowerCase().includes(t.toLowerCase()));
+
+/** Decoding `bytes` fails with `code` and a message of ours alone; returns the error. */
 async function expectCode(
   code: SRPoseErrorCode,
   bytes: Uint8Array,
   what: string,
   maxPixels?: number,
-): Promise<void> {
+): Promise<Error> {
   try {
     const img = await decodeImage(bytes, { maxPixels });
     assert.unreachable(`${what}: decoded ${img.width}x${img.height}`);
+    throw new Error('unreachable');
   } catch (e) {
     assert.ok(isSRPoseError(e, code), `${what}: expected ${code}, got ${e}`);
+    const leak = codecText((e as Error).message);
+    assert.not.ok(leak, `${what}: the message carries ${JSON.stringify(leak)}: ${e}`);
+    return e as Error;
   }
 }
 
-const concat = (...parts: ArrayLike<number>[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) out.set(p, (at += p.length) - p.length);
-  return out;
-};
-const be32 = (v: number) => [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
+/** Every message down an error's `cause` chain, the error's own first. */
+function causeText(e: unknown): string {
+  const said: string[] = [];
+  for (let c = e, i = 0; c !== undefined && i < 10; c = (c as Error)?.cause, i++) {
+    said.push(c instanceof Error ? c.message : String((c as { message?: unknown })?.message ?? c));
+  }
+  return said.join(' <- ');
+}
+
 const ascii = (s: string) => Array.from(s, (c) => c.charCodeAt(0));
-
-/** A PNG chunk with its CRC. */
-function chunk(type: string, data: Uint8Array): Uint8Array {
-  let c = 0xffffffff;
-  const body = concat(ascii(type), data);
-  for (const v of body) {
-    c ^= v;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  }
-  return concat(be32(data.length), body, be32((c ^ 0xffffffff) >>> 0));
-}
 
 /** A PNG of any colour type written here (zlib via CompressionStream): `samples` is (h, w, n). */
 async function makePng(
@@ -71,7 +82,7 @@ async function makePng(
   );
   const ihdr = concat(be32(w), be32(h), [8, colorType, 0, 0, 0]);
   return concat(
-    [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
+    PNG_SIGNATURE,
     chunk('IHDR', ihdr),
     chunk('IDAT', zlib),
     chunk('IEND', new Uint8Array()),
@@ -294,14 +305,13 @@ test('bad input: empty, random, truncated, oversized, zero-size, corrupt', async
   const webp = await encodeWebp({ data: picture(w, h), width: w, height: h });
   await expectCode('IMAGE_TRUNCATED', webp.subarray(0, webp.length - 10), 'WebP without its end');
   // A header alone, claiming 10^10 pixels: refused before any decoding (no image data follows).
-  const ihdr = (width: number, height: number) =>
-    concat(
-      [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
-      chunk('IHDR', concat(be32(width), be32(height), [8, 2, 0, 0, 0])),
-    );
-  await expectCode('IMAGE_TOO_LARGE', ihdr(100000, 100000), 'PNG header claiming 100000x100000');
+  await expectCode(
+    'IMAGE_TOO_LARGE',
+    pngHeader(100000, 100000),
+    'PNG header claiming 100000x100000',
+  );
   await expectCode('IMAGE_TOO_LARGE', png, 'a 64x48 PNG over maxPixels 1000', 1000);
-  await expectCode('IMAGE_EMPTY', ihdr(0, 100), 'PNG header with width 0');
+  await expectCode('IMAGE_EMPTY', pngHeader(0, 100), 'PNG header with width 0');
   await expectCode('INVALID_OPTION', png, 'maxPixels 0', 0);
   // Scan data scrambled after the headers; EOI kept.
   const sos = jpeg.findIndex((v, i) => v === 0xff && jpeg[i + 1] === 0xda);
@@ -317,6 +327,70 @@ test('bad input: empty, random, truncated, oversized, zero-size, corrupt', async
   // The codecs still work after all that.
   assert.equal((await decodeImage(jpeg)).width, w);
   assert.equal((await decodeImage(png)).width, w);
+});
+
+test("codec failures name what is corrupt in our words, the codec's in cause", async () => {
+  const w = 64, h = 48;
+  const head = pngHeader(w, h);
+  const garbage = (n: number, seed: number) =>
+    new Uint8Array(n).map((_, i) => (i * 89 + seed) & 255);
+  const iend = chunk('IEND', new Uint8Array());
+  const png = await encodePng({ data: picture(w, h), width: w, height: h });
+  const jpeg = await encodeJpeg({ data: rgbOf(picture(w, h)), width: w, height: h });
+  const sos = jpeg.findIndex((v, i) => v === 0xff && jpeg[i + 1] === 0xda);
+  // from `from` bytes after the SOS marker to EOI (kept); its header is 12 bytes (3 components)
+  const scan = (from: number, fill: (i: number) => number) => {
+    const out = jpeg.slice();
+    for (let i = sos + from; i < out.length - 2; i++) out[i] = fill(i);
+    return out;
+  };
+  // WebP: RIFF header (12) + chunk header (8) + the frame header kept (10), garbage after
+  const vp8 = (bytes: Uint8Array) => {
+    const out = bytes.slice();
+    out.set(garbage(out.length - 30, 5), 30);
+    return out;
+  };
+  const webpLossless = await encodeWebp({ data: picture(w, h), width: w, height: h });
+  const webpLossy = await encodeWebp({ data: picture(w, h), width: w, height: h }, {
+    lossless: false,
+  });
+  const cases: [string, Uint8Array, RegExp][] = [
+    // the HTTP bad-input table's corrupt PNG (tests/server/cases.ts)
+    ['PNG whose IDAT is not zlib', pngCorruptIdat(w, h), /PNG/],
+    [
+      'PNG whose IDAT is a zlib header then garbage',
+      concat(head, chunk('IDAT', concat([0x78, 0x9c], garbage(300, 3))), iend),
+      /PNG/,
+    ],
+    [
+      'PNG whose IDAT stops short',
+      concat(head, chunk('IDAT', [0x78, 0x9c, 3, 0]), iend),
+      /PNG/,
+    ],
+    ['PNG with no IDAT', concat(head, iend), /PNG/],
+    ['JPEG with garbage after the SOS header', scan(14, (i) => (i * 89) & 255), /JPEG/],
+    ['JPEG whose SOS header and scan are 0xff', scan(2, () => 0xff), /JPEG/],
+    ['lossless WebP with a garbage VP8L bitstream', vp8(webpLossless), /WebP/],
+    ['lossy WebP with a garbage VP8 bitstream', vp8(webpLossy), /WebP/],
+  ];
+  for (const [what, bytes, format] of cases) {
+    const e = await expectCode('IMAGE_CORRUPT', bytes, what);
+    assert.match(e.message, /^the (PNG|JPEG|WebP) is corrupt: .* cannot be decoded$/, what);
+    assert.match(e.message, format, what);
+    assert.ok(e.cause !== undefined, `${what}: no cause`);
+  }
+  // These inputs do make the codecs say such things (else the checks above prove nothing):
+  // the words are kept for logs, in the cause.
+  const pngError = await decodeImage(cases[0][1]).catch((e) => e);
+  assert.match(causeText(pngError), /unwrap_throw/);
+  for (const [what, bytes] of cases.slice(4, 6)) {
+    const said = causeText(await decodeImage(bytes).catch((e) => e));
+    assert.match(said, /codec output: .*(JPEG|marker|Huffman)/, what);
+  }
+  // The codecs still work after all that.
+  assert.equal((await decodeImage(png)).width, w);
+  assert.equal((await decodeImage(jpeg)).width, w);
+  assert.equal((await decodeImage(webpLossy)).width, w);
 });
 
 test('unsupported variants: CMYK JPEG, animated WebP', async () => {

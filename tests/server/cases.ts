@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SHARED } from '../helpers/env.ts';
+import { pngCorruptIdat, pngHeader } from '../helpers/png.ts';
 
 export const API_KEY = 'k-test-0123456789';
 export const PHOTO = join(SHARED, 'coco', '000000000785.jpg');
@@ -22,31 +23,6 @@ export interface Case {
   body?: Uint8Array | string | (() => BodyInit);
   /** `default`: `Bearer API_KEY`; `none`: no header; anything else: that Authorization value. */
   auth?: string;
-}
-
-function crc32(bytes: Uint8Array): number {
-  let c = ~0;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
-  }
-  return ~c >>> 0;
-}
-
-/** A PNG signature + IHDR claiming `w` x `h` RGB (valid CRC), then nothing. */
-export function pngHeader(w: number, h: number): Uint8Array {
-  const ihdr = new Uint8Array(17);
-  const dv = new DataView(ihdr.buffer);
-  ihdr.set([73, 72, 68, 82]); // IHDR
-  dv.setUint32(4, w);
-  dv.setUint32(8, h);
-  ihdr.set([8, 2, 0, 0, 0], 12);
-  const out = new Uint8Array(8 + 4 + 17 + 4);
-  out.set([137, 80, 78, 71, 13, 10, 26, 10]);
-  new DataView(out.buffer).setUint32(8, 13);
-  out.set(ihdr, 12);
-  new DataView(out.buffer).setUint32(29, crc32(ihdr));
-  return out;
 }
 
 const q = (boxes: unknown) =>
@@ -125,6 +101,15 @@ export function badInputCases(): Case[] {
       code: 'IMAGE_EMPTY',
       headers: { 'content-type': 'image/png' },
       body: pngHeader(0, 10),
+    },
+    // The decoder fails (the header probe passes); the message is ours, not the codec's
+    // ("`unwrap_throw` failed"): tests/image/decode.test.ts checks the words.
+    {
+      name: 'PNG whose IDAT is garbage, not zlib',
+      status: 400,
+      code: 'IMAGE_CORRUPT',
+      headers: { 'content-type': 'image/png' },
+      body: pngCorruptIdat(64, 48),
     },
     {
       name: 'WebP RIFF header only',
