@@ -106,6 +106,11 @@ export const SUITES: Record<string, SuiteSpec> = {
     runtimes: 'both',
     why: 'the public estimate() on a tiny model',
   },
+  'estimator/options.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'option type checks: INVALID_OPTION naming the option, its type and the value given',
+  },
   'estimator/bottom-up.test.ts': {
     tier: 'fast',
     runtimes: 'both',

@@ -5,6 +5,10 @@
  */
 import { envVar, parseYesNo } from '../platform/env.ts';
 
+/** Where downloaded files are kept: see {@link HubOptions.cache}. */
+export const HUB_CACHES = ['disk', 'web', 'none'] as const;
+export type HubCache = (typeof HUB_CACHES)[number];
+
 export interface HubOptions {
   /** Hub endpoint; default `HF_ENDPOINT` or https://huggingface.co. */
   hubUrl?: string;
@@ -20,7 +24,7 @@ export interface HubOptions {
    * Which cache: `disk` (the Hub layout; default where there is a file system), `web` (the
    * Cache API; default in browsers, Workers, Deno Deploy), or `none`.
    */
-  cache?: 'disk' | 'web' | 'none';
+  cache?: HubCache;
   /** Use the cache only; default `HF_HUB_OFFLINE=1`. */
   offline?: boolean;
   /** Download progress of each file, in bytes. */
