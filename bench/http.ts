@@ -11,14 +11,11 @@ import { fileURLToPath } from 'node:url';
 import process from 'node:process';
 import { createEstimator } from '../src/estimator/estimator.ts';
 import { DENO, freePort, pool, startServer } from '../tests/helpers/servers.ts';
+import { percentile } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BOX = [280.79, 44.73, 218.7, 346.68] as const;
 
-const percentile = (xs: number[], p: number) => {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-};
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 interface Level {

@@ -3,7 +3,11 @@
 // bottom-up test model, default bu_res50), models (bench/models.ts: weight variants), backends
 // (bench/backends.ts: WASM 1 and 2 threads vs native in Node and Deno; --options: the native
 // session options), kernels (bench/kernels.ts: the
-// WebAssembly crop and flip-merge kernels against the JS loops).
+// WebAssembly crop and flip-merge kernels against the JS loops), load (bench/load.ts: the server
+// with inference on worker threads vs on the HTTP thread: throughput, /healthz under saturation,
+// memory; --runtime=node (default), deno or node,deno; --requests= per level, default 24;
+// --seconds= of saturation, default 15), batch (bench/batch.ts: ms per box and peak memory per
+// maxBatch, each in a fresh process).
 //
 // pipeline: per-stage ms of estimate() (decode image, crop, inference, decode heatmaps) for
 // 1 and 4 boxes, next to a bare onnxruntime session.run on a tensor of the same shape in the
@@ -198,6 +202,14 @@ const suites: Record<string, () => Promise<unknown>> = {
       : b.backendsBench(arch, runs);
   },
   kernels: async () => (await import('./kernels.ts')).kernelsBench(),
+  load: async () =>
+    (await import('./load.ts')).loadBench(
+      arch,
+      (args.find((a) => a.startsWith('--runtime='))?.slice(10) ?? 'node').split(',') as any,
+      requests,
+      Number(args.find((a) => a.startsWith('--seconds='))?.slice(10) ?? 15),
+    ),
+  batch: async () => (await import('./batch.ts')).batchBench(arch),
   'bottom-up': async () => ({
     suite: 'bottom-up',
     ...await (await import('./bottom-up.ts')).bottomUpBench(
