@@ -4,10 +4,10 @@
  * of one execution environment reuse it).
  */
 import { handle } from 'hono/aws-lambda';
-import { appOptionsFromEnv, createApp } from '../src/server/mod.ts';
+import { appOptionsFromEnv, createApp, functionDefaults } from '../src/server/mod.ts';
 
 const app = createApp({
-  cacheDir: process.env.HF_HUB_CACHE ?? '/tmp/huggingface/hub',
+  ...functionDefaults(process.env),
   ...appOptionsFromEnv(process.env),
 });
 

@@ -3,10 +3,10 @@
  * dist/netlify. Read-only file system but for /tmp: the Hub cache lives there.
  */
 import { handle } from 'hono/netlify';
-import { appOptionsFromEnv, createApp } from '../src/server/mod.ts';
+import { appOptionsFromEnv, createApp, functionDefaults } from '../src/server/mod.ts';
 
 const app = createApp({
-  cacheDir: process.env.HF_HUB_CACHE ?? '/tmp/huggingface/hub',
+  ...functionDefaults(process.env),
   ...appOptionsFromEnv(process.env),
 });
 

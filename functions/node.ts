@@ -4,12 +4,13 @@
  * serves the demo page at `/`.
  */
 import { serve } from '@hono/node-server';
-import { appOptionsFromEnv, createApp } from '../src/server/mod.ts';
+import { appOptionsFromEnv, createApp, DEFAULT_TIMEOUT_MS } from '../src/server/mod.ts';
 import { demoFromEnv } from './demo-files.ts';
 
+const settings = appOptionsFromEnv(process.env);
 const app = createApp({
   warmup: true,
-  ...appOptionsFromEnv(process.env),
+  ...settings,
   demo: demoFromEnv(process.env, import.meta.url),
 });
 const port = Number(process.env.PORT ?? 8787);
@@ -19,6 +20,10 @@ const server = serve(
     console.log(JSON.stringify({ level: 'info', message: 'listening', port: info.port }));
   },
 );
+
+// The app answers a slow upload itself (408 at its deadline); Node's own limit (300 s by
+// default) is only the backstop behind it.
+server.requestTimeout = (settings.timeoutMs ?? DEFAULT_TIMEOUT_MS) + 10_000;
 
 // A stray rejection is logged, never fatal: one bad request must not take the others down.
 process.on(

@@ -28,9 +28,13 @@ export const NODE_WASM = [
   '@jsquash/webp/codec/dec/webp_dec.wasm',
 ];
 
+/** The estimator pool's thread, bundled beside each server (src/worker/pool.ts finds it). */
+export const WORKER_ENTRY = { 'srpose-worker': join(ROOT, 'src/worker/worker.ts') };
+
 const nodeBundle = (entry: string, outdir: string, extra: BuildOptions = {}): BuildOptions => ({
-  entryPoints: [join(ROOT, entry)],
-  outfile: join(outdir, 'index.mjs'),
+  entryPoints: { index: join(ROOT, entry), ...WORKER_ENTRY },
+  outdir,
+  outExtension: { '.js': '.mjs' },
   bundle: true,
   format: 'esm',
   platform: 'node',
@@ -77,7 +81,11 @@ const FUNCTIONS: Record<string, { entry: string; options?: BuildOptions }> = {
 
 /** The library (`srpose`) and its HTTP app (`srpose/server`), dependencies external. */
 async function buildLibrary(): Promise<Sized[]> {
-  const outs = [['src/mod.ts', 'srpose.mjs'], ['src/server/mod.ts', 'server.mjs']].map((
+  const outs = [
+    ['src/mod.ts', 'srpose.mjs'],
+    ['src/server/mod.ts', 'server.mjs'],
+    ['src/worker/worker.ts', 'srpose-worker.mjs'],
+  ].map((
     [entry, file],
   ) => [join(ROOT, entry), join(ROOT, 'dist', file)]);
   const built = await Promise.all(outs.map(([entry, out]) =>

@@ -25,6 +25,12 @@ export interface Thread extends Port {
 }
 
 const g = globalThis as any;
+/**
+ * The runtime's own Web Worker, taken before onnxruntime-web starts: its Emscripten glue, seeing
+ * `process` in Deno, replaces `globalThis.Worker` with Node's `worker_threads.Worker` (whose
+ * messages never reach `onmessage`).
+ */
+const WebWorker: typeof Worker | undefined = g.Worker;
 
 /**
  * Whether this runtime can start threads: Node, Deno outside Deno Deploy (which has no Web
@@ -47,6 +53,36 @@ const { workerData } = require('node:worker_threads');
 import(workerData.tsx).then((m) => { m.register(); return import(workerData.entry); });
 `;
 
+/**
+ * A thread's death, told once to its listener, even when it died before the listener came:
+ * Deno dispatches a worker's error from a promise continuation, which can run before the
+ * caller of {@link startThread} has attached its handler.
+ */
+function exitOnce() {
+  let listener: ((why: string) => void) | undefined;
+  let reason: string | undefined;
+  let told = false;
+  const tell = () => {
+    if (told || reason === undefined || !listener) return;
+    told = true;
+    listener(reason);
+  };
+  return {
+    fire(why: string) {
+      reason ??= why;
+      tell();
+    },
+    listen(fn: (why: string) => void) {
+      listener = fn;
+      tell();
+    },
+    /** A terminated thread is not a death to report. */
+    silence() {
+      told = true;
+    },
+  };
+}
+
 /** Starts the module `url` as a thread named `name`. */
 export async function startThread(url: URL, name: string): Promise<Thread> {
   if (env.isNode) {
@@ -59,38 +95,36 @@ export async function startThread(url: URL, name: string): Promise<Thread> {
         workerData: { entry: url.href, tsx: import.meta.resolve('tsx/esm/api') },
       })
       : new wt.Worker(url, { name });
-    let exitFn: ((why: string) => void) | undefined;
-    let exited = false;
-    const exit = (why: string) => {
-      if (exited) return;
-      exited = true;
-      exitFn?.(why);
-    };
-    worker.on('error', (e) => exit(`uncaught ${(e as Error)?.name ?? 'error'} in the thread`));
-    worker.on('exit', (code) => exit(`the thread exited with code ${code}`));
+    const exit = exitOnce();
+    worker.on('error', (e) => exit.fire(`uncaught ${(e as Error)?.name ?? 'error'} in the thread`));
+    worker.on('exit', (code) => exit.fire(`the thread exited with code ${code}`));
     return {
       post: (m, transfer) => worker.postMessage(m, transfer as any),
       onMessage: (fn) => void worker.on('message', fn),
-      onExit: (fn) => (exitFn = fn),
+      onExit: exit.listen,
       keepAlive: (on) => (on ? worker.ref() : worker.unref()),
       terminate: async () => {
-        exited = true;
+        exit.silence();
         await worker.terminate();
       },
     };
   }
-  const worker: Worker = new g.Worker(url, { type: 'module', name });
-  let exitFn: ((why: string) => void) | undefined;
+  if (!WebWorker) throw new Error('this runtime has no Worker');
+  const worker = new WebWorker(url, { type: 'module', name });
+  const exit = exitOnce();
   worker.onerror = (e) => {
     e.preventDefault?.(); // reported through onExit, not as an uncaught error of the parent
-    exitFn?.(`the thread failed: ${e.message || 'it could not start (check its URL)'}`);
+    exit.fire(`the thread failed: ${e.message || 'it could not start (check its URL)'}`);
   };
   return {
     post: (m, transfer) => worker.postMessage(m, transfer ?? []),
     onMessage: (fn) => (worker.onmessage = (e) => fn(e.data)),
-    onExit: (fn) => (exitFn = fn),
+    onExit: exit.listen,
     keepAlive: () => {},
-    terminate: () => Promise.resolve(worker.terminate()),
+    terminate: () => {
+      exit.silence();
+      return Promise.resolve(worker.terminate());
+    },
   };
 }
 
@@ -107,6 +141,6 @@ export async function parentPort(): Promise<Port> {
   }
   return {
     post: (m, transfer) => g.postMessage(m, transfer ?? []),
-    onMessage: (fn) => (g.onmessage = (e: MessageEvent) => fn(e.data)),
+    onMessage: (fn) => g.addEventListener('message', (e: MessageEvent) => fn(e.data)),
   };
 }

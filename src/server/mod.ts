@@ -13,5 +13,6 @@ export {
   DEFAULT_MAX_QUEUE,
   DEFAULT_TIMEOUT_MS,
   edgeDefaults,
+  functionDefaults,
 } from './settings.ts';
 export { Limiter } from './limiter.ts';

@@ -145,3 +145,13 @@ export function edgeDefaults(settings: AppOptions): AppOptions {
     ? { cache: 'web', model: DEFAULT_EDGE_MODEL, weights: DEFAULT_EDGE_WEIGHTS }
     : { cache: 'web' };
 }
+
+/**
+ * What a Node-based serverless function (AWS Lambda, Netlify, Vercel) adds under its settings:
+ * the Hub cache in /tmp (the only writable place) unless `HF_HUB_CACHE` says otherwise, and one
+ * inference thread, since an instance serves one request at a time and each thread holds its
+ * own copy of the model.
+ */
+export function functionDefaults(env: Record<string, string | undefined>): AppOptions {
+  return { cacheDir: env.HF_HUB_CACHE ?? '/tmp/huggingface/hub', workers: 1 };
+}

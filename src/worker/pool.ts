@@ -46,6 +46,34 @@ function abortError(reason: unknown): SRPoseError {
     : new SRPoseError('ABORTED', 'the estimate was aborted by its caller');
 }
 
+/**
+ * How long a thread may take to load its module (not the model: that has no limit here). A
+ * module that cannot load must fail the pool, never hang it.
+ */
+const THREAD_START_MS = 30_000;
+
+/** Waits for a thread's first message, or fails after {@link THREAD_START_MS}. */
+async function loaded(m: Member): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new SRPoseError(
+            'BACKEND_UNAVAILABLE',
+            `an estimator thread did not start within ${THREAD_START_MS / 1000} s`,
+          ),
+        ),
+      THREAD_START_MS,
+    );
+  });
+  try {
+    await Promise.race([m.ready, m.died, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** One thread and its estimator; handles one estimate at a time. */
 class Member {
   readonly #pending = new Map<
@@ -54,6 +82,12 @@ class Member {
   >();
   #next = 1;
   #dead: SRPoseError | undefined;
+  #ready: () => void = () => {};
+  #died: (e: SRPoseError) => void = () => {};
+  /** Rejects when the thread dies. */
+  readonly died: Promise<never>;
+  /** Resolves once the thread's module has loaded (its first message). */
+  readonly ready: Promise<void>;
   busy = false;
 
   constructor(
@@ -61,16 +95,23 @@ class Member {
     onProgress: PoolOptions['onProgress'],
     onDeath: (m: Member) => void,
   ) {
+    this.ready = new Promise((resolve) => (this.#ready = resolve));
+    this.died = new Promise<never>((_, reject) => (this.#died = reject));
+    this.died.catch(() => undefined);
     thread.onMessage((r: Reply) => {
       if ('progress' in r) return onProgress?.(r.progress);
+      if ('ready' in r) return this.#ready();
       const p = this.#pending.get(r.id);
       if (!p) return;
       this.#pending.delete(r.id);
+      // A thread keeps the process alive only while a call waits on it.
+      if (this.#pending.size === 0) thread.keepAlive(false);
       if (r.ok) p.resolve(r.value);
       else p.reject(new SRPoseError(r.code, r.message));
     });
     thread.onExit((why) => {
       this.#dead = new SRPoseError('INFERENCE_FAILED', `an estimator thread stopped (${why})`);
+      this.#died(this.#dead);
       for (const p of this.#pending.values()) p.reject(this.#dead);
       this.#pending.clear();
       onDeath(this);
@@ -88,6 +129,7 @@ class Member {
     sent?.(id);
     return new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
+      this.thread.keepAlive(true);
       this.thread.post({ ...body, id } as Request);
     });
   }
@@ -147,12 +189,12 @@ export async function createPooledEstimator(options: PoolOptions): Promise<Estim
     }
     const m = new Member(thread, progress, onDeath);
     try {
+      await loaded(m);
       info = await m.call<EstimatorInfo>({ op: 'create', options: estimatorOptions });
     } catch (e) {
       await thread.terminate();
       throw e;
     }
-    thread.keepAlive(false);
     return m;
   };
 
@@ -160,8 +202,9 @@ export async function createPooledEstimator(options: PoolOptions): Promise<Estim
   // takes its place, so the pool keeps its size.
   const onDeath = (m: Member) => {
     const i = members.indexOf(m);
-    if (i >= 0) members.splice(i, 1);
-    if (disposed) return;
+    // A thread that died while starting is its spawn's failure, not a member to replace.
+    if (i < 0 || disposed) return;
+    members.splice(i, 1);
     spawn().then(
       (fresh) => {
         if (disposed) return void fresh.thread.terminate();
@@ -185,7 +228,6 @@ export async function createPooledEstimator(options: PoolOptions): Promise<Estim
 
   const run = (m: Member, job: Job) => {
     m.busy = true;
-    m.thread.keepAlive(true);
     const signal = job.options?.signal;
     const { signal: _, ...wireOptions } = job.options ?? {};
     let id = 0;
@@ -199,7 +241,6 @@ export async function createPooledEstimator(options: PoolOptions): Promise<Estim
     ).then(job.resolve, job.reject).finally(() => {
       signal?.removeEventListener('abort', onAbort);
       m.busy = false;
-      m.thread.keepAlive(false);
       pump();
     });
     job.done();

@@ -32,6 +32,8 @@ export type Request =
   | { id: number; op: 'dispose' };
 
 export type Reply =
+  /** Sent once, first: the thread's module has loaded and listens. */
+  | { id: 0; ready: true }
   | { id: number; ok: true; value: EstimatorInfo | EstimateResult | null }
   | ({ id: number; ok: false } & WireError)
   | { id: -1; progress: { file: string; loaded: number; total: number } };

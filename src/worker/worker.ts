@@ -61,3 +61,4 @@ port.onMessage((req: Request) => {
   if (req.op === 'estimate') running.set(req.id, new AbortController());
   chain = chain.then(async () => port.post(await handle(req)));
 });
+port.post({ id: 0, ready: true } satisfies Reply);

@@ -34,6 +34,8 @@ async function app(over: Partial<AppOptions> = {}): Promise<SRPoseApp> {
     apiKey: API_KEY,
     ...LIMITS,
     log: (e) => logs.push(JSON.stringify(e)),
+    // Deno: inference in process (see tests/suites.ts, estimator/pool); Node: the default pool.
+    ...('Deno' in globalThis ? { workers: 0 } : {}),
     ...over,
   });
   apps.push(a);
