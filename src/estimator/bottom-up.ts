@@ -18,6 +18,7 @@ import { SRPoseError, stopIfAborted } from '../errors.ts';
 import { readImage } from '../image/input.ts';
 import type { BottomUpModelConfig } from '../model/config.ts';
 import { commonInfo, type ModelOrigin, result } from './result.ts';
+import { checkEstimateOptions } from './options.ts';
 import type { PoseSession } from '../runtime/session.ts';
 import type {
   EstimateOptions,
@@ -78,6 +79,7 @@ export class BottomUpEstimator implements Estimator {
   }
 
   async estimate(image: ImageInput, options: EstimateOptions = {}): Promise<EstimateResult> {
+    checkEstimateOptions(options);
     const session = this.#session;
     if (!session) {
       throw new SRPoseError('DISPOSED', 'this estimator was disposed; create a new one');

@@ -27,6 +27,7 @@ import { type BackendPlan, chooseWeights, parseWeightsRequest } from '../model/w
 import { probeWebGpu } from '../runtime/webgpu.ts';
 import { createPoseSession, type PoseSession } from '../runtime/session.ts';
 import { BottomUpEstimator } from './bottom-up.ts';
+import { checkEstimateOptions, checkEstimatorOptions } from './options.ts';
 import { commonInfo, type ModelOrigin, result } from './result.ts';
 import type {
   Box,
@@ -53,6 +54,7 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
   if (!options || options.model === undefined) {
     throw new SRPoseError('INVALID_OPTION', 'createEstimator needs { model }');
   }
+  checkEstimatorOptions(options);
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (!(maxPixels > 0)) {
     throw new SRPoseError('INVALID_OPTION', `maxPixels must be > 0, got ${maxPixels}`);
@@ -176,6 +178,7 @@ class PoseEstimator implements Estimator {
     if (!session) {
       throw new SRPoseError('DISPOSED', 'this estimator was disposed; create a new one');
     }
+    checkEstimateOptions(options);
     const signal = options.signal;
     stopIfAborted(signal);
     const flipTest = options.flipTest ?? this.info.flipTest;

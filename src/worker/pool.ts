@@ -7,6 +7,7 @@
  */
 import { SRPoseError } from '../errors.ts';
 import { availableCores } from '../platform/env.ts';
+import { checkEstimateOptions, checkEstimatorOptions } from '../estimator/options.ts';
 import { type Port, startThread, type Thread } from '../platform/threads.ts';
 import type {
   EstimateOptions,
@@ -162,6 +163,7 @@ interface Job {
  */
 export async function createPooledEstimator(options: PoolOptions): Promise<Estimator> {
   const { workers: w, workerUrl, onProgress, ...rest } = options;
+  checkEstimatorOptions({ ...rest, model: rest.model ?? '' });
   const workers = w ?? 1;
   if (!Number.isInteger(workers) || workers < 1) {
     throw new SRPoseError('INVALID_OPTION', `workers must be a positive integer, got ${w}`);
@@ -263,6 +265,11 @@ export async function createPooledEstimator(options: PoolOptions): Promise<Estim
         return Promise.reject(
           new SRPoseError('DISPOSED', 'this estimator was disposed; create a new one'),
         );
+      }
+      try {
+        checkEstimateOptions(opts); // here: a bad option must not fail as a clone error
+      } catch (e) {
+        return Promise.reject(e);
       }
       const signal = opts?.signal;
       // Work whose caller has given up never starts.
