@@ -232,7 +232,7 @@ export function createApp(options: AppOptions = appOptionsFromEnv()): SRPoseApp 
       try {
         let req: EstimateRequest;
         try {
-          req = await untilAborted(readEstimateRequest(c.req.raw, maxBoxes), signal);
+          req = await untilAborted(readEstimateRequest(c.req.raw, maxBoxes, signal), signal);
         } catch (e) {
           if (client?.aborted) throw abortReason(client);
           if (deadline.signal.aborted) {

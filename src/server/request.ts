@@ -112,6 +112,7 @@ function parseParams(param: Param, maxBoxes: number): Omit<EstimateRequest, 'ima
 export async function readEstimateRequest(
   req: Request,
   maxBoxes: number,
+  signal?: AbortSignal,
 ): Promise<EstimateRequest> {
   const query = new URL(req.url).searchParams;
   const fromQuery: Param = (name) => query.get(name) ?? undefined;
@@ -119,7 +120,11 @@ export async function readEstimateRequest(
   if (type === 'multipart/form-data') {
     let form: FormData;
     try {
-      form = await req.formData();
+      const body = await readBody(req, signal);
+      form = await new Response(body as BodyInit, {
+        headers: { 'content-type': req.headers.get('content-type')! },
+      })
+        .formData();
     } catch (e) {
       if (e instanceof SRPoseError) throw e;
       throw new SRPoseError(
@@ -147,9 +152,41 @@ export async function readEstimateRequest(
     );
   }
   const params = parseParams(fromQuery, maxBoxes); // cheap checks before reading the body
-  const image = new Uint8Array(await req.arrayBuffer());
+  const image = await readBody(req, signal);
   if (image.byteLength === 0) {
     throw new SRPoseError('INVALID_REQUEST', 'the body is empty; send the image bytes');
   }
   return { image, ...params };
+}
+
+/**
+ * The whole body, read chunk by chunk so that an abort (the request's deadline) cancels the
+ * stream itself: the runtime then stops receiving it and drops the connection, where a
+ * response alone would leave a slow upload trickling in.
+ */
+async function readBody(req: Request, signal?: AbortSignal): Promise<Uint8Array> {
+  if (!req.body) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const cancel = () => void reader.cancel(signal?.reason).catch(() => undefined);
+  signal?.addEventListener('abort', cancel, { once: true });
+  try {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+    if (chunks.length === 1) return chunks[0];
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.byteLength;
+    }
+    return out;
+  } finally {
+    signal?.removeEventListener('abort', cancel);
+  }
 }
