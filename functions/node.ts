@@ -23,7 +23,8 @@ const server = serve(
 
 // The app answers a slow upload itself (408 at its deadline); Node's own limit (300 s by
 // default) is only the backstop behind it.
-server.requestTimeout = (settings.timeoutMs ?? DEFAULT_TIMEOUT_MS) + 10_000;
+(server as import('node:http').Server).requestTimeout = (settings.timeoutMs ?? DEFAULT_TIMEOUT_MS) +
+  10_000;
 
 // A stray rejection is logged, never fatal: one bad request must not take the others down.
 process.on(

@@ -12,6 +12,7 @@
  * @module
  */
 export { createEstimator, estimate } from './estimator/estimator.ts';
+export { createPooledEstimator, type PoolOptions } from './worker/pool.ts';
 export { toCocoResults } from './estimator/coco.ts';
 export { isSRPoseError, SRPoseError, type SRPoseErrorCode } from './errors.ts';
 export { type ModelConfig, parseModelConfig } from './model/config.ts';

@@ -113,7 +113,8 @@ export interface EstimatorOptions extends HubOptions {
 export interface EstimateOptions {
   /**
    * Person boxes (top-down models); none means the whole image is one box. They go through the
-   * network in batches of `maxBatch` crops. Bottom-up models find the people themselves and refuse boxes (`INVALID_OPTION`).
+   * network in batches of `maxBatch` crops. Bottom-up models find the people themselves and
+   * refuse boxes (`INVALID_OPTION`).
    */
   boxes?: readonly Box[];
   /** Overrides the estimator's flip test for this call. */

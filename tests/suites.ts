@@ -114,8 +114,8 @@ export const SUITES: Record<string, SuiteSpec> = {
   'estimator/pool.test.ts': {
     tier: 'fast',
     runtimes: 'node',
-    why: 'the estimator pool: threads equal in-process, aborts, failures. Deno\'s pool (Web ' +
-      'Workers) runs in its server (server/http): in one Deno process onnxruntime-web\'s ' +
+    why: "the estimator pool: threads equal in-process, aborts, failures. Deno's pool (Web " +
+      "Workers) runs in its server (server/http): in one Deno process onnxruntime-web's " +
       'main-thread WASM threads can hang beside pool threads, which a server never mixes',
   },
   'estimator/bottom-up.test.ts': {

@@ -95,7 +95,8 @@ function bool(env: EnvLike, name: string): boolean | undefined {
 /**
  * Reads the app's settings from an environment: `SRPOSE_MODEL`, `SRPOSE_API_KEY`,
  * `SRPOSE_MAX_BODY_BYTES`, `SRPOSE_MAX_BOXES`, `SRPOSE_MAX_PIXELS`, `SRPOSE_CONCURRENCY`,
- * `SRPOSE_MAX_QUEUE`, `SRPOSE_TIMEOUT_MS`, `SRPOSE_WORKERS`, `SRPOSE_CORS_ORIGINS` (`*` or a comma list),
+ * `SRPOSE_MAX_QUEUE`, `SRPOSE_TIMEOUT_MS`, `SRPOSE_WORKERS`, `SRPOSE_CORS_ORIGINS` (`*` or a
+ * comma list),
  * `SRPOSE_WARMUP`, `SRPOSE_BACKEND`, `SRPOSE_THREADS`, `SRPOSE_FLIP_TEST`, `SRPOSE_WEIGHTS`
  * (`auto`, `fp32`, `fp16`, `int8`); the Hub's own
  * variables (`HF_ENDPOINT`, `HF_TOKEN`, `HF_HUB_CACHE`, `HF_HUB_OFFLINE`) are read where the
@@ -135,15 +136,16 @@ export function appOptionsFromEnv(env: EnvLike = processEnv()): AppOptions {
 }
 
 /**
- * What an edge isolate (Cloudflare Workers, Deno Deploy: no writable disk, 128 MB) adds under
- * its settings: the Cache API for Hub downloads and, when `settings` name no model, the
+ * What an edge isolate (Cloudflare Workers, Deno Deploy: no writable disk, 128 MB, no threads)
+ * adds under its settings: inference in the isolate, the Cache API for Hub downloads and, when `settings` name no model, the
  * edge-sized {@link DEFAULT_EDGE_MODEL} in {@link DEFAULT_EDGE_WEIGHTS} (an explicit
  * `SRPOSE_WEIGHTS` still wins, spread after this).
  */
 export function edgeDefaults(settings: AppOptions): AppOptions {
+  // No threads in an edge isolate: inference runs in it (workers 0).
   return settings.model === undefined
-    ? { cache: 'web', model: DEFAULT_EDGE_MODEL, weights: DEFAULT_EDGE_WEIGHTS }
-    : { cache: 'web' };
+    ? { cache: 'web', workers: 0, model: DEFAULT_EDGE_MODEL, weights: DEFAULT_EDGE_WEIGHTS }
+    : { cache: 'web', workers: 0 };
 }
 
 /**

@@ -40,7 +40,7 @@ export function defaultWorkerUrl(): URL {
     : new URL('./srpose-worker.mjs', import.meta.url);
 }
 
-/** An error from an abort reason: ours as is; anything else (`AbortController.abort()`) `ABORTED`. */
+/** An abort reason as an error: ours as is; anything else (a bare `abort()`) `ABORTED`. */
 function abortError(reason: unknown): SRPoseError {
   return reason instanceof SRPoseError
     ? reason
