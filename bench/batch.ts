@@ -1,13 +1,19 @@
 /**
  * batch: how the chunk size of inference (EstimatorOptions.maxBatch: crops per
  * `session.run`, a box under the flip test counting two) trades speed for memory, on the
- * native backend in Node. Each maxBatch runs in a fresh process (`--child`), so its memory
- * readings are its own: one 32-box request with flip (64 crops), once to warm up and then
- * timed 3 times; ms per box (median), the peak resident memory over those runs (VmHWM, reset
- * once the model is loaded) and the resident memory after them (after a full GC). Two passes,
- * the sizes up then down, so a drift of the machine does not favour one end; `cpuPerWall` (CPU
- * seconds per second of the timed runs: about 2 where both cores ran) shows where it had
- * fewer cores to give. Ratios are to maxBatch 8, the default (DEFAULT_MAX_BATCH).
+ * native backend in Node, with one 32-box request with flip (64 crops).
+ *
+ * - memory: each maxBatch in a fresh process (`--child`), so its readings are its own: the
+ *   request once to warm up, then 3 timed runs; the peak resident memory over those runs
+ *   (VmHWM, reset once the model is loaded) and the resident memory after them (after a full
+ *   GC). Their ms per box is reported too (`freshProcessMsPerBox`), but processes minutes apart
+ *   see a shared machine in different states.
+ * - speed: one more process (`--paired`) holds an estimator per maxBatch and times them in
+ *   turn, 3 rounds after a warm-up each; within a round they see the same machine, so the
+ *   ratio to maxBatch 8 is taken per round (median over rounds). `cpuPerWall` (CPU seconds per
+ *   second: about 2 where both cores ran) shows how much of the machine each round had.
+ *
+ * Ratios are to maxBatch 8, the default (DEFAULT_MAX_BATCH).
  */
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -18,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import process from 'node:process';
 import { createEstimator } from '../src/estimator/estimator.ts';
 import { DEFAULT_MAX_BATCH } from '../src/defaults.ts';
-import type { Box } from '../src/types.ts';
+import type { Box, Estimator } from '../src/types.ts';
 import { median, procMemory, resetPeak } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -27,43 +33,46 @@ const BOX = [280.79, 44.73, 218.7, 346.68] as const;
 const SIZES = [1, 2, 4, 8, 16, 32, 128];
 const BOXES = 32;
 const RUNS = 3;
-const PASSES = 2;
 
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-/** The child: one maxBatch, one JSON line on stdout. */
-async function child(dir: string, maxBatch: number) {
-  const image = await readFile(PHOTO);
+/** The request: 32 boxes around the person, shifted a little each so the crops differ. */
+async function request(): Promise<{ image: Uint8Array; boxes: Box[] }> {
+  const image = new Uint8Array(await readFile(PHOTO));
   const boxes: Box[] = Array.from({ length: BOXES }, (_, i) => [
     BOX[0] - (i % 8) * 8,
     BOX[1] + (i >> 3) * 4,
     BOX[2],
     BOX[3],
   ]);
-  const est = await createEstimator({ model: dir, backend: 'native', maxBatch });
+  return { image, boxes };
+}
+
+const estimator = (dir: string, maxBatch: number) =>
+  createEstimator({ model: dir, backend: 'native', maxBatch });
+
+/** Wall ms of one estimate, and its inference share. */
+async function timed(est: Estimator, image: Uint8Array, boxes: Box[]) {
+  const t = performance.now();
+  const res = await est.estimate(image, { boxes, flipTest: true });
+  return { ms: performance.now() - t, inferenceMs: res.timings.inference };
+}
+
+/** `--child <dir> <maxBatch>`: one maxBatch in this fresh process; one JSON line. */
+async function child(dir: string, maxBatch: number) {
+  const { image, boxes } = await request();
+  const est = await estimator(dir, maxBatch);
   const load = procMemory();
   const reset = resetPeak();
   await est.estimate(image, { boxes, flipTest: true });
   const ms: number[] = [];
-  const inference: number[] = [];
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  for (let r = 0; r < RUNS; r++) {
-    const t = performance.now();
-    const res = await est.estimate(image, { boxes, flipTest: true });
-    ms.push(performance.now() - t);
-    inference.push(res.timings.inference);
-  }
-  const cpu = process.cpuUsage(cpu0);
-  const cpuPerWall = (cpu.user + cpu.system) / 1000 / (performance.now() - t0);
+  for (let r = 0; r < RUNS; r++) ms.push((await timed(est, image, boxes)).ms);
   (globalThis as { gc?: () => void }).gc?.();
   const after = procMemory();
   const line = {
     maxBatch,
     threads: est.info.threads,
-    msPerBox: ms.map((x) => x / BOXES),
-    inferenceMsPerBox: inference.map((x) => x / BOXES),
-    cpuPerWall,
+    msPerBox: median(ms) / BOXES,
     loadPeakMiB: load.peakMiB,
     loadedMiB: load.rssMiB,
     peakMiB: reset ? after.peakMiB : NaN,
@@ -73,17 +82,43 @@ async function child(dir: string, maxBatch: number) {
   console.log(JSON.stringify(line));
 }
 
-function runChild(dir: string, maxBatch: number): Promise<any> {
+/** `--paired <dir>`: every maxBatch in this one process, timed in turn; one JSON line. */
+async function paired(dir: string) {
+  const { image, boxes } = await request();
+  const ests: Estimator[] = [];
+  for (const maxBatch of SIZES) ests.push(await estimator(dir, maxBatch));
+  for (const est of ests) await est.estimate(image, { boxes, flipTest: true });
+  const rounds: { ms: number[]; inferenceMs: number[]; cpuPerWall: number }[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const ms: number[] = [];
+    const inferenceMs: number[] = [];
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    // each round starts at another size, so none is always first after the pause
+    for (let k = 0; k < SIZES.length; k++) {
+      const i = (k + r) % SIZES.length;
+      const t = await timed(ests[i], image, boxes);
+      ms[i] = t.ms;
+      inferenceMs[i] = t.inferenceMs;
+    }
+    const cpu = process.cpuUsage(cpu0);
+    rounds.push({
+      ms,
+      inferenceMs,
+      cpuPerWall: (cpu.user + cpu.system) / 1000 / (performance.now() - t0),
+    });
+  }
+  for (const est of ests) await est.dispose();
+  console.log(JSON.stringify(rounds));
+}
+
+function runChild(args: string[]): Promise<any> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [
-      '--expose-gc',
-      '--import',
-      'tsx',
-      fileURLToPath(import.meta.url),
-      '--child',
-      dir,
-      String(maxBatch),
-    ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), ...args],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     p.stdout.on('data', (d: Uint8Array) => (out += d));
     p.on(
@@ -91,7 +126,7 @@ function runChild(dir: string, maxBatch: number): Promise<any> {
       (code: number) =>
         code === 0
           ? resolve(JSON.parse(out.trim().split('\n').pop()!))
-          : reject(new Error(`batch child maxBatch=${maxBatch} exited ${code}`)),
+          : reject(new Error(`batch ${args.join(' ')} exited ${code}`)),
     );
   });
 }
@@ -103,50 +138,46 @@ export async function batchBench(arch: string): Promise<unknown> {
   }
   const loadAtStart = loadavg()[0];
   const children: any[] = [];
-  for (let pass = 0; pass < PASSES; pass++) {
-    for (const maxBatch of pass % 2 ? SIZES.toReversed() : SIZES) {
-      process.stderr.write(`[batch] pass ${pass + 1}, maxBatch ${maxBatch}\n`);
-      children.push(await runChild(dir, maxBatch));
-    }
+  for (const maxBatch of SIZES) {
+    process.stderr.write(`[batch] memory: maxBatch ${maxBatch} in a fresh process\n`);
+    children.push(await runChild(['--child', dir, String(maxBatch)]));
   }
-  // Per size: the median of every timed run, the largest memory readings of its processes.
-  const rows = SIZES.map((maxBatch) => {
-    const cs = children.filter((c) => c.maxBatch === maxBatch);
-    return {
-      maxBatch,
-      msPerBox: median(cs.flatMap((c) => c.msPerBox)),
-      msPerBoxPasses: cs.map((c) => round(median(c.msPerBox))),
-      inferenceMsPerBox: median(cs.flatMap((c) => c.inferenceMsPerBox)),
-      cpuPerWall: cs.map((c) => round(c.cpuPerWall, 2)),
-      peakMiB: Math.max(...cs.map((c) => c.peakMiB)),
-      afterMiB: Math.max(...cs.map((c) => c.afterMiB)),
-    };
-  });
-  const base = rows.find((r) => r.maxBatch === DEFAULT_MAX_BATCH)!;
-  const results = Object.fromEntries(rows.map((r) => [`maxBatch=${r.maxBatch}`, {
-    cropsPerRun: Math.max(2, Math.min(r.maxBatch, 2 * BOXES) & ~1),
-    msPerBox: round(r.msPerBox),
-    msPerBoxPasses: r.msPerBoxPasses,
-    inferenceMsPerBox: round(r.inferenceMsPerBox),
-    cpuPerWall: r.cpuPerWall,
-    peakMiB: round(r.peakMiB),
-    afterMiB: round(r.afterMiB),
-    vsDefault: {
-      msPerBox: round(r.msPerBox / base.msPerBox, 3),
-      peakMiB: round(r.peakMiB / base.peakMiB, 3),
-      afterMiB: round(r.afterMiB / base.afterMiB, 3),
-    },
-  }]));
+  process.stderr.write(`[batch] speed: every maxBatch in one process, ${RUNS} rounds\n`);
+  const rounds: { ms: number[]; inferenceMs: number[]; cpuPerWall: number }[] = await runChild([
+    '--paired',
+    dir,
+  ]);
+  const d = SIZES.indexOf(DEFAULT_MAX_BATCH);
+  const base = children[d];
+  const results = Object.fromEntries(SIZES.map((maxBatch, i) => {
+    const c = children[i];
+    return [`maxBatch=${maxBatch}`, {
+      cropsPerRun: Math.max(2, Math.min(maxBatch, 2 * BOXES) & ~1),
+      msPerBox: round(median(rounds.map((r) => r.ms[i])) / BOXES),
+      inferenceMsPerBox: round(median(rounds.map((r) => r.inferenceMs[i])) / BOXES),
+      freshProcessMsPerBox: round(c.msPerBox),
+      peakMiB: round(c.peakMiB),
+      afterMiB: round(c.afterMiB),
+      vsDefault: {
+        msPerBox: round(median(rounds.map((r) => r.ms[i] / r.ms[d])), 3),
+        msPerBoxRounds: rounds.map((r) => round(r.ms[i] / r.ms[d], 3)),
+        peakMiB: round(c.peakMiB / base.peakMiB, 3),
+        afterMiB: round(c.afterMiB / base.afterMiB, 3),
+      },
+    }];
+  }));
   return {
     suite: 'batch',
     model: arch,
     backend: 'native',
-    threads: children[0].threads,
+    threads: base.threads,
     // other work on the machine (1-min load average before this bench started anything)
     loadAverageAtStart: round(loadAtStart, 2),
-    request: `${BOXES} boxes with flip (${2 * BOXES} crops), 1 warm-up + ${RUNS} runs`,
-    passes: `${PASSES}, maxBatch up then down, a fresh process each`,
-    memory: 'peak (VmHWM reset after loading) and after (full GC): the larger of the passes',
+    request: `${BOXES} boxes with flip (${2 * BOXES} crops)`,
+    memory: `a fresh process per maxBatch: 1 warm-up + ${RUNS} runs; peak = VmHWM reset after ` +
+      'loading, after = VmRSS after a full GC',
+    speed: `one process, every maxBatch in turn: 1 warm-up each + ${RUNS} rounds; ratios per round`,
+    cpuPerWallRounds: rounds.map((r) => round(r.cpuPerWall, 2)),
     defaultMaxBatch: DEFAULT_MAX_BATCH,
     loadedMiB: round(median(children.map((c) => c.loadedMiB))),
     loadPeakMiB: round(median(children.map((c) => c.loadPeakMiB))),
@@ -155,3 +186,4 @@ export async function batchBench(arch: string): Promise<unknown> {
 }
 
 if (process.argv[2] === '--child') await child(process.argv[3], Number(process.argv[4]));
+if (process.argv[2] === '--paired') await paired(process.argv[3]);

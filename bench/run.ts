@@ -6,8 +6,8 @@
 // WebAssembly crop and flip-merge kernels against the JS loops), load (bench/load.ts: the server
 // with inference on worker threads vs on the HTTP thread: throughput, /healthz under saturation,
 // memory; --runtime=node (default), deno or node,deno; --requests= per level, default 24;
-// --seconds= of saturation, default 15), batch (bench/batch.ts: ms per box and peak memory per
-// maxBatch, each in a fresh process).
+// --seconds= of saturation, default 15), batch (bench/batch.ts: per maxBatch, peak memory in a
+// fresh process each and ms per box, every size in turn in one process).
 //
 // pipeline: per-stage ms of estimate() (decode image, crop, inference, decode heatmaps) for
 // 1 and 4 boxes, next to a bare onnxruntime session.run on a tensor of the same shape in the
