@@ -137,8 +137,9 @@ export function appOptionsFromEnv(env: EnvLike = processEnv()): AppOptions {
 
 /**
  * What an edge isolate (Cloudflare Workers, Deno Deploy: no writable disk, 128 MB, no threads)
- * adds under its settings: inference in the isolate, the Cache API for Hub downloads and, when `settings` name no model, the
- * edge-sized {@link DEFAULT_EDGE_MODEL} in {@link DEFAULT_EDGE_WEIGHTS} (an explicit
+ * adds under its settings: inference in the isolate, the Cache API for Hub downloads and, when
+ * `settings` name no model, the edge-sized {@link DEFAULT_EDGE_MODEL} in
+ * {@link DEFAULT_EDGE_WEIGHTS} (an explicit
  * `SRPOSE_WEIGHTS` still wins, spread after this).
  */
 export function edgeDefaults(settings: AppOptions): AppOptions {
