@@ -9,7 +9,7 @@ export const DEFAULT_MAX_BOXES = 64;
  * in chunks, so a request's memory is bounded by the chunk. Chosen by `npm run bench -- batch`
  * (throughput and peak memory per chunk size).
  */
-export const DEFAULT_MAX_BATCH = 8;
+export const DEFAULT_MAX_BATCH = 4;
 /**
  * The model edge functions (Cloudflare Workers, Deno Deploy) serve when `SRPOSE_MODEL` is not
  * set: SRPose with the HRFormer-S backbone (8.9M parameters), sized for a 128 MB isolate.

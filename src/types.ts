@@ -89,7 +89,7 @@ export interface EstimatorOptions extends HubOptions {
   maxBoxes?: number;
   /**
    * Most crops per onnxruntime run (a box under the flip test counts two); more boxes run in
-   * chunks of this size, which bounds the memory one call takes. Default 8.
+   * chunks of this size, which bounds the memory one call takes. Default 4.
    */
   maxBatch?: number;
   /** Where onnxruntime-web finds its WASM files (browsers, bundles). */
