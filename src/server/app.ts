@@ -4,7 +4,6 @@
  * @module
  */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { DEFAULT_MAX_BOXES } from '../defaults.ts';
 import { SRPoseError } from '../errors.ts';
@@ -211,15 +210,6 @@ export function createApp(options: AppOptions = appOptionsFromEnv()): SRPoseApp 
 
   app.post(
     '/v1/estimate',
-    bodyLimit({
-      maxSize: maxBodyBytes,
-      onError: () => {
-        throw new SRPoseError(
-          'PAYLOAD_TOO_LARGE',
-          `the body is over the ${maxBodyBytes} byte limit`,
-        );
-      },
-    }),
     async (c) => {
       // Admitted before the body is read: bodies being uploaded count toward the limits.
       const leave = limiter.enter();
@@ -232,7 +222,10 @@ export function createApp(options: AppOptions = appOptionsFromEnv()): SRPoseApp 
       try {
         let req: EstimateRequest;
         try {
-          req = await untilAborted(readEstimateRequest(c.req.raw, maxBoxes, signal), signal);
+          req = await untilAborted(
+            readEstimateRequest(c.req.raw, { maxBoxes, maxBodyBytes }, signal),
+            signal,
+          );
         } catch (e) {
           if (client?.aborted) throw abortReason(client);
           if (deadline.signal.aborted) {

@@ -111,22 +111,24 @@ function parseParams(param: Param, maxBoxes: number): Omit<EstimateRequest, 'ima
  */
 export async function readEstimateRequest(
   req: Request,
-  maxBoxes: number,
+  limits: { maxBoxes: number; maxBodyBytes: number },
   signal?: AbortSignal,
 ): Promise<EstimateRequest> {
+  const { maxBoxes } = limits;
+  const body = () => readBody(req, limits.maxBodyBytes, signal);
   const query = new URL(req.url).searchParams;
   const fromQuery: Param = (name) => query.get(name) ?? undefined;
   const type = mediaType(req.headers.get('content-type') ?? undefined);
   if (type === 'multipart/form-data') {
     let form: FormData;
     try {
-      const body = await readBody(req, signal);
-      form = await new Response(body as BodyInit, {
+      const bytes = await body();
+      form = await new Response(bytes as BodyInit, {
         headers: { 'content-type': req.headers.get('content-type')! },
       })
         .formData();
     } catch (e) {
-      if (e instanceof SRPoseError) throw e;
+      if (e instanceof SRPoseError || signal?.aborted) throw e;
       throw new SRPoseError(
         'INVALID_REQUEST',
         'the multipart/form-data body cannot be parsed (check its boundary and parts)',
@@ -152,7 +154,7 @@ export async function readEstimateRequest(
     );
   }
   const params = parseParams(fromQuery, maxBoxes); // cheap checks before reading the body
-  const image = await readBody(req, signal);
+  const image = await body();
   if (image.byteLength === 0) {
     throw new SRPoseError('INVALID_REQUEST', 'the body is empty; send the image bytes');
   }
@@ -160,11 +162,22 @@ export async function readEstimateRequest(
 }
 
 /**
- * The whole body, read chunk by chunk so that an abort (the request's deadline) cancels the
- * stream itself: the runtime then stops receiving it and drops the connection, where a
- * response alone would leave a slow upload trickling in.
+ * The whole body, at most `maxBytes` (`PAYLOAD_TOO_LARGE` past it, from `Content-Length` before
+ * reading or while counting a chunked body), read chunk by chunk so that an abort (the
+ * request's deadline) cancels the stream itself: the runtime then stops receiving it, where a
+ * response alone would leave a slow upload trickling in. Hand-written instead of Hono's
+ * `bodyLimit`, which reads a chunked body whole before the handler runs, outside the deadline
+ * and the admission count.
  */
-async function readBody(req: Request, signal?: AbortSignal): Promise<Uint8Array> {
+async function readBody(
+  req: Request,
+  maxBytes: number,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
+  const tooLarge = () =>
+    new SRPoseError('PAYLOAD_TOO_LARGE', `the body is over the ${maxBytes} byte limit`);
+  const declared = Number(req.headers.get('content-length') ?? NaN);
+  if (declared > maxBytes) throw tooLarge();
   if (!req.body) return new Uint8Array(0);
   const reader = req.body.getReader();
   const cancel = () => void reader.cancel(signal?.reason).catch(() => undefined);
@@ -175,8 +188,12 @@ async function readBody(req: Request, signal?: AbortSignal): Promise<Uint8Array>
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      chunks.push(value);
       size += value.byteLength;
+      if (size > maxBytes) {
+        cancel();
+        throw tooLarge();
+      }
+      chunks.push(value);
     }
     if (chunks.length === 1) return chunks[0];
     const out = new Uint8Array(size);

@@ -2,8 +2,9 @@
 // CORS, model failures, and that nothing secret reaches a response or the log.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
-import { hasShared, requirement, suiteSkipped } from '../helpers/env.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hasShared, requirement, suiteSkipped, tempDir } from '../helpers/env.ts';
 import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
 import { createApp, type SRPoseApp } from '../../src/server/mod.ts';
 import { createEstimator } from '../../src/estimator/estimator.ts';
@@ -268,6 +269,74 @@ test(
     assert.match((await r3.json()).error.message, /SRPOSE_MODEL/);
   },
 );
+
+/** A body that sends `first` bytes and then nothing more, until cancelled. */
+function stalledBody(first = 1000): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(c) {
+      c.enqueue(new Uint8Array(first));
+    },
+  });
+}
+
+const stalled = (signal?: AbortSignal) =>
+  new Request(`${BASE}/v1/estimate`, {
+    method: 'POST',
+    headers: { 'content-type': 'image/jpeg', authorization: `Bearer ${API_KEY}` },
+    body: stalledBody(),
+    signal,
+    duplex: 'half',
+  } as RequestInit);
+
+test(
+  'a body still arriving at the deadline: 408 BODY_TIMEOUT with Connection: close, in time',
+  async () => {
+    const a = await app({ timeoutMs: 300 });
+    await a.ready();
+    const t = performance.now();
+    const res = await a.fetch(stalled());
+    const ms = performance.now() - t;
+    assert.is(res.status, 408);
+    assert.is((await res.json()).error.code, 'BODY_TIMEOUT');
+    assert.is(res.headers.get('connection'), 'close');
+    assert.ok(ms < 300 + 1000, `answered after ${ms} ms`);
+  },
+);
+
+test('bodies being uploaded count toward the limits; a client leaving is logged as 499 info', async () => {
+  logs.length = 0;
+  const a = await app({ concurrency: 1, maxQueue: 0 });
+  await a.ready();
+  const leaving = new AbortController();
+  const first = a.fetch(stalled(leaving.signal));
+  await new Promise((r) => setTimeout(r, 50));
+  const health = await (await a.fetch(new Request(`${BASE}/healthz`))).json();
+  assert.equal([health.running, health.queued, health.receiving], [0, 0, 1]);
+  const second = await a.fetch(stalled());
+  assert.is(second.status, 503, 'admission is full while the first body arrives');
+  assert.is((await second.json()).error.code, 'BUSY');
+  leaving.abort();
+  const gone = await first;
+  assert.is(gone.status, 499);
+  const line = logs.map((l) => JSON.parse(l)).find((e) => e.status === 499);
+  assert.ok(line, logs.join('\n'));
+  assert.is(line.level, 'info');
+  assert.is(line.code, 'ABORTED');
+  assert.not.ok(logs.some((l) => l.includes('"level":"error"')), logs.join('\n'));
+  const after = await (await a.fetch(new Request(`${BASE}/healthz`))).json();
+  assert.equal([after.running, after.queued, after.receiving], [0, 0, 0]);
+});
+
+test('/v1/models never shows where the model lies', async () => {
+  const dir = await tempDir('srpose-models-');
+  writeFileSync(join(dir, 'model.onnx'), await tinyOnnx(0));
+  writeFileSync(join(dir, 'srpose.json'), JSON.stringify(tinyConfig()));
+  const a = await app({ model: dir, apiKey: undefined });
+  const text = await (await a.fetch(new Request(`${BASE}/v1/models`))).text();
+  assert.match(text, /"keypoints"/);
+  assert.not.match(text, /location/);
+  assert.is(text.includes(dir), false);
+});
 
 test('settings from an environment: typed errors for bad values', async () => {
   const { appOptionsFromEnv } = await import('../../src/server/settings.ts');
