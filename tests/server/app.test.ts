@@ -303,7 +303,7 @@ test(
   },
 );
 
-test('bodies being uploaded count toward the limits; a client leaving is logged as 499 info', async () => {
+test('bodies being uploaded count toward the limits; a client leaving is a 499 info', async () => {
   logs.length = 0;
   const a = await app({ concurrency: 1, maxQueue: 0 });
   await a.ready();
