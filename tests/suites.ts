@@ -181,8 +181,9 @@ export const SUITES: Record<string, SuiteSpec> = {
   'parity/pipeline.test.ts': {
     tier: 'full',
     runtimes: 'both',
-    why: 'estimate() equals the PyTorch pipeline on COCO photos; native equals WASM there ' +
-      '(Deno: res50 only, the same WASM and decode serve every architecture)',
+    why: 'estimate() equals the PyTorch pipeline on COCO photos: res50 on WASM, the other ' +
+      'architectures on native (their WASM heatmaps are checked in parity/network); native ' +
+      'equals WASM there (Deno: res50 only, the same WASM and decode serve every architecture)',
   },
   'parity/bottomup.test.ts': {
     tier: 'full',
