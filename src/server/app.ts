@@ -85,8 +85,8 @@ export function createApp(options: AppOptions = appOptionsFromEnv()): SRPoseApp 
   const maxBoxes = positive('maxBoxes', estimatorOptions.maxBoxes ?? DEFAULT_MAX_BOXES);
   const timeoutMs = positive('timeoutMs', tm ?? DEFAULT_TIMEOUT_MS);
   const limiter = new Limiter(cc ?? DEFAULT_CONCURRENCY, mq ?? DEFAULT_MAX_QUEUE);
-  // Inference off the thread that serves HTTP wherever the runtime has threads.
-  const workers = wk ?? (canStartThreads() ? limiter.concurrency : 0);
+  // Inference off the thread that serves HTTP wherever the runtime has threads (see `workers`).
+  const workers = wk ?? (canStartThreads() ? 1 : 0);
   if (!Number.isInteger(workers) || workers < 0) {
     throw new SRPoseError('INVALID_OPTION', `workers must be an integer >= 0, got ${wk}`);
   }

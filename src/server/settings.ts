@@ -38,10 +38,12 @@ export interface AppOptions extends Omit<EstimatorOptions, 'model'> {
   /** Per-request deadline in ms (504 past it; 408 for a body still arriving). Default 30 s. */
   timeoutMs?: number;
   /**
-   * Threads running the model, each with its own copy (memory: one model each), so inference
-   * never blocks the thread serving HTTP. Default `concurrency` where the runtime has threads
-   * (Node, Deno), 0 (inference in the serving isolate) where it has none (Cloudflare Workers,
-   * Deno Deploy).
+   * Threads running the model, each with its own copy (memory: one model each) and `cores /
+   * workers` onnxruntime threads, so inference never blocks the thread serving HTTP. Default 1
+   * where the runtime has threads (Node, Deno): as fast as in-thread inference at every
+   * concurrency, for no extra memory (`npm run bench -- load`); 2 serve a small request beside
+   * a long one, but one request at a time at half speed. 0 (inference in the serving isolate)
+   * where the runtime has none (Cloudflare Workers, Deno Deploy).
    */
   workers?: number;
   /** CORS: `true` or `'*'` for any origin, or the allowed origins. Default off. */
@@ -152,8 +154,7 @@ export function edgeDefaults(settings: AppOptions): AppOptions {
 /**
  * What a Node-based serverless function (AWS Lambda, Netlify, Vercel) adds under its settings:
  * the Hub cache in /tmp (the only writable place) unless `HF_HUB_CACHE` says otherwise, and one
- * inference thread, since an instance serves one request at a time and each thread holds its
- * own copy of the model.
+ * inference thread (an instance serves one request at a time).
  */
 export function functionDefaults(env: Record<string, string | undefined>): AppOptions {
   return { cacheDir: env.HF_HUB_CACHE ?? '/tmp/huggingface/hub', workers: 1 };
