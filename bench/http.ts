@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import process from 'node:process';
 import { createEstimator } from '../src/estimator/estimator.ts';
-import { DENO, freePort, pool, startServer } from '../tests/helpers/servers.ts';
+import { freePort, pool, serveCommand, startServer } from '../tests/helpers/servers.ts';
 import { percentile } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -96,15 +96,7 @@ export async function httpBench(arch: string, requestsPerLevel: number): Promise
       PORT: String(port),
       XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp',
     };
-    const [cmd, args] = runtime === 'node' ? [process.execPath, [bundles.node]] : [DENO, [
-      'serve',
-      '--allow-all',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      bundles.deno,
-    ]];
+    const [cmd, args] = serveCommand(runtime, bundles[runtime], port);
     const server = await startServer({ cmd, args, env, port, ready: (b) => b.model === 'ready' });
     try {
       const post = async () => {

@@ -25,7 +25,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import process from 'node:process';
 import { Worker } from 'node:worker_threads';
-import { DENO, freePort, pool, type RunningServer, startServer } from '../tests/helpers/servers.ts';
+import {
+  freePort,
+  pool,
+  type RunningServer,
+  serveCommand,
+  startServer,
+} from '../tests/helpers/servers.ts';
 import { percentile, procMemory, resetPeak } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -219,15 +225,7 @@ export async function loadBench(
     quietMs = SETTLE_MS,
   ): Promise<Server> {
     const port = await freePort();
-    const [cmd, args] = runtime === 'node' ? [process.execPath, [bundles.node]] : [DENO, [
-      'serve',
-      '--allow-all',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      bundles.deno,
-    ]];
+    const [cmd, args] = serveCommand(runtime, bundles[runtime], port);
     const server = await startServer({
       cmd,
       args,

@@ -70,8 +70,13 @@ export function oneOf<T extends string>(
  * `TIMEOUT`), else `ABORTED`. Long work calls it between its steps.
  */
 export function stopIfAborted(signal: AbortSignal | undefined): void {
-  if (!signal?.aborted) return;
-  throw signal.reason instanceof SRPoseError
-    ? signal.reason
-    : new SRPoseError('ABORTED', 'the estimate was aborted by its caller');
+  if (signal?.aborted) throw abortError(signal.reason);
+}
+
+/** An abort reason as an error: an {@link SRPoseError} as is, anything else `ABORTED`. */
+export function abortError(
+  reason: unknown,
+  message = 'the estimate was aborted by its caller',
+): SRPoseError {
+  return reason instanceof SRPoseError ? reason : new SRPoseError('ABORTED', message);
 }

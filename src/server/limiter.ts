@@ -1,4 +1,4 @@
-import { SRPoseError } from '../errors.ts';
+import { abortError, SRPoseError } from '../errors.ts';
 
 interface Waiter {
   grant: () => void;
@@ -8,9 +8,7 @@ interface Waiter {
 
 /** The abort reason as an error: ours as is (a deadline's `TIMEOUT`), else `ABORTED`. */
 export function abortReason(signal: AbortSignal): SRPoseError {
-  return signal.reason instanceof SRPoseError
-    ? signal.reason
-    : new SRPoseError('ABORTED', 'the client closed the connection');
+  return abortError(signal.reason, 'the client closed the connection');
 }
 
 /**

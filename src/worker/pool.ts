@@ -5,7 +5,7 @@
  * runs, a page stays interactive. Same API and results as `createEstimator`.
  * @module
  */
-import { SRPoseError } from '../errors.ts';
+import { abortError, SRPoseError } from '../errors.ts';
 import { availableCores } from '../platform/env.ts';
 import { checkEstimateOptions, checkEstimatorOptions } from '../estimator/options.ts';
 import { type Port, startThread, type Thread } from '../platform/threads.ts';
@@ -38,13 +38,6 @@ export function defaultWorkerUrl(): URL {
   return import.meta.url.endsWith('.ts')
     ? new URL('./worker.ts', import.meta.url)
     : new URL('./srpose-worker.mjs', import.meta.url);
-}
-
-/** An abort reason as an error: ours as is; anything else (a bare `abort()`) `ABORTED`. */
-function abortError(reason: unknown): SRPoseError {
-  return reason instanceof SRPoseError
-    ? reason
-    : new SRPoseError('ABORTED', 'the estimate was aborted by its caller');
 }
 
 /**

@@ -19,6 +19,20 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/**
+ * The command serving a built bundle on 127.0.0.1:`port`: `node <bundle>` (which reads PORT and
+ * HOST from its environment) or `deno serve` (which takes them as flags).
+ */
+export function serveCommand(
+  runtime: 'node' | 'deno',
+  bundle: string,
+  port: number,
+): [string, string[]] {
+  return runtime === 'node'
+    ? [process.execPath.includes('deno') ? 'node' : process.execPath, [bundle]]
+    : [DENO, ['serve', '--allow-all', '--host', '127.0.0.1', '--port', String(port), bundle]];
+}
+
 /** A port free right now on 127.0.0.1. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

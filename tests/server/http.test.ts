@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import process from 'node:process';
 import { hasModel, hasShared, modelDir, requirement, ROOT, suiteSkipped } from '../helpers/env.ts';
-import { DENO, freePort, type RunningServer, startServer } from '../helpers/servers.ts';
+import { freePort, type RunningServer, serveCommand, startServer } from '../helpers/servers.ts';
 import { createEstimator } from '../../src/estimator/estimator.ts';
 import type { EstimateResult } from '../../src/types.ts';
 import {
@@ -42,12 +42,10 @@ async function start(
     XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp',
     ...extra,
   };
-  const [cmd, args] = runtime === 'node'
-    ? [process.execPath.includes('deno') ? 'node' : process.execPath, [BUNDLES.node]]
-    : [DENO, ['serve', '--allow-all', '--host', '127.0.0.1', '--port', String(port), BUNDLES.deno]];
+  const [cmd, args] = serveCommand(runtime, BUNDLES[runtime], port);
   return await startServer({
     cmd,
-    args: args as string[],
+    args,
     env,
     port,
     ready: (b) => b.model === 'ready',
