@@ -13,7 +13,8 @@
 //
 // `npm run bench -- backends --options`: the native session options instead (Node, 1 and 4
 // boxes): intra-op threads 1 and 2, graph optimisation basic / extended / all,
-// the CPU memory arena on and off, intra-op threads spinning or not; per-run ms with all settings
+// the CPU memory arena on, off, or shrunk after every run (a run option), intra-op threads
+// spinning or not; per-run ms with all settings
 // interleaved in one process, resident memory from one process per setting.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -41,7 +42,10 @@ const boxesOf = (n: number) =>
 interface ChildSpec {
   backend: 'wasm' | 'native';
   threads: number;
-  /** Native session options over NATIVE_SESSION_OPTIONS (the --options sweep). */
+  /**
+   * Native session options over NATIVE_SESSION_OPTIONS (the --options sweep); `runOptions`
+   * among them is passed to every run instead.
+   */
   options?: Record<string, unknown>;
   /** Only the bare run (the --options sweep), not estimate(). */
   bareOnly?: boolean;
@@ -104,6 +108,7 @@ async function child(spec: ChildSpec): Promise<void> {
     const { loadNative, NATIVE_SESSION_OPTIONS } = await import('../src/runtime/native.ts');
     const native = await loadNative();
     if (typeof native === 'string') throw new Error(native);
+    const { runOptions, ...options } = spec.options ?? {};
     const t0 = performance.now();
     const s = await native.InferenceSession.create(
       onnx,
@@ -111,11 +116,11 @@ async function child(spec: ChildSpec): Promise<void> {
         ...NATIVE_SESSION_OPTIONS,
         executionProviders: ['cpu'],
         intraOpNumThreads: spec.threads,
-        ...spec.options,
+        ...options,
       } as any,
     );
     sessionMs = performance.now() - t0;
-    bare = (n) => s.run(feed(n));
+    bare = (n) => s.run(feed(n), runOptions as any);
     release = () => s.release();
   }
   // The photo decoded once, for estimate() on pixels: the pipeline without the JPEG decode.
@@ -221,7 +226,9 @@ async function sweepChild(spec: ChildSpec): Promise<void> {
   if (typeof native === 'string') throw new Error(native);
   const onnx = new Uint8Array(await readFile(join(spec.dir, 'model.onnx')));
   const sessions = [];
-  for (const [, threads, options] of spec.sweep!) {
+  const runOptions: unknown[] = [];
+  for (const [, threads, { runOptions: run, ...options }] of spec.sweep!) {
+    runOptions.push(run);
     sessions.push(
       await native.InferenceSession.create(
         onnx,
@@ -250,7 +257,7 @@ async function sweepChild(spec: ChildSpec): Promise<void> {
       for (let i = 0; i < sessions.length; i++) {
         await pause();
         const t = performance.now();
-        await sessions[i].run({ image });
+        await sessions[i].run({ image }, runOptions[i] as any);
         if (r >= WARMUP) ms[i].push(performance.now() - t);
       }
     }
@@ -410,6 +417,9 @@ export async function nativeOptionsBench(arch: string, runs: number): Promise<un
     ['graph=all', 2, { graphOptimizationLevel: 'all' }],
     ['arena=off', 2, { enableCpuMemArena: false }],
     ['arena=off,memPattern=off', 2, { enableCpuMemArena: false, enableMemPattern: false }],
+    ['arena=shrink', 2, {
+      runOptions: { extra: { memory: { enable_memory_arena_shrinkage: 'cpu:0' } } },
+    }],
     ['spinning=on', 2, { extra: { session: { intra_op: { allow_spinning: '1' } } } }],
   ];
   const loadBefore = load();

@@ -23,7 +23,9 @@ export const NATIVE_PACKAGE = 'onnxruntime-node';
  *   fusions; faster per run than `basic` or `extended`, for more resident memory (the
  *   reordered weights) and a slower session creation.
  * - `enableCpuMemArena: true`: faster runs than without, with 4 boxes and even with 1;
- *   without it the resident memory between runs is lower, the peak the same.
+ *   without it the resident memory between runs is lower, the peak the same; shrinking it
+ *   after every run (a run option) gives nothing back either. What stays resident after a burst
+ *   is one `maxBatch` chunk's, whatever the request (README "Limits, and why").
  * - `session.intra_op.allow_spinning: '0'`: intra-op threads sleep instead of spinning between
  *   tasks: alike on an idle machine, faster per run on a busy one (spinning threads compete
  *   with the work for the cores), and no CPU burnt spinning between requests.
