@@ -1,6 +1,6 @@
 /**
  * Builds every target with esbuild and prints their sizes as JSON:
- * - `dist/srpose.mjs`: the library for Node (dependencies stay external);
+ * - `lib/`: what the npm package ships (see build-lib.ts);
  * - `dist/<target>/index.mjs` for node, deno, lambda, vercel, netlify: one self-contained
  *   bundle of `functions/<target>.ts` with the WASM it loads beside it (deployments have no
  *   node_modules), and `dist/cloudflare/` (see build-cloudflare.ts).
@@ -79,41 +79,6 @@ const FUNCTIONS: Record<string, { entry: string; options?: BuildOptions }> = {
   },
 };
 
-/** The library (`srpose`) and its HTTP app (`srpose/server`), dependencies external. */
-async function buildLibrary(): Promise<Sized[]> {
-  const outs = [
-    ['src/mod.ts', 'srpose.mjs'],
-    ['src/server/mod.ts', 'server.mjs'],
-    ['src/worker/worker.ts', 'srpose-worker.mjs'],
-  ].map((
-    [entry, file],
-  ) => [join(ROOT, entry), join(ROOT, 'dist', file)]);
-  const built = await Promise.all(outs.map(([entry, out]) =>
-    build({
-      entryPoints: [entry],
-      outfile: out,
-      bundle: true,
-      format: 'esm',
-      platform: 'neutral',
-      target: 'es2022',
-      logLevel: 'warning',
-      metafile: true,
-      external: [
-        'onnxruntime-web',
-        'onnxruntime-web/*',
-        '@jsquash/*',
-        'cac',
-        '@huggingface/hub',
-        'cli-progress',
-        'hono',
-        'hono/*',
-      ],
-    })
-  ));
-  writeMetafile('lib', ...built.map((b) => b.metafile));
-  return outs.map(([, out]) => sizeOf(out));
-}
-
 async function buildFunction(name: string, wasm: string[]): Promise<Sized[]> {
   const { entry, options } = FUNCTIONS[name];
   const outdir = join(ROOT, 'dist', name);
@@ -142,7 +107,10 @@ export async function buildAll(
     };
   };
   for (const t of targets) {
-    if (t === 'lib') add(t, await buildLibrary());
+    if (t === 'lib') {
+      const { buildLib } = await import('./build-lib.ts');
+      add(t, (await buildLib()).files);
+    }
     else if (t === 'browser') {
       const { buildBrowser } = await import('./build-browser.ts');
       add(t, (await buildBrowser()).files);

@@ -88,10 +88,23 @@ export function loadNative(specifier: string = nativeSpecifier()): Promise<Nativ
   return p;
 }
 
+/**
+ * Imports the specifier; in Deno a bare package name that no import map or node_modules
+ * resolves (a JSR install of srpose) is tried again as `npm:<name>`, which Deno fetches itself.
+ */
+async function importBare(specifier: string): Promise<any> {
+  try {
+    return await importOptional(specifier);
+  } catch (e) {
+    if (!env.isDeno || !/^[@a-z]/i.test(specifier) || /^[a-z]+:/i.test(specifier)) throw e;
+    return await importOptional(`npm:${specifier}`).catch(() => Promise.reject(e));
+  }
+}
+
 async function importNative(specifier: string): Promise<NativeOrt | string> {
   let m: any;
   try {
-    m = await importOptional(specifier);
+    m = await importBare(specifier);
   } catch (e) {
     const message = (e as Error).message ?? String(e);
     const missing = (e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' ||

@@ -4,8 +4,6 @@
  * other.
  * @module
  */
-import type * as ort from 'onnxruntime-web';
-
 /**
  * Execution backends this library drives: onnxruntime-node's native CPU provider (`native`,
  * Node and Deno), onnxruntime-web's WebGPU and WASM.
@@ -49,4 +47,8 @@ export interface PoseSession {
  * `session.run` on the very session the estimator uses (identical sessions in one process
  * differ by a few percent per run). Not part of the public API.
  */
-export const rawSessions = new WeakMap<PoseSession, ort.InferenceSession>();
+export const rawSessions = new WeakMap<
+  PoseSession,
+  // onnxruntime's InferenceSession, structurally: public declarations name no onnxruntime type
+  { run(feeds: Record<string, any>): Promise<unknown> }
+>();

@@ -60,13 +60,13 @@ await est.dispose();
 `;
 
 test(
-  'plain Node running the built library (dist/srpose.mjs) ' +
+  'plain Node running the built library (lib/srpose.mjs) ' +
     'loads onnxruntime-node from node_modules',
   async () => {
     if (
       skipUnless(
-        existsSync(join(ROOT, 'dist', 'srpose.mjs')),
-        'dist/srpose.mjs missing: run npm run build',
+        existsSync(join(ROOT, 'lib', 'srpose.mjs')),
+        'lib/srpose.mjs missing: run npm run build',
       )
     ) return;
     if (skipUnless(typeof (await loadNative()) !== 'string', 'onnxruntime-node not installed')) {
@@ -75,7 +75,7 @@ test(
     const dir = await tempDir('srpose-native-lib-');
     await writeFile(join(dir, 'srpose.json'), JSON.stringify(tinyConfig()));
     await writeFile(join(dir, 'model.onnx'), await tinyOnnx());
-    const lib = pathToFileURL(join(ROOT, 'dist', 'srpose.mjs')).href;
+    const lib = pathToFileURL(join(ROOT, 'lib', 'srpose.mjs')).href;
     const out = await new Promise<string>((resolve, reject) =>
       execFile(
         'node',
