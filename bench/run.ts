@@ -7,7 +7,8 @@
 // with inference on worker threads vs on the HTTP thread: throughput, /healthz under saturation,
 // memory; --runtime=node (default), deno or node,deno; --requests= per level, default 24;
 // --seconds= of saturation, default 15), batch (bench/batch.ts: per maxBatch, peak memory in a
-// fresh process each and ms per box, every size in turn in one process).
+// fresh process each and ms per box, every size in turn in one process), cli (bench/cli.ts:
+// `srpose --help` built vs from the sources through tsx).
 //
 // pipeline: per-stage ms of estimate() (decode image, crop, inference, decode heatmaps) for
 // 1 and 4 boxes, next to a bare onnxruntime session.run on a tensor of the same shape in the
@@ -202,6 +203,7 @@ const suites: Record<string, () => Promise<unknown>> = {
       : b.backendsBench(arch, runs);
   },
   kernels: async () => (await import('./kernels.ts')).kernelsBench(),
+  cli: async () => (await import('./cli.ts')).cliBench(runs),
   load: async () =>
     (await import('./load.ts')).loadBench(
       arch,
