@@ -50,8 +50,59 @@ export interface Pixels {
   channels?: 3 | 4;
 }
 
-/** An image: encoded JPEG / PNG / WebP bytes, or decoded {@link Pixels}. */
-export type ImageInput = Uint8Array | ArrayBuffer | Blob | Pixels;
+// Browser types, named without the DOM lib: each is the runtime's own type where the consumer's
+// lib declares that global (DOM, web workers, Deno), and `never` where it does not (a Node-only
+// project), so these declarations compile either way and never name a DOM global directly.
+
+/** The instances of global class `K` where the lib declares it, else `never`. */
+export type DomGlobal<K extends string> = typeof globalThis extends
+  { [P in K]: { prototype: infer T } } ? T
+  : never;
+/** `ImageData` (DOM, workers, Deno), else `never`. */
+export type DomImageData = DomGlobal<'ImageData'>;
+/** `ImageBitmap`, else `never`. */
+export type DomImageBitmap = DomGlobal<'ImageBitmap'>;
+/** `HTMLCanvasElement`, else `never`. */
+export type DomHTMLCanvasElement = DomGlobal<'HTMLCanvasElement'>;
+/** `OffscreenCanvas`, else `never`. */
+export type DomOffscreenCanvas = DomGlobal<'OffscreenCanvas'>;
+/** `HTMLImageElement`, else `never`. */
+export type DomHTMLImageElement = DomGlobal<'HTMLImageElement'>;
+/** `HTMLVideoElement`, else `never`. */
+export type DomHTMLVideoElement = DomGlobal<'HTMLVideoElement'>;
+/** `VideoFrame` (WebCodecs), else `never`. */
+export type DomVideoFrame = DomGlobal<'VideoFrame'>;
+/** `CanvasRenderingContext2D`, else `never`. */
+export type DomCanvasRenderingContext2D = DomGlobal<'CanvasRenderingContext2D'>;
+/** `OffscreenCanvasRenderingContext2D`, else `never`. */
+export type DomOffscreenCanvasRenderingContext2D = DomGlobal<'OffscreenCanvasRenderingContext2D'>;
+
+/**
+ * What browsers hold images in: read through a 2D canvas (`drawImage` at the image's own size,
+ * then `getImageData`), so the pixels are exactly what a canvas shows of it. An `ImageData` is
+ * read as it is, like {@link Pixels}. An `<img>` must have loaded (`await img.decode()`) and a
+ * `<video>` must have a frame (`readyState >= 2`, HAVE_CURRENT_DATA), else `IMAGE_UNSUPPORTED`;
+ * a closed `VideoFrame` or `ImageBitmap` is `IMAGE_UNSUPPORTED` too. Each type is `never` where
+ * the lib lacks it.
+ */
+export type BrowserImage =
+  | DomImageData
+  | DomImageBitmap
+  | DomHTMLCanvasElement
+  | DomOffscreenCanvas
+  | DomHTMLImageElement
+  | DomHTMLVideoElement
+  | DomVideoFrame;
+
+/** A 2D canvas context {@link drawPoses} draws on (`never` where the lib has neither). */
+export type CanvasContext2D = DomCanvasRenderingContext2D | DomOffscreenCanvasRenderingContext2D;
+
+/**
+ * An image: encoded JPEG / PNG / WebP bytes, decoded {@link Pixels}, or a {@link BrowserImage}
+ * (`ImageData`, `ImageBitmap`, a canvas, `<img>`, `<video>`, `VideoFrame`) where the runtime has
+ * them.
+ */
+export type ImageInput = Uint8Array | ArrayBuffer | Blob | Pixels | BrowserImage;
 
 /** Options of {@link createEstimator}; the Hub options apply when `model` is a Hub id. */
 export interface EstimatorOptions extends HubOptions {
@@ -228,10 +279,34 @@ export interface EstimatorInfo {
   load: { fetch: number; hash: number; session: number };
 }
 
-/** A loaded model: estimate poses, then dispose. */
-export interface Estimator {
+/**
+ * `[Symbol.asyncDispose](): Promise<void>` where the lib declares `Symbol.asyncDispose`
+ * (esnext.disposable, @types/node, Deno): exactly where `await using` type-checks. Elsewhere
+ * nothing, so these types compile with any lib, and without a global augmentation (which JSR
+ * refuses). At run time every estimator has the method, under `Symbol.asyncDispose` or, where
+ * the runtime lacks it, `Symbol.for('Symbol.asyncDispose')` (what esbuild's `await using`
+ * helper falls back to).
+ */
+export type AsyncDisposeMethod = SymbolConstructor extends
+  { readonly asyncDispose: infer S extends symbol } ? { [K in S]: () => Promise<void> }
+  : Record<never, never>;
+
+/**
+ * A loaded model: estimate poses, then dispose (or let `await using` dispose it at the end of
+ * the scope).
+ *
+ * ```ts
+ * await using estimator = await createEstimator({ model: './srpose-res50' });
+ * const { people } = await estimator.estimate(image);
+ * ```
+ */
+export interface Estimator extends AsyncDisposeMethod {
   readonly info: EstimatorInfo;
   estimate(image: ImageInput, options?: EstimateOptions): Promise<EstimateResult>;
+  /**
+   * Frees the session (or stops the threads); later estimates reject with `DISPOSED`. A second
+   * call does nothing.
+   */
   dispose(): Promise<void>;
 }
 

@@ -69,6 +69,12 @@ export const SUITES: Record<string, SuiteSpec> = {
     why: 'image decoding equals cv2.imread in each runtime',
   },
   'image/probe.test.ts': { tier: 'fast', runtimes: 'both', why: 'header probe of every format' },
+  'image/input.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'image inputs without a browser: typed refusals, ImageData-shaped pixels, the canvas ' +
+      'read path on stand-in browser classes',
+  },
   'model/config.test.ts': {
     tier: 'fast',
     runtimes: 'both',
@@ -117,6 +123,11 @@ export const SUITES: Record<string, SuiteSpec> = {
     why: "the estimator pool: threads equal in-process, aborts, failures. Deno's pool (Web " +
       "Workers) runs in its server (server/http): in one Deno process onnxruntime-web's " +
       'main-thread WASM threads can hang beside pool threads, which a server never mixes',
+  },
+  'estimator/dispose.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: '`await using` disposes every estimator (the pool under Node only, as estimator/pool)',
   },
   'estimator/bottom-up.test.ts': {
     tier: 'fast',

@@ -7,7 +7,7 @@ import { BACKEND_REQUESTS } from '../runtime/pose-session.ts';
 import { envVar } from '../platform/env.ts';
 import { isSRPoseError, SRPoseError } from '../errors.ts';
 import { readLocalFile, writeLocalFile } from '../platform/files.ts';
-import { drawPoses } from '../image/draw.ts';
+import { renderPosesPng } from '../image/draw.ts';
 import { readImage } from '../image/input.ts';
 import { DEFAULT_MAX_PIXELS } from '../defaults.ts';
 import { checkBoxList } from '../core/boxes.ts';
@@ -156,7 +156,7 @@ async function runEstimate(
       results.push({ file, result });
       if (!o.json) out(summary(file, result));
       if (img) {
-        const png = await drawPoses(img, result.people, estimator.info.skeleton);
+        const png = await renderPosesPng(img, result.people, estimator.info.skeleton);
         await writeLocalFile(String(o.draw), png);
         if (!o.json) out(`wrote ${o.draw}`);
       }

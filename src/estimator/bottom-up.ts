@@ -19,6 +19,7 @@ import { readImage } from '../image/input.ts';
 import type { BottomUpModelConfig } from '../model/config.ts';
 import { commonInfo, type ModelOrigin, result } from './result.ts';
 import { checkEstimateOptions } from './options.ts';
+import { asyncDispose } from './dispose.ts';
 import type { PoseSession } from '../runtime/session.ts';
 import type {
   EstimateOptions,
@@ -154,6 +155,11 @@ export class BottomUpEstimator implements Estimator {
     const s = this.#session;
     this.#session = undefined;
     if (s) await s.release();
+  }
+
+  /** {@link dispose}, for `await using`. */
+  [asyncDispose](): Promise<void> {
+    return this.dispose();
   }
 
   /**

@@ -27,6 +27,7 @@ import { type BackendPlan, chooseWeights, parseWeightsRequest } from '../model/w
 import { probeWebGpu } from '../runtime/webgpu.ts';
 import { createPoseSession, type PoseSession } from '../runtime/session.ts';
 import { BottomUpEstimator } from './bottom-up.ts';
+import { asyncDispose } from './dispose.ts';
 import { checkEstimateOptions, checkEstimatorOptions } from './options.ts';
 import { commonInfo, type ModelOrigin, result } from './result.ts';
 import type {
@@ -242,6 +243,11 @@ class PoseEstimator implements Estimator {
     const s = this.#session;
     this.#session = undefined;
     if (s) await s.release();
+  }
+
+  /** {@link dispose}, for `await using`. */
+  [asyncDispose](): Promise<void> {
+    return this.dispose();
   }
 
   #boxes(boxes: readonly Box[] | undefined, img: RgbImage): Box[] {

@@ -8,6 +8,9 @@
 import { abortError, SRPoseError } from '../errors.ts';
 import { availableCores } from '../platform/env.ts';
 import { checkEstimateOptions, checkEstimatorOptions } from '../estimator/options.ts';
+import { asyncDispose } from '../estimator/dispose.ts';
+import { DEFAULT_MAX_PIXELS } from '../defaults.ts';
+import { toThreadImage } from '../image/input.ts';
 import { type Port, startThread, type Thread } from '../platform/threads.ts';
 import type {
   EstimateOptions,
@@ -116,15 +119,18 @@ class Member {
     return this.#dead === undefined;
   }
 
-  /** Posts a request; resolves with its reply. `sent` gets the id (to cancel it). */
-  call<T>(body: Body, sent?: (id: number) => void): Promise<T> {
+  /**
+   * Posts a request, moving `transfer`; resolves with its reply. `sent` gets the id (to cancel
+   * it).
+   */
+  call<T>(body: Body, sent?: (id: number) => void, transfer?: ArrayBuffer[]): Promise<T> {
     if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#next++;
     sent?.(id);
     return new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       this.thread.keepAlive(true);
-      this.thread.post({ ...body, id } as Request);
+      this.thread.post({ ...body, id } as Request, transfer);
     });
   }
 
@@ -136,7 +142,9 @@ class Member {
 }
 
 interface Job {
+  /** The image as it crosses: browser images already read into pixels (see toThreadImage). */
   image: ImageInput;
+  transfer: ArrayBuffer[];
   options: EstimateOptions | undefined;
   resolve: (r: EstimateResult) => void;
   reject: (e: unknown) => void;
@@ -233,6 +241,7 @@ export async function createPooledEstimator(options: PoolOptions): Promise<Estim
     m.call<EstimateResult>(
       { op: 'estimate', image: job.image, options: wireOptions },
       (sent) => (id = sent),
+      job.transfer,
     ).then(job.resolve, job.reject).finally(() => {
       signal?.removeEventListener('abort', onAbort);
       m.busy = false;
@@ -251,6 +260,26 @@ export async function createPooledEstimator(options: PoolOptions): Promise<Estim
     throw e;
   }
 
+  const maxPixels = estimatorOptions.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const dispose = async (): Promise<void> => {
+    if (disposed) return;
+    disposed = true;
+    const gone = new SRPoseError('DISPOSED', 'this estimator was disposed; create a new one');
+    for (const job of queue.splice(0)) job.reject(gone);
+    await Promise.all(
+      members.splice(0).map(async (m) => {
+        try {
+          m.thread.keepAlive(true);
+          await m.call<null>({ op: 'dispose' });
+        } catch {
+          // a dead thread has nothing left to free
+        } finally {
+          await m.thread.terminate();
+        }
+      }),
+    );
+  };
+
   return {
     info: info!,
     estimate(image: ImageInput, opts?: EstimateOptions): Promise<EstimateResult> {
@@ -267,8 +296,15 @@ export async function createPooledEstimator(options: PoolOptions): Promise<Estim
       const signal = opts?.signal;
       // Work whose caller has given up never starts.
       if (signal?.aborted) return Promise.reject(abortError(signal.reason));
+      let crossing: ReturnType<typeof toThreadImage>;
+      try {
+        // A canvas, <img>, <video>... is read here: the thread could neither receive nor draw it.
+        crossing = toThreadImage(image, maxPixels);
+      } catch (e) {
+        return Promise.reject(e);
+      }
       return new Promise<EstimateResult>((resolve, reject) => {
-        const job: Job = { image, options: opts, resolve, reject, done: () => {} };
+        const job: Job = { ...crossing, options: opts, resolve, reject, done: () => {} };
         if (signal) {
           const drop = () => {
             const i = queue.indexOf(job);
@@ -282,23 +318,7 @@ export async function createPooledEstimator(options: PoolOptions): Promise<Estim
         pump();
       });
     },
-    async dispose(): Promise<void> {
-      if (disposed) return;
-      disposed = true;
-      const gone = new SRPoseError('DISPOSED', 'this estimator was disposed; create a new one');
-      for (const job of queue.splice(0)) job.reject(gone);
-      await Promise.all(
-        members.splice(0).map(async (m) => {
-          try {
-            m.thread.keepAlive(true);
-            await m.call<null>({ op: 'dispose' });
-          } catch {
-            // a dead thread has nothing left to free
-          } finally {
-            await m.thread.terminate();
-          }
-        }),
-      );
-    },
+    dispose,
+    [asyncDispose]: dispose,
   };
 }
