@@ -7,14 +7,16 @@
 //      without the DOM library, under nodenext and bundler resolution;
 //   d. Deno imports the installed npm package and estimates;
 //   e. esbuild bundles `import 'srpose'` for the browser with no flags, and the bundle estimates
-//      in Chromium (the pixels of the same photo, within 1e-3 px of Node: another WASM build);
+//      in Chromium, on the page and in the worker estimator (`srpose/worker` bundled as an
+//      entry): the pixels of the same photo, within 1e-3 px of Node (another WASM build);
 //   f. `deno publish --dry-run` passes and lists only library files; a Deno script importing
-//      that file set through an import map, as JSR serves it (dependencies as `npm:`), estimates.
+//      that file set through an import map, as JSR serves it (dependencies as `npm:`), estimates,
+//      on WASM and on the native backend (onnxruntime-node fetched by Deno as `npm:`).
 // Also the tarball's size and contents (issue 16: <= 1 MB, no deploy bundles, no WASM copies).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, extname, join, relative } from 'node:path';
@@ -114,7 +116,7 @@ test('the tarball: <= 1 MB, library files only (no deploy bundles, WASM, tests, 
   if (skip()) return;
   const list = await run('tar', ['-tzf', tarball], ROOT);
   const files = list.stdout.trim().split('\n').map((f) => f.replace(/^package\//, ''));
-  const { size } = await import('node:fs').then((fs) => fs.statSync(tarball));
+  const { size } = await stat(tarball);
   assert.ok(size <= 1 << 20, `tarball ${size} bytes`);
   const outside = files.filter((f) =>
     !/^(lib\/.*\.(mjs|d\.ts)|bin\/srpose\.mjs|LICENSE|README\.md|package\.json)$/.test(f)
@@ -240,16 +242,22 @@ const PAGE =
   `<!doctype html><meta charset="utf-8"><script type="module" src="/out/app.js"></script>`;
 const APP = `
 import { createEstimator } from 'srpose';
-window.estimate = async (box) => {
+import { createWorkerEstimator } from 'srpose/browser';
+window.estimate = async (box, inWorker) => {
   const raw = new Uint8Array(await (await fetch('/pixels.rgb')).arrayBuffer());
   const { width, height } = await (await fetch('/pixels.json')).json();
-  const est = await createEstimator({ model: location.origin + '/model/', wasmPaths: '/ort/' });
+  const options = { model: location.origin + '/model/', wasmPaths: '/ort/' };
+  const est = inWorker
+    ? await createWorkerEstimator({ ...options, workerUrl: new URL('/out/worker.js', location.href) })
+    : await createEstimator(options);
   const r = await est.estimate({ data: raw, width, height }, { boxes: [box] });
   await est.dispose();
   return r;
 };
 window.ready = true;
 `;
+// The worker estimator's thread, bundled as the consumer's own entry (docs/browser.md).
+const WORKER = `import 'srpose/worker';\n`;
 
 /** A static server for the page: the consumer project, the model, onnxruntime-web's files. */
 async function staticServer(routes: Record<string, string>): Promise<Server> {
@@ -291,11 +299,13 @@ test('e. esbuild bundles import "srpose" for the browser, no flags; it estimates
   await mkdir(web, { recursive: true });
   await writeFile(join(web, 'index.html'), PAGE);
   await writeFile(join(web, 'app.js'), APP);
+  await writeFile(join(web, 'worker.js'), WORKER);
   await run(join(project, 'node_modules', '.bin', 'esbuild'), [
     'web/app.js',
+    'web/worker.js',
     '--bundle',
     '--format=esm',
-    '--outfile=web/out/app.js',
+    '--outdir=web/out',
   ], project);
   const px = await decodeImage(await readFile(PHOTO));
   await writeFile(join(web, 'pixels.rgb'), px.data);
@@ -314,13 +324,16 @@ test('e. esbuild bundles import "srpose" for the browser, no flags; it estimates
     const { port } = server.address() as AddressInfo;
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.waitForFunction(() => (window as any).ready === true, null, { timeout: 30_000 });
-    const got = await page.evaluate((box) => (window as any).estimate(box), BOX).catch((
-      e: Error,
-    ) => {
-      throw new Error(`${e.message}\n${logs.join('\n')}`);
-    }) as EstimateResult;
-    assert.is(got.backend, 'wasm');
-    assert.ok(worst(got, reference) <= 1e-3, `${worst(got, reference)} px`);
+    for (const inWorker of [false, true]) {
+      const got = await page.evaluate(
+        ([box, w]) => (window as any).estimate(box, w),
+        [BOX, inWorker] as const,
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}\n${logs.join('\n')}`);
+      }) as EstimateResult;
+      assert.is(got.backend, 'wasm');
+      assert.ok(worst(got, reference) <= 1e-3, `worker ${inWorker}: ${worst(got, reference)} px`);
+    }
   } finally {
     await browser.close();
     server.close();
@@ -354,13 +367,20 @@ test('f. deno publish --dry-run: library files only; the JSR file set estimates 
     join(jsr, 'main.ts'),
     ESTIMATE_SCRIPT.replace(`from 'srpose'`, `from '@srpose/srpose'`),
   );
-  const out = await run(
-    DENO,
-    ['run', '--allow-all', 'main.ts', MODEL, PHOTO, JSON.stringify(BOX)],
-    jsr,
-  );
+  const box = JSON.stringify(BOX);
+  const out = await run(DENO, ['run', '--allow-all', 'main.ts', MODEL, PHOTO, box], jsr);
   const got = JSON.parse(out.stdout) as EstimateResult;
   assert.ok(worst(got, reference) <= 1e-3, `${worst(got, reference)} px`);
+  // The optional native backend: no import map names onnxruntime-node, Deno fetches it as npm:
+  await writeFile(
+    join(jsr, 'main.ts'),
+    (await readFile(join(jsr, 'main.ts'), 'utf8'))
+      .replace(`backend: 'wasm'`, `backend: 'native'`),
+  );
+  const native = await run(DENO, ['run', '--allow-all', 'main.ts', MODEL, PHOTO, box], jsr);
+  const viaNpm = JSON.parse(native.stdout) as EstimateResult;
+  assert.is(viaNpm.backend, 'native');
+  assert.ok(worst(viaNpm, reference) <= 1e-3, `${worst(viaNpm, reference)} px`);
 });
 
 test.run();
