@@ -1,7 +1,8 @@
 import { createRepo, repoExists, uploadFiles } from '@huggingface/hub';
 import { SRPoseError } from '../errors.ts';
 import { joinPath, readLocalFile } from '../platform/files.ts';
-import { type ModelConfig, parseModelConfig } from './config.ts';
+import { type ExternalDataFile, type ModelConfig, parseModelConfig } from './config.ts';
+import { verifyFile } from './source.ts';
 import { parseHubId } from '../hub/id.ts';
 import { resolveHubOptions } from '../hub/settings.ts';
 
@@ -56,8 +57,22 @@ const estimator = await createEstimator({ model: '${repo}' });
 }
 
 /**
- * Uploads an exported model directory (`srpose.json` + the ONNX file it names) with a model
- * card, in one commit. Returns the commit.
+ * Every file `srpose.json` names: the ONNX graph, its external-data files, and the weight
+ * variants (`model_fp16.onnx`, `model_int8.onnx`), with the size and sha256 recorded for each.
+ */
+export function contractFiles(config: ModelConfig): ExternalDataFile[] {
+  const o = config.onnx;
+  return [
+    { file: o.file, sha256: o.sha256, bytes: o.bytes },
+    ...(o.externalData ?? []),
+    ...Object.values(o.variants),
+  ];
+}
+
+/**
+ * Uploads an exported model directory (`srpose.json` and every file it names, each checked
+ * against its recorded size and sha256 first) with a model card, in one commit. Returns the
+ * commit.
  */
 export async function publishModel(
   dir: string,
@@ -76,7 +91,14 @@ export async function publishModel(
     JSON.parse(new TextDecoder().decode(cfgBytes)),
     joinPath(dir, 'srpose.json'),
   );
-  const onnx = await readLocalFile(joinPath(dir, config.onnx.file), `model ${dir}`);
+  const where = `model ${dir}`;
+  const files = await Promise.all(
+    contractFiles(config).map(async (spec) => {
+      const bytes = await readLocalFile(joinPath(dir, spec.file), where);
+      await verifyFile(spec, bytes, where);
+      return { path: spec.file, content: new Blob([bytes as Uint8Array<ArrayBuffer>]) };
+    }),
+  );
   const creds = { accessToken: s.accessToken, hubUrl: s.hubUrl };
   if (!await repoExists({ repo, ...creds })) {
     if (!options.create) {
@@ -94,7 +116,7 @@ export async function publishModel(
     commitTitle: `Upload ${config.name}`,
     files: [
       { path: 'srpose.json', content: new Blob([cfgBytes as Uint8Array<ArrayBuffer>]) },
-      { path: config.onnx.file, content: new Blob([onnx as Uint8Array<ArrayBuffer>]) },
+      ...files,
       { path: 'README.md', content: new Blob([modelCard(config, repo)]) },
     ],
     useXet: false,

@@ -87,7 +87,7 @@ function parseJson(bytes: Uint8Array, where: string): unknown {
 }
 
 /** Checks a file's bytes against the size and sha256 the contract records. */
-async function verifyFile(
+export async function verifyFile(
   spec: ExternalDataFile,
   bytes: Uint8Array,
   where: string,

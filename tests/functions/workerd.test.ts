@@ -29,12 +29,15 @@ import { createEstimator } from '../../src/estimator/estimator.ts';
 import { decodeJpegRgba, encodePng, encodeWebp } from '../../src/image/codecs.ts';
 import type { EstimateResult } from '../../src/types.ts';
 import { DEFAULT_EDGE_MODEL, DEFAULT_EDGE_WEIGHTS } from '../../src/defaults.ts';
+import { publishModel } from '../../src/model/publish.ts';
 
 const WORKERD = [
   join(ROOT, 'node_modules', '@cloudflare', 'workerd-linux-64', 'bin', 'workerd'),
   join(ROOT, 'node_modules', '.bin', 'workerd'),
 ].find((p) => existsSync(p));
 const REPO = 'srpose/workers-model';
+/** The local Hub's write token: `srpose publish` uploads the edge model with it. */
+const HUB_TOKEN = 'hf_workerd_test';
 const CODEGEN_REFUSED =
   /Wasm code generation disallowed|WebAssembly\.(compile|Module)\(\) .*disallowed|CompileError/i;
 
@@ -159,7 +162,7 @@ test.before(async () => {
   ({ files: sizes } = await buildCloudflare());
   const model = await modelFiles();
   onnxFile = model.onnx;
-  hub = await startHubServer();
+  hub = await startHubServer({ token: HUB_TOKEN });
   hub.addRepo(REPO);
   hub.commit(REPO, model.files);
   cacheDir = await tempDir('srpose-workerd-cache-');
@@ -371,9 +374,18 @@ test(
           'measured only for the edge model',
       )
     ) return;
-    const edgeFiles = await modelFiles();
-    hub.addRepo(DEFAULT_EDGE_MODEL);
-    hub.commit(DEFAULT_EDGE_MODEL, edgeFiles.files);
+    // Published as the docs say (`srpose publish`: srpose.json and every file it names, the
+    // weight variants included), then served by Hub id with its edge (int8) weights.
+    await publishModel(modelDir('hrformer_s'), {
+      repo: DEFAULT_EDGE_MODEL,
+      hubUrl: hub.url,
+      accessToken: HUB_TOKEN,
+      create: true,
+    });
+    const edgeConfig = JSON.parse(
+      readFileSync(join(modelDir('hrformer_s'), 'srpose.json'), 'utf8'),
+    );
+    const edgeFile: string = edgeConfig.onnx.variants[DEFAULT_EDGE_WEIGHTS].file;
     const inProcess = await createEstimator({
       model: modelDir('hrformer_s'),
       backend: 'wasm',
@@ -433,6 +445,7 @@ test(
           `${r.what}: /healthz reports no wasmMemoryBytes`,
         );
       }
+      assert.is(hub.downloads(DEFAULT_EDGE_MODEL, edgeFile), 1, `${edgeFile} from the Hub`);
       const wasm = Math.max(...runs.map((r) => r.wasm));
       // JS heap as V8 has committed it (>= used), plus ArrayBuffer backing stores outside the
       // heap (the downloaded model bytes, images), plus the WASM linear memory.

@@ -3,6 +3,7 @@
 // (src/runtime/onnx-proto.ts), for tests of everything around the network. Its ONNX is checked
 // and run against PyTorch in tests/parity/tiny-models.test.ts.
 import { floatValue, model, node, tensor } from '../../src/runtime/onnx-proto.ts';
+import { digestHex } from '../../src/platform/digest.ts';
 
 /** Uniform numbers in [-bound, bound) from a seed (mulberry32): deterministic test weights. */
 export function uniform(seed: number, n: number, bound: number): Float32Array {
@@ -189,4 +190,33 @@ export function srLikeOnnx(): Uint8Array {
     outputs: [floatValue('heatmaps', ['n', 17, 64, 48])],
   });
   return srLike;
+}
+
+/** Files of a model whose fp32, fp16 and int8 "weights" are the tiny model with seeds 0, 1, 2. */
+export async function tinyVariantFiles(recommended = 'fp16'): Promise<Record<string, Uint8Array>> {
+  const [fp32, fp16, int8] = await Promise.all([0, 1, 2].map((s) => tinyOnnx(s)));
+  const spec = async (file: string, b: Uint8Array) => ({
+    file,
+    sha256: await digestHex('SHA-256', b),
+    bytes: b.length,
+  });
+  const config = tinyConfig({
+    onnx: {
+      ...(await spec('model.onnx', fp32)),
+      input: 'image',
+      output: 'heatmaps',
+      weights: 'fp32',
+      variants: {
+        fp16: await spec('model_fp16.onnx', fp16),
+        int8: await spec('model_int8.onnx', int8),
+      },
+      recommended,
+    },
+  });
+  return {
+    'srpose.json': new TextEncoder().encode(JSON.stringify(config)),
+    'model.onnx': fp32,
+    'model_fp16.onnx': fp16,
+    'model_int8.onnx': int8,
+  };
 }

@@ -7,7 +7,7 @@ import { existsSync, lstatSync, readFileSync, readlinkSync, writeFileSync } from
 import { join } from 'node:path';
 import { skipUnless, tempDir } from '../helpers/env.ts';
 import { env } from '../../src/platform/env.ts';
-import { tinyModelFiles } from '../helpers/tiny.ts';
+import { tinyModelFiles, tinyVariantFiles } from '../helpers/tiny.ts';
 import { rejects } from '../helpers/assert.ts';
 import { startHubServer } from '../helpers/hub-server.ts';
 import { createEstimator, estimate } from '../../src/estimator/estimator.ts';
@@ -246,6 +246,36 @@ test(
     assert.equal(viaHub.people, local.people);
   },
 );
+
+test('srpose publish uploads every file srpose.json names (the weight variants too)', async () => {
+  const dir = await tempDir('srpose-publish-variants-');
+  const files = await tinyVariantFiles('int8');
+  for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, name), bytes);
+  const err: string[] = [];
+  const args = ['publish', dir, '--repo', 'me/variants', '--create', '--hub-url', server.url];
+  assert.is(await main([...args, '--token', TOKEN], () => {}, (l) => err.push(l)), 0, err.join());
+  for (const [name, bytes] of Object.entries(files)) {
+    assert.equal(server.file('me/variants', name, 'main'), bytes, name);
+  }
+  // by Hub id, the recommended (int8) weights run: the model with seed 2
+  const o = await opts();
+  const viaHub = await estimate(img, { model: 'me/variants', ...o });
+  assert.is(viaHub.weights, 'int8');
+  const local = await estimate(img, { model: dir, backend: 'wasm', weights: 'int8' });
+  assert.equal(viaHub.people, local.people);
+  // a variant whose bytes do not match the contract is refused before anything is uploaded
+  writeFileSync(join(dir, 'model_fp16.onnx'), new Uint8Array(10));
+  assert.is(
+    await main(
+      [...args.slice(0, 3), 'me/broken', '--create', '--hub-url', server.url, '--token', TOKEN],
+      () => {},
+      (l) => err.push(l),
+    ),
+    2,
+  );
+  assert.match(err.join('\n'), /model_fp16\.onnx .*(bytes|sha256)/);
+  assert.not.ok(server.file('me/broken', 'srpose.json', 'main'));
+});
 
 test(
   'a cache that cannot be written (read-only disk) is skipped: the model still loads, uncached',

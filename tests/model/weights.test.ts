@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { skipUnless, tempDir } from '../helpers/env.ts';
 import { env } from '../../src/platform/env.ts';
 import { rejects } from '../helpers/assert.ts';
-import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
+import { tinyConfig, tinyOnnx, tinyVariantFiles } from '../helpers/tiny.ts';
 import { startHubServer } from '../helpers/hub-server.ts';
 import { parseModelConfig } from '../../src/model/config.ts';
 import { chooseWeights } from '../../src/model/weights.ts';
@@ -26,35 +26,6 @@ const img = {
 };
 
 const sha256 = (b: Uint8Array) => digestHex('SHA-256', b);
-
-/** Files of a model whose fp32, fp16 and int8 "weights" are the tiny model with seeds 0, 1, 2. */
-async function variantFiles(recommended = 'fp16'): Promise<Record<string, Uint8Array>> {
-  const [fp32, fp16, int8] = await Promise.all([0, 1, 2].map((s) => tinyOnnx(s)));
-  const spec = async (file: string, b: Uint8Array) => ({
-    file,
-    sha256: await sha256(b),
-    bytes: b.length,
-  });
-  const config = tinyConfig({
-    onnx: {
-      ...(await spec('model.onnx', fp32)),
-      input: 'image',
-      output: 'heatmaps',
-      weights: 'fp32',
-      variants: {
-        fp16: await spec('model_fp16.onnx', fp16),
-        int8: await spec('model_int8.onnx', int8),
-      },
-      recommended,
-    },
-  });
-  return {
-    'srpose.json': new TextEncoder().encode(JSON.stringify(config)),
-    'model.onnx': fp32,
-    'model_fp16.onnx': fp16,
-    'model_int8.onnx': int8,
-  };
-}
 
 async function writeDir(files: Record<string, Uint8Array>, skip: string[] = []): Promise<string> {
   const dir = await tempDir('srpose-variants-');
@@ -138,7 +109,7 @@ test(
     'else recommended; only among what is offered',
   async () => {
     const config = parseModelConfig(
-      JSON.parse(new TextDecoder().decode((await variantFiles('int8'))['srpose.json'])),
+      JSON.parse(new TextDecoder().decode((await tinyVariantFiles('int8'))['srpose.json'])),
     );
     const wasm = { backend: 'wasm', shaderF16: false };
     const f16gpu = { backend: 'webgpu', shaderF16: true };
@@ -182,7 +153,7 @@ test(
   'from a directory: the recommended file runs, ' +
     'a forced one too, and only the chosen file is read',
   async () => {
-    const files = await variantFiles('fp16');
+    const files = await tinyVariantFiles('fp16');
     const [r0, r1, r2] = await Promise.all([0, 1, 2].map(reference));
     assert.not.equal(r0, r1, 'the three tiny models must differ for this test to mean anything');
     const dir = await writeDir(files);
@@ -220,7 +191,7 @@ test('from the Hub: only the chosen file is downloaded', async () => {
   const server = await startHubServer();
   try {
     server.addRepo('srpose/variants');
-    server.commit('srpose/variants', await variantFiles('int8'));
+    server.commit('srpose/variants', await tinyVariantFiles('int8'));
     const opts = { hubUrl: server.url, cacheDir: await tempDir('srpose-hubcache-') };
     const r = await run({ model: 'srpose/variants', ...opts });
     assert.is(r.weights, 'int8');
@@ -245,7 +216,7 @@ test('from the Hub: only the chosen file is downloaded', async () => {
 });
 
 test('from bytes: the bytes given run (a variant by its file name in externalData)', async () => {
-  const files = await variantFiles('fp16');
+  const files = await tinyVariantFiles('fp16');
   const config = JSON.parse(new TextDecoder().decode(files['srpose.json']));
   const r = await run({ model: { onnx: files['model.onnx'], config } });
   assert.is(r.weights, 'fp32');
