@@ -2,7 +2,7 @@
  * Public types of srpose. Defaults are named constants in `src/defaults.ts`.
  * @module
  */
-import type { Backend, BackendRequest } from './runtime/session.ts';
+import type { Backend, BackendRequest } from './runtime/pose-session.ts';
 import type { DECODE_NAMES, DecodeMethod, WeightsKind } from './model/config.ts';
 import type { WeightsRequest } from './model/weights.ts';
 import type { GroupingParams } from './core/bottomup/types.ts';
@@ -40,6 +40,13 @@ export type CodecWasm =
 
 import type { Box } from './core/boxes.ts';
 export type { Box };
+
+/**
+ * `WebAssembly.Module` where the consumer's TypeScript libraries declare it (`dom`,
+ * `webworker`), else `never`: the declarations compile with or without those libraries.
+ */
+export type WasmModule = typeof globalThis extends
+  { WebAssembly: { Module: { prototype: infer M } } } ? M : never;
 
 /** Decoded pixels, row-major, 3 (RGB) or 4 (RGBA) bytes per pixel. */
 export interface Pixels {
@@ -155,8 +162,8 @@ export interface EstimatorOptions extends HubOptions {
    * then fetched by @jsquash beside its own module). Not needed in Node, Deno or browsers.
    */
   wasmModules?: {
-    ort?: WebAssembly.Module;
-    codecs?: Partial<Record<CodecWasm, WebAssembly.Module>>;
+    ort?: WasmModule;
+    codecs?: Partial<Record<CodecWasm, WasmModule>>;
   };
 }
 

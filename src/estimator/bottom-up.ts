@@ -20,7 +20,7 @@ import type { BottomUpModelConfig } from '../model/config.ts';
 import { commonInfo, type ModelOrigin, result } from './result.ts';
 import { checkEstimateOptions } from './options.ts';
 import { asyncDispose } from './dispose.ts';
-import type { PoseSession } from '../runtime/session.ts';
+import type { PoseSession } from '../runtime/pose-session.ts';
 import type {
   EstimateOptions,
   EstimateResult,

@@ -25,7 +25,8 @@ import { DECODE_METHODS, type DecodeMethod, type TopDownModelConfig } from '../m
 import { type ChooseWeights, loadModel } from '../model/source.ts';
 import { type BackendPlan, chooseWeights, parseWeightsRequest } from '../model/weights.ts';
 import { probeWebGpu } from '../runtime/webgpu.ts';
-import { createPoseSession, type PoseSession } from '../runtime/session.ts';
+import { createPoseSession } from '../runtime/session.ts';
+import type { PoseSession } from '../runtime/pose-session.ts';
 import { BottomUpEstimator } from './bottom-up.ts';
 import { asyncDispose } from './dispose.ts';
 import { checkEstimateOptions, checkEstimatorOptions } from './options.ts';

@@ -6,7 +6,7 @@
  */
 import type { ModelConfig } from '../model/config.ts';
 import type { LoadedModel } from '../model/source.ts';
-import type { PoseSession } from '../runtime/session.ts';
+import type { PoseSession } from '../runtime/pose-session.ts';
 import type { EstimateResult, EstimatorInfo, Person } from '../types.ts';
 
 /** Where the weights came from, as the estimators receive it. */
