@@ -69,6 +69,11 @@ export const SUITES: Record<string, SuiteSpec> = {
     why: 'image decoding equals cv2.imread in each runtime',
   },
   'image/probe.test.ts': { tier: 'fast', runtimes: 'both', why: 'header probe of every format' },
+  'image/draw.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: "COCO_SKELETON = the exporter's, drawPoses on a recording 2D context, the PNG renderer",
+  },
   'image/input.test.ts': {
     tier: 'fast',
     runtimes: 'both',

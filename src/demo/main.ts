@@ -4,7 +4,8 @@
  * the skeletons, the keypoints, the backend and the timings. `window.srposeDemo` exposes the
  * same steps to scripts (the browser tests drive the page through it).
  */
-import { createEstimator, createWorkerEstimator } from '../browser.ts';
+import { createEstimator, createWorkerEstimator, drawPoses } from '../browser.ts';
+import { checkInputs } from './inputs.ts';
 import type {
   BackendRequest,
   Box,
@@ -172,29 +173,10 @@ async function draw(
     ctx.putImageData(new ImageData(rgba, image.width, image.height), 0, 0);
   }
   const s = Math.max(2, Math.round(Math.max(c.width, c.height) / 200));
-  for (const p of r.people) {
-    ctx.strokeStyle = '#39f';
-    ctx.lineWidth = s / 2;
-    ctx.strokeRect(...p.box);
-    ctx.strokeStyle = '#0c6';
-    ctx.lineWidth = s;
-    for (const [a, b] of skeleton) {
-      const ka = p.keypoints[a];
-      const kb = p.keypoints[b];
-      if (ka.score < 0.2 || kb.score < 0.2) continue;
-      ctx.beginPath();
-      ctx.moveTo(ka.x, ka.y);
-      ctx.lineTo(kb.x, kb.y);
-      ctx.stroke();
-    }
-    ctx.fillStyle = '#f33';
-    for (const k of p.keypoints) {
-      if (k.score < 0.2) continue;
-      ctx.beginPath();
-      ctx.arc(k.x, k.y, s, 0, 2 * Math.PI);
-      ctx.fill();
-    }
-  }
+  ctx.strokeStyle = '#39f';
+  ctx.lineWidth = s / 2;
+  for (const p of r.people) ctx.strokeRect(...p.box);
+  drawPoses(ctx, r.people, { skeleton });
 }
 
 function report(r: EstimateResult): void {
@@ -264,6 +246,12 @@ Object.assign(globalThis, {
     ready,
     run: (bytes: Uint8Array | Blob, o?: RunOptions) =>
       run(bytes instanceof Blob ? bytes : new Blob([bytes as Uint8Array<ArrayBuffer>]), o),
+    /** Every browser image kind of one JPEG through an estimator (see ./inputs.ts). */
+    inputs: async (bytes: Uint8Array, o: RunOptions & { boxes: Box[] }) => {
+      const source = o.model ?? (await config).models[0]!.source;
+      const est = await estimatorFor(source, (o.backend ?? 'wasm') as BackendRequest, !!o.worker);
+      return await checkInputs(bytes, est, o.boxes);
+    },
     get last() {
       return last;
     },

@@ -6,8 +6,14 @@
 //      keypoints within 0.01 heatmap px on a tiny SRPose model (tests/browser/tiny_srpose.py:
 //      SwiftShader needs ~40 s a box for res50); 'auto' prefers WASM and says why;
 //   c. no adapter: 'auto' falls back to WASM with the reason, 'webgpu' is BACKEND_UNAVAILABLE;
-//   d. not isolated (/?isolated=0): one thread, the reason, Node's keypoints (res50, 1e-3 px).
+//   d. not isolated (/?isolated=0): one thread, the reason, Node's keypoints (res50, 1e-3 px);
+//   e. the photo as ImageData, ImageBitmap, <canvas>, OffscreenCanvas, <img>, <video> (a canvas
+//      stream) and VideoFrame, in the page and through the worker: each gives exactly the
+//      keypoints of the pixels a canvas reads of it, as do the PNG bytes of those pixels (JPEG
+//      bytes are not compared: our OpenCV-exact decoder is not Chromium's); images not ready are
+//      IMAGE_UNSUPPORTED; drawPoses paints the keypoints (src/demo/inputs.ts runs it in the page).
 import { test } from 'uvu';
+import { Buffer } from 'node:buffer';
 import * as assert from 'uvu/assert';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -15,7 +21,8 @@ import type { Browser } from 'playwright-core';
 import { hasModel, hasShared, modelDir, requirement, skipUnless, tempDir } from '../helpers/env.ts';
 import type { RunningServer } from '../helpers/servers.ts';
 import { createEstimator } from '../../src/estimator/estimator.ts';
-import type { EstimateResult } from '../../src/types.ts';
+import { decodeImage } from '../../src/image/decode.ts';
+import type { EstimateResult, Person } from '../../src/types.ts';
 import {
   artifactDir,
   BOX,
@@ -274,6 +281,117 @@ test(
           r.result.timings.total.toFixed(0)
         } ms), worst ${worst} px; reason: ${r.result.fallbackReason}`,
       );
+    } finally {
+      await demo.close();
+    }
+  },
+);
+
+/** The largest distance in px between the keypoints of two lists of people (same order). */
+function worstPeople(a: Person[], b: Person[]): number {
+  if (a.length !== b.length) return Infinity;
+  return Math.max(
+    0,
+    ...a.flatMap((p, i) =>
+      p.keypoints.map((k, j) => {
+        const q = b[i].keypoints[j];
+        return q ? Math.hypot(k.x - q.x, k.y - q.y) : Infinity;
+      })
+    ),
+  );
+}
+
+test(
+  'browser images (ImageData, ImageBitmap, canvas, OffscreenCanvas, <img>, <video>, ' +
+    'VideoFrame) give exactly the keypoints of the pixels a canvas reads of them, in the page ' +
+    'and through the worker; images not ready are IMAGE_UNSUPPORTED; drawPoses draws them',
+  async () => {
+    if (skip()) return;
+    const demo = await openDemo(browser!, `${server.url}/`);
+    try {
+      const byMode: Record<string, Record<string, Person[]>> = {};
+      for (const worker of [false, true]) {
+        const mode = worker ? 'worker' : 'main thread';
+        const t0 = Date.now();
+        const r = await demo.inputs(photo, { model: RES50, backend: 'wasm', worker, boxes: [BOX] });
+        if ('error' in r) assert.unreachable(`${mode}: ${r.error.message}\n${demo.logs()}`);
+        const report = r as Exclude<typeof r, { error: unknown }>;
+        const kinds = report.runs.map((x) => x.kind);
+        assert.equal(kinds, [
+          'ImageData',
+          'ImageBitmap',
+          'HTMLCanvasElement',
+          'OffscreenCanvas',
+          'HTMLImageElement',
+          'HTMLVideoElement',
+          'VideoFrame',
+          'PNG bytes of the same pixels',
+        ]);
+        byMode[mode] = Object.fromEntries(report.runs.map((x) => [x.kind, x.people]));
+        for (const run of report.runs) {
+          assert.is(run.people.length, 1, `${mode}, ${run.kind}`);
+          // The same pixels through the same estimator: the very same numbers.
+          assert.equal(run.people, run.reference, `${mode}, ${run.kind}: not the canvas's pixels`);
+        }
+        const lossless = ['ImageData', 'ImageBitmap', 'HTMLCanvasElement', 'OffscreenCanvas'];
+        for (const run of report.runs.filter((x) => lossless.includes(x.kind))) {
+          assert.ok(run.samePixelsAsPhoto, `${mode}, ${run.kind}: pixels differ from the photo's`);
+        }
+        // The JPEG's own bytes go through our OpenCV-exact decoder, whose pixels are not
+        // Chromium's (here 94% of the samples differ, by 1.65 levels on average, 54 at most),
+        // and the random-weight test model moves keypoints by up to ~190 px for such changes:
+        // so each input is compared with the pixels a canvas reads of it, with tolerance 0 (same
+        // pixels, same estimator), and the JPEG bytes are only reported.
+        const ours = await decodeImage(photo);
+        const theirs = Buffer.from(report.photoRgba, 'base64');
+        let differing = 0;
+        let worstSample = 0;
+        for (let i = 0, j = 0; i < ours.data.length; i += 3, j += 4) {
+          for (let c = 0; c < 3; c++) {
+            const diff = Math.abs(ours.data[i + c] - theirs[j + c]);
+            if (diff) differing++;
+            worstSample = Math.max(worstSample, diff);
+          }
+        }
+        const jpegWorst = worstPeople(report.jpegBytes, report.runs[0].people);
+        const refusals = Object.fromEntries(report.refusals.map((x) => [x.kind, x]));
+        for (
+          const [kind, re] of [
+            ['HTMLImageElement loading', /has not loaded yet.*img\.decode\(\)/],
+            ['HTMLVideoElement without a frame', /no frame yet \(readyState 0, needs 2/],
+            ['VideoFrame closed', /VideoFrame is closed/],
+          ] as const
+        ) {
+          assert.is(
+            refusals[kind]?.code,
+            'IMAGE_UNSUPPORTED',
+            `${mode}: ${JSON.stringify(refusals[kind])}`,
+          );
+          assert.match(refusals[kind].message, re);
+        }
+        const d = report.draw;
+        assert.ok(d.keypoints > 10, `${d.keypoints} keypoints above 0.2`);
+        assert.is(d.whiteAtKeypoints, d.keypoints, 'drawPoses paints every keypoint white');
+        assert.is(d.offscreenWhiteAtKeypoints, d.keypoints, 'on an OffscreenCanvas too');
+        assert.ok(d.changedPixels > 50 * d.keypoints, `${d.changedPixels} pixels changed`);
+        assert.is(d.changedWithHighMinScore, 0, 'nothing drawn under minScore');
+        console.log(
+          `    ${mode}: ${report.runs.length} inputs in ${Date.now() - t0} ms; ` +
+            `sample diffs ${report.runs.map((x) => `${x.kind} ${x.maxSampleDiff}`).join(', ')}; ` +
+            `JPEG bytes: ${(100 * differing / ours.data.length).toFixed(0)}% of samples differ ` +
+            `from Chromium's decode (at most ${worstSample}), keypoints by ${
+              jpegWorst.toFixed(1)
+            } px`,
+        );
+      }
+      // The worker's estimator is another onnxruntime instance: Node's tolerance (test a).
+      let worstWorker = 0;
+      for (const [kind, people] of Object.entries(byMode['main thread'])) {
+        const worst = worstPeople(byMode.worker[kind], people);
+        assert.ok(worst <= 1e-3, `${kind}: the worker's keypoints differ by ${worst} px`);
+        worstWorker = Math.max(worstWorker, worst);
+      }
+      console.log(`    worker vs main thread: worst ${worstWorker} px`);
     } finally {
       await demo.close();
     }

@@ -10,6 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { python, ROOT, SHARED, tempDir } from '../helpers/env.ts';
 import { freePort, type RunningServer, startServer } from '../helpers/servers.ts';
 import type { Box, EstimateResult } from '../../src/types.ts';
+import type { InputsReport } from '../../src/demo/inputs.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /**
@@ -145,6 +146,15 @@ export interface DemoPage {
   /** The page's console and errors so far (the last 40 lines), for failure messages. */
   logs(): string;
   run(photo: Uint8Array, o: RunOptions, timeoutMs?: number): Promise<PageRun>;
+  /**
+   * `srposeDemo.inputs`: the photo as every browser image kind through one estimator (see
+   * src/demo/inputs.ts); the error as `{ error }`.
+   */
+  inputs(
+    photo: Uint8Array,
+    o: RunOptions & { boxes: Box[] },
+    timeoutMs?: number,
+  ): Promise<InputsReport | { error: { code?: string; message: string } }>;
   adapter(): Promise<AdapterInfo>;
   close(): Promise<void>;
 }
@@ -191,6 +201,23 @@ export async function openDemo(browser: Browser, url: string): Promise<DemoPage>
         }, { b64, o }),
         `srposeDemo.run(${JSON.stringify(o)})`,
       ) as PageRun;
+    },
+    async inputs(photo, o, timeoutMs = 300_000) {
+      const b64 = Buffer.from(photo).toString('base64');
+      return await within(
+        timeoutMs,
+        page.evaluate(async ({ b64, o }) => {
+          const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+          try {
+            return await (globalThis as any).srposeDemo.inputs(bytes, o);
+          } catch (e) {
+            return {
+              error: { code: (e as any)?.code, message: String((e as Error)?.stack ?? e) },
+            };
+          }
+        }, { b64, o }),
+        `srposeDemo.inputs(${JSON.stringify(o)})`,
+      );
     },
     async adapter() {
       return await within(
