@@ -110,8 +110,7 @@ export async function buildAll(
     if (t === 'lib') {
       const { buildLib } = await import('./build-lib.ts');
       add(t, (await buildLib()).files);
-    }
-    else if (t === 'browser') {
+    } else if (t === 'browser') {
       const { buildBrowser } = await import('./build-browser.ts');
       add(t, (await buildBrowser()).files);
     } else if (t === 'cloudflare') {

@@ -5,7 +5,6 @@
 // keypoints; real fp16 / int8 files are compared in tests/parity/weights.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { digestHex } from '../../src/platform/digest.ts';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { skipUnless, tempDir } from '../helpers/env.ts';
@@ -24,8 +23,6 @@ const img = {
   width: 64,
   height: 48,
 };
-
-const sha256 = (b: Uint8Array) => digestHex('SHA-256', b);
 
 async function writeDir(files: Record<string, Uint8Array>, skip: string[] = []): Promise<string> {
   const dir = await tempDir('srpose-variants-');

@@ -112,7 +112,7 @@ test.before(async () => {
   await est.dispose();
 });
 
-test('the tarball: <= 1 MB, library files only (no deploy bundles, WASM, tests, exporter)', async () => {
+test('the tarball: <= 1 MB, library files only (no bundles, WASM, tests, exporter)', async () => {
   if (skip()) return;
   const list = await run('tar', ['-tzf', tarball], ROOT);
   const files = list.stdout.trim().split('\n').map((f) => f.replace(/^package\//, ''));
@@ -203,7 +203,7 @@ const tsconfig = (module: string, lib: string[], types: string[]) =>
     files: ['consumer.ts'],
   });
 
-test('c. a strict TypeScript consumer compiles with 0 errors, with and without the DOM', async () => {
+test('c. a strict TypeScript consumer compiles with 0 errors, with or without DOM', async () => {
   if (skip()) return;
   await writeFile(join(project, 'consumer.ts'), TS_CONSUMER);
   const variants: [string, string[], string[]][] = [
@@ -248,7 +248,10 @@ window.estimate = async (box, inWorker) => {
   const { width, height } = await (await fetch('/pixels.json')).json();
   const options = { model: location.origin + '/model/', wasmPaths: '/ort/' };
   const est = inWorker
-    ? await createWorkerEstimator({ ...options, workerUrl: new URL('/out/worker.js', location.href) })
+    ? await createWorkerEstimator({
+        ...options,
+        workerUrl: new URL('/out/worker.js', location.href),
+      })
     : await createEstimator(options);
   const r = await est.estimate({ data: raw, width, height }, { boxes: [box] });
   await est.dispose();
@@ -291,7 +294,7 @@ async function staticServer(routes: Record<string, string>): Promise<Server> {
   return server;
 }
 
-test('e. esbuild bundles import "srpose" for the browser, no flags; it estimates in Chromium', async () => {
+test('e. esbuild bundles "srpose" for browsers, no flags; it estimates in Chromium', async () => {
   if (skip()) return;
   const missing = browserMissing();
   assert.is(missing, undefined, `Chromium: ${missing}`);
@@ -340,7 +343,7 @@ test('e. esbuild bundles import "srpose" for the browser, no flags; it estimates
   }
 });
 
-test('f. deno publish --dry-run: library files only; the JSR file set estimates in Deno', async () => {
+test('f. deno publish --dry-run: library files only; the JSR set estimates in Deno', async () => {
   if (skip()) return;
   const dry = await run(DENO, ['publish', '--dry-run', '--allow-dirty'], ROOT);
   const text = dry.stdout + dry.stderr;
