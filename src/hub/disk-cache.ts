@@ -38,23 +38,53 @@ export class DiskCache {
 
   /**
    * The bytes of `path` in the cached snapshot `commit`, with the etag its symlink names
-   * (the blob's file name), or undefined.
+   * (the blob's file name), or undefined. `verified`: the blob is the one this cache checked
+   * against its etag before (see {@link markVerified}), unchanged since.
    */
   async read(
     repo: string,
     commit: string,
     path: string,
-  ): Promise<{ bytes: Uint8Array; etag?: string } | undefined> {
+  ): Promise<{ bytes: Uint8Array; etag?: string; verified: boolean } | undefined> {
     const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
     const link = `${this.#repoDir(repo)}/snapshots/${commit}/${path}`;
     try {
       const b = await fs.readFile(link);
       const target = await fs.readlink(link).catch(() => undefined);
       const etag = target?.slice(target.lastIndexOf('/') + 1);
-      return { bytes: new Uint8Array(b.buffer, b.byteOffset, b.byteLength), etag };
+      const verified = etag !== undefined &&
+        await this.#stamp(link) === await fs.readFile(this.#record(repo, etag), 'utf8')
+          .catch(() => undefined);
+      return { bytes: new Uint8Array(b.buffer, b.byteOffset, b.byteLength), etag, verified };
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * Records that blob `etag` matched its etag, so the next start need not hash it again: a
+   * record of the blob's size, modification time and inode. A blob changed in any way since
+   * (rewritten, truncated, replaced) no longer matches its record and is hashed again.
+   */
+  async markVerified(repo: string, etag: string): Promise<void> {
+    const stamp = await this.#stamp(`${this.#repoDir(repo)}/blobs/${etag}`);
+    if (stamp) await this.#atomicWrite(this.#repoDir(repo), this.#recordPath(etag), stamp);
+  }
+
+  /** The verification record of blob `etag`, beside the blobs (Python's tools ignore it). */
+  #recordPath(etag: string): string {
+    return `blobs/${etag}.srpose-verified`;
+  }
+
+  #record(repo: string, etag: string): string {
+    return `${this.#repoDir(repo)}/${this.#recordPath(etag)}`;
+  }
+
+  /** Size, modification time (ns) and inode of the file `path` resolves to. */
+  async #stamp(path: string): Promise<string | undefined> {
+    const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
+    const st = await fs.stat(path, { bigint: true }).catch(() => undefined);
+    return st && `${st.size} ${st.mtimeNs} ${st.ino}`;
   }
 
   /** Stores `bytes` as blob `etag` and links it from snapshot `commit` as `path`. */
@@ -86,14 +116,21 @@ export class DiskCache {
     const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
     const dir = this.#repoDir(repo);
     await fs.rm(`${dir}/snapshots/${commit}/${path}`, { force: true });
-    if (etag) await fs.rm(`${dir}/blobs/${etag}`, { force: true });
+    if (etag) {
+      await fs.rm(`${dir}/blobs/${etag}`, { force: true });
+      await fs.rm(this.#record(repo, etag), { force: true });
+    }
   }
 
   #temp(repoDir: string): string {
     return `${repoDir}/blobs/${crypto.randomUUID()}.incomplete`;
   }
 
-  async #atomicWrite(repoDir: string, relPath: string, bytes: Uint8Array): Promise<void> {
+  async #atomicWrite(
+    repoDir: string,
+    relPath: string,
+    bytes: Uint8Array | string,
+  ): Promise<void> {
     const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
     const file = `${repoDir}/${relPath}`;
     await fs.mkdir(file.slice(0, file.lastIndexOf('/')), { recursive: true });

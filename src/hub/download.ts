@@ -138,7 +138,10 @@ async function openCache(s: ReturnType<typeof resolveHubOptions>): Promise<HubCa
   return typeof caches !== 'undefined' ? tolerant(new WebCache()) : undefined;
 }
 
-type HubCache = Pick<DiskCache, 'root' | 'commitFor' | 'setRef' | 'read' | 'write' | 'evict'>;
+type HubCache = Pick<
+  DiskCache,
+  'root' | 'commitFor' | 'setRef' | 'read' | 'write' | 'evict' | 'markVerified'
+>;
 
 /**
  * The cache as a help, never a failure: a read that throws (a read-only or full disk, a runtime
@@ -162,7 +165,26 @@ function tolerant(cache: HubCache): HubCache {
     read: soft(cache.read, undefined),
     write: soft(cache.write, undefined),
     evict: soft(cache.evict, undefined),
+    markVerified: soft(cache.markVerified, undefined),
   };
+}
+
+/**
+ * Whether a cached file is blob `etag`: trusted without hashing when the cache recorded it
+ * verified and unchanged since (the blob's name is its hash, checked when it was written),
+ * else hashed, and recorded when it matches.
+ */
+async function checkHit(
+  cache: HubCache,
+  repo: string,
+  hit: { bytes: Uint8Array; etag?: string; verified: boolean },
+  etag: string,
+  stats?: LoadStats,
+): Promise<boolean> {
+  if (hit.verified && hit.etag === etag) return true;
+  if (!await matchesEtag(hit.bytes, etag, stats)) return false;
+  if (hit.etag === etag) await cache.markVerified(repo, etag);
+  return true;
 }
 
 async function fetchFile(
@@ -177,7 +199,7 @@ async function fetchFile(
     const commit = await cache?.commitFor(id.repo, id.revision);
     const hit = commit ? await cache!.read(id.repo, commit, path) : undefined;
     if (!commit || !hit) return undefined;
-    if (hit.etag && !await matchesEtag(hit.bytes, hit.etag, stats)) {
+    if (hit.etag && !await checkHit(cache!, id.repo, hit, hit.etag, stats)) {
       await cache!.evict(id.repo, commit, path, hit.etag);
       return undefined;
     }
@@ -223,7 +245,7 @@ async function fetchFile(
     const params = { repo: id.repo, path, revision: commit, ...creds };
     if (cache) {
       const hit = await cache.read(id.repo, commit, path);
-      if (hit && await matchesEtag(hit.bytes, etag, stats)) {
+      if (hit && await checkHit(cache, id.repo, hit, etag, stats)) {
         await cache.setRef(id.repo, id.revision, commit);
         return { bytes: hit.bytes, commit, etag };
       }
@@ -246,6 +268,7 @@ async function fetchFile(
     }
     if (cache) {
       await cache.write(id.repo, commit, path, etag, bytes);
+      await cache.markVerified(id.repo, etag);
       await cache.setRef(id.repo, id.revision, commit);
     }
     return { bytes, commit, etag };

@@ -37,13 +37,20 @@ export class WebCache {
     repo: string,
     commit: string,
     path: string,
-  ): Promise<{ bytes: Uint8Array; etag?: string } | undefined> {
+  ): Promise<{ bytes: Uint8Array; etag?: string; verified: boolean } | undefined> {
     const res = await (await this.#open()).match(this.#url(repo, 'snapshots', commit, path));
     if (!res) return undefined;
     return {
       bytes: new Uint8Array(await res.arrayBuffer()),
       etag: res.headers.get('X-Etag') ?? undefined,
+      // An entry carries no stamp that would change with its bytes: every read is hashed.
+      verified: false,
     };
+  }
+
+  /** Nothing to record: see {@link read}. */
+  markVerified(_repo: string, _etag: string): Promise<void> {
+    return Promise.resolve();
   }
 
   /** `put` stores a whole response or nothing, so a partial entry cannot be read back. */

@@ -3,7 +3,15 @@
 // revisions, auth, offline mode and concurrent cold starts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, lstatSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { skipUnless, tempDir } from '../helpers/env.ts';
 import { env } from '../../src/platform/env.ts';
@@ -65,6 +73,43 @@ test(
     } finally {
       await server.start();
     }
+  },
+);
+
+test(
+  'a cached blob is hashed once: later starts trust its record; a changed blob is hashed, ' +
+    'refused and downloaded again',
+  async () => {
+    const o = await opts();
+    const load = async () => {
+      const est = await createEstimator({ model: 'srpose/tiny', ...o });
+      const r = await est.estimate(img);
+      await est.dispose();
+      return { hash: est.info.load.hash, people: r.people };
+    };
+    const first = await load(); // download: hashed as it arrives
+    assert.ok(first.hash > 0);
+    const before = server.downloads('srpose/tiny', 'model.onnx');
+    const warm = await load();
+    assert.is(warm.hash, 0, 'a recorded blob is not hashed again');
+    assert.equal(warm.people, first.people);
+    // Python's huggingface_hub (or an older srpose) wrote the blob: no record, hashed once.
+    const repoDir = join(o.cacheDir!, 'models--srpose--tiny');
+    const records = readdirSync(join(repoDir, 'blobs')).filter((f) => f.endsWith('-verified'));
+    assert.ok(records.length >= 2, records.join());
+    for (const r of records) rmSync(join(repoDir, 'blobs', r));
+    assert.ok((await load()).hash > 0);
+    assert.is((await load()).hash, 0);
+    // The same size, other bytes: no longer the recorded blob, so hashed, evicted, downloaded.
+    const commit = readFileSync(join(repoDir, 'refs', 'main'), 'utf8').trim();
+    const link = join(repoDir, 'snapshots', commit, 'model.onnx');
+    const bytes = readFileSync(link);
+    bytes[bytes.length - 1] ^= 0xff;
+    writeFileSync(link, bytes);
+    const again = await load();
+    assert.ok(again.hash > 0);
+    assert.equal(again.people, first.people);
+    assert.is(server.downloads('srpose/tiny', 'model.onnx'), before + 1);
   },
 );
 
