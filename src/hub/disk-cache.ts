@@ -54,7 +54,7 @@ export class DiskCache {
       const etag = target?.slice(target.lastIndexOf('/') + 1);
       const verified = etag !== undefined &&
         await this.#stamp(link) === await fs.readFile(this.#record(repo, etag), 'utf8')
-          .catch(() => undefined);
+            .catch(() => undefined);
       return { bytes: new Uint8Array(b.buffer, b.byteOffset, b.byteLength), etag, verified };
     } catch {
       return undefined;
