@@ -1,5 +1,6 @@
-// Prints the README's table of test suites (README "Tests") from tests/suites.ts, the one list
-// the runner selects from; tests/meta/readme.test.ts checks that the README holds it verbatim.
+// Prints the table of test suites in CONTRIBUTING.md ("Tiers, runtimes and time") from
+// tests/suites.ts, the one list the runner selects from; tests/meta/readme.test.ts checks that
+// CONTRIBUTING.md holds it verbatim.
 import { SUITES } from '../tests/suites.ts';
 
 export function suitesTable(): string {
