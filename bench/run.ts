@@ -102,97 +102,18 @@ async function pipeline() {
   };
 }
 
-/**
- * cold-start: a fresh process loads the res50 model by Hub id from the local Hub-compatible
- * server (tests/helpers/hub-server.ts) and estimates once, with a cold cache (download) and
- * then a warm one (same cache), twice each. Reports spawn-to-first-result wall time and the
- * share of download (or cache read), hashing, session creation and the first run.
- */
-async function coldStart() {
-  const dir = join(ROOT, '.cache', 'models', arch);
-  const photo = join(ROOT, '..', 'shared', 'data', 'coco', '000000000785.jpg');
-  if (!existsSync(join(dir, 'srpose.json')) || !existsSync(photo)) {
-    throw new Error('needs npm run models and ../shared/data');
-  }
-  const { startHubServer } = await import('../tests/helpers/hub-server.ts');
-  const { spawn } = await import('node:child_process');
-  const { mkdtemp } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const server = await startHubServer();
-  server.addRepo(`bench/${arch}`);
-  server.commit(`bench/${arch}`, {
-    'srpose.json': await readFile(join(dir, 'srpose.json')),
-    'model.onnx': await readFile(join(dir, 'model.onnx')),
-  });
-  const cache = await mkdtemp(join(tmpdir(), 'srpose-coldstart-'));
-  const once = () =>
-    new Promise<any>((resolve, reject) => {
-      const t0 = performance.now();
-      const child = spawn('node', [
-        '--import',
-        'tsx',
-        join(ROOT, 'bench', 'cold-start-child.ts'),
-        `bench/${arch}`,
-        photo,
-      ], {
-        cwd: ROOT,
-        env: {
-          ...(globalThis as any).process.env,
-          HF_ENDPOINT: server.url,
-          HF_HUB_CACHE: cache,
-          HF_TOKEN: '',
-        },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let out = '';
-      child.stdout.on('data', (d: Uint8Array) => (out += d));
-      child.on('close', (code: number) => (code === 0
-        ? resolve({ wallMs: performance.now() - t0, ...JSON.parse(out.trim().split('\n').pop()!) })
-        : reject(new Error(`child exited ${code}`))));
-    });
-  const runs: Record<string, any[]> = { cold: [], warm: [] };
-  for (let i = 0; i < 2; i++) {
-    const { rm } = await import('node:fs/promises');
-    await rm(cache, { recursive: true, force: true });
-    runs.cold.push(await once());
-    runs.warm.push(await once());
-  }
-  await server.stop();
-  const summary = (rs: any[]) => {
-    const wall = median(rs.map((r) => r.wallMs));
-    const inProcess = median(rs.map((r) => r.firstResult));
-    const part = (f: (r: any) => number) => round(median(rs.map(f)));
-    const stages = {
-      fetch: part((r) => r.load.fetch),
-      hash: part((r) => r.load.hash),
-      session: part((r) => r.load.session),
-      firstRun: part((r) => r.firstRun),
-    };
-    const share = Object.fromEntries(
-      Object.entries(stages).map(([k, v]) => [k, round(v / inProcess, 3)]),
-    );
-    return {
-      spawnToFirstResultMs: round(wall),
-      processStartToFirstResultMs: round(inProcess),
-      stagesMs: stages,
-      shareOfProcessTime: share,
-    };
-  };
-  return {
-    suite: 'cold-start',
-    model: arch,
-    onnxBytes: (await readFile(join(dir, 'model.onnx'))).byteLength,
-    hub: 'local Hub-compatible server on 127.0.0.1 (tests/helpers/hub-server.ts)',
-    runsEach: 2,
-    coldCache: summary(runs.cold),
-    warmCache: summary(runs.warm),
-  };
-}
-
 const requests = Number(args.find((a) => a.startsWith('--requests='))?.slice(11) ?? 24);
 const suites: Record<string, () => Promise<unknown>> = {
   pipeline,
-  'cold-start': coldStart,
+  'cold-start': async () =>
+    (await import('./cold-start.ts')).coldStartBench({
+      arch,
+      targets: (args.find((a) => a.startsWith('--target='))?.slice(9) ?? 'node').split(','),
+      starts: Number(args.find((a) => a.startsWith('--starts='))?.slice(9) ?? 3),
+      steady: 5,
+      weights: args.find((a) => a.startsWith('--weights='))?.slice(10),
+      backend: args.find((a) => a.startsWith('--backend='))?.slice(10),
+    }),
   http: async () => (await import('./http.ts')).httpBench(arch, requests),
   browser: async () => (await import('./browser.ts')).browserBench(arch, runs),
   models: async () => (await import('./models.ts')).modelsBench(Math.min(runs, 5)),

@@ -104,6 +104,7 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
     wasmPaths: options.wasmPaths,
     externalData: model.externalData,
     wasmModule: options.wasmModules?.ort,
+    nativeCache: model.derivedCache,
   });
   const load = { fetch: t1 - t0 - stats.hashMs, hash: stats.hashMs, session: now() - t1 };
   const flipTest = options.flipTest ?? config.flipTest.enabled;

@@ -11,7 +11,8 @@ import { nodeBuiltin } from '../platform/env.ts';
 export class DiskCache {
   constructor(readonly root: string) {}
 
-  #repoDir(repo: string): string {
+  /** The folder of `repo` (`models--owner--name`). */
+  repoDir(repo: string): string {
     return `${this.root}/models--${repo.replace('/', '--')}`;
   }
 
@@ -20,7 +21,7 @@ export class DiskCache {
     if (/^[0-9a-f]{40}$/.test(revision)) return revision;
     const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
     try {
-      const c = (await fs.readFile(`${this.#repoDir(repo)}/refs/${revision}`, 'utf8')).trim();
+      const c = (await fs.readFile(`${this.repoDir(repo)}/refs/${revision}`, 'utf8')).trim();
       return /^[0-9a-f]{40}$/.test(c) ? c : undefined;
     } catch {
       return undefined;
@@ -30,7 +31,7 @@ export class DiskCache {
   async setRef(repo: string, revision: string, commit: string): Promise<void> {
     if (revision === commit) return;
     await this.#atomicWrite(
-      this.#repoDir(repo),
+      this.repoDir(repo),
       `refs/${revision}`,
       new TextEncoder().encode(commit),
     );
@@ -47,7 +48,7 @@ export class DiskCache {
     path: string,
   ): Promise<{ bytes: Uint8Array; etag?: string; verified: boolean } | undefined> {
     const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
-    const link = `${this.#repoDir(repo)}/snapshots/${commit}/${path}`;
+    const link = `${this.repoDir(repo)}/snapshots/${commit}/${path}`;
     try {
       const b = await fs.readFile(link);
       const target = await fs.readlink(link).catch(() => undefined);
@@ -67,8 +68,8 @@ export class DiskCache {
    * (rewritten, truncated, replaced) no longer matches its record and is hashed again.
    */
   async markVerified(repo: string, etag: string): Promise<void> {
-    const stamp = await this.#stamp(`${this.#repoDir(repo)}/blobs/${etag}`);
-    if (stamp) await this.#atomicWrite(this.#repoDir(repo), this.#recordPath(etag), stamp);
+    const stamp = await this.#stamp(`${this.repoDir(repo)}/blobs/${etag}`);
+    if (stamp) await this.#atomicWrite(this.repoDir(repo), this.#recordPath(etag), stamp);
   }
 
   /** The verification record of blob `etag`, beside the blobs (Python's tools ignore it). */
@@ -77,7 +78,7 @@ export class DiskCache {
   }
 
   #record(repo: string, etag: string): string {
-    return `${this.#repoDir(repo)}/${this.#recordPath(etag)}`;
+    return `${this.repoDir(repo)}/${this.#recordPath(etag)}`;
   }
 
   /** Size, modification time (ns) and inode of the file `path` resolves to. */
@@ -95,7 +96,7 @@ export class DiskCache {
     etag: string,
     bytes: Uint8Array,
   ): Promise<void> {
-    const dir = this.#repoDir(repo);
+    const dir = this.repoDir(repo);
     const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
     await this.#atomicWrite(dir, `blobs/${etag}`, bytes);
     const link = `${dir}/snapshots/${commit}/${path}`;
@@ -114,7 +115,7 @@ export class DiskCache {
   /** Removes a snapshot entry and its blob (a corrupt file must not be served again). */
   async evict(repo: string, commit: string, path: string, etag?: string): Promise<void> {
     const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
-    const dir = this.#repoDir(repo);
+    const dir = this.repoDir(repo);
     await fs.rm(`${dir}/snapshots/${commit}/${path}`, { force: true });
     if (etag) {
       await fs.rm(`${dir}/blobs/${etag}`, { force: true });

@@ -18,6 +18,8 @@ export interface HubFile {
   bytes: Uint8Array;
   commit: string;
   etag?: string;
+  /** The repository's folder in the disk cache that holds the file (none: another cache). */
+  cacheDir?: string;
 }
 
 /**
@@ -138,10 +140,12 @@ async function openCache(s: ReturnType<typeof resolveHubOptions>): Promise<HubCa
   return typeof caches !== 'undefined' ? tolerant(new WebCache()) : undefined;
 }
 
-type HubCache = Pick<
-  DiskCache,
-  'root' | 'commitFor' | 'setRef' | 'read' | 'write' | 'evict' | 'markVerified'
->;
+type HubCache =
+  & Pick<
+    DiskCache,
+    'root' | 'commitFor' | 'setRef' | 'read' | 'write' | 'evict' | 'markVerified'
+  >
+  & { repoDir?(repo: string): string };
 
 /**
  * The cache as a help, never a failure: a read that throws (a read-only or full disk, a runtime
@@ -160,6 +164,7 @@ function tolerant(cache: HubCache): HubCache {
     };
   return {
     root: cache.root,
+    repoDir: cache instanceof DiskCache ? (repo) => cache.repoDir(repo) : undefined,
     commitFor: soft(cache.commitFor, undefined),
     setRef: soft(cache.setRef, undefined),
     read: soft(cache.read, undefined),
@@ -203,7 +208,7 @@ async function fetchFile(
       await cache!.evict(id.repo, commit, path, hit.etag);
       return undefined;
     }
-    return { bytes: hit.bytes, commit, etag: hit.etag };
+    return { bytes: hit.bytes, commit, etag: hit.etag, cacheDir: cache!.repoDir?.(id.repo) };
   };
   if (s.offline) {
     const hit = await cached();
@@ -247,7 +252,7 @@ async function fetchFile(
       const hit = await cache.read(id.repo, commit, path);
       if (hit && await checkHit(cache, id.repo, hit, etag, stats)) {
         await cache.setRef(id.repo, id.revision, commit);
-        return { bytes: hit.bytes, commit, etag };
+        return { bytes: hit.bytes, commit, etag, cacheDir: cache.repoDir?.(id.repo) };
       }
       if (hit) await cache.evict(id.repo, commit, path, etag);
     }
@@ -271,7 +276,7 @@ async function fetchFile(
       await cache.markVerified(id.repo, etag);
       await cache.setRef(id.repo, id.revision, commit);
     }
-    return { bytes, commit, etag };
+    return { bytes, commit, etag, cacheDir: cache?.repoDir?.(id.repo) };
   } catch (e) {
     // The Hub unreachable (not an HTTP answer): serve the cached snapshot, as huggingface_hub does.
     if (!(e instanceof SRPoseError) && !(e instanceof HubApiError)) {

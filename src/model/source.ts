@@ -1,3 +1,4 @@
+import type { HubFile } from '../hub/download.ts';
 import { SRPoseError } from '../errors.ts';
 import { isLocalDirectory, joinPath, readLocalFile } from '../platform/files.ts';
 import { looksLikeHubId, parseHubId } from '../hub/id.ts';
@@ -37,6 +38,12 @@ export interface LoadedModel {
   /** The weights loaded (`onnx.file`'s or a variant's) and why. */
   weights: WeightsKind;
   weightsReason: string;
+  /**
+   * Where a backend may keep what it derives from these bytes (onnxruntime-node's optimised
+   * graph): a folder of the Hub disk cache and the graph's sha256. Only for a graph without
+   * external data from a disk-cached Hub repository.
+   */
+  derivedCache?: { dir: string; sha256: string };
 }
 
 /**
@@ -159,11 +166,13 @@ async function loadHubModel(
   const where = `${id.repo}@${id.revision} ${CONFIG_FILE}`;
   const config = parseModelConfig(parseJson(cfg.bytes, where), where);
   const pinned = cfg.commit ? { repo: id.repo, revision: cfg.commit } : id;
+  let graph: HubFile | undefined; // the first file read is the chosen graph
   const files = await readModelFiles(
     config,
     choose,
     async (spec) => {
       const f = await hubFile(pinned, spec.file, hub, stats);
+      graph ??= f;
       // An LFS file's etag is its sha256, already checked: hashing 100 MB again would add nothing.
       const verified = f.etag !== undefined && f.etag === spec.sha256?.toLowerCase() &&
         (spec.bytes === undefined || spec.bytes === f.bytes.byteLength);
@@ -172,7 +181,16 @@ async function loadHubModel(
     `${id.repo}@${id.revision}`,
     stats,
   );
-  return { config, ...files, location: `hf://${id.repo}@${cfg.commit || id.revision}` };
+  const derivedCache = graph?.cacheDir && /^[0-9a-f]{64}$/.test(graph.etag ?? '') &&
+      files.externalData.length === 0
+    ? { dir: `${graph.cacheDir}/srpose-derived`, sha256: graph.etag! }
+    : undefined;
+  return {
+    config,
+    ...files,
+    location: `hf://${id.repo}@${cfg.commit || id.revision}`,
+    derivedCache,
+  };
 }
 
 /**

@@ -8,7 +8,8 @@
  */
 import type * as ort from 'onnxruntime-web';
 import { SRPoseError } from '../errors.ts';
-import { env, envVar, importOptional } from '../platform/env.ts';
+import { env, envVar, importOptional, nodeBuiltin } from '../platform/env.ts';
+import { digestHex } from '../platform/digest.ts';
 import { bandMaxModel } from './band-max.ts';
 import { type PoseSession, rawSessions } from './pose-session.ts';
 
@@ -125,22 +126,93 @@ async function importNative(specifier: string): Promise<NativeOrt | string> {
   };
 }
 
+/** Where a native session keeps its optimised graph: a folder, and the source graph's sha256. */
+export interface OptimizedGraphCache {
+  dir: string;
+  sha256: string;
+}
+
 /**
  * Creates a native CPU session for the ONNX bytes with {@link NATIVE_SESSION_OPTIONS} and
  * `threads` intra-op threads; rejects with onnxruntime's own error.
+ *
+ * With `cache`, the graph as onnxruntime optimised it (`optimizedModelFilePath`) is kept in
+ * `cache.dir` and later sessions load that file with optimisation off: most of a session's
+ * creation is the `all`-level optimisation (`npm run bench -- cold-start`). That file holds
+ * layouts for this CPU (NCHWc blocks), so its name carries the source's sha256, the
+ * onnxruntime version and the CPU; it is trusted while it is the file recorded when it was
+ * written (size, mtime, inode), else made again, as the Hub cache treats its blobs.
  */
-export function openNativeSession(
+export async function openNativeSession(
   native: NativeOrt,
   onnx: Uint8Array,
   threads: number,
   externalData?: { path: string; data: Uint8Array }[],
+  cache?: OptimizedGraphCache,
 ): Promise<ort.InferenceSession> {
-  return native.InferenceSession.create(onnx, {
+  const options = {
     ...NATIVE_SESSION_OPTIONS,
     executionProviders: [...NATIVE_SESSION_OPTIONS.executionProviders],
     intraOpNumThreads: threads,
     ...(externalData?.length ? { externalData } : {}),
+  };
+  if (!cache || externalData?.length || !env.hasFileSystem) {
+    return native.InferenceSession.create(onnx, options);
+  }
+  const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
+  const file = `${cache.dir}/${cache.sha256}-ort${native.version}-${await cpuKey()}.onnx`;
+  const record = `${file}.srpose-verified`;
+  const stamp = async () => {
+    const st = await fs.stat(file, { bigint: true }).catch(() => undefined);
+    return st && `${st.size} ${st.mtimeNs} ${st.ino}`;
+  };
+  const [now, recorded] = await Promise.all([
+    stamp(),
+    fs.readFile(record, 'utf8').catch(() => undefined),
+  ]);
+  if (now !== undefined && now === recorded) {
+    try {
+      return await native.InferenceSession.create(file, {
+        ...options,
+        graphOptimizationLevel: 'disabled',
+      });
+    } catch {
+      // unreadable after all: made again below
+    }
+  }
+  const tmp = `${cache.dir}/${crypto.randomUUID()}.incomplete`;
+  try {
+    await fs.mkdir(cache.dir, { recursive: true });
+  } catch {
+    return native.InferenceSession.create(onnx, options); // a read-only disk: no cache
+  }
+  const session = await native.InferenceSession.create(onnx, {
+    ...options,
+    optimizedModelFilePath: tmp,
+    // its warning that the file fits this CPU only is why the file's name carries the CPU
+    logSeverityLevel: 3,
   });
+  try {
+    await fs.rename(tmp, file);
+    const written = await stamp();
+    if (written) {
+      await fs.writeFile(`${tmp}.record`, written);
+      await fs.rename(`${tmp}.record`, record);
+    }
+  } catch {
+    // the cache is a help, never a failure
+  } finally {
+    await fs.rm(tmp, { force: true });
+    await fs.rm(`${tmp}.record`, { force: true });
+  }
+  return session;
+}
+
+/** This machine's CPU, for names of files only valid on it: a short hash of arch and model. */
+async function cpuKey(): Promise<string> {
+  const os = await nodeBuiltin<typeof import('node:os')>('os');
+  const cpu = `${os.arch()} ${os.cpus()[0]?.model ?? '?'}`;
+  return (await digestHex('SHA-256', new TextEncoder().encode(cpu))).slice(0, 12);
 }
 
 /**

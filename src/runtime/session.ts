@@ -10,7 +10,13 @@ import {
   rawSessions,
 } from './pose-session.ts';
 import { probeWebGpu } from './webgpu.ts';
-import { loadNative, nativeSpecifier, openNativeSession, wrapNative } from './native.ts';
+import {
+  loadNative,
+  nativeSpecifier,
+  openNativeSession,
+  type OptimizedGraphCache,
+  wrapNative,
+} from './native.ts';
 
 export type { Backend, BackendRequest, PoseSession };
 
@@ -39,6 +45,8 @@ export interface SessionOptions {
    * fetching and compiling its file, on one thread (`wasmPaths` is then not used).
    */
   wasmModule?: WebAssembly.Module;
+  /** Native: where to keep the optimised graph (see {@link openNativeSession}). */
+  nativeCache?: OptimizedGraphCache;
 }
 
 /**
@@ -231,7 +239,7 @@ export async function createPoseSession(
       const threads = opts.threads ?? await availableCores();
       let s: ort.InferenceSession | undefined;
       try {
-        s = await openNativeSession(native, onnx, threads, opts.externalData);
+        s = await openNativeSession(native, onnx, threads, opts.externalData, opts.nativeCache);
       } catch (e) {
         // Under auto, WASM gets the same bytes next and reports a model that is really invalid.
         if (request === 'native') {

@@ -5,19 +5,11 @@
 // workerd (a new isolate) download nothing, PNG and WebP decode, bad input gets its error codes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  hasModel,
-  hasShared,
-  modelDir,
-  requirement,
-  ROOT,
-  skipUnless,
-  tempDir,
-} from '../helpers/env.ts';
+import { hasModel, hasShared, modelDir, requirement, skipUnless, tempDir } from '../helpers/env.ts';
 import { type HubServer, startHubServer } from '../helpers/hub-server.ts';
-import { freePort, type RunningServer, startServer } from '../helpers/servers.ts';
+import { freePort, type RunningServer, startServer, WORKERD } from '../helpers/servers.ts';
 import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
 import { API_KEY, badInputCases, caseRequest, LIMITS, PHOTO, PHOTO_BOX } from '../server/cases.ts';
 import {
@@ -31,10 +23,6 @@ import type { EstimateResult } from '../../src/types.ts';
 import { DEFAULT_EDGE_MODEL, DEFAULT_EDGE_WEIGHTS } from '../../src/defaults.ts';
 import { publishModel } from '../../src/model/publish.ts';
 
-const WORKERD = [
-  join(ROOT, 'node_modules', '@cloudflare', 'workerd-linux-64', 'bin', 'workerd'),
-  join(ROOT, 'node_modules', '.bin', 'workerd'),
-].find((p) => existsSync(p));
 const REPO = 'srpose/workers-model';
 /** The local Hub's write token: `srpose publish` uploads the edge model with it. */
 const HUB_TOKEN = 'hf_workerd_test';

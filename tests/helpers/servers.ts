@@ -8,6 +8,11 @@ import { join } from 'node:path';
 import { ROOT } from './env.ts';
 
 export const DENO = join(ROOT, 'node_modules', '.bin', 'deno');
+/** workerd's binary from the npm package (the platform package's, else its launcher). */
+export const WORKERD = [
+  join(ROOT, 'node_modules', '@cloudflare', 'workerd-linux-64', 'bin', 'workerd'),
+  join(ROOT, 'node_modules', '.bin', 'workerd'),
+].find((p) => existsSync(p));
 
 export interface RunningServer {
   readonly url: string;

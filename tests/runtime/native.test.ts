@@ -5,7 +5,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import process from 'node:process';
-import { skipUnless } from '../helpers/env.ts';
+import { readdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { skipUnless, tempDir } from '../helpers/env.ts';
+import { digestHex } from '../../src/platform/digest.ts';
 import { rejects } from '../helpers/assert.ts';
 import { createEstimator } from '../../src/estimator/estimator.ts';
 import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
@@ -131,5 +134,39 @@ test('native: bytes that are not ONNX are MODEL_INVALID, bad threads INVALID_OPT
     /pixels/,
   );
 });
+
+test(
+  'the optimised graph is kept beside the Hub cache: a later session loads it, with the ' +
+    'same output; a changed file is made again',
+  async () => {
+    if (skipUnless(installed, 'onnxruntime-node not installed')) return;
+    const onnx = await tinyOnnx(5);
+    const dir = join(await tempDir('srpose-derived-'), 'srpose-derived');
+    const sha256 = await digestHex('SHA-256', onnx);
+    const cache = { dir, sha256 };
+    const run = async () => {
+      const s = await createPoseSession(onnx, io, { backend: 'native', nativeCache: cache });
+      try {
+        return (await s.run(input, [2, 3, 256, 192])).data;
+      } finally {
+        await s.release();
+      }
+    };
+    const plain = await createPoseSession(onnx, io, { backend: 'native' });
+    const want = (await plain.run(input, [2, 3, 256, 192])).data;
+    await plain.release();
+    assert.equal(await run(), want); // made and saved
+    const [graph] = (await readdir(dir)).filter((f) => f.endsWith('.onnx'));
+    assert.ok(graph?.startsWith(sha256), `${await readdir(dir)}`);
+    const file = join(dir, graph!);
+    const made = (await stat(file, { bigint: true })).mtimeNs;
+    assert.equal(await run(), want); // loaded, not made again
+    assert.is((await stat(file, { bigint: true })).mtimeNs, made);
+    await writeFile(file, new Uint8Array(100)); // broken: refused by its record, made again
+    assert.equal(await run(), want);
+    assert.ok((await stat(file)).size > 100);
+    assert.equal((await readdir(dir)).filter((f) => f.endsWith('.incomplete')), []);
+  },
+);
 
 test.run();

@@ -1,0 +1,154 @@
+/**
+ * cold-start, edge targets (see bench/cold-start.ts for the common part):
+ * - workerd: the built Cloudflare Worker (`dist/cloudflare`, `npm run build`) in a fresh
+ *   workerd process per start, the model by Hub id (`SRPOSE_MODEL`, `HF_ENDPOINT`), the Cache API
+ *   in a fresh or the same disk directory (cold / warm). Stages: `runtimeStart` (spawn until
+ *   `/healthz` answers: workerd start + compiling the WASM, which Cloudflare does at upload),
+ *   then the first `POST /v1/estimate` split by the model's own `info.load` (`fetch`, `hash`,
+ *   `session`) and the rest (`firstRun`: decode + first inference + HTTP); then the steady
+ *   request.
+ * - browser: headless Chromium loads the demo page the Node bundle serves (dist/browser, WASM
+ *   on the page's main thread, cross-origin isolated), the model from that server: page load to
+ *   first result, then the steady request. Compare with node --backend=wasm.
+ */
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { median } from './stats.ts';
+import { type ColdStartOptions, PHOTO, serveModel } from './cold-start.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BOX = [280.79, 44.73, 218.7, 346.68];
+const round = (x: number) => Math.round(x * 10) / 10;
+
+async function post(url: string, image: Uint8Array): Promise<number> {
+  const t = performance.now();
+  const q = new URLSearchParams({ boxes: JSON.stringify([BOX]), flip: 'false' });
+  const res = await fetch(`${url}/v1/estimate?${q}`, {
+    method: 'POST',
+    headers: { 'content-type': 'image/jpeg' },
+    body: image as Uint8Array<ArrayBuffer>,
+  });
+  if (!res.ok) throw new Error(`estimate: ${res.status} ${await res.text()}`);
+  await res.json();
+  return performance.now() - t;
+}
+
+async function workerdStart(
+  repo: string,
+  hubUrl: string,
+  cache: string,
+  o: ColdStartOptions,
+): Promise<Record<string, number>> {
+  const { CLOUDFLARE_BINDINGS, CLOUDFLARE_DIR } = await import('../scripts/build-cloudflare.ts');
+  const { freePort, startServer, WORKERD } = await import('../tests/helpers/servers.ts');
+  if (!WORKERD) throw new Error('workerd is not installed (npm ci)');
+  const port = await freePort();
+  const env: Record<string, string> = Object.fromEntries(CLOUDFLARE_BINDINGS.map((k) => [k, '']));
+  Object.assign(env, {
+    SRPOSE_MODEL: repo,
+    HF_ENDPOINT: hubUrl,
+    SRPOSE_TIMEOUT_MS: '120000',
+    ...(o.weights ? { SRPOSE_WEIGHTS: o.weights } : {}),
+  });
+  const image = new Uint8Array(readFileSync(PHOTO));
+  const t0 = performance.now();
+  const wd = await startServer({
+    cmd: WORKERD,
+    args: [
+      'serve',
+      join(CLOUDFLARE_DIR, 'workerd.capnp'),
+      '--socket-addr',
+      `http=127.0.0.1:${port}`,
+      '--directory-path',
+      `srpose-cache=${cache}`,
+    ],
+    env,
+    port,
+    timeoutMs: 30_000,
+    ready: (b) => b?.status === 'ok',
+  });
+  try {
+    const runtimeStart = performance.now() - t0;
+    const first = await post(wd.url, image);
+    const startToFirstResult = performance.now() - t0;
+    const info = (await (await fetch(`${wd.url}/v1/models`)).json()).models[0];
+    const steady: number[] = [];
+    for (let i = 0; i < o.steady; i++) steady.push(await post(wd.url, image));
+    const { fetch: f, hash, session } = info.load;
+    return {
+      startToFirstResult,
+      runtimeStart,
+      fetch: f,
+      hash,
+      session,
+      firstRun: first - f - hash - session,
+      steady: median(steady),
+      rssMiB: wd.rss() / 2 ** 20,
+      weights: info.weights,
+    };
+  } finally {
+    await wd.stop();
+  }
+}
+
+async function browserStart(o: ColdStartOptions): Promise<Record<string, number>> {
+  const page = await import('../tests/browser/demo-page.ts');
+  const models = await page.servedModels({ [o.arch]: join(ROOT, '.cache', 'models', o.arch) });
+  const server = await page.startDemoServer(models, `models/${o.arch}/`);
+  const browser = await page.launchChromium();
+  try {
+    const photo = await page.readPhoto();
+    const t0 = performance.now();
+    const demo = await page.openDemo(browser, `${server.url}/`);
+    const pageLoad = performance.now() - t0;
+    const run = { model: `models/${o.arch}/`, backend: 'wasm' as const, flipTest: false };
+    const first = await demo.run(photo, run, 300_000);
+    if (!first.ok) throw new Error(`browser: ${first.error.message}`);
+    const startToFirstResult = performance.now() - t0;
+    const steady: number[] = [];
+    for (let i = 0; i < o.steady; i++) {
+      const t = performance.now();
+      await demo.run(photo, run, 300_000);
+      steady.push(performance.now() - t);
+    }
+    await demo.close();
+    return { startToFirstResult, pageLoad, steady: median(steady) };
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+}
+
+/** `--target=workerd` or `browser`: medians over `o.starts` fresh starts, cold and warm. */
+export async function edgeTarget(target: 'workerd' | 'browser', o: ColdStartOptions) {
+  const med = (rs: Record<string, number>[]) =>
+    Object.fromEntries(
+      Object.keys(rs[0]).map((k) => [
+        k,
+        typeof rs[0][k] === 'number' ? round(median(rs.map((r) => r[k]))) : rs[0][k],
+      ]),
+    );
+  if (target === 'browser') {
+    const runs = [];
+    for (let i = 0; i < o.starts; i++) runs.push(await browserStart(o));
+    return { note: 'demo page, WASM on the main thread, every start a fresh page', ...med(runs) };
+  }
+  const { hub, repo } = await serveModel(o.arch);
+  const cache = await mkdtemp(join(tmpdir(), 'srpose-coldstart-workerd-'));
+  const runs: Record<'cold' | 'warm', Record<string, number>[]> = { cold: [], warm: [] };
+  try {
+    for (let i = 0; i < o.starts; i++) {
+      await rm(cache, { recursive: true, force: true });
+      await mkdir(cache, { recursive: true }); // workerd wants the directory to exist
+      runs.cold.push(await workerdStart(repo, hub.url, cache, o));
+      runs.warm.push(await workerdStart(repo, hub.url, cache, o));
+    }
+  } finally {
+    await hub.stop();
+    await rm(cache, { recursive: true, force: true });
+  }
+  return { coldCache: med(runs.cold), warmCache: med(runs.warm) };
+}
