@@ -223,6 +223,11 @@ export const SUITES: Record<string, SuiteSpec> = {
     runtimes: 'node',
     why: 'the Cloudflare bundle in a real workerd isolate',
   },
+  'meta/api-docs.test.ts': {
+    tier: 'full',
+    runtimes: 'node',
+    why: 'docs/api is what TypeDoc generates from the sources now',
+  },
   'meta/readme.test.ts': {
     tier: 'fast',
     runtimes: 'node',
