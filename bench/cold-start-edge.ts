@@ -43,7 +43,9 @@ async function workerdStart(
   o: ColdStartOptions,
 ): Promise<Record<string, number>> {
   const { CLOUDFLARE_BINDINGS, CLOUDFLARE_DIR } = await import('../scripts/build-cloudflare.ts');
-  const { freePort, startServer, WORKERD } = await import('../tests/helpers/servers.ts');
+  const { freePort, startServer, WORKERD, workerdArgs } = await import(
+    '../tests/helpers/servers.ts'
+  );
   if (!WORKERD) throw new Error('workerd is not installed (npm ci)');
   const port = await freePort();
   const env: Record<string, string> = Object.fromEntries(CLOUDFLARE_BINDINGS.map((k) => [k, '']));
@@ -57,14 +59,7 @@ async function workerdStart(
   const t0 = performance.now();
   const wd = await startServer({
     cmd: WORKERD,
-    args: [
-      'serve',
-      join(CLOUDFLARE_DIR, 'workerd.capnp'),
-      '--socket-addr',
-      `http=127.0.0.1:${port}`,
-      '--directory-path',
-      `srpose-cache=${cache}`,
-    ],
+    args: workerdArgs(join(CLOUDFLARE_DIR, 'workerd.capnp'), port, cache),
     env,
     port,
     timeoutMs: 30_000,

@@ -9,7 +9,13 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasModel, hasShared, modelDir, requirement, skipUnless, tempDir } from '../helpers/env.ts';
 import { type HubServer, startHubServer } from '../helpers/hub-server.ts';
-import { freePort, type RunningServer, startServer, WORKERD } from '../helpers/servers.ts';
+import {
+  freePort,
+  type RunningServer,
+  startServer,
+  WORKERD,
+  workerdArgs,
+} from '../helpers/servers.ts';
 import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
 import { API_KEY, badInputCases, caseRequest, LIMITS, PHOTO, PHOTO_BOX } from '../server/cases.ts';
 import {
@@ -93,15 +99,7 @@ async function startWorkerd(
   });
   return await startServer({
     cmd: WORKERD!,
-    args: [
-      'serve',
-      join(CLOUDFLARE_DIR, 'workerd.capnp'),
-      '--socket-addr',
-      `http=127.0.0.1:${port}`,
-      '--directory-path',
-      `srpose-cache=${cache}`,
-      ...extra,
-    ],
+    args: [...workerdArgs(join(CLOUDFLARE_DIR, 'workerd.capnp'), port, cache), ...extra],
     env,
     port,
     timeoutMs: 30_000,

@@ -14,6 +14,18 @@ export const WORKERD = [
   join(ROOT, 'node_modules', '.bin', 'workerd'),
 ].find((p) => existsSync(p));
 
+/** `workerd serve` of `config` on 127.0.0.1:`port`, the Worker's cache directory `cache`. */
+export function workerdArgs(config: string, port: number, cache: string): string[] {
+  return [
+    'serve',
+    config,
+    '--socket-addr',
+    `http=127.0.0.1:${port}`,
+    '--directory-path',
+    `srpose-cache=${cache}`,
+  ];
+}
+
 export interface RunningServer {
   readonly url: string;
   readonly pid: number;

@@ -4,6 +4,7 @@
 // and run against PyTorch in tests/parity/tiny-models.test.ts.
 import { floatValue, model, node, tensor } from '../../src/runtime/onnx-proto.ts';
 import { digestHex } from '../../src/platform/digest.ts';
+import { COCO_SKELETON } from '../../src/image/draw.ts';
 
 /** Uniform numbers in [-bound, bound) from a seed (mulberry32): deterministic test weights. */
 export function uniform(seed: number, n: number, bound: number): Float32Array {
@@ -88,27 +89,7 @@ export function tinyConfig(over: Record<string, unknown> = {}): Record<string, a
     heatmap: { width: 48, height: 64 },
     bbox: { padding: 1.25, pixelStd: 200 },
     keypoints: COCO_KEYPOINTS,
-    skeleton: [
-      [15, 13],
-      [13, 11],
-      [16, 14],
-      [14, 12],
-      [11, 12],
-      [5, 11],
-      [6, 12],
-      [5, 6],
-      [5, 7],
-      [6, 8],
-      [7, 9],
-      [8, 10],
-      [1, 2],
-      [0, 1],
-      [0, 2],
-      [1, 3],
-      [2, 4],
-      [3, 5],
-      [4, 6],
-    ],
+    skeleton: COCO_SKELETON.map(([a, b]) => [a, b]),
     flipPairs: [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10], [11, 12], [13, 14], [15, 16]],
     flipTest: { enabled: true, shiftHeatmap: true },
     decode: { method: 'default', modulateKernel: 11 },
