@@ -17,7 +17,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { median } from './stats.ts';
-import { type ColdStartOptions, PHOTO, serveModel } from './cold-start.ts';
+import { type ColdStartOptions, PHOTO, serveModel } from './cold-start-model.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BOX = [280.79, 44.73, 218.7, 346.68];
