@@ -1,7 +1,7 @@
 /**
  * Node server (`npm start`; also any container or VM): the Hono app on @hono/node-server.
- * Settings from the environment (README "HTTP API"); PORT (default 8787) and HOST; SRPOSE_DEMO=1
- * serves the demo page at `/`.
+ * Settings from the environment (docs/http.md "Settings"); PORT (default 8787) and HOST;
+ * SRPOSE_DEMO=1 serves the demo page at `/`.
  */
 import { serve } from '@hono/node-server';
 import { appOptionsFromEnv, createApp, DEFAULT_TIMEOUT_MS } from '../src/server/mod.ts';

@@ -3,7 +3,7 @@
 # PyTorch 1.13 CPU, torchvision, onnx, OpenCV, munkres (the bottom-up grouping), and OpenBLAS:
 # Debian's PyTorch calls the system BLAS (BLAS_INFO=generic), which is the unoptimised
 # reference BLAS until a faster one provides libblas.so.3; with OpenBLAS the PyTorch side of
-# the exports and reference tests runs several times faster (README "Tests").
+# the exports and reference tests runs several times faster (CONTRIBUTING.md).
 # `EXTRA_PACKAGES` (scripts/install-deps.sh) joins the same apt-get call.
 set -euo pipefail
 packages=(${EXTRA_PACKAGES:-})

@@ -9,7 +9,7 @@
 # Usage: bash models/make_test_models.sh [arch...]   (FORCE=1 re-exports regardless)
 # Exports run SRPOSE_EXPORT_JOBS at a time (default: the number of cores, at most 4), longest
 # first: torch.onnx.export's graph passes are single-threaded, so on 2 cores two exports at once
-# take about the time of the longest chain (README "Tests" has the measurement).
+# take about the time of the longest chain (CONTRIBUTING.md has the measurement).
 # bu_hrnet_w32 is not a default (its export takes about a minute here); name it to export it:
 #   bash models/make_test_models.sh bu_hrnet_w32
 set -euo pipefail

@@ -22,6 +22,6 @@ export const DEFAULT_EDGE_MODEL = 'srpose/srpose-hrformer-s-coco-256x192';
  * WASM heap stays well below what fp16 and fp32 (dequantized at load) take, which overflow a
  * 128 MB isolate with the JS heap. The workerd test "the edge model fits the 128 MB isolate"
  * (tests/functions/workerd.test.ts) measures the isolate's memory, `npm run bench -- models`
- * each variant's; numbers in README "Cloudflare Workers".
+ * each variant's; numbers in docs/deploy.md "Cloudflare Workers".
  */
 export const DEFAULT_EDGE_WEIGHTS = 'int8';

@@ -1,5 +1,5 @@
 // Every test suite, where it runs and why: the one table tests/runner.ts selects from (a test
-// file missing here fails the run). README "Tests" lists the same table for readers.
+// file missing here fails the run). CONTRIBUTING.md lists the same table for readers.
 //
 // tier 'fast': unit and in-process suites on tiny models written in TypeScript; no PyTorch
 //   export, no full-size model, no build output. `npm run test:fast` runs them under Node.
@@ -231,7 +231,8 @@ export const SUITES: Record<string, SuiteSpec> = {
   'meta/readme.test.ts': {
     tier: 'fast',
     runtimes: 'node',
-    why: "the README's table of suites is this table",
+    why: 'README front page (<= 200 lines), links and anchors of the docs, this table in ' +
+      'CONTRIBUTING.md',
   },
   'browser/browser.test.ts': {
     tier: 'full',

@@ -37,7 +37,8 @@ interface ModelConfigBase {
 
 /**
  * The contract of a top-down model (one person per box crop), `srpose.json`, written by
- * `models/export.py` next to `model.onnx`. See the README ("The model contract") for every field.
+ * `models/export.py` next to `model.onnx`. See docs/models.md ("The model contract") for every
+ * field.
  */
 export interface TopDownModelConfig extends ModelConfigBase {
   kind: 'top-down';

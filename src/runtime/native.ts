@@ -19,14 +19,14 @@ export const NATIVE_PACKAGE = 'onnxruntime-node';
 /**
  * Session options of native sessions, each chosen by measurement on Res-50
  * (`npm run bench -- backends --options` measures every one of them; its numbers are in
- * README "Backends"):
+ * docs/backends.md "Session options"):
  * - `graphOptimizationLevel: 'all'`: the NCHWc layout transformations on top of `extended`'s
  *   fusions; faster per run than `basic` or `extended`, for more resident memory (the
  *   reordered weights) and a slower session creation.
  * - `enableCpuMemArena: true`: faster runs than without, with 4 boxes and even with 1;
  *   without it the resident memory between runs is lower, the peak the same; shrinking it
  *   after every run (a run option) gives nothing back either. What stays resident after a burst
- *   is one `maxBatch` chunk's, whatever the request (README "Limits, and why").
+ *   is one `maxBatch` chunk's, whatever the request (docs/http.md "Limits, and why").
  * - `session.intra_op.allow_spinning: '0'`: intra-op threads sleep instead of spinning between
  *   tasks: alike on an idle machine, faster per run on a busy one (spinning threads compete
  *   with the work for the cores), and no CPU burnt spinning between requests.

@@ -51,7 +51,7 @@ export interface AppOptions extends Omit<EstimatorOptions, 'model'> {
   /** Load the model when the app is created and run it once, instead of on the first request. */
   warmup?: boolean;
   /**
-   * Serve the demo page at `GET /` (browser inference; see README "In the browser"). Off by
+   * Serve the demo page at `GET /` (browser inference; see docs/browser.md "The demo page"). Off by
    * default.
    */
   demo?: DemoOptions;
