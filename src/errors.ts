@@ -3,7 +3,7 @@
  * so callers (and the HTTP layer) can branch on it without parsing messages.
  */
 export type SRPoseErrorCode =
-  | 'IMAGE_UNSUPPORTED' // bytes are not JPEG / PNG / WebP
+  | 'IMAGE_UNSUPPORTED' // not JPEG / PNG / WebP bytes, pixels or a readable browser image
   | 'IMAGE_TRUNCATED' // header or data ends early
   | 'IMAGE_CORRUPT' // the codec could not decode the data
   | 'IMAGE_TOO_LARGE' // width * height over the pixel limit (checked from the header)

@@ -64,7 +64,7 @@ export async function main(
   let action: Promise<number> | undefined;
   cli
     .command('estimate <...images>', 'Estimate poses in images (JPEG, PNG, WebP)')
-    .option('--model <dir>', 'Model directory or URL (srpose.json + model.onnx)', {
+    .option('--model <model>', 'Model: a Hub id owner/name[@revision], a directory or a URL', {
       default: envVar('SRPOSE_MODEL'),
     })
     .option('--boxes <boxes>', 'Person boxes x,y,w,h[;x,y,w,h...] (default: the whole image)')
