@@ -8,7 +8,8 @@
 // memory; --runtime=node (default), deno or node,deno; --requests= per level, default 24;
 // --seconds= of saturation, default 15), batch (bench/batch.ts: per maxBatch, peak memory in a
 // fresh process each and ms per box, every size in turn in one process), cli (bench/cli.ts:
-// `srpose --help` built vs from the sources through tsx).
+// `srpose --help` built vs from the sources through tsx), wasm-session (bench/wasm-session.ts:
+// onnxruntime-web session creation for graphs prepared ahead of time).
 //
 // pipeline: per-stage ms of estimate() (decode image, crop, inference, decode heatmaps) for
 // 1 and 4 boxes, next to a bare onnxruntime session.run on a tensor of the same shape in the
@@ -125,6 +126,11 @@ const suites: Record<string, () => Promise<unknown>> = {
   },
   kernels: async () => (await import('./kernels.ts')).kernelsBench(),
   cli: async () => (await import('./cli.ts')).cliBench(runs),
+  'wasm-session': async () =>
+    (await import('./wasm-session.ts')).wasmSessionBench(
+      args.find((a) => a.startsWith('--arch='))?.slice(7) ?? 'hrformer_s',
+      args.find((a) => a.startsWith('--weights='))?.slice(10) ?? 'fp32',
+    ),
   load: async () =>
     (await import('./load.ts')).loadBench(
       arch,

@@ -1,0 +1,137 @@
+/**
+ * wasm-session: what a onnxruntime-web session costs to create, one thread as in a Worker
+ * isolate, for graphs prepared ahead of time (issue 17's edge lever), side by side:
+ * - `exported`: the model as exported, `graphOptimizationLevel: 'all'` (today);
+ * - `extended`: the graph onnxruntime-node saved at `extended` level (`optimizedModelFilePath`),
+ *   loaded with optimisation off;
+ * - `batch1`: the exported graph with its batch axis fixed to 1 (the input and output dims,
+ *   rewritten by Python's onnx), `all`;
+ * - `batch1-extended`: that graph saved by onnxruntime-node at `extended`, optimisation off.
+ * Each in a fresh Node process (after compiling the WASM on a one-node model, reported apart):
+ * (Python's onnx rewrites the dims and writes that one-node model.)
+ * session creation, first run, median of 3 runs, and the output's largest difference from
+ * `exported` on the same input. `--arch=` (default hrformer_s), `--weights=` (fp32, fp16, int8).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const round = (x: number) => Math.round(x * 10) / 10;
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(
+      cmd,
+      args,
+      { cwd: ROOT, maxBuffer: 64 << 20 },
+      (e, out, err) =>
+        e ? reject(new Error(`${cmd} ${args.join(' ')}: ${err || e.message}`)) : resolve(out),
+    )
+  );
+}
+
+const FIX_BATCH = `
+import sys, onnx
+m = onnx.load(sys.argv[1])
+for v in list(m.graph.input) + list(m.graph.output):
+    d = v.type.tensor_type.shape.dim[0]
+    d.ClearField('dim_param'); d.dim_value = 1
+onnx.save(m, sys.argv[2])
+r = onnx.helper.make_model(onnx.helper.make_graph(
+    [onnx.helper.make_node('Relu', ['x'], ['y'])], 'relu',
+    [onnx.helper.make_tensor_value_info('x', onnx.TensorProto.FLOAT, [1])],
+    [onnx.helper.make_tensor_value_info('y', onnx.TensorProto.FLOAT, [1])]),
+    opset_imports=[onnx.helper.make_opsetid('', 13)])
+r.ir_version = 8
+onnx.save(r, sys.argv[3])
+`;
+
+const SAVE = `
+const [src, out] = process.argv.slice(1);
+const ort = (await import('onnxruntime-node')).default;
+await ort.InferenceSession.create(src, {
+  executionProviders: ['cpu'], graphOptimizationLevel: 'extended', optimizedModelFilePath: out,
+  logSeverityLevel: 3,
+});
+`;
+
+/** In a fresh process: WASM compile, then the session; prints JSON (output as base64). */
+const MEASURE = `
+const [file, level, relu] = process.argv.slice(1);
+const { readFileSync } = await import('node:fs');
+const ort = await import('onnxruntime-web');
+ort.env.wasm.numThreads = 1;
+// a one-node model first: compiling the 14 MB WASM is not the session's cost
+const t0 = performance.now();
+await ort.InferenceSession.create(readFileSync(relu), { executionProviders: ['wasm'] });
+const wasmInit = performance.now() - t0;
+const t1 = performance.now();
+const s = await ort.InferenceSession.create(readFileSync(file), {
+  executionProviders: ['wasm'], graphOptimizationLevel: level,
+});
+const session = performance.now() - t1;
+const x = new ort.Tensor('float32', new Float32Array(3 * 256 * 192).map((_, i) => (i % 97) / 97), [1, 3, 256, 192]);
+let t = performance.now();
+const out = (await s.run({ [s.inputNames[0]]: x }))[s.outputNames[0]].data;
+const firstRun = performance.now() - t;
+const runs = [];
+for (let i = 0; i < 3; i++) { t = performance.now(); await s.run({ [s.inputNames[0]]: x }); runs.push(performance.now() - t); }
+runs.sort((a, b) => a - b);
+console.log(JSON.stringify({ wasmInit, session, firstRun, steady: runs[1],
+  out: Buffer.from(out.buffer, out.byteOffset, out.byteLength).toString('base64') }));
+`;
+
+export async function wasmSessionBench(arch: string, weights: string): Promise<unknown> {
+  const dir = join(ROOT, '.cache', 'models', arch);
+  if (!existsSync(join(dir, 'srpose.json'))) throw new Error(`${dir}: run npm run models`);
+  const config = JSON.parse(readFileSync(join(dir, 'srpose.json'), 'utf8'));
+  const file = weights === config.onnx.weights ? config.onnx.file : config.onnx.variants?.[weights]
+    ?.file;
+  if (!file) throw new Error(`${arch} has no ${weights} weights`);
+  const tmp = await mkdtemp(join(tmpdir(), 'srpose-wasm-session-'));
+  try {
+    const src = join(dir, file);
+    const files: Record<string, [string, string]> = {
+      exported: [src, 'all'],
+      extended: [join(tmp, 'extended.onnx'), 'disabled'],
+      batch1: [join(tmp, 'batch1.onnx'), 'all'],
+      'batch1-extended': [join(tmp, 'batch1-extended.onnx'), 'disabled'],
+    };
+    const relu = join(tmp, 'relu.onnx');
+    await run('/usr/bin/python3', ['-c', FIX_BATCH, src, files.batch1[0], relu]);
+    await run('node', ['--input-type=module', '-e', SAVE, src, files.extended[0]]);
+    await run('node', [
+      '--input-type=module',
+      '-e',
+      SAVE,
+      files.batch1[0],
+      files['batch1-extended'][0],
+    ]);
+    const out: Record<string, unknown> = {};
+    let reference: Float32Array | undefined;
+    for (const [name, [path, level]] of Object.entries(files)) {
+      const args = ['--input-type=module', '-e', MEASURE, path, level, relu];
+      const r = JSON.parse(await run('node', args));
+      const b = Buffer.from(r.out, 'base64');
+      const y = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+      reference ??= y;
+      let diff = 0;
+      for (let i = 0; i < y.length; i++) diff = Math.max(diff, Math.abs(y[i] - reference[i]));
+      out[name] = {
+        bytes: readFileSync(path).byteLength,
+        wasmInitMs: round(r.wasmInit),
+        sessionMs: round(r.session),
+        firstRunMs: round(r.firstRun),
+        steadyMs: round(r.steady),
+        maxAbsDiffFromExported: diff,
+      };
+    }
+    return { suite: 'wasm-session', arch, weights, threads: 1, results: out };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
