@@ -162,6 +162,39 @@ export async function readEstimateRequest(
 }
 
 /**
+ * After a body is refused as too large, the rest of it is still read and dropped, up to this
+ * many bytes in all and for at most {@link LINGER_MS}, so that a client still sending reads our
+ * 413 instead of a reset connection (closing a socket with unread data resets it): a
+ * "lingering close", as nginx does. Past either bound the stream is cancelled.
+ */
+const LINGER_BYTES = 32 * 2 ** 20;
+const LINGER_MS = 2000;
+
+/** Reads and drops the rest of a refused body within the lingering bounds; then cancels it. */
+async function drain(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  read: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<{ done: true }>((r) => {
+    timer = setTimeout(() => r({ done: true }), LINGER_MS);
+  });
+  try {
+    while (read <= LINGER_BYTES && !signal?.aborted) {
+      const next = await Promise.race([reader.read(), late]);
+      if (next.done) return;
+      read += next.value.byteLength;
+    }
+  } catch {
+    // the client went away: nothing left to drain
+  } finally {
+    clearTimeout(timer);
+    void reader.cancel().catch(() => undefined);
+  }
+}
+
+/**
  * The whole body, at most `maxBytes` (`PAYLOAD_TOO_LARGE` past it, from `Content-Length` before
  * reading or while counting a chunked body), read chunk by chunk so that an abort (the
  * request's deadline) cancels the stream itself: the runtime then stops receiving it, where a
@@ -177,7 +210,10 @@ async function readBody(
   const tooLarge = () =>
     new SRPoseError('PAYLOAD_TOO_LARGE', `the body is over the ${maxBytes} byte limit`);
   const declared = Number(req.headers.get('content-length') ?? NaN);
-  if (declared > maxBytes) throw tooLarge();
+  if (declared > maxBytes) {
+    if (req.body && declared <= LINGER_BYTES) await drain(req.body.getReader(), 0, signal);
+    throw tooLarge();
+  }
   if (!req.body) return new Uint8Array(0);
   const reader = req.body.getReader();
   const cancel = () => void reader.cancel(signal?.reason).catch(() => undefined);
@@ -190,7 +226,7 @@ async function readBody(
       if (done) break;
       size += value.byteLength;
       if (size > maxBytes) {
-        cancel();
+        await drain(reader, size, signal);
         throw tooLarge();
       }
       chunks.push(value);

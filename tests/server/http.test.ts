@@ -134,6 +134,43 @@ function slowBody(
   });
 }
 
+/**
+ * Sends a body 3x over the limit in 64 KB pieces, a little at a time, as a client on a slow link
+ * would: the server refuses it early (Content-Length), and still lets the client finish sending
+ * and read the 413 (a lingering close) instead of resetting the connection mid-upload.
+ */
+function oversizedUpload(url: string): Promise<{ status: number; writeError?: string }> {
+  const { hostname, port } = new URL(url);
+  const total = 3 * LIMITS.maxBodyBytes;
+  return new Promise((resolve) => {
+    const s = connect(Number(port), hostname);
+    let got = '';
+    let writeError: string | undefined;
+    s.on('data', (d) => (got += d));
+    s.on('error', (e) => (writeError ??= (e as Error).message));
+    s.on(
+      'close',
+      () => resolve({ status: Number(/^HTTP\/1\.1 (\d+)/.exec(got)?.[1] ?? 0), writeError }),
+    );
+    s.write(
+      `POST /v1/estimate HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${API_KEY}\r\n` +
+        `Content-Type: image/jpeg\r\nContent-Length: ${total}\r\nConnection: close\r\n\r\n`,
+    );
+    let sent = 0;
+    const piece = new Uint8Array(64 * 1024);
+    const next = () => {
+      if (s.destroyed) return;
+      if (sent >= total) return void s.end();
+      const n = Math.min(piece.length, total - sent);
+      s.write(piece.subarray(0, n));
+      sent += n;
+      setTimeout(next, 2);
+    };
+    next();
+    setTimeout(() => s.destroy(), 20_000);
+  });
+}
+
 const skip = requirement([
   hasShared && hasModel('res50'),
   'HTTP tests need ../shared/data/coco and the res50 test model (npm run models)',
@@ -184,6 +221,8 @@ for (const runtime of ['node', 'deno'] as Runtime[]) {
           }
         }
         assert.equal(wrong, []);
+        const upload = await oversizedUpload(server.url);
+        assert.equal(upload, { status: 413, writeError: undefined }, 'lingering close');
         const after = await fetch(goodRequest(server.url));
         assert.is(after.status, 200);
         assert.equal((await after.json()).people[0].keypoints, got.people[0].keypoints);
