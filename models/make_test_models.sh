@@ -3,7 +3,8 @@
 # res50_simple-external: the same weights with --external-data, and the bottom-up bu_res50;
 # --random-init --seed 0) into .cache/models/<name>/{model.onnx[,model.onnx.data],srpose.json,
 # checkpoint.pth}; res50 and hrformer_s also with --weights fp32,fp16,int8 (model_fp16.onnx,
-# model_int8.onnx). An arch is skipped when its files exist and its stamp
+# model_int8.onnx); hrformer_s also prepared for WASM (srpose prepare: model.prepared.onnx,
+# model_int8.prepared.onnx). An arch is skipped when its files exist and its stamp
 # (.cache/models/<arch>/exporter.sha256) equals the sha256 of models/export.py +
 # models/srpose_models/*.py, so any change to the exporter re-exports.
 # Usage: bash models/make_test_models.sh [arch...]   (FORCE=1 re-exports regardless)
@@ -24,10 +25,22 @@ jobs_max=${SRPOSE_EXPORT_JOBS:-$(nproc)}
 [ "$jobs_max" -gt 4 ] && jobs_max=4
 # the models exported with the fp16 and int8 weight files too
 with_variants=" res50 hrformer_s "
+# the models given prepared WASM graphs (srpose prepare: the edge model)
+with_prepared=" hrformer_s "
 
 stamp=$(cat models/export.py $(ls models/srpose_models/*.py | LC_ALL=C sort) | sha256sum | cut -d' ' -f1)
 mkdir -p "$OUT"
 total_start=$(date +%s.%N)
+# srpose prepare (from the sources) for the models in with_prepared; with "missing", only when
+# a prepared file is absent
+prepare_one() {
+  local name=$1 dir=$2
+  [[ "$with_prepared" == *" $name "* ]] || return 0
+  if [ "${3:-}" = missing ] && [ -f "$dir/model.prepared.onnx" ] && [ -f "$dir/model_int8.prepared.onnx" ]; then
+    return 0
+  fi
+  npx tsx scripts/prepare-models.ts "$dir" || { echo "models: prepare of $name failed" >&2; return 1; }
+}
 export_one() {
   local name=$1
   local dir="$OUT/$name" arch="${name%-external}" extra=() files=(model.onnx srpose.json checkpoint.pth)
@@ -43,7 +56,8 @@ export_one() {
   for f in "${files[@]}"; do [ -f "$dir/$f" ] || have=; done
   if [ -z "${FORCE:-}" ] && [ -n "$have" ] && [ "$(cat "$dir/exporter.sha256" 2>/dev/null)" = "$stamp" ]; then
     echo "models: $name up to date ($dir, exporter ${stamp:0:12})"
-    return 0
+    prepare_one "$name" "$dir" missing
+    return
   fi
   # the stamp is written last: an interrupted export is redone on the next run
   mkdir -p "$dir"
@@ -56,6 +70,7 @@ export_one() {
     return 1
   fi
   rm -f "$dir/export.log"
+  prepare_one "$name" "$dir"
   echo "$stamp" > "$dir/exporter.sha256"
   end=$(date +%s.%N)
   bytes=$(stat -c %s "$dir/model.onnx")

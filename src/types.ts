@@ -3,7 +3,7 @@
  * @module
  */
 import type { Backend, BackendRequest } from './runtime/pose-session.ts';
-import type { DECODE_NAMES, DecodeMethod, WeightsKind } from './model/config.ts';
+import type { DECODE_NAMES, DecodeMethod, Graph, WeightsKind } from './model/config.ts';
 import type { WeightsRequest } from './model/weights.ts';
 import type { GroupingParams } from './core/bottomup/types.ts';
 import type { ModelSource } from './model/source.ts';
@@ -13,6 +13,7 @@ export type {
   Backend,
   BackendRequest,
   DecodeMethod,
+  Graph,
   GroupingParams,
   HubOptions,
   ModelSource,
@@ -137,6 +138,14 @@ export interface EstimatorOptions extends HubOptions {
    */
   weights?: WeightsRequest;
   /**
+   * Use the graph the contract prepared for WASM (`onnx.prepared`, `srpose prepare`) when the
+   * session will be WASM on the onnxruntime-web version that prepared it: it starts several
+   * times faster and runs crops one at a time; its heatmaps differ from the exported graph's in
+   * the last bits (fused kernels; docs/models.md states the keypoint displacement measured).
+   * Default true; `false` loads the exported graph.
+   */
+  prepared?: boolean;
+  /**
    * Heatmap decode of top-down models; default from `srpose.json` (`sr` for SRPose, `default` for
    * the baseline). Bottom-up models take none.
    */
@@ -251,6 +260,8 @@ export interface EstimateResult {
   model: string;
   /** The weights that ran: `fp32`, `fp16` or `int8`. */
   weights: WeightsKind;
+  /** The graph that ran: as exported, or prepared for WASM (see `EstimatorOptions.prepared`). */
+  graph: Graph;
   timings: Timings;
 }
 
@@ -263,6 +274,8 @@ export interface EstimatorInfo {
   /** The weight file loaded (`fp32`, `fp16`, `int8`) and why it was chosen. */
   weights: WeightsKind;
   weightsReason: string;
+  /** The graph loaded: as exported, or prepared for WASM (see `EstimatorOptions.prepared`). */
+  graph: Graph;
   backend: Backend;
   threads: number;
   fallbackReason?: string;

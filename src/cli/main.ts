@@ -100,6 +100,15 @@ export async function main(
     .action((dir: string, o: Record<string, any>) => {
       action = runPublish(dir, o, out);
     });
+  cli
+    .command(
+      'prepare <dir>',
+      'Prepare an exported model for fast WASM starts (edge, browser): writes *.prepared.onnx ' +
+        'and records them in srpose.json (needs onnxruntime-node)',
+    )
+    .action((dir: string) => {
+      action = runPrepare(dir, out);
+    });
   cli.help();
   cli.version('0.1.0');
   try {
@@ -183,6 +192,15 @@ async function runPublish(
     accessToken: o.token,
   });
   out(`published ${dir} to ${r.url}${r.commit ? ` (commit ${r.commit})` : ''}`);
+  return 0;
+}
+
+async function runPrepare(dir: string, out: (s: string) => void): Promise<number> {
+  const { prepareModel } = await import('../model/prepare.ts');
+  const p = await prepareModel(dir);
+  for (const [kind, f] of Object.entries(p.files)) {
+    out(`${kind}: ${f!.file} (${f!.bytes} bytes), batch ${p.batch}, onnxruntime ${p.version}`);
+  }
   return 0;
 }
 

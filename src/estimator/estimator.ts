@@ -24,8 +24,7 @@ import { readImage, type RgbImage } from '../image/input.ts';
 import { DECODE_METHODS, type DecodeMethod, type TopDownModelConfig } from '../model/config.ts';
 import { type ChooseWeights, loadModel } from '../model/source.ts';
 import { type BackendPlan, chooseWeights, parseWeightsRequest } from '../model/weights.ts';
-import { probeWebGpu } from '../runtime/webgpu.ts';
-import { createPoseSession } from '../runtime/session.ts';
+import { createPoseSession, planBackend } from '../runtime/session.ts';
 import type { PoseSession } from '../runtime/pose-session.ts';
 import { BottomUpEstimator } from './bottom-up.ts';
 import { asyncDispose } from './dispose.ts';
@@ -70,16 +69,16 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
   if (codecs) setWasmLoader((file) => Promise.resolve(codecs[file]));
   const weights = parseWeightsRequest(options.weights);
   const backend = options.backend ?? 'auto';
-  // The weights are chosen before the download, from the backend to come: WebGPU's adapter
-  // is asked only when it could change the choice (fp16 on shader-f16).
+  // The weights (and graph) are chosen before the download, from the backend to come: WebGPU's
+  // adapter is asked only when it could change the choice (fp16 on shader-f16, or a graph
+  // prepared for WASM).
   const choose: ChooseWeights = async (config, offered) => {
-    let plan: BackendPlan = { backend: 'wasm', shaderF16: false };
-    if (
-      weights === 'auto' && offered.includes('fp16') && (backend === 'auto' || backend === 'webgpu')
-    ) {
-      const gpu = await probeWebGpu(backend);
-      if (gpu.unavailable === undefined) plan = { backend: 'webgpu', shaderF16: gpu.shaderF16 };
-    }
+    const probeGpu = (weights === 'auto' && offered.includes('fp16')) ||
+      (config.onnx.prepared !== undefined && options.prepared !== false);
+    const plan: BackendPlan = {
+      ...await planBackend(backend, probeGpu),
+      prepared: options.prepared,
+    };
     return chooseWeights(config, weights, plan, offered);
   };
   const stats = { hashMs: 0 };
@@ -105,6 +104,7 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
     externalData: model.externalData,
     wasmModule: options.wasmModules?.ort,
     nativeCache: model.derivedCache,
+    fixedBatch: model.fixedBatch,
   });
   const load = { fetch: t1 - t0 - stats.hashMs, hash: stats.hashMs, session: now() - t1 };
   const flipTest = options.flipTest ?? config.flipTest.enabled;

@@ -113,6 +113,7 @@ const ESTIMATOR_CHECKS: Record<keyof EstimatorOptions, Check> = {
   threads: positiveInteger,
   flipTest: boolean,
   weights: (v) => void parseWeightsRequest(v),
+  prepared: boolean,
   decode: choice(DECODE_METHODS),
   maxPixels: positiveNumber,
   maxBoxes: positiveInteger,

@@ -10,7 +10,10 @@ import type { PoseSession } from '../runtime/pose-session.ts';
 import type { EstimateResult, EstimatorInfo, Person } from '../types.ts';
 
 /** Where the weights came from, as the estimators receive it. */
-export type ModelOrigin = Pick<LoadedModel, 'location' | 'weights' | 'weightsReason'>;
+export type ModelOrigin = Pick<
+  LoadedModel,
+  'location' | 'weights' | 'weightsReason' | 'fixedBatch'
+>;
 
 /** The info fields that do not depend on the model kind. */
 export function commonInfo(
@@ -25,6 +28,7 @@ export function commonInfo(
     location: origin.location,
     weights: origin.weights,
     weightsReason: origin.weightsReason,
+    graph: origin.fixedBatch === undefined ? 'exported' as const : 'prepared' as const,
     backend: session.backend,
     threads: session.threads,
     fallbackReason: session.fallbackReason,
@@ -53,6 +57,7 @@ export function result(
     decode: info.decode,
     model: info.model,
     weights: info.weights,
+    graph: info.graph,
     timings,
   };
 }

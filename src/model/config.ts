@@ -29,6 +29,8 @@ interface ModelConfigBase {
     variants: Partial<Record<WeightsKind, ExternalDataFile>>;
     /** The weights to load where no rule picks another (see `src/model/weights.ts`). */
     recommended: WeightsKind;
+    /** The same graphs prepared ahead of time for onnxruntime's WASM backend (`srpose prepare`). */
+    prepared?: PreparedGraphs;
   };
   keypoints: string[];
   skeleton: [number, number][];
@@ -71,6 +73,27 @@ export interface BottomUpModelConfig extends ModelConfigBase {
 
 /** An `srpose.json` of either kind; `kind` tells which. */
 export type ModelConfig = TopDownModelConfig | BottomUpModelConfig;
+
+/**
+ * Graphs prepared ahead of time (`srpose prepare`) so that a WASM session starts fast: the batch
+ * axis fixed to `batch` and the graph saved by onnxruntime at `level`, to be loaded with
+ * optimisation off by an onnxruntime-web of the same major.minor `version` (the saved graph
+ * names that version's fused kernels). One file per weights kind.
+ */
+export interface PreparedGraphs {
+  runtime: 'onnxruntime';
+  version: string;
+  level: 'extended';
+  batch: 1;
+  files: Partial<Record<WeightsKind, ExternalDataFile>>;
+}
+
+/**
+ * Which graph a session runs: the one exported (`onnx.file` or a weights variant), or the same
+ * weights' graph prepared for WASM (`onnx.prepared`).
+ */
+export const GRAPHS = ['exported', 'prepared'] as const;
+export type Graph = (typeof GRAPHS)[number];
 
 /** One external-data file of the ONNX graph. */
 export interface ExternalDataFile {
@@ -185,6 +208,7 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
         ),
       }),
       ...weightVariants(onnx),
+      ...(onnx.prepared === undefined ? {} : { prepared: preparedGraphs(onnx.prepared) }),
     },
     keypoints,
     skeleton: arr(c.skeleton ?? [], 'skeleton').map((v, i) => pair(v, `skeleton[${i}]`)),
@@ -214,6 +238,24 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
       );
     }
     return { weights, variants, recommended };
+  }
+  function preparedGraphs(v: unknown): PreparedGraphs {
+    const p = obj(v, 'onnx.prepared');
+    if (p.runtime !== 'onnxruntime') fail('onnx.prepared.runtime must be "onnxruntime"');
+    if (p.level !== 'extended') fail('onnx.prepared.level must be "extended"');
+    if (p.batch !== 1) fail('onnx.prepared.batch must be 1');
+    const version = str(p.version, 'onnx.prepared.version');
+    if (!/^\d+\.\d+\.\d+/.test(version)) fail('onnx.prepared.version must be x.y.z');
+    const files: Partial<Record<WeightsKind, ExternalDataFile>> = {};
+    const offered = [onnx.weights ?? 'fp32', ...Object.keys(onnx.variants ?? {})];
+    for (const [kind, spec] of Object.entries(obj(p.files, 'onnx.prepared.files'))) {
+      if (!offered.includes(kind)) fail(`onnx.prepared.files.${kind}: the model has no ${kind}`);
+      files[weightsKind(kind, 'a key of onnx.prepared.files')] = fileSpec(
+        spec,
+        `onnx.prepared.files.${kind}`,
+      );
+    }
+    return { runtime: 'onnxruntime', version, level: 'extended', batch: 1, files };
   }
   const mean = vec3(input.mean, 'input.mean', -1e6);
   const std = vec3(input.std, 'input.std', 1e-12);

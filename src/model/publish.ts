@@ -57,8 +57,9 @@ const estimator = await createEstimator({ model: '${repo}' });
 }
 
 /**
- * Every file `srpose.json` names: the ONNX graph, its external-data files, and the weight
- * variants (`model_fp16.onnx`, `model_int8.onnx`), with the size and sha256 recorded for each.
+ * Every file `srpose.json` names: the ONNX graph, its external-data files, the weight
+ * variants (`model_fp16.onnx`, `model_int8.onnx`) and the prepared graphs, with the size and
+ * sha256 recorded for each.
  */
 export function contractFiles(config: ModelConfig): ExternalDataFile[] {
   const o = config.onnx;
@@ -66,6 +67,7 @@ export function contractFiles(config: ModelConfig): ExternalDataFile[] {
     { file: o.file, sha256: o.sha256, bytes: o.bytes },
     ...(o.externalData ?? []),
     ...Object.values(o.variants),
+    ...Object.values(o.prepared?.files ?? {}),
   ];
 }
 

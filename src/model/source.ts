@@ -38,6 +38,8 @@ export interface LoadedModel {
   /** The weights loaded (`onnx.file`'s or a variant's) and why. */
   weights: WeightsKind;
   weightsReason: string;
+  /** Set when the graph loaded is the prepared one (`onnx.prepared`): its fixed batch size. */
+  fixedBatch?: number;
   /**
    * Where a backend may keep what it derives from these bytes (onnxruntime-node's optimised
    * graph): a folder of the Hub disk cache and the graph's sha256. Only for a graph without
@@ -128,7 +130,9 @@ async function readModelFiles(
   where: string,
   stats?: LoadStats,
   offered: readonly WeightsKind[] = availableWeights(config),
-): Promise<Pick<LoadedModel, 'onnx' | 'externalData' | 'weights' | 'weightsReason'>> {
+): Promise<
+  Pick<LoadedModel, 'onnx' | 'externalData' | 'weights' | 'weightsReason' | 'fixedBatch'>
+> {
   const choice = await choose(config, offered);
   // External data belongs to onnx.file's graph (the contract refuses it beside variants).
   const files = [
@@ -146,6 +150,7 @@ async function readModelFiles(
     externalData: files.slice(1).map((f, i) => ({ path: f.file, data: got[i + 1] })),
     weights: choice.weights,
     weightsReason: choice.reason,
+    ...(choice.fixedBatch === undefined ? {} : { fixedBatch: choice.fixedBatch }),
   };
 }
 

@@ -23,10 +23,17 @@ export type WeightsRequest = (typeof WEIGHTS_REQUESTS)[number];
 
 /** What the weights choice knows of the backend to come. */
 export interface BackendPlan {
-  /** The backend the session will most likely use (`webgpu` only when an adapter is usable). */
+  /**
+   * The backend the session will most likely use (`native` when onnxruntime-node loads,
+   * `webgpu` only when an adapter is usable).
+   */
   backend: string;
   /** The WebGPU adapter offers the `shader-f16` feature. */
   shaderF16: boolean;
+  /** The onnxruntime-web version that would run a WASM session (for prepared graphs). */
+  wasmVersion?: string;
+  /** Whether a prepared graph may be used (the estimator's `prepared` option). */
+  prepared?: boolean;
 }
 
 /** The chosen file and why it was chosen. */
@@ -34,6 +41,8 @@ export interface WeightsChoice {
   weights: WeightsKind;
   spec: ExternalDataFile;
   reason: string;
+  /** Set when `spec` is a prepared graph: its fixed batch size (the session runs crops so). */
+  fixedBatch?: number;
 }
 
 /** The weight kinds a contract offers, `onnx.file`'s first. */
@@ -64,11 +73,8 @@ export function chooseWeights(
   plan: BackendPlan,
   offered: readonly WeightsKind[] = availableWeights(config),
 ): WeightsChoice {
-  const pick = (kind: WeightsKind, reason: string): WeightsChoice => ({
-    weights: kind,
-    spec: weightsFile(config, kind)!,
-    reason,
-  });
+  const pick = (kind: WeightsKind, reason: string): WeightsChoice =>
+    preparedGraph(config, { weights: kind, spec: weightsFile(config, kind)!, reason }, plan);
   if (request !== 'auto') {
     if (!offered.includes(request)) {
       throw new SRPoseError(
@@ -91,4 +97,35 @@ export function chooseWeights(
     offered.includes(config.onnx.weights) ? config.onnx.weights : offered[0],
     `the weights given (srpose.json recommends ${kind})`,
   );
+}
+
+/**
+ * The prepared graph of the chosen weights (`onnx.prepared`) in place of the exported one,
+ * where the session will be WASM on an onnxruntime-web of the version that prepared it (same
+ * major.minor) and the caller allows it; otherwise the choice as it is.
+ */
+export function preparedGraph(
+  config: ModelConfig,
+  choice: WeightsChoice,
+  plan: BackendPlan,
+): WeightsChoice {
+  const p = config.onnx.prepared;
+  const spec = p?.files[choice.weights];
+  if (!p || !spec || plan.backend !== 'wasm' || plan.prepared === false) return choice;
+  const minor = (v: string) => v.split('.').slice(0, 2).join('.');
+  if (plan.wasmVersion === undefined || minor(plan.wasmVersion) !== minor(p.version)) {
+    return {
+      ...choice,
+      reason: `${choice.reason}; its prepared graph is for onnxruntime ${p.version}, ` +
+        `not ${plan.wasmVersion ?? 'this runtime'}`,
+    };
+  }
+  return {
+    weights: choice.weights,
+    spec,
+    reason: `${choice.reason}; graph prepared for onnxruntime ${
+      minor(p.version)
+    } (batch ${p.batch})`,
+    fixedBatch: p.batch,
+  };
 }

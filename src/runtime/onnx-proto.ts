@@ -2,6 +2,7 @@
  * A minimal ONNX model writer: the protocol-buffer wire format and the few ONNX messages
  * (onnx/onnx.proto3) that small generated graphs need. Used for the band-max model the native
  * backend runs beside a pose model, and by the tests to build tiny models without PyTorch.
+ * Also one edit of an existing model ({@link setBatchAxis}), copying everything else as is.
  * @module
  */
 
@@ -118,4 +119,144 @@ export function model(graph: Graph, opset = 17): Uint8Array {
     ...graph.outputs.map((v): Field => [12, v]),
   ]);
   return message([[1, 8], [2, 'srpose'], [7, g], [8, message([[1, ''], [2, opset]])]]);
+}
+
+/** One field of an encoded message: its number, wire type and byte range (value included). */
+interface RawField {
+  no: number;
+  wire: number;
+  start: number;
+  /** Where a length-delimited value starts (after its length). */
+  value: number;
+  end: number;
+}
+
+function readVarint(b: Uint8Array, at: number): [value: number, next: number] {
+  let v = 0;
+  let scale = 1;
+  for (let i = at; i < b.length; i++) {
+    v += (b[i] & 0x7f) * scale;
+    if (b[i] < 0x80) return [v, i + 1];
+    scale *= 128;
+  }
+  throw new Error('truncated varint');
+}
+
+/** The top-level fields of an encoded message (nested messages are not decoded). */
+function fields(b: Uint8Array): RawField[] {
+  const out: RawField[] = [];
+  let at = 0;
+  while (at < b.length) {
+    const start = at;
+    const [key, next] = readVarint(b, at);
+    const no = Math.floor(key / 8);
+    const wire = key % 8;
+    let value = next;
+    if (wire === VARINT) at = readVarint(b, next)[1];
+    else if (wire === 1) at = next + 8;
+    else if (wire === FIXED32) at = next + 4;
+    else if (wire === BYTES) {
+      const [len, v] = readVarint(b, next);
+      value = v;
+      at = v + len;
+    } else throw new Error(`unsupported wire type ${wire}`);
+    if (at > b.length) throw new Error('truncated field');
+    out.push({ no, wire, start, value, end: at });
+  }
+  return out;
+}
+
+/** Field `no` holding the length-delimited `value`, as its key + length and the value. */
+function lengthDelimited(no: number, value: Uint8Array): Uint8Array[] {
+  const head: number[] = [];
+  varint(head, (no << 3) | BYTES);
+  varint(head, value.length);
+  return [new Uint8Array(head), value];
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Rewrites the message `b` by applying `edit` to each length-delimited field numbered `no`
+ * (its value bytes in, new bytes or `undefined` for unchanged out); the rest is copied as is.
+ */
+function editFields(
+  b: Uint8Array,
+  no: number,
+  edit: (value: Uint8Array, index: number) => Uint8Array | undefined,
+): { bytes: Uint8Array; changed: number } {
+  const parts: Uint8Array[] = [];
+  let changed = 0;
+  let index = 0;
+  let copied = 0;
+  for (const f of fields(b)) {
+    if (f.no !== no || f.wire !== BYTES) continue;
+    const next = edit(b.subarray(f.value, f.end), index++);
+    if (next === undefined) continue;
+    parts.push(b.subarray(copied, f.start), ...lengthDelimited(f.no, next));
+    copied = f.end;
+    changed++;
+  }
+  if (changed === 0) return { bytes: b, changed };
+  parts.push(b.subarray(copied));
+  return { bytes: concat(parts), changed };
+}
+
+/**
+ * The model with the first dimension of the graph inputs and outputs named in `names` set to
+ * `dim`: a size, or a symbolic name (`dim_param`). Weights and nodes are copied untouched.
+ * Returns the number of inputs and outputs changed (0: none named, the bytes as they were).
+ */
+export function setBatchAxis(
+  onnxModel: Uint8Array,
+  names: readonly string[],
+  dim: number | string,
+): { bytes: Uint8Array; changed: number } {
+  const first = message([typeof dim === 'number' ? [1, dim] : [2, dim]]);
+  const named = new Set(names);
+  let changed = 0;
+  // ValueInfoProto: name(1), type(2) -> TypeProto.tensor_type(1) -> shape(2) -> dim(1)
+  const fixValue = (v: Uint8Array) => {
+    const name = fields(v).find((f) => f.no === 1);
+    if (!name || !named.has(new TextDecoder().decode(v.subarray(name.value, name.end)))) {
+      return undefined;
+    }
+    return nested(v, [2, 1, 2], (shape) => {
+      const r = editFields(shape, 1, (_, i) => (i === 0 ? first : undefined));
+      return r.changed ? r.bytes : undefined;
+    });
+  };
+  const graph = (g: Uint8Array) => {
+    let out = g;
+    for (const no of [11, 12]) {
+      const r = editFields(out, no, (v) => fixValue(v));
+      changed += r.changed;
+      out = r.bytes;
+    }
+    return out === g ? undefined : out;
+  };
+  return { bytes: editFields(onnxModel, 7, graph).bytes, changed };
+}
+
+/** Applies `edit` to the message at the path of field numbers inside `b` (first of each). */
+function nested(
+  b: Uint8Array,
+  path: readonly number[],
+  edit: (inner: Uint8Array) => Uint8Array | undefined,
+): Uint8Array | undefined {
+  if (path.length === 0) return edit(b);
+  const r = editFields(
+    b,
+    path[0],
+    (v, i) => (i === 0 ? nested(v, path.slice(1), edit) : undefined),
+  );
+  return r.changed ? r.bytes : undefined;
 }

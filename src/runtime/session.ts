@@ -47,6 +47,48 @@ export interface SessionOptions {
   wasmModule?: WebAssembly.Module;
   /** Native: where to keep the optimised graph (see {@link openNativeSession}). */
   nativeCache?: OptimizedGraphCache;
+  /**
+   * The graph is prepared for WASM (`onnx.prepared`): its batch axis is fixed to this size and
+   * it was optimised ahead of time. It runs on WASM only, with optimisation off, a batch of
+   * crops `fixedBatch` at a time.
+   */
+  fixedBatch?: number;
+}
+
+/** What {@link planBackend} foresees. */
+export interface PlannedBackend {
+  backend: Backend;
+  /** The WebGPU adapter offers `shader-f16` (false when it was not asked). */
+  shaderF16: boolean;
+  /** The onnxruntime-web version a WASM session would run on. */
+  wasmVersion?: string;
+}
+
+/**
+ * The backend {@link createPoseSession} will pick for `request`, as far as it can be told
+ * before the model is loaded, so that the right file is downloaded: native where
+ * onnxruntime-node loads (under `auto`), else WebGPU where an adapter serves (asked only when
+ * `probeGpu`; otherwise WASM is assumed), else WASM.
+ */
+export async function planBackend(
+  request: BackendRequest,
+  probeGpu: boolean,
+  nativeModule?: string,
+): Promise<PlannedBackend> {
+  const wasmVersion = ort.env.versions.web;
+  if (request === 'native') return { backend: 'native', shaderF16: false, wasmVersion };
+  if (
+    request === 'auto' && typeof await loadNative(nativeModule ?? nativeSpecifier()) !== 'string'
+  ) {
+    return { backend: 'native', shaderF16: false, wasmVersion };
+  }
+  if (request !== 'wasm' && probeGpu) {
+    const gpu = await probeWebGpu(request);
+    if (gpu.unavailable === undefined) {
+      return { backend: 'webgpu', shaderF16: gpu.shaderF16, wasmVersion };
+    }
+  }
+  return { backend: 'wasm', shaderF16: false, wasmVersion };
 }
 
 /**
@@ -231,8 +273,15 @@ export async function createPoseSession(
       `threads must be a positive integer, got ${opts.threads}`,
     );
   }
+  if (opts.fixedBatch !== undefined && request !== 'wasm' && request !== 'auto') {
+    throw new SRPoseError(
+      'INVALID_OPTION',
+      `a graph prepared for WASM cannot run on ${request}; load the exported graph for it`,
+    );
+  }
+  const prepared = opts.fixedBatch !== undefined;
   let nativeReason: string | undefined;
-  if (request === 'native' || request === 'auto') {
+  if (!prepared && (request === 'native' || request === 'auto')) {
     const native = await loadNative(opts.nativeModule ?? nativeSpecifier());
     if (typeof native === 'string') nativeReason = native;
     else {
@@ -260,7 +309,7 @@ export async function createPoseSession(
   }
   const { threads, reason: threadReason } = await configureWasm(opts);
   let fallback: string | undefined;
-  if (request !== 'wasm') {
+  if (request !== 'wasm' && !prepared) {
     fallback = (await probeWebGpu(request)).unavailable;
     if (fallback === undefined) {
       try {
@@ -298,7 +347,8 @@ export async function createPoseSession(
       () =>
         ort.InferenceSession.create(onnx, {
           executionProviders: ['wasm'],
-          graphOptimizationLevel: 'all',
+          // a prepared graph was optimised when it was saved: doing it again is the cost it saves
+          graphOptimizationLevel: prepared ? 'disabled' : 'all',
           ...external(opts),
         }),
     );
@@ -311,7 +361,7 @@ export async function createPoseSession(
   }
   checkIo(s, io);
   const reasons = [nativeReason, fallback, threadReason].filter((r) => r !== undefined);
-  return wrap(
+  const pose = wrap(
     ort,
     s,
     'wasm',
@@ -320,6 +370,40 @@ export async function createPoseSession(
     io.output,
     reasons.length ? reasons.join('; ') : undefined,
   );
+  return opts.fixedBatch === undefined ? pose : inBatchesOf(pose, opts.fixedBatch);
+}
+
+/**
+ * Runs a batch of any size through a session whose graph takes exactly `size` crops, `size` at
+ * a time, into one output (a batch not a multiple of `size` is refused: the prepared graphs
+ * have size 1).
+ */
+function inBatchesOf(pose: PoseSession, size: number): PoseSession {
+  const run: PoseSession['run'] = async (input, dims) => {
+    const n = dims[0];
+    if (n === size) return pose.run(input, dims);
+    if (n % size !== 0) {
+      throw new SRPoseError('INFERENCE_FAILED', `a batch of ${n} does not split into ${size}s`);
+    }
+    const per = input.length / n;
+    let out: Float32Array | undefined;
+    let outDims: readonly number[] = [];
+    for (let i = 0; i < n; i += size) {
+      const part = await pose.run(input.subarray(i * per, (i + size) * per), [
+        size,
+        ...dims.slice(1),
+      ]);
+      const each = part.data.length / size;
+      out ??= new Float32Array(n * each);
+      out.set(part.data, i * each);
+      outDims = [n, ...part.dims.slice(1)];
+    }
+    return { data: out!, dims: outDims };
+  };
+  const batched: PoseSession = { ...pose, run };
+  const raw = rawSessions.get(pose);
+  if (raw) rawSessions.set(batched, raw);
+  return batched;
 }
 
 function external(opts: SessionOptions): Pick<ort.InferenceSession.SessionOptions, 'externalData'> {

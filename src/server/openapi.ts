@@ -3,7 +3,7 @@
  * come from the request parser's own table and its enumerations from the lists the library
  * checks against, so the document cannot drift from what the server accepts and answers.
  */
-import { DECODE_NAMES, WEIGHTS_KINDS } from '../model/config.ts';
+import { DECODE_NAMES, GRAPHS, WEIGHTS_KINDS } from '../model/config.ts';
 import { BACKENDS } from '../runtime/pose-session.ts';
 import { ESTIMATE_PARAMS, IMAGE_TYPES } from './request.ts';
 
@@ -156,6 +156,7 @@ export function openApiDocument(
             decode: { enum: DECODE_NAMES },
             model: { type: 'string' },
             weights: { enum: WEIGHTS_KINDS },
+            graph: { enum: GRAPHS },
             timings: {
               type: 'object',
               additionalProperties: { type: 'number' },

@@ -371,7 +371,10 @@ test(
     const edgeConfig = JSON.parse(
       readFileSync(join(modelDir('hrformer_s'), 'srpose.json'), 'utf8'),
     );
-    const edgeFile: string = edgeConfig.onnx.variants[DEFAULT_EDGE_WEIGHTS].file;
+    // the graph prepared for WASM (srpose prepare, as make_test_models.sh runs it), not the
+    // exported variant, is what an isolate downloads
+    const edgeFile: string = edgeConfig.onnx.prepared.files[DEFAULT_EDGE_WEIGHTS].file;
+    const exportedFile: string = edgeConfig.onnx.variants[DEFAULT_EDGE_WEIGHTS].file;
     const inProcess = await createEstimator({
       model: modelDir('hrformer_s'),
       backend: 'wasm',
@@ -426,12 +429,14 @@ test(
           `${r.what}: keypoints differ from in-process`,
         );
         assert.is(r.got.weights, DEFAULT_EDGE_WEIGHTS);
+        assert.is(r.got.graph, 'prepared');
         assert.ok(
           Number.isFinite(r.wasm) && r.wasm > 0,
           `${r.what}: /healthz reports no wasmMemoryBytes`,
         );
       }
       assert.is(hub.downloads(DEFAULT_EDGE_MODEL, edgeFile), 1, `${edgeFile} from the Hub`);
+      assert.is(hub.downloads(DEFAULT_EDGE_MODEL, exportedFile), 0, `${exportedFile} unused`);
       const wasm = Math.max(...runs.map((r) => r.wasm));
       // JS heap as V8 has committed it (>= used), plus ArrayBuffer backing stores outside the
       // heap (the downloaded model bytes, images), plus the WASM linear memory.

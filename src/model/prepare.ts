@@ -1,0 +1,103 @@
+/**
+ * `srpose prepare`: graphs prepared ahead of time for the WASM backend, where session creation
+ * is most of a cold start (an edge isolate, a browser tab). For each weights kind the exported
+ * graph gets its batch axis fixed to 1 (onnxruntime can then fold the shape arithmetic of that
+ * axis) and onnxruntime-node saves it at the `extended` level (fusions: GELU, LayerNorm,
+ * Conv + activation), which onnxruntime-web then loads with optimisation off. The saved graph's
+ * input and output then get a symbolic batch axis back: the folded graph runs one crop at a
+ * time all the same, and onnxruntime-web allocates its activations as it goes instead of
+ * planning them all for static shapes, which took 15 MB more WASM memory at the edge
+ * (docs/models.md "Prepared graphs"). The files and the onnxruntime version go in
+ * `srpose.json` (`onnx.prepared`); `npm run bench -- wasm-session` measures each step. fp16
+ * weights are not prepared (see below).
+ * @module
+ */
+import { SRPoseError } from '../errors.ts';
+import { joinPath, readLocalFile, writeLocalFile } from '../platform/files.ts';
+import { digestHex } from '../platform/digest.ts';
+import { nodeBuiltin } from '../platform/env.ts';
+import { loadNative } from '../runtime/native.ts';
+import { setBatchAxis } from '../runtime/onnx-proto.ts';
+import { type ExternalDataFile, parseModelConfig, type PreparedGraphs } from './config.ts';
+import { availableWeights, weightsFile } from './weights.ts';
+import { verifyFile } from './source.ts';
+
+/** The prepared file of a weights file: `model_int8.onnx` -> `model_int8.prepared.onnx`. */
+export function preparedName(file: string): string {
+  return file.replace(/(\.onnx)?$/i, '.prepared.onnx');
+}
+
+/**
+ * Prepares every weights kind of the exported model in `dir` and records them in its
+ * `srpose.json`; returns what was recorded. Needs onnxruntime-node (Node, or Deno with FFI).
+ */
+export async function prepareModel(
+  dir: string,
+  options: { nativeModule?: string } = {},
+): Promise<PreparedGraphs> {
+  const cfgPath = joinPath(dir, 'srpose.json');
+  const where = `model ${dir}`;
+  const raw = JSON.parse(new TextDecoder().decode(await readLocalFile(cfgPath, where)));
+  const config = parseModelConfig(raw, cfgPath);
+  if (config.onnx.externalData?.length) {
+    throw new SRPoseError(
+      'INVALID_OPTION',
+      `${where}: its weights are in external-data files; prepared graphs are made for ` +
+        'single-file models (export without --external-data)',
+    );
+  }
+  const native = await loadNative(options.nativeModule);
+  if (typeof native === 'string') {
+    throw new SRPoseError(
+      'BACKEND_UNAVAILABLE',
+      `srpose prepare needs onnxruntime-node: ${native}`,
+    );
+  }
+  const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
+  const files: Partial<Record<string, ExternalDataFile>> = {};
+  // fp16 is left out: preparing folds its cast to float32, an fp32-sized file (fp16 is for
+  // WebGPU, which does not load prepared graphs)
+  for (const kind of availableWeights(config).filter((k) => k !== 'fp16')) {
+    const spec = weightsFile(config, kind)!;
+    const bytes = await readLocalFile(joinPath(dir, spec.file), where);
+    await verifyFile(spec, bytes, where);
+    const file = preparedName(spec.file);
+    const out = joinPath(dir, file);
+    const tmp = `${out}.incomplete`;
+    const io = [config.onnx.input, config.onnx.output];
+    try {
+      const session = await native.InferenceSession.create(setBatchAxis(bytes, io, 1).bytes, {
+        executionProviders: ['cpu'],
+        // `extended`, not `all`: `all` adds layouts for this CPU (NCHWc) that WASM lacks
+        graphOptimizationLevel: 'extended',
+        optimizedModelFilePath: tmp,
+        logSeverityLevel: 3,
+      });
+      await session.release();
+      const saved = await readLocalFile(tmp, where);
+      await writeLocalFile(tmp, setBatchAxis(saved, io, 'batch').bytes);
+      await fs.rename(tmp, out);
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw new SRPoseError(
+        'MODEL_INVALID',
+        `${where}: onnxruntime-node could not prepare ${spec.file}: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+    const made = await readLocalFile(out, where);
+    files[kind] = { file, sha256: await digestHex('SHA-256', made), bytes: made.byteLength };
+  }
+  const prepared = {
+    runtime: 'onnxruntime',
+    version: native.version,
+    level: 'extended',
+    batch: 1,
+    files,
+  } as PreparedGraphs;
+  raw.onnx.prepared = prepared;
+  // checked as any reader will read it, before it replaces the contract
+  parseModelConfig(raw, cfgPath);
+  await writeLocalFile(cfgPath, new TextEncoder().encode(JSON.stringify(raw, null, 2) + '\n'));
+  return prepared;
+}
