@@ -6,11 +6,14 @@
  *   loaded with optimisation off;
  * - `batch1`: the exported graph with its batch axis fixed to 1 (the input and output dims,
  *   rewritten by Python's onnx), `all`;
- * - `batch1-extended`: that graph saved by onnxruntime-node at `extended`, optimisation off.
+ * - `batch1-extended`: that graph saved by onnxruntime-node at `extended`, optimisation off;
+ * - `prepared`: what `srpose prepare` ships (`batch1-extended` with the symbolic batch axis given
+ *   back to its input and output), optimisation off, when the model has it.
  * Each in a fresh Node process (after compiling the WASM on a one-node model, reported apart):
  * (Python's onnx rewrites the dims and writes that one-node model.)
- * session creation, first run, median of 3 runs, and the output's largest difference from
- * `exported` on the same input. `--arch=` (default hrformer_s), `--weights=` (fp32, fp16, int8).
+ * session creation, first run, median of 3 runs, the WASM memory after them (the peak: it
+ * never shrinks), and the output's largest difference from `exported` on the same input.
+ * `--arch=` (default hrformer_s), `--weights=` (fp32, fp16, int8).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -63,6 +66,16 @@ await ort.InferenceSession.create(src, {
 const MEASURE = `
 const [file, level, relu] = process.argv.slice(1);
 const { readFileSync } = await import('node:fs');
+// the WASM memory, from the instance onnxruntime-web creates (imported or exported)
+let memory;
+const instantiate = WebAssembly.instantiate;
+WebAssembly.instantiate = async function (...args) {
+  const r = await instantiate.apply(this, args);
+  const found = [...Object.values((r.instance ?? r).exports),
+    ...Object.values(args[1] ?? {}).flatMap((m) => Object.values(m))];
+  memory = found.find((v) => v instanceof WebAssembly.Memory) ?? memory;
+  return r;
+};
 const ort = await import('onnxruntime-web');
 ort.env.wasm.numThreads = 1;
 // a one-node model first: compiling the 14 MB WASM is not the session's cost
@@ -87,6 +100,7 @@ for (let i = 0; i < 3; i++) {
 }
 runs.sort((a, b) => a - b);
 console.log(JSON.stringify({ wasmInit, session, firstRun, steady: runs[1],
+  wasmMemory: memory.buffer.byteLength,
   out: Buffer.from(out.buffer, out.byteOffset, out.byteLength).toString('base64') }));
 `;
 
@@ -106,6 +120,8 @@ export async function wasmSessionBench(arch: string, weights: string): Promise<u
       batch1: [join(tmp, 'batch1.onnx'), 'all'],
       'batch1-extended': [join(tmp, 'batch1-extended.onnx'), 'disabled'],
     };
+    const prepared = config.onnx.prepared?.files?.[weights]?.file;
+    if (prepared) files.prepared = [join(dir, prepared), 'disabled'];
     const relu = join(tmp, 'relu.onnx');
     await run('/usr/bin/python3', ['-c', FIX_BATCH, src, files.batch1[0], relu]);
     await run('node', ['--input-type=module', '-e', SAVE, src, files.extended[0]]);
@@ -132,6 +148,7 @@ export async function wasmSessionBench(arch: string, weights: string): Promise<u
         sessionMs: round(r.session),
         firstRunMs: round(r.firstRun),
         steadyMs: round(r.steady),
+        wasmMemoryMB: round(r.wasmMemory / 1e6),
         maxAbsDiffFromExported: diff,
       };
     }

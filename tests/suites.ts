@@ -90,6 +90,12 @@ export const SUITES: Record<string, SuiteSpec> = {
     runtimes: 'both',
     why: 'weight variants chosen before download; WebGPU probe under Deno',
   },
+  'model/prepare.test.ts': {
+    tier: 'fast',
+    runtimes: 'node',
+    why: 'prepared WASM graphs: srpose prepare (onnxruntime-node), when they load, any batch ' +
+      'through a graph folded for one crop',
+  },
   'model/external-data.test.ts': {
     tier: 'full',
     runtimes: 'both',

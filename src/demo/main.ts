@@ -13,6 +13,7 @@ import type {
   Estimator,
   ImageInput,
   Pixels,
+  WeightsRequest,
 } from '../types.ts';
 
 interface DemoConfig {
@@ -25,6 +26,8 @@ interface RunOptions {
   worker?: boolean;
   boxes?: Box[];
   flipTest?: boolean;
+  /** Scripts only (benchmarks): the weights to load, default `auto`. */
+  weights?: WeightsRequest;
 }
 
 // onnxruntime-web fixes its WASM threads when the page's first session starts: `?threads=N`
@@ -63,8 +66,9 @@ function estimatorFor(
   source: string,
   backend: BackendRequest,
   worker: boolean,
+  weights?: WeightsRequest,
 ): Promise<Estimator> {
-  const key = JSON.stringify([source, backend, worker]);
+  const key = JSON.stringify([source, backend, worker, weights]);
   let e = estimators.get(key);
   if (!e) {
     const model = /^[\w.-]+\/[\w.-]+(@[\w./-]+)?$/.test(source)
@@ -74,7 +78,7 @@ function estimatorFor(
       status(
         `downloading ${p.file}: ${(p.loaded / 1e6).toFixed(1)} / ${(p.total / 1e6).toFixed(1)} MB`,
       );
-    const options = { model, backend, onProgress, threads: pageThreads };
+    const options = { model, backend, onProgress, threads: pageThreads, weights };
     e = worker ? createWorkerEstimator(options) : createEstimator(options);
     e.catch(() => estimators.delete(key));
     estimators.set(key, e);
@@ -128,7 +132,7 @@ async function run(image: Blob | Pixels, o: RunOptions = {}): Promise<EstimateRe
       result = await onServer(image, opts);
       skeleton = (await (await fetch('v1/models')).json()).models?.[0]?.skeleton ?? [];
     } else {
-      const est = await estimatorFor(source, mode, o.worker ?? ui.worker.checked);
+      const est = await estimatorFor(source, mode, o.worker ?? ui.worker.checked, o.weights);
       const input: ImageInput = image instanceof Blob
         ? new Uint8Array(await image.arrayBuffer())
         : image;

@@ -100,7 +100,7 @@ function bool(env: EnvLike, name: string): boolean | undefined {
  * `SRPOSE_MAX_QUEUE`, `SRPOSE_TIMEOUT_MS`, `SRPOSE_WORKERS`, `SRPOSE_CORS_ORIGINS` (`*` or a
  * comma list),
  * `SRPOSE_WARMUP`, `SRPOSE_BACKEND`, `SRPOSE_THREADS`, `SRPOSE_FLIP_TEST`, `SRPOSE_WEIGHTS`
- * (`auto`, `fp32`, `fp16`, `int8`); the Hub's own
+ * (`auto`, `fp32`, `fp16`, `int8`), `SRPOSE_PREPARED`; the Hub's own
  * variables (`HF_ENDPOINT`, `HF_TOKEN`, `HF_HUB_CACHE`, `HF_HUB_OFFLINE`) are read where the
  * Hub client runs. Workers pass their `env` binding, which is not the process environment.
  */
@@ -130,6 +130,7 @@ export function appOptionsFromEnv(env: EnvLike = processEnv()): AppOptions {
     weights: str(env, 'SRPOSE_WEIGHTS') === undefined
       ? undefined
       : parseWeightsRequest(str(env, 'SRPOSE_WEIGHTS')),
+    prepared: bool(env, 'SRPOSE_PREPARED'),
     // Workers have no process env: their Hub settings come from the binding too.
     hubUrl: str(env, 'HF_ENDPOINT'),
     accessToken: str(env, 'HF_TOKEN'),

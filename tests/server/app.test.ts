@@ -345,6 +345,7 @@ test('settings from an environment: typed errors for bad values', async () => {
     SRPOSE_MAX_BOXES: '8',
     SRPOSE_CORS_ORIGINS: 'https://a, https://b',
     SRPOSE_WARMUP: 'false',
+    SRPOSE_PREPARED: '0',
     HF_TOKEN: 't',
   });
   assert.equal(o, {
@@ -352,13 +353,20 @@ test('settings from an environment: typed errors for bad values', async () => {
     maxBoxes: 8,
     cors: ['https://a', 'https://b'],
     warmup: false,
+    prepared: false,
     accessToken: 't',
   });
   for (
-    const [k, v] of [['SRPOSE_MAX_BOXES', '0'], ['SRPOSE_TIMEOUT_MS', 'soon'], [
-      'SRPOSE_WARMUP',
-      'perhaps',
-    ], ['SRPOSE_BACKEND', 'cuda']]
+    const [k, v] of [
+      ['SRPOSE_MAX_BOXES', '0'],
+      ['SRPOSE_TIMEOUT_MS', 'soon'],
+      [
+        'SRPOSE_WARMUP',
+        'perhaps',
+      ],
+      ['SRPOSE_BACKEND', 'cuda'],
+      ['SRPOSE_PREPARED', 'maybe'],
+    ]
   ) {
     try {
       appOptionsFromEnv({ [k]: v });
