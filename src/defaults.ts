@@ -2,6 +2,11 @@
 export const DEFAULT_MAX_PIXELS = 40_000_000;
 /** mmpose's `vis_thr`: keypoints above it count toward a person's score. */
 export const KEYPOINT_SCORE_THRESHOLD = 0.2;
+/**
+ * Lowest detector score of a person passed to the pose model: 0.3, as rtmlib's YOLOX and
+ * mmpose's top-down demos (`bbox_thr`) filter detections.
+ */
+export const DEFAULT_DETECTION_SCORE = 0.3;
 /** Most boxes one call may carry; each is a 256x192 crop in one batch. */
 export const DEFAULT_MAX_BOXES = 64;
 /**

@@ -12,9 +12,20 @@
  * @module
  */
 export { createEstimator, estimate } from './estimator/estimator.ts';
+export {
+  createDetector,
+  type Detector,
+  type DetectorOptions,
+  type DetectResult,
+} from './estimator/detector.ts';
 export { createPooledEstimator, type PoolOptions } from './worker/pool.ts';
 export { toCocoResults } from './estimator/coco.ts';
 export { isSRPoseError, SRPoseError, type SRPoseErrorCode } from './errors.ts';
-export { type ModelConfig, parseModelConfig } from './model/config.ts';
+export {
+  type DetectorConfig,
+  type ModelConfig,
+  parseDetectorConfig,
+  parseModelConfig,
+} from './model/config.ts';
 export { DEFAULT_MAX_BOXES, DEFAULT_MAX_PIXELS, KEYPOINT_SCORE_THRESHOLD } from './defaults.ts';
 export type * from './types.ts';

@@ -112,6 +112,48 @@ export type CanvasContext2D = DomCanvasRenderingContext2D | DomOffscreenCanvasRe
  */
 export type ImageInput = Uint8Array | ArrayBuffer | Blob | Pixels | BrowserImage;
 
+/** How a person detector filters its detections; each has a default. */
+export interface DetectionSettings {
+  /**
+   * Lowest person score (objectness x class score) kept. Default 0.3, the threshold rtmlib and
+   * mmpose's demos apply to detections before pose estimation; the official YOLOX evaluation
+   * uses the exp's `test_conf` (0.01, the contract's `decode.scoreThreshold`).
+   */
+  scoreThreshold?: number;
+  /** NMS IoU threshold. Default the contract's (`nmsthre` of the official exp: 0.65). */
+  nmsThreshold?: number;
+  /** Most people kept, highest scores first. Default 64, and at most the estimator's `maxBoxes`. */
+  maxPeople?: number;
+}
+
+/**
+ * The person detector of a top-down estimator: its model (a Hub id, a directory with a
+ * detector's `srpose.json`, a URL, or `{ onnx, config }`), or that model with its settings and
+ * weights. It runs on the pose model's backend, threads and Hub settings.
+ */
+export type DetectorChoice =
+  | ModelSource
+  | (DetectionSettings & { model: ModelSource; weights?: WeightsRequest });
+
+/** One detected person: `[x, y, width, height]` in image pixels, and the detector's score. */
+export interface Detection {
+  box: [number, number, number, number];
+  score: number;
+}
+
+/** What a person detector runs. */
+export interface DetectorInfo extends Required<DetectionSettings> {
+  model: string;
+  arch: string;
+  location: string;
+  weights: WeightsKind;
+  graph: Graph;
+  backend: Backend;
+  /** The letterboxed input size. */
+  input: { width: number; height: number };
+  load: { fetch: number; hash: number; session: number };
+}
+
 /** Options of {@link createEstimator}; the Hub options apply when `model` is a Hub id. */
 export interface EstimatorOptions extends HubOptions {
   /**
@@ -119,6 +161,12 @@ export interface EstimatorOptions extends HubOptions {
    * `{ onnx, config }` bytes.
    */
   model: ModelSource;
+  /**
+   * Top-down models: a person detector (YOLOX, see docs/detector.md). `estimate()` without
+   * `boxes` then detects the people and estimates each one (each detection's score is its box
+   * score); with `boxes` it is not run. Without a detector the whole image is one box.
+   */
+  detector?: DetectorChoice;
   /**
    * `auto` (default): `native` (onnxruntime-node, an optional dependency) where it loads (Node,
    * Deno with `--allow-ffi`), else WebGPU when a hardware adapter exists, else WASM SIMD + threads.
@@ -229,6 +277,8 @@ export interface Timings {
   crop: number;
   /** onnxruntime `session.run`. */
   inference: number;
+  /** With a detector and no boxes: the whole detection (letterbox, its run, NMS). */
+  detect?: number;
   /**
    * Flip merge + heatmap decode + back to image coordinates (bottom-up: `nms` + `grouping` +
    * `refine`).
@@ -297,6 +347,8 @@ export interface EstimatorInfo {
    * session.
    */
   load: { fetch: number; hash: number; session: number };
+  /** The person detector, when the estimator has one. */
+  detector?: DetectorInfo;
 }
 
 /**

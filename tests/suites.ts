@@ -58,6 +58,11 @@ export const SUITES: Record<string, SuiteSpec> = {
     runtimes: 'node',
     why: 'committed kernel bytes vs their C source (rebuilt with clang); no runtime involved',
   },
+  'core/letterbox.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'OpenCV-exact resize and YOLOX letterbox, against cv2.resize and ValTransform',
+  },
   'core/warp.test.ts': {
     tier: 'fast',
     runtimes: 'both',
@@ -89,6 +94,12 @@ export const SUITES: Record<string, SuiteSpec> = {
     tier: 'fast',
     runtimes: 'both',
     why: 'weight variants chosen before download; WebGPU probe under Deno',
+  },
+  'estimator/detector.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'person detector on a tiny YOLOX-format model with a known answer; the estimator ' +
+      'with a detector',
   },
   'model/prepare.test.ts': {
     tier: 'fast',

@@ -11,7 +11,7 @@ import { renderPosesPng } from '../image/draw.ts';
 import { readImage } from '../image/input.ts';
 import { DEFAULT_MAX_PIXELS } from '../defaults.ts';
 import { checkBoxList } from '../core/boxes.ts';
-import type { Box, EstimateResult } from '../types.ts';
+import type { Box, EstimateResult, EstimatorOptions } from '../types.ts';
 
 /**
  * Parses `x,y,w,h[;x,y,w,h...]` (each optionally `,score`); the list is checked as the library
@@ -67,7 +67,14 @@ export async function main(
     .option('--model <model>', 'Model: a Hub id owner/name[@revision], a directory or a URL', {
       default: envVar('SRPOSE_MODEL'),
     })
-    .option('--boxes <boxes>', 'Person boxes x,y,w,h[;x,y,w,h...] (default: the whole image)')
+    .option(
+      '--boxes <boxes>',
+      "Person boxes x,y,w,h[;x,y,w,h...] (default: the detector's, else the whole image)",
+    )
+    .option('--detector <model>', 'Person detector (YOLOX): a Hub id, a directory or a URL', {
+      default: envVar('SRPOSE_DETECTOR'),
+    })
+    .option('--det-score <t>', 'Lowest detection score kept (default 0.3)')
     .option('--flip', 'Flip test (average with the mirrored crop)')
     .option('--no-flip', 'No flip test')
     .option('--backend <backend>', BACKEND_REQUESTS.join(' | '), { default: 'auto' })
@@ -152,6 +159,7 @@ async function runEstimate(
     decode: o.decode,
     weights: o.weights === undefined ? undefined : parseWeightsRequest(String(o.weights)),
     flipTest: o.flip === undefined ? undefined : Boolean(o.flip),
+    detector: detectorOption(o),
   }).finally(progress.stop);
   try {
     const results: { file: string; result: EstimateResult }[] = [];
@@ -175,6 +183,22 @@ async function runEstimate(
   } finally {
     await estimator.dispose();
   }
+}
+
+function detectorOption(o: Record<string, any>): EstimatorOptions['detector'] {
+  if (!o.detector) {
+    if (o.detScore !== undefined) {
+      throw new SRPoseError('INVALID_OPTION', '--det-score needs --detector');
+    }
+    return undefined;
+  }
+  const model = String(o.detector);
+  if (o.detScore === undefined) return model;
+  const scoreThreshold = Number(o.detScore);
+  if (!(scoreThreshold >= 0 && scoreThreshold <= 1)) {
+    throw new SRPoseError('INVALID_OPTION', `--det-score must be in [0, 1], got ${o.detScore}`);
+  }
+  return { model, scoreThreshold };
 }
 
 async function runPublish(

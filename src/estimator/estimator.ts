@@ -21,10 +21,15 @@ import {
 import { oneOf, SRPoseError, stopIfAborted } from '../errors.ts';
 import { setWasmLoader } from '../image/codecs.ts';
 import { readImage, type RgbImage } from '../image/input.ts';
-import { DECODE_METHODS, type DecodeMethod, type TopDownModelConfig } from '../model/config.ts';
-import { type ChooseWeights, loadModel } from '../model/source.ts';
-import { type BackendPlan, chooseWeights, parseWeightsRequest } from '../model/weights.ts';
-import { createPoseSession, planBackend } from '../runtime/session.ts';
+import {
+  DECODE_METHODS,
+  type DecodeMethod,
+  parseModelConfig,
+  type TopDownModelConfig,
+} from '../model/config.ts';
+import { openModel } from './open.ts';
+import { createDetector, type PixelDetector } from './detector.ts';
+import type { ModelSource } from '../model/source.ts';
 import type { PoseSession } from '../runtime/pose-session.ts';
 import { BottomUpEstimator } from './bottom-up.ts';
 import { asyncDispose } from './dispose.ts';
@@ -67,24 +72,7 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
   const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
   const codecs = options.wasmModules?.codecs;
   if (codecs) setWasmLoader((file) => Promise.resolve(codecs[file]));
-  const weights = parseWeightsRequest(options.weights);
-  const backend = options.backend ?? 'auto';
-  // The weights (and graph) are chosen before the download, from the backend to come: WebGPU's
-  // adapter is asked only when it could change the choice (fp16 on shader-f16, or a graph
-  // prepared for WASM).
-  const choose: ChooseWeights = async (config, offered) => {
-    const probeGpu = (weights === 'auto' && offered.includes('fp16')) ||
-      (config.onnx.prepared !== undefined && options.prepared !== false);
-    const plan: BackendPlan = {
-      ...await planBackend(backend, probeGpu),
-      prepared: options.prepared,
-    };
-    return chooseWeights(config, weights, plan, offered);
-  };
-  const stats = { hashMs: 0 };
-  const t0 = now();
-  const model = await loadModel(options.model, options, stats, choose);
-  const t1 = now();
+  const { model, session, load } = await openModel(options.model, options, parseModelConfig);
   const config = model.config;
   let decode: DecodeMethod | undefined;
   if (config.kind === 'top-down') {
@@ -97,19 +85,25 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
       }`,
     );
   }
-  const session = await createPoseSession(model.onnx, config.onnx, {
-    backend: options.backend,
-    threads: options.threads,
-    wasmPaths: options.wasmPaths,
-    externalData: model.externalData,
-    wasmModule: options.wasmModules?.ort,
-    nativeCache: model.derivedCache,
-    fixedBatch: model.fixedBatch,
-  });
-  const load = { fetch: t1 - t0 - stats.hashMs, hash: stats.hashMs, session: now() - t1 };
   const flipTest = options.flipTest ?? config.flipTest.enabled;
   if (config.kind === 'bottom-up') {
+    if (options.detector !== undefined) {
+      await session.release();
+      throw new SRPoseError(
+        'INVALID_OPTION',
+        'a detector does not apply to bottom-up models: they find every person themselves',
+      );
+    }
     return new BottomUpEstimator(config, session, model, flipTest, { maxPixels }, load);
+  }
+  let detector: PixelDetector | undefined;
+  if (options.detector !== undefined) {
+    try {
+      detector = await openDetector(options, maxBoxes);
+    } catch (e) {
+      await session.release();
+      throw e;
+    }
   }
   return new PoseEstimator(
     config,
@@ -119,7 +113,22 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
     decode!,
     { maxPixels, maxBoxes, maxBatch },
     load,
+    detector,
   );
+}
+
+/** The estimator's detector, on the pose model's backend, threads and Hub settings. */
+function openDetector(options: EstimatorOptions, maxBoxes: number): Promise<PixelDetector> {
+  const d = options.detector!;
+  const settings = typeof d === 'object' && d !== null && !(d instanceof URL) && 'model' in d
+    ? d
+    : { model: d as ModelSource };
+  const { revision: _, model: __, detector: ___, weights: ____, ...shared } = options;
+  return createDetector({
+    ...shared,
+    ...settings,
+    maxPeople: Math.min(settings.maxPeople ?? maxBoxes, maxBoxes),
+  });
 }
 
 /**
@@ -150,6 +159,7 @@ class PoseEstimator implements Estimator {
   readonly #flipIndex: Int32Array;
   readonly #inputs = new Float32Pool(); // input batches, reused once their run is over
   readonly #limits: { maxPixels: number; maxBoxes: number; maxBatch: number };
+  readonly #detector: PixelDetector | undefined;
 
   constructor(
     config: TopDownModelConfig,
@@ -159,8 +169,10 @@ class PoseEstimator implements Estimator {
     decode: DecodeMethod,
     limits: { maxPixels: number; maxBoxes: number; maxBatch: number },
     load: EstimatorInfo['load'],
+    detector?: PixelDetector,
   ) {
     this.#config = config;
+    this.#detector = detector;
     this.#session = session;
     estimatorSessions.set(this, session);
     this.#lut = normalizeTable(config.input.mean, config.input.std);
@@ -173,6 +185,7 @@ class PoseEstimator implements Estimator {
       heatmap: { ...config.heatmap },
       flipTest,
       decode,
+      ...(detector ? { detector: detector.info } : {}),
     });
   }
 
@@ -188,7 +201,15 @@ class PoseEstimator implements Estimator {
     const t0 = now();
     const img = await readImage(image, this.#limits.maxPixels);
     const t1 = now();
-    const boxes = this.#boxes(options.boxes, img);
+    let detect: number | undefined;
+    let given = options.boxes;
+    if (given === undefined && this.#detector) {
+      const found = await this.#detector.detectPixels(img, signal);
+      detect = found.timings.total;
+      given = found.people.map((p): Box => [...p.box, p.score]);
+    }
+    // a detector that found nobody: nobody to estimate (not the whole image)
+    const boxes = given?.length === 0 && options.boxes === undefined ? [] : this.#boxes(given, img);
     const frames = boxes.map((b) =>
       boxToCenterScale(
         b,
@@ -236,6 +257,7 @@ class PoseEstimator implements Estimator {
     const t4 = now();
     return result(this.info, session, img, people, flipTest, {
       decode: t1 - t0,
+      ...(detect === undefined ? {} : { detect }),
       ...spent,
       total: t4 - t0,
     });
@@ -244,7 +266,7 @@ class PoseEstimator implements Estimator {
   async dispose(): Promise<void> {
     const s = this.#session;
     this.#session = undefined;
-    if (s) await s.release();
+    if (s) await Promise.all([s.release(), this.#detector?.dispose()]);
   }
 
   /** {@link dispose}, for `await using`. */

@@ -109,6 +109,22 @@ const ESTIMATOR_CHECKS: Record<keyof EstimatorOptions, Check> = {
       throw invalid(name, 'a Hub id, a directory path, a URL or { onnx, config }', v);
     }
   },
+  detector: (v, name) => {
+    if (typeof v === 'string' || v instanceof URL) return;
+    if (!isPlainObject(v)) {
+      throw invalid(name, 'a Hub id, a directory path, a URL, { onnx, config } or { model }', v);
+    }
+    if (!('model' in v)) return; // { onnx, config }: loadModel checks it
+    ESTIMATOR_CHECKS.model(v.model, `${name}.model`);
+    for (const k of ['scoreThreshold', 'nmsThreshold'] as const) {
+      const x = v[k];
+      if (x !== undefined && (typeof x !== 'number' || !(x >= 0 && x <= 1))) {
+        throw invalid(`${name}.${k}`, 'a number in [0, 1]', x);
+      }
+    }
+    if (v.maxPeople !== undefined) positiveInteger(v.maxPeople, `${name}.maxPeople`);
+    if (v.weights !== undefined) parseWeightsRequest(v.weights);
+  },
   backend: choice(BACKEND_REQUESTS),
   threads: positiveInteger,
   flipTest: boolean,

@@ -7,6 +7,28 @@ export type DecodeMethod = (typeof DECODE_METHODS)[number];
 /** The decode a result reports: a top-down {@link DecodeMethod}, or the bottom-up grouping. */
 export const DECODE_NAMES = [...DECODE_METHODS, 'associative-embedding'] as const;
 
+/**
+ * The `onnx` section of a contract (pose model or detector): the graph file, its external data,
+ * weight variants and prepared graphs, and the tensor names.
+ */
+export interface OnnxSection {
+  file: string;
+  sha256?: string;
+  bytes?: number;
+  input: string;
+  output: string;
+  /** Weight files beside the ONNX (`save_as_external_data`), named as the graph names them. */
+  externalData?: ExternalDataFile[];
+  /** How `file` stores its weights (always `fp32` from the exporter). */
+  weights: WeightsKind;
+  /** The same graph with smaller weight files (`model_fp16.onnx`, `model_int8.onnx`), by kind. */
+  variants: Partial<Record<WeightsKind, ExternalDataFile>>;
+  /** The weights to load where no rule picks another (see `src/model/weights.ts`). */
+  recommended: WeightsKind;
+  /** The same graphs prepared ahead of time for onnxruntime's WASM backend (`srpose prepare`). */
+  prepared?: PreparedGraphs;
+}
+
 /** Fields every model contract has, whatever its kind. */
 interface ModelConfigBase {
   format: 'srpose-model/1';
@@ -15,23 +37,7 @@ interface ModelConfigBase {
   head: string;
   dataset: string;
   source: Record<string, unknown>;
-  onnx: {
-    file: string;
-    sha256?: string;
-    bytes?: number;
-    input: string;
-    output: string;
-    /** Weight files beside the ONNX (`save_as_external_data`), named as the graph names them. */
-    externalData?: ExternalDataFile[];
-    /** How `file` stores its weights (always `fp32` from the exporter). */
-    weights: WeightsKind;
-    /** The same graph with smaller weight files (`model_fp16.onnx`, `model_int8.onnx`), by kind. */
-    variants: Partial<Record<WeightsKind, ExternalDataFile>>;
-    /** The weights to load where no rule picks another (see `src/model/weights.ts`). */
-    recommended: WeightsKind;
-    /** The same graphs prepared ahead of time for onnxruntime's WASM backend (`srpose prepare`). */
-    prepared?: PreparedGraphs;
-  };
+  onnx: OnnxSection;
   keypoints: string[];
   skeleton: [number, number][];
   flipPairs: [number, number][];
@@ -70,6 +76,67 @@ export interface BottomUpModelConfig extends ModelConfigBase {
    */
   projectToImage: true;
 }
+
+/** The contract format of person detectors. */
+export const DETECTOR_FORMAT = 'srpose-detector/1';
+
+/**
+ * What a detector graph outputs: `yolox-decoded` `[1, A, 5 + classes]` with boxes decoded in
+ * the graph (models/export_yolox.py, or the official `tools/export_onnx.py
+ * --decode_in_inference`); `yolox-raw`, the same before the grid decode (the official
+ * `export_onnx.py` default); `mmdeploy-end2end`, `dets [1, N, 5]` (x1, y1, x2, y2, score) and
+ * `labels [1, N]` after NMS in the graph (mmdeploy, as rtmlib uses it).
+ */
+export const DETECTOR_OUTPUTS = ['yolox-decoded', 'yolox-raw', 'mmdeploy-end2end'] as const;
+export type DetectorOutput = (typeof DETECTOR_OUTPUTS)[number];
+
+/**
+ * A person detector's contract, `srpose.json` with `format: "srpose-detector/1"` (see
+ * docs/detector.md for every field): the YOLOX family.
+ */
+export interface DetectorConfig {
+  format: typeof DETECTOR_FORMAT;
+  kind: 'detector';
+  family: 'yolox';
+  name: string;
+  arch: string;
+  source: Record<string, unknown>;
+  /** `labels`: the labels output of `mmdeploy-end2end` graphs (`output` is then `dets`). */
+  onnx: OnnxSection & { outputFormat: DetectorOutput; labels?: string };
+  /**
+   * The letterbox input: `width` x `height`, pad value, channel order, and the normalisation
+   * `(pixel * pixelScale - mean) / std` (`legacy`: the RGB, /255, ImageNet mean/std of YOLOX
+   * checkpoints older than 0.1.1rc0).
+   */
+  input: {
+    width: number;
+    height: number;
+    colorOrder: 'BGR' | 'RGB';
+    pixelScale: number;
+    mean: number[];
+    std: number[];
+    padValue: 114;
+    legacy: boolean;
+  };
+  classes: { count: number; person: number };
+  /** The official `postprocess` settings: the exp's `test_conf` and `nmsthre`. */
+  decode: { strides: number[]; scoreThreshold: number; nmsThreshold: number; classAware: boolean };
+}
+
+/** YOLOX's input since 0.1.1rc0: BGR pixels as they are. */
+export const YOLOX_INPUT = Object.freeze({
+  colorOrder: 'BGR',
+  pixelScale: 1,
+  mean: [0, 0, 0],
+  std: [1, 1, 1],
+});
+/** YOLOX's input before 0.1.1rc0 (`--legacy`): RGB, / 255, ImageNet mean and std. */
+export const LEGACY_YOLOX_INPUT = Object.freeze({
+  colorOrder: 'RGB',
+  pixelScale: 1 / 255,
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+});
 
 /** An `srpose.json` of either kind; `kind` tells which. */
 export type ModelConfig = TopDownModelConfig | BottomUpModelConfig;
@@ -114,6 +181,33 @@ export type WeightsKind = (typeof WEIGHTS_KINDS)[number];
  * `SRPoseError('MODEL_INVALID')` naming the field, so a bad upload fails before any session.
  */
 export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelConfig {
+  const c = parseContract(value, where);
+  if (c.kind === 'detector') {
+    throw new SRPoseError(
+      'MODEL_INVALID',
+      `${where}: a person detector's contract (${DETECTOR_FORMAT}), not a pose model's: ` +
+        'pass it as the detector',
+    );
+  }
+  return c;
+}
+
+/**
+ * Checks a person detector's `srpose.json` (`srpose-detector/1`, written by
+ * `models/export_yolox.py`) as {@link parseModelConfig} checks a pose model's.
+ */
+export function parseDetectorConfig(value: unknown, where = 'srpose.json'): DetectorConfig {
+  const c = parseContract(value, where);
+  if (c.kind !== 'detector') {
+    throw new SRPoseError(
+      'MODEL_INVALID',
+      `${where}: a ${c.kind} pose model's contract, not a person detector's (${DETECTOR_FORMAT})`,
+    );
+  }
+  return c;
+}
+
+function parseContract(value: unknown, where: string): ModelConfig | DetectorConfig {
   const fail = (msg: string): never => {
     throw new SRPoseError('MODEL_INVALID', `${where}: ${msg}`);
   };
@@ -158,9 +252,20 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
     };
   };
 
+  const vec3 = (v: unknown, path: string, min: number): number[] => {
+    const a = arr(v, path);
+    if (a.length !== 3) fail(`${path} must have 3 values`);
+    return a.map((x, i) => num(x, `${path}[${i}]`, min, 1e6));
+  };
+  const bool = (v: unknown, path: string): boolean =>
+    typeof v === 'boolean' ? v : fail(`${path} must be true or false, got ${JSON.stringify(v)}`);
+
   const c = obj(value, 'the config');
+  if (c.format === DETECTOR_FORMAT) return parseDetector(c, onnxSection(obj(c.onnx, 'onnx')));
   if (c.format !== 'srpose-model/1') {
-    fail(`format must be "srpose-model/1", got ${JSON.stringify(c.format)}`);
+    fail(
+      `format must be "srpose-model/1" or "${DETECTOR_FORMAT}", got ${JSON.stringify(c.format)}`,
+    );
   }
   if (c.kind !== 'top-down' && c.kind !== 'bottom-up') {
     fail(`kind must be "top-down" or "bottom-up", got ${JSON.stringify(c.kind)}`);
@@ -176,13 +281,6 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
     if (p.length !== 2) fail(`${path} must be a pair`);
     return [int(p[0], `${path}[0]`, 0, k - 1), int(p[1], `${path}[1]`, 0, k - 1)];
   };
-  const vec3 = (v: unknown, path: string, min: number): number[] => {
-    const a = arr(v, path);
-    if (a.length !== 3) fail(`${path} must have 3 values`);
-    return a.map((x, i) => num(x, `${path}[${i}]`, min, 1e6));
-  };
-  const bool = (v: unknown, path: string): boolean =>
-    typeof v === 'boolean' ? v : fail(`${path} must be true or false, got ${JSON.stringify(v)}`);
   if (input.colorOrder !== 'RGB') fail(`input.colorOrder must be "RGB"`);
 
   const base: ModelConfigBase = {
@@ -192,7 +290,84 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
     head: str(c.head, 'head'),
     dataset: str(c.dataset, 'dataset'),
     source: c.source === undefined ? {} : obj(c.source, 'source'),
-    onnx: {
+    onnx: onnxSection(onnx),
+    keypoints,
+    skeleton: arr(c.skeleton ?? [], 'skeleton').map((v, i) => pair(v, `skeleton[${i}]`)),
+    flipPairs: arr(c.flipPairs, 'flipPairs').map((v, i) => pair(v, `flipPairs[${i}]`)),
+  };
+  function parseDetector(c: Record<string, unknown>, onnx: OnnxSection): DetectorConfig {
+    if (c.kind !== 'detector') fail(`kind must be "detector", got ${JSON.stringify(c.kind)}`);
+    if (c.family !== 'yolox') fail(`family must be "yolox", got ${JSON.stringify(c.family)}`);
+    const o = obj(c.onnx, 'onnx');
+    const outputFormat = (DETECTOR_OUTPUTS as readonly unknown[]).includes(o.outputFormat)
+      ? o.outputFormat as DetectorOutput
+      : fail(
+        `onnx.outputFormat must be one of ${DETECTOR_OUTPUTS.join(', ')}, got ${
+          JSON.stringify(o.outputFormat)
+        }`,
+      );
+    // mmdeploy graphs without labels (rtmlib's person-only detectors) give persons only
+    const labels = outputFormat === 'mmdeploy-end2end' && o.labels !== undefined
+      ? str(o.labels, 'onnx.labels')
+      : undefined;
+    const input = obj(c.input, 'input');
+    const colorOrder = input.colorOrder === 'BGR' || input.colorOrder === 'RGB'
+      ? input.colorOrder
+      : fail(`input.colorOrder must be "BGR" or "RGB", got ${JSON.stringify(input.colorOrder)}`);
+    const classes = obj(c.classes, 'classes');
+    const count = int(classes.count, 'classes.count', 1, 10000);
+    const decode = obj(c.decode, 'decode');
+    const legacy = bool(input.legacy, 'input.legacy');
+    const pixelScale = num(input.pixelScale, 'input.pixelScale', 1e-6, 1e6);
+    const mean = vec3(input.mean, 'input.mean', -1e6);
+    const std = vec3(input.std, 'input.std', 1e-12);
+    // the two preprocessings YOLOX has (data_augment.py `preproc`), reproduced op for op; the
+    // fields say which, and must say it consistently
+    const want = legacy ? LEGACY_YOLOX_INPUT : YOLOX_INPUT;
+    if (
+      colorOrder !== want.colorOrder || pixelScale !== want.pixelScale ||
+      mean.some((m, i) => m !== want.mean[i]) || std.some((v, i) => v !== want.std[i])
+    ) {
+      fail(
+        `input (legacy ${legacy}) must be ${JSON.stringify(want)}: the only ` +
+          'normalisations YOLOX has',
+      );
+    }
+    const strides = arr(decode.strides, 'decode.strides').map((v, i) =>
+      int(v, `decode.strides[${i}]`, 1, 1024)
+    );
+    if (strides.length === 0) fail('decode.strides must list at least one stride');
+    return {
+      format: DETECTOR_FORMAT,
+      kind: 'detector',
+      family: 'yolox',
+      name: str(c.name, 'name'),
+      arch: str(c.arch, 'arch'),
+      source: c.source === undefined ? {} : obj(c.source, 'source'),
+      onnx: { ...onnx, outputFormat, ...(labels === undefined ? {} : { labels }) },
+      input: {
+        width: int(input.width, 'input.width', 32, 4096),
+        height: int(input.height, 'input.height', 32, 4096),
+        colorOrder,
+        pixelScale,
+        mean,
+        std,
+        padValue: input.padValue === 114
+          ? 114
+          : fail(`input.padValue must be 114 (YOLOX's), got ${JSON.stringify(input.padValue)}`),
+        legacy,
+      },
+      classes: { count, person: int(classes.person, 'classes.person', 0, count - 1) },
+      decode: {
+        strides,
+        scoreThreshold: num(decode.scoreThreshold, 'decode.scoreThreshold', 0, 1),
+        nmsThreshold: num(decode.nmsThreshold, 'decode.nmsThreshold', 0, 1),
+        classAware: bool(decode.classAware, 'decode.classAware'),
+      },
+    };
+  }
+  function onnxSection(onnx: Record<string, unknown>): OnnxSection {
+    return {
       file: str(onnx.file, 'onnx.file'),
       sha256: onnx.sha256 === undefined || onnx.sha256 === null
         ? undefined
@@ -208,12 +383,9 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
         ),
       }),
       ...weightVariants(onnx),
-      ...(onnx.prepared === undefined ? {} : { prepared: preparedGraphs(onnx.prepared) }),
-    },
-    keypoints,
-    skeleton: arr(c.skeleton ?? [], 'skeleton').map((v, i) => pair(v, `skeleton[${i}]`)),
-    flipPairs: arr(c.flipPairs, 'flipPairs').map((v, i) => pair(v, `flipPairs[${i}]`)),
-  };
+      ...(onnx.prepared === undefined ? {} : { prepared: preparedGraphs(onnx.prepared, onnx) }),
+    };
+  }
   function weightVariants(
     o: Record<string, unknown>,
   ): Pick<ModelConfigBase['onnx'], 'weights' | 'variants' | 'recommended'> {
@@ -239,7 +411,7 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
     }
     return { weights, variants, recommended };
   }
-  function preparedGraphs(v: unknown): PreparedGraphs {
+  function preparedGraphs(v: unknown, onnx: Record<string, unknown>): PreparedGraphs {
     const p = obj(v, 'onnx.prepared');
     if (p.runtime !== 'onnxruntime') fail('onnx.prepared.runtime must be "onnxruntime"');
     if (p.level !== 'extended') fail('onnx.prepared.level must be "extended"');
@@ -247,7 +419,7 @@ export function parseModelConfig(value: unknown, where = 'srpose.json'): ModelCo
     const version = str(p.version, 'onnx.prepared.version');
     if (!/^\d+\.\d+\.\d+/.test(version)) fail('onnx.prepared.version must be x.y.z');
     const files: Partial<Record<WeightsKind, ExternalDataFile>> = {};
-    const offered = [onnx.weights ?? 'fp32', ...Object.keys(onnx.variants ?? {})];
+    const offered = [onnx.weights ?? 'fp32', ...Object.keys(onnx.variants ?? {})] as unknown[];
     for (const [kind, spec] of Object.entries(obj(p.files, 'onnx.prepared.files'))) {
       if (!offered.includes(kind)) fail(`onnx.prepared.files.${kind}: the model has no ${kind}`);
       files[weightsKind(kind, 'a key of onnx.prepared.files')] = fileSpec(

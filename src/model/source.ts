@@ -10,7 +10,7 @@ import {
   parseModelConfig,
   type WeightsKind,
 } from './config.ts';
-import { availableWeights, type WeightsChoice, weightsFile } from './weights.ts';
+import { availableWeights, type Contract, type WeightsChoice, weightsFile } from './weights.ts';
 
 /**
  * Where a model comes from: a Hugging Face Hub id (`owner/name` or `owner/name@revision`),
@@ -28,8 +28,8 @@ export type ModelSource =
   };
 
 /** A model ready for a session: its validated contract and ONNX bytes. */
-export interface LoadedModel {
-  config: ModelConfig;
+export interface LoadedModel<C extends Contract = ModelConfig> {
+  config: C;
   onnx: Uint8Array;
   /** The graph's external-data files, by the name the graph uses. */
   externalData: { path: string; data: Uint8Array }[];
@@ -52,12 +52,15 @@ export interface LoadedModel {
  * Picks the weight file once the contract is known (see `src/model/weights.ts`), among the
  * kinds `offered` (all the contract lists, or those whose bytes were given); default `onnx.file`.
  */
-export type ChooseWeights = (
-  config: ModelConfig,
+export type ChooseWeights<C extends Contract = ModelConfig> = (
+  config: C,
   offered: readonly WeightsKind[],
 ) => WeightsChoice | Promise<WeightsChoice>;
 
-const mainWeights: ChooseWeights = (config) => ({
+/** Checks a contract's JSON value and returns it typed (`parseModelConfig`, ...). */
+export type ParseContract<C extends Contract> = (value: unknown, where: string) => C;
+
+const mainWeights: ChooseWeights<Contract> = (config) => ({
   weights: config.onnx.weights,
   spec: { file: config.onnx.file, sha256: config.onnx.sha256, bytes: config.onnx.bytes },
   reason: 'onnx.file',
@@ -123,9 +126,9 @@ export async function verifyFile(
  * Reads the chosen ONNX file and its external data with `read`, each checked against the
  * contract. The weights are chosen first, so only the file that will run is fetched.
  */
-async function readModelFiles(
-  config: ModelConfig,
-  choose: ChooseWeights,
+async function readModelFiles<C extends Contract>(
+  config: C,
+  choose: ChooseWeights<C>,
   read: (spec: ExternalDataFile) => Promise<{ bytes: Uint8Array; verified?: boolean }>,
   where: string,
   stats?: LoadStats,
@@ -158,18 +161,19 @@ async function readModelFiles(
  * A model from the Hub: `srpose.json` first (validated before anything large is fetched),
  * then the ONNX file it names, pinned to the commit the config came from.
  */
-async function loadHubModel(
+async function loadHubModel<C extends Contract>(
   text: string,
   hub: HubOptions,
-  choose: ChooseWeights,
+  choose: ChooseWeights<C>,
+  parse: ParseContract<C>,
   stats?: LoadStats,
-): Promise<LoadedModel> {
+): Promise<LoadedModel<C>> {
   // The Hub client loads only when a Hub id is used.
   const { hubFile } = await import('../hub/download.ts');
   const id = parseHubId(text, hub.revision);
   const cfg = await hubFile(id, CONFIG_FILE, hub, stats);
   const where = `${id.repo}@${id.revision} ${CONFIG_FILE}`;
-  const config = parseModelConfig(parseJson(cfg.bytes, where), where);
+  const config = parse(parseJson(cfg.bytes, where), where);
   const pinned = cfg.commit ? { repo: id.repo, revision: cfg.commit } : id;
   let graph: HubFile | undefined; // the first file read is the chosen graph
   const files = await readModelFiles(
@@ -200,14 +204,29 @@ async function loadHubModel(
 
 /**
  * Loads and validates a model from any {@link ModelSource}; `hub` applies to Hub ids, `choose`
- * picks among the contract's weight files (default `onnx.file`).
+ * picks among the contract's weight files (default `onnx.file`), `parse` checks the contract
+ * (default: a pose model's).
  */
-export async function loadModel(
+export function loadModel(
+  source: ModelSource,
+  hub?: HubOptions,
+  stats?: LoadStats,
+  choose?: ChooseWeights,
+): Promise<LoadedModel>;
+export function loadModel<C extends Contract>(
+  source: ModelSource,
+  hub: HubOptions | undefined,
+  stats: LoadStats | undefined,
+  choose: ChooseWeights<C> | undefined,
+  parse: ParseContract<C>,
+): Promise<LoadedModel<C>>;
+export async function loadModel<C extends Contract>(
   source: ModelSource,
   hub: HubOptions = {},
   stats?: LoadStats,
-  choose: ChooseWeights = mainWeights,
-): Promise<LoadedModel> {
+  choose: ChooseWeights<C> = mainWeights,
+  parse: ParseContract<C> = parseModelConfig as unknown as ParseContract<C>,
+): Promise<LoadedModel<C>> {
   if (typeof source === 'object' && !(source instanceof URL)) {
     if (!source || !('onnx' in source) || !('config' in source)) {
       throw new SRPoseError(
@@ -215,7 +234,7 @@ export async function loadModel(
         'model must be a directory, a URL, or { onnx, config }',
       );
     }
-    const config = parseModelConfig(source.config, 'model.config');
+    const config = parse(source.config, 'model.config');
     const given: Record<string, Uint8Array | ArrayBuffer> = {
       ...source.externalData,
       [config.onnx.file]: source.onnx,
@@ -255,7 +274,7 @@ export async function loadModel(
       base.protocol === 'file:'
         ? readLocalFile(decodeURIComponent(new URL(file, base).pathname), `model ${text}`)
         : fetchBytes(new URL(file, base), `model ${text}`);
-    const config = parseModelConfig(
+    const config = parse(
       parseJson(await read(CONFIG_FILE), `${text} ${CONFIG_FILE}`),
       `${text} ${CONFIG_FILE}`,
     );
@@ -269,10 +288,10 @@ export async function loadModel(
     return { config, ...files, location: base.href };
   }
   if (looksLikeHubId(text) && !await isLocalDirectory(text)) {
-    return await loadHubModel(text, hub, choose, stats);
+    return await loadHubModel(text, hub, choose, parse, stats);
   }
   const cfgPath = joinPath(text, CONFIG_FILE);
-  const config = parseModelConfig(
+  const config = parse(
     parseJson(await readLocalFile(cfgPath, `model ${text}`), cfgPath),
     cfgPath,
   );

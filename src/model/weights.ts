@@ -11,10 +11,13 @@
 import { oneOf, SRPoseError } from '../errors.ts';
 import {
   type ExternalDataFile,
-  type ModelConfig,
+  type OnnxSection,
   WEIGHTS_KINDS,
   type WeightsKind,
 } from './config.ts';
+
+/** What the weights choice reads of a contract (a pose model's or a detector's). */
+export type Contract = { name: string; onnx: OnnxSection };
 
 /** What the user asks for: a weights kind, or `auto` (the rules above). */
 /** What a caller may ask for: a kind, or `auto` (the rules of {@link chooseWeights}). */
@@ -46,12 +49,12 @@ export interface WeightsChoice {
 }
 
 /** The weight kinds a contract offers, `onnx.file`'s first. */
-export function availableWeights(config: ModelConfig): WeightsKind[] {
+export function availableWeights(config: Contract): WeightsKind[] {
   return [config.onnx.weights, ...(Object.keys(config.onnx.variants) as WeightsKind[])];
 }
 
 /** The file holding `kind` weights, if the contract has one. */
-export function weightsFile(config: ModelConfig, kind: WeightsKind): ExternalDataFile | undefined {
+export function weightsFile(config: Contract, kind: WeightsKind): ExternalDataFile | undefined {
   if (kind === config.onnx.weights) {
     return { file: config.onnx.file, sha256: config.onnx.sha256, bytes: config.onnx.bytes };
   }
@@ -68,7 +71,7 @@ export function parseWeightsRequest(v: unknown): WeightsRequest {
  * `offered` (default: all the contract lists).
  */
 export function chooseWeights(
-  config: ModelConfig,
+  config: Contract,
   request: WeightsRequest,
   plan: BackendPlan,
   offered: readonly WeightsKind[] = availableWeights(config),
@@ -105,7 +108,7 @@ export function chooseWeights(
  * major.minor) and the caller allows it; otherwise the choice as it is.
  */
 export function preparedGraph(
-  config: ModelConfig,
+  config: Contract,
   choice: WeightsChoice,
   plan: BackendPlan,
 ): WeightsChoice {

@@ -11,7 +11,7 @@ import { SRPoseError } from '../errors.ts';
 import { env, envVar, importOptional, nodeBuiltin } from '../platform/env.ts';
 import { digestHex } from '../platform/digest.ts';
 import { bandMaxModel } from './band-max.ts';
-import { type PoseSession, rawSessions } from './pose-session.ts';
+import { type OutputData, type PoseSession, rawSessions } from './pose-session.ts';
 
 /** The package imported by default. */
 export const NATIVE_PACKAGE = 'onnxruntime-node';
@@ -289,6 +289,25 @@ export function wrapNative(
         return { data, dims: t.dims };
       })();
       return track(job);
+    },
+    runOutputs(input, dims) {
+      return track((async () => {
+        let out: ort.InferenceSession.ReturnType;
+        try {
+          out = await session.run({ [io.input]: new native.Tensor('float32', input, dims) });
+        } catch (e) {
+          throw new SRPoseError(
+            'INFERENCE_FAILED',
+            `onnxruntime (native) failed: ${(e as Error).message}`,
+            { cause: e },
+          );
+        }
+        const all: Record<string, { data: OutputData; dims: readonly number[] }> = {};
+        for (const [name, t] of Object.entries(out)) {
+          all[name] = { data: t.data as OutputData, dims: t.dims };
+        }
+        return all;
+      })());
     },
     async release() {
       await Promise.allSettled(inflight);

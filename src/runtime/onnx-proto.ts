@@ -93,10 +93,19 @@ export function node(
 
 /** A float tensor's ValueInfoProto; a string dimension is symbolic, a number fixed. */
 export function floatValue(name: string, dims: readonly (number | string)[]): Uint8Array {
+  return tensorValue(name, dims, DataType.FLOAT);
+}
+
+/** A tensor's ValueInfoProto of element type `type` (a {@link DataType}). */
+export function tensorValue(
+  name: string,
+  dims: readonly (number | string)[],
+  type: number,
+): Uint8Array {
   const shape = message(
     dims.map((d): Field => [1, message([typeof d === 'number' ? [1, d] : [2, d]])]),
   );
-  const tensorType = message([[1, DataType.FLOAT], [2, shape]]);
+  const tensorType = message([[1, type], [2, shape]]);
   return message([[1, name], [2, message([[1, tensorType]])]]);
 }
 

@@ -18,6 +18,9 @@ export type Backend = (typeof BACKENDS)[number];
 export const BACKEND_REQUESTS = ['auto', ...BACKENDS] as const;
 export type BackendRequest = (typeof BACKEND_REQUESTS)[number];
 
+/** An output tensor's values as onnxruntime gives them, by its element type. */
+export type OutputData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
+
 /** One ONNX model ready to run, with the backend that really runs it. */
 export interface PoseSession {
   readonly backend: Backend;
@@ -29,6 +32,14 @@ export interface PoseSession {
     input: Float32Array,
     dims: readonly number[],
   ): Promise<{ data: Float32Array; dims: readonly number[] }>;
+  /**
+   * Runs a (n, 3, h, w) batch and resolves to every output of the graph by name (a graph with
+   * several outputs or non-float ones: detectors with NMS in the graph).
+   */
+  runOutputs(
+    input: Float32Array,
+    dims: readonly number[],
+  ): Promise<Record<string, { data: OutputData; dims: readonly number[] }>>;
   /**
    * Native only: the maximum of each of `bands` equal bands of rows of every (H, W) map of
    * `data` (N, K, H, W), as (N, K, bands), by ONNX Runtime (see band-max.ts); undefined when

@@ -6,6 +6,7 @@ import {
   type Backend,
   BACKEND_REQUESTS,
   type BackendRequest,
+  type OutputData,
   type PoseSession,
   rawSessions,
 } from './pose-session.ts';
@@ -248,6 +249,29 @@ function wrap(
         return { data, dims: t.dims };
       });
     },
+    runOutputs(input, dims) {
+      return serialized(mod, async () => {
+        const feeds = { [inputName]: new mod.Tensor('float32', input, dims) };
+        let out: ort.InferenceSession.ReturnType;
+        try {
+          out = await session.run(feeds);
+        } catch (e) {
+          throw new SRPoseError(
+            'INFERENCE_FAILED',
+            `onnxruntime (${backend}) failed: ${(e as Error).message}`,
+            { cause: e },
+          );
+        }
+        const all: Record<string, { data: OutputData; dims: readonly number[] }> = {};
+        for (const [name, t] of Object.entries(out)) {
+          all[name] = {
+            data: (backend === 'wasm' ? t.data : await t.getData()) as OutputData,
+            dims: t.dims,
+          };
+        }
+        return all;
+      });
+    },
     release: () => serialized(mod, () => session.release()),
   };
   rawSessions.set(pose, session);
@@ -400,6 +424,7 @@ function inBatchesOf(pose: PoseSession, size: number): PoseSession {
     }
     return { data: out!, dims: outDims };
   };
+  // runOutputs (detectors, batch 1) passes through as it is
   const batched: PoseSession = { ...pose, run };
   const raw = rawSessions.get(pose);
   if (raw) rawSessions.set(batched, raw);

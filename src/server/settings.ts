@@ -100,7 +100,8 @@ function bool(env: EnvLike, name: string): boolean | undefined {
  * `SRPOSE_MAX_QUEUE`, `SRPOSE_TIMEOUT_MS`, `SRPOSE_WORKERS`, `SRPOSE_CORS_ORIGINS` (`*` or a
  * comma list),
  * `SRPOSE_WARMUP`, `SRPOSE_BACKEND`, `SRPOSE_THREADS`, `SRPOSE_FLIP_TEST`, `SRPOSE_WEIGHTS`
- * (`auto`, `fp32`, `fp16`, `int8`), `SRPOSE_PREPARED`; the Hub's own
+ * (`auto`, `fp32`, `fp16`, `int8`), `SRPOSE_PREPARED`, `SRPOSE_DETECTOR` (a detector model)
+ * with `SRPOSE_DETECTOR_SCORE`; the Hub's own
  * variables (`HF_ENDPOINT`, `HF_TOKEN`, `HF_HUB_CACHE`, `HF_HUB_OFFLINE`) are read where the
  * Hub client runs. Workers pass their `env` binding, which is not the process environment.
  */
@@ -131,11 +132,33 @@ export function appOptionsFromEnv(env: EnvLike = processEnv()): AppOptions {
       ? undefined
       : parseWeightsRequest(str(env, 'SRPOSE_WEIGHTS')),
     prepared: bool(env, 'SRPOSE_PREPARED'),
+    detector: detectorFromEnv(env),
     // Workers have no process env: their Hub settings come from the binding too.
     hubUrl: str(env, 'HF_ENDPOINT'),
     accessToken: str(env, 'HF_TOKEN'),
   };
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as AppOptions;
+}
+
+/** `SRPOSE_DETECTOR` and its score threshold `SRPOSE_DETECTOR_SCORE`, as the `detector` option. */
+function detectorFromEnv(env: EnvLike): AppOptions['detector'] {
+  const model = str(env, 'SRPOSE_DETECTOR');
+  const score = str(env, 'SRPOSE_DETECTOR_SCORE');
+  if (model === undefined) {
+    if (score !== undefined) {
+      throw new SRPoseError('INVALID_OPTION', 'SRPOSE_DETECTOR_SCORE needs SRPOSE_DETECTOR');
+    }
+    return undefined;
+  }
+  if (score === undefined) return model;
+  const scoreThreshold = Number(score);
+  if (score.trim() === '' || !(scoreThreshold >= 0 && scoreThreshold <= 1)) {
+    throw new SRPoseError(
+      'INVALID_OPTION',
+      `SRPOSE_DETECTOR_SCORE must be a number in [0, 1], got ${JSON.stringify(score)}`,
+    );
+  }
+  return { model, scoreThreshold };
 }
 
 /**

@@ -9,6 +9,7 @@ import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
 import { main, parseBoxes } from '../../src/cli/main.ts';
 import { encodePng } from '../../src/image/codecs.ts';
 import { decodeImage } from '../../src/image/decode.ts';
+import { greyImage, tinyDetectorDir, tinyDetExpected } from '../helpers/tiny-detector.ts';
 
 async function fixture() {
   const dir = await tempDir('srpose-cli-');
@@ -25,6 +26,25 @@ async function cli(args: string[]) {
   const code = await main(args, (s) => out.push(s), (s) => err.push(s));
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
+
+test('--detector finds the people to estimate; --det-score filters them', async () => {
+  const dir = await fixture();
+  const photo = join(dir, 'grey.png');
+  const g = greyImage(128, 96);
+  const rgba = new Uint8ClampedArray(128 * 96 * 4).map((_, i) => (i % 4 === 3 ? 255 : 200));
+  await writeFile(photo, await encodePng({ data: rgba, width: g.width, height: g.height }));
+  const det = await tinyDetectorDir();
+  const args = ['estimate', photo, '--model', dir, '--backend', 'wasm', '--json'];
+  const r = await cli([...args, '--detector', det]);
+  assert.is(r.code, 0, r.err);
+  const people = JSON.parse(r.out).result.people;
+  assert.equal(people.map((p: any) => p.box), tinyDetExpected(128, 96).map((p) => p.box));
+  const strict = await cli([...args, '--detector', det, '--det-score', '0.5']);
+  assert.is(JSON.parse(strict.out).result.people.length, 1);
+  const bad = await cli([...args, '--det-score', '0.5']);
+  assert.is(bad.code, 2);
+  assert.match(bad.err, /--det-score needs --detector/);
+});
 
 test('parseBoxes reads x,y,w,h;...', () => {
   assert.equal(parseBoxes('1,2,3,4;5,6,7,8'), [[1, 2, 3, 4], [5, 6, 7, 8]]);

@@ -11,6 +11,9 @@ Modes:
   affine   random boxes / centers / scales / rotations -> xywh2cs + get_affine_transform
   warp     random images and matrices -> cv2.warpAffine INTER_LINEAR (3 and 4 channels)
   formats  synthetic files (EXIF orientations, PNG kinds, WebP) and cv2.imread of each
+  letterbox  cv2.resize INTER_LINEAR of random images (3 and 4 channels) and of the shared
+           photos, and YOLOX's ValTransform input (legacy and not) of both: float32 (3, H, W)
+           (saved as uint8 where that is lossless)
 """
 import json
 import os
@@ -289,7 +292,106 @@ def mode_formats(out, _shared):
     return {'files': items}
 
 
-MODES = {'photos': mode_photos, 'crops': mode_crops, 'affine': mode_affine, 'warp': mode_warp, 'formats': mode_formats}
+# --- letterbox ----------------------------------------------------------------------------
+
+YOLOX_MEAN = (0.485, 0.456, 0.406)
+YOLOX_STD = (0.229, 0.224, 0.225)
+
+
+def yolox_val_transform(bgr, input_size, legacy):
+    """YOLOX's ValTransform (yolox/data/data_augment.py ``preproc``) on a cv2.imread BGR image:
+    -> (float32 (3, H, W), r). Scaled by r = min(H / h, W / w) to (int(w r), int(h r)) with
+    cv2.resize INTER_LINEAR, top-left on a canvas of 114, channels first, BGR 0..255; legacy:
+    RGB, /= 255.0, -= mean, /= std, in place on the float32 array with float64 mean / std."""
+    h, w = bgr.shape[:2]
+    r = min(input_size[0] / h, input_size[1] / w)
+    nw, nh = int(w * r), int(h * r)
+    canvas = np.ones((input_size[0], input_size[1], 3), dtype=np.uint8) * 114
+    canvas[:nh, :nw] = cv2.resize(bgr, (nw, nh), interpolation=cv2.INTER_LINEAR).astype(np.uint8)
+    x = np.ascontiguousarray(canvas.transpose(2, 0, 1), dtype=np.float32)
+    if legacy:
+        x = x[::-1, :, :].copy()
+        x /= 255.0
+        x -= np.array(YOLOX_MEAN).reshape(3, 1, 1)
+        x /= np.array(YOLOX_STD).reshape(3, 1, 1)
+    return x, r, nw, nh
+
+
+def mode_letterbox(out, shared):
+    """Random images (edge cases, then random sizes) and the shared photos. Letterbox inputs
+    whose values are all integers (not legacy) are saved as uint8 'u8' after checking that
+    this is lossless; legacy ones as raw float32 'f32'."""
+    rng = np.random.default_rng(18)
+    resizes, boxes = [], []
+
+    def resize_case(src, dw, dh, what, name=None):
+        i = len(resizes)
+        dst = cv2.resize(src, (dw, dh), interpolation=cv2.INTER_LINEAR).reshape(dh, dw, src.shape[2])
+        resizes.append({'what': what, 'width': src.shape[1], 'height': src.shape[0], 'channels': src.shape[2],
+                        'dstW': dw, 'dstH': dh, 'src': name or save(out, f'resize{i}.src', src),
+                        'dst': save(out, f'resize{i}.dst', dst)})
+
+    def letterbox_case(rgb, size, legacies, what, name=None):
+        for legacy in legacies:
+            i = len(boxes)
+            # the image as cv2.imread gives it: BGR
+            x, r, nw, nh = yolox_val_transform(np.ascontiguousarray(rgb[:, :, ::-1]), size, legacy)
+            name = name or save(out, f'letterbox{i}.rgb', rgb)
+            item = {'what': what, 'width': rgb.shape[1], 'height': rgb.shape[0], 'inputW': size[1],
+                    'inputH': size[0], 'legacy': legacy, 'ratio': r, 'resized': [nw, nh], 'src': name}
+            u8 = x.astype(np.uint8)
+            if not legacy and np.array_equal(u8.astype(np.float32), x):
+                item['u8'] = save(out, f'letterbox{i}.u8', u8)
+            else:
+                item['f32'] = save(out, f'letterbox{i}.f32', x)
+            boxes.append(item)
+
+    fixed = [((1, 1), (1, 1)), ((1, 1), (5, 3)), ((1, 9), (4, 1)), ((9, 1), (1, 4)), ((1, 30), (416, 7)),
+             ((30, 1), (7, 416)), ((2, 2), (640, 640)), ((3, 5), (416, 416)), ((64, 64), (32, 32)),
+             ((100, 60), (50, 30)), ((101, 61), (50, 30)), ((37, 53), (37, 53)), ((37, 53), (53, 37)),
+             ((48, 32), (96, 64)), ((48, 32), (144, 96)), ((200, 300), (67, 100)), ((120, 90), (416, 312)),
+             ((300, 200), (13, 9)), ((5, 400), (1, 80)), ((17, 23), (16, 22)), ((17, 23), (18, 24))]
+    for (h, w), (dh, dw) in fixed:  # (h, w) -> (dh, dw)
+        for cn in (3, 4):
+            resize_case(rng.integers(0, 256, (h, w, cn), dtype=np.uint8), dw, dh, 'fixed')
+    for i in range(240):
+        cn = 3 if i % 3 else 4
+        h, w = (int(v) for v in rng.integers(1, 160, 2))
+        if i % 5 == 0:  # a thin one
+            h = int(rng.integers(1, 4))
+        if i % 5 == 1:
+            w = int(rng.integers(1, 4))
+        dh, dw = (int(v) for v in rng.integers(1, 200, 2))
+        if i % 8 == 0:  # YOLOX-sized upscales
+            dh, dw = int(rng.integers(100, 420)), int(rng.integers(100, 420))
+        resize_case(rng.integers(0, 256, (h, w, cn), dtype=np.uint8), dw, dh, 'random')
+    # (h, w); int(w r) falls one below the input side for 23 * (416 / 23) and 77 * (640 / 77)
+    sizes = [(1, 1), (1, 7), (7, 1), (10, 23), (77, 20), (3, 5), (480, 640), (640, 427), (33, 1000),
+             (1000, 33), (416, 416), (37, 53), (53, 37), (200, 199), (199, 200), (5, 9), (20, 77)]
+    targets = [(37, 53), (53, 37), (64, 96), (96, 64), (17, 17), (416, 416), (640, 640)]
+    for i, (h, w) in enumerate(sizes):
+        rgb = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        name = save(out, f'letterbox_random{i}.rgb', rgb)
+        for size in (targets[i % len(targets)], targets[(i + 3) % len(targets)]):
+            r = min(size[0] / h, size[1] / w)
+            if int(h * r) and int(w * r):  # else cv2.resize refuses the empty size
+                big = size[0] >= 416
+                letterbox_case(rgb, size, ((i % 2 == 1,) if big else (False, True)), 'random', name)
+    # the shared photos: their letterbox at 640 (mpii: exact 2x downscales) and at 416 (legacy),
+    # and plain resizes (odd size, half size, upscale or a third)
+    for k, (ds, name, path) in enumerate(photos(shared)):
+        rgb = official.imread_rgb(path)
+        src = save(out, f'photo{k}.rgb', rgb)
+        letterbox_case(rgb, (640, 640), (False,), f'{ds}/{name}', src)
+        letterbox_case(rgb, (416, 416), (True,), f'{ds}/{name}', src)
+        h, w = rgb.shape[:2]
+        for dw, dh in ((53, 37), (w // 2, h // 2), (w + 31, h + 17) if w < 1000 else (w // 3, h // 3 + 1)):
+            resize_case(rgb, dw, dh, f'{ds}/{name}', src)
+    return {'resizes': resizes, 'letterboxes': boxes}
+
+
+MODES = {'photos': mode_photos, 'crops': mode_crops, 'affine': mode_affine, 'warp': mode_warp, 'formats': mode_formats,
+         'letterbox': mode_letterbox}
 
 if __name__ == '__main__':
     mode, out = sys.argv[1], sys.argv[2]

@@ -19,6 +19,7 @@ import {
 } from './cases.ts';
 import type { AppOptions } from '../../src/server/settings.ts';
 import { encodePng } from '../../src/image/codecs.ts';
+import { tinyDetectorDir, tinyDetExpected } from '../helpers/tiny-detector.ts';
 
 const BASE = 'http://srpose.test';
 const logs: string[] = [];
@@ -336,6 +337,26 @@ test('/v1/models never shows where the model lies', async () => {
   assert.match(text, /"keypoints"/);
   assert.not.match(text, /location/);
   assert.is(text.includes(dir), false);
+});
+
+test('with a detector (SRPOSE_DETECTOR), a photo without boxes answers everyone', async () => {
+  const { appOptionsFromEnv } = await import('../../src/server/settings.ts');
+  const det = await tinyDetectorDir();
+  const env = appOptionsFromEnv({ SRPOSE_DETECTOR: det, SRPOSE_DETECTOR_SCORE: '0.35' });
+  assert.equal(env.detector, { model: det, scoreThreshold: 0.35 });
+  const a = await app({ detector: env.detector });
+  const rgba = new Uint8ClampedArray(128 * 96 * 4).map((_, i) => (i % 4 === 3 ? 255 : 200));
+  const res = await a.fetch(
+    new Request(`${BASE}/v1/estimate`, {
+      method: 'POST',
+      body: await encodePng({ data: rgba, width: 128, height: 96 }) as Uint8Array<ArrayBuffer>,
+      headers: { 'content-type': 'image/png', authorization: `Bearer ${API_KEY}` },
+    }),
+  );
+  assert.is(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.people.map((p: any) => p.box), tinyDetExpected(128, 96).map((p) => p.box));
+  assert.ok(body.timings.detect > 0);
 });
 
 test('settings from an environment: typed errors for bad values', async () => {

@@ -1,0 +1,76 @@
+/**
+ * Loading a model and opening its session, the same way for pose models and person
+ * detectors: the weights (and graph) chosen before the download from the backend to come,
+ * the files fetched and checked, the session created, and the time each step took.
+ * @module
+ */
+import type { Contract, WeightsRequest } from '../model/weights.ts';
+import { type BackendPlan, chooseWeights, parseWeightsRequest } from '../model/weights.ts';
+import {
+  type ChooseWeights,
+  type LoadedModel,
+  loadModel,
+  type ModelSource,
+  type ParseContract,
+} from '../model/source.ts';
+import { createPoseSession, planBackend, type SessionOptions } from '../runtime/session.ts';
+import type { BackendRequest, PoseSession } from '../runtime/pose-session.ts';
+import type { HubOptions } from '../hub/settings.ts';
+
+/** What opening a model reads of the caller's options. */
+export interface OpenOptions extends HubOptions {
+  backend?: BackendRequest;
+  threads?: number;
+  weights?: WeightsRequest;
+  prepared?: boolean;
+  wasmPaths?: SessionOptions['wasmPaths'];
+  wasmModules?: { ort?: WebAssembly.Module };
+}
+
+/** A model with its session and load times (ms: files, hashing, session creation). */
+export interface OpenedModel<C extends Contract> {
+  model: LoadedModel<C>;
+  session: PoseSession;
+  load: { fetch: number; hash: number; session: number };
+}
+
+const now = () => performance.now();
+
+/** Loads `source` (its contract checked by `parse`) and opens its session. */
+export async function openModel<C extends Contract>(
+  source: ModelSource,
+  options: OpenOptions,
+  parse: ParseContract<C>,
+): Promise<OpenedModel<C>> {
+  const weights = parseWeightsRequest(options.weights);
+  const backend = options.backend ?? 'auto';
+  // WebGPU's adapter is asked only when it could change the choice (fp16 on shader-f16, or a
+  // graph prepared for WASM).
+  const choose: ChooseWeights<C> = async (config, offered) => {
+    const probeGpu = (weights === 'auto' && offered.includes('fp16')) ||
+      (config.onnx.prepared !== undefined && options.prepared !== false);
+    const plan: BackendPlan = {
+      ...await planBackend(backend, probeGpu),
+      prepared: options.prepared,
+    };
+    return chooseWeights(config, weights, plan, offered);
+  };
+  const stats = { hashMs: 0 };
+  const t0 = now();
+  const model = await loadModel(source, options, stats, choose, parse);
+  const t1 = now();
+  const session = await createPoseSession(model.onnx, model.config.onnx, {
+    backend: options.backend,
+    threads: options.threads,
+    wasmPaths: options.wasmPaths,
+    externalData: model.externalData,
+    wasmModule: options.wasmModules?.ort,
+    nativeCache: model.derivedCache,
+    fixedBatch: model.fixedBatch,
+  });
+  return {
+    model,
+    session,
+    load: { fetch: t1 - t0 - stats.hashMs, hash: stats.hashMs, session: now() - t1 },
+  };
+}
