@@ -207,7 +207,8 @@ export function parseDetectorConfig(value: unknown, where = 'srpose.json'): Dete
   return c;
 }
 
-function parseContract(value: unknown, where: string): ModelConfig | DetectorConfig {
+/** Checks a contract of either family (a pose model's or a person detector's). */
+export function parseContract(value: unknown, where = 'srpose.json'): ModelConfig | DetectorConfig {
   const fail = (msg: string): never => {
     throw new SRPoseError('MODEL_INVALID', `${where}: ${msg}`);
   };

@@ -18,7 +18,7 @@ import { digestHex } from '../platform/digest.ts';
 import { nodeBuiltin } from '../platform/env.ts';
 import { loadNative } from '../runtime/native.ts';
 import { setBatchAxis } from '../runtime/onnx-proto.ts';
-import { type ExternalDataFile, parseModelConfig, type PreparedGraphs } from './config.ts';
+import { type ExternalDataFile, parseContract, type PreparedGraphs } from './config.ts';
 import { availableWeights, weightsFile } from './weights.ts';
 import { verifyFile } from './source.ts';
 
@@ -38,7 +38,7 @@ export async function prepareModel(
   const cfgPath = joinPath(dir, 'srpose.json');
   const where = `model ${dir}`;
   const raw = JSON.parse(new TextDecoder().decode(await readLocalFile(cfgPath, where)));
-  const config = parseModelConfig(raw, cfgPath);
+  const config = parseContract(raw, cfgPath);
   if (config.onnx.externalData?.length) {
     throw new SRPoseError(
       'INVALID_OPTION',
@@ -97,7 +97,7 @@ export async function prepareModel(
   } as PreparedGraphs;
   raw.onnx.prepared = prepared;
   // checked as any reader will read it, before it replaces the contract
-  parseModelConfig(raw, cfgPath);
+  parseContract(raw, cfgPath);
   await writeLocalFile(cfgPath, new TextEncoder().encode(JSON.stringify(raw, null, 2) + '\n'));
   return prepared;
 }

@@ -1,7 +1,12 @@
 import { createRepo, repoExists, uploadFiles } from '@huggingface/hub';
 import { SRPoseError } from '../errors.ts';
 import { joinPath, readLocalFile } from '../platform/files.ts';
-import { type ExternalDataFile, type ModelConfig, parseModelConfig } from './config.ts';
+import {
+  type DetectorConfig,
+  type ExternalDataFile,
+  type ModelConfig,
+  parseContract,
+} from './config.ts';
 import { verifyFile } from './source.ts';
 import { parseHubId } from '../hub/id.ts';
 import { resolveHubOptions } from '../hub/settings.ts';
@@ -18,8 +23,9 @@ export interface PublishOptions {
 }
 
 /** The model card: what the files are, which checkpoint and command made them. */
-export function modelCard(config: ModelConfig, repo: string): string {
+export function modelCard(config: ModelConfig | DetectorConfig, repo: string): string {
   const src = config.source as Record<string, any>;
+  if (config.kind === 'detector') return detectorCard(config, repo, src);
   const weights = src.checkpoint
     ? `the official checkpoint \`${src.checkpoint}\` (sha256 \`${src.checkpointSha256}\`)`
     : `random weights (seed ${src.randomInit?.seed ?? '?'}), for tests only`;
@@ -56,12 +62,38 @@ const estimator = await createEstimator({ model: '${repo}' });
 `;
 }
 
+function detectorCard(config: DetectorConfig, repo: string, src: Record<string, any>): string {
+  const weights = src.checkpoint
+    ? `the official checkpoint \`${src.checkpoint}\` (sha256 \`${src.checkpointSha256}\`)`
+    : `random weights (seed ${src.randomInit?.seed ?? '?'}), for tests only`;
+  return `---
+library_name: srpose
+tags: [object-detection, person-detection, onnx, yolox, srpose]
+---
+# ${config.name}
+
+YOLOX (Megvii-BaseDetection/YOLOX) person detector exported to ONNX for
+[srpose](https://github.com/haonanwang0522/SRPose), in front of its top-down pose models.
+
+- architecture: \`${config.arch}\`, input ${config.input.width}x${config.input.height} ` +
+    `(letterbox, pad 114${config.input.legacy ? ', legacy RGB normalisation' : ''}), ` +
+    `output \`${config.onnx.outputFormat}\`
+- weights: ${weights}
+- exported by \`${src.exporter ?? 'models/export_yolox.py'}\`: \`${src.command ?? ''}\`
+
+\`\`\`ts
+import { createEstimator } from 'srpose';
+const estimator = await createEstimator({ model: 'owner/srpose-pose-model', detector: '${repo}' });
+\`\`\`
+`;
+}
+
 /**
  * Every file `srpose.json` names: the ONNX graph, its external-data files, the weight
  * variants (`model_fp16.onnx`, `model_int8.onnx`) and the prepared graphs, with the size and
  * sha256 recorded for each.
  */
-export function contractFiles(config: ModelConfig): ExternalDataFile[] {
+export function contractFiles(config: ModelConfig | DetectorConfig): ExternalDataFile[] {
   const o = config.onnx;
   return [
     { file: o.file, sha256: o.sha256, bytes: o.bytes },
@@ -89,7 +121,7 @@ export async function publishModel(
     );
   }
   const cfgBytes = await readLocalFile(joinPath(dir, 'srpose.json'), `model ${dir}`);
-  const config = parseModelConfig(
+  const config = parseContract(
     JSON.parse(new TextDecoder().decode(cfgBytes)),
     joinPath(dir, 'srpose.json'),
   );

@@ -18,6 +18,7 @@ import { env } from '../../src/platform/env.ts';
 import { tinyModelFiles, tinyVariantFiles } from '../helpers/tiny.ts';
 import { rejects } from '../helpers/assert.ts';
 import { startHubServer } from '../helpers/hub-server.ts';
+import { greyImage, tinyDetectorDir, tinyDetExpected } from '../helpers/tiny-detector.ts';
 import { createEstimator, estimate } from '../../src/estimator/estimator.ts';
 import type { EstimatorOptions } from '../../src/types.ts';
 import { main } from '../../src/cli/main.ts';
@@ -320,6 +321,26 @@ test('srpose publish uploads every file srpose.json names (the weight variants t
   );
   assert.match(err.join('\n'), /model_fp16\.onnx .*(bytes|sha256)/);
   assert.not.ok(server.file('me/broken', 'srpose.json', 'main'));
+});
+
+test('a person detector: published by srpose publish, run by Hub id beside the pose model', async () => {
+  const dir = await tinyDetectorDir();
+  const err: string[] = [];
+  const args = ['publish', dir, '--repo', 'me/detector', '--create', '--hub-url', server.url];
+  assert.is(await main([...args, '--token', TOKEN], () => {}, (l) => err.push(l)), 0, err.join());
+  assert.match(
+    new TextDecoder().decode(server.file('me/detector', 'README.md', 'main')!),
+    /YOLOX .*person detector/,
+  );
+  const o = await opts();
+  const est = await createEstimator({ model: 'srpose/tiny', detector: 'me/detector', ...o });
+  try {
+    assert.match(est.info.detector!.location, /hf:\/\/me\/detector@/);
+    const r = await est.estimate(greyImage(128, 96));
+    assert.equal(r.people.map((p) => p.box), tinyDetExpected(128, 96).map((p) => p.box));
+  } finally {
+    await est.dispose();
+  }
 });
 
 test(

@@ -5,9 +5,11 @@ Run from the repository root:
     /usr/bin/python3 -m unittest tests/python/test_yolox.py -v
 """
 import collections
+import contextlib
 import functools
 import glob
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -134,8 +136,10 @@ class ModelTest(unittest.TestCase):
                 b = box[0, :, yy, xx].numpy()
                 np.testing.assert_allclose(row[:2], (b[:2] + [xx, yy]) * s, rtol=1e-6, atol=1e-5)
                 np.testing.assert_allclose(row[2:4], np.exp(b[2:4]) * s, rtol=1e-5)
-                np.testing.assert_allclose(row[4], torch.sigmoid(obj[0, 0, yy, xx]).item(), rtol=1e-6)
-                np.testing.assert_allclose(row[5:], torch.sigmoid(cls[0, :, yy, xx]).numpy(), rtol=1e-6)
+                np.testing.assert_allclose(row[4], torch.sigmoid(obj[0, 0, yy, xx]).item(),
+                                           rtol=1e-6)
+                np.testing.assert_allclose(row[5:], torch.sigmoid(cls[0, :, yy, xx]).numpy(),
+                                           rtol=1e-6)
             i += h * w
         self.assertEqual(i, y.shape[0])
 
@@ -281,7 +285,8 @@ class ExportTest(unittest.TestCase):
         self.assertIn('--random-init', a['source']['command'])
         with open(os.path.join(self.a, 'model.onnx'), 'rb') as f:
             data = f.read()
-        self.assertEqual(a['onnx'], {'file': 'model.onnx', 'sha256': hashlib.sha256(data).hexdigest(),
+        self.assertEqual(a['onnx'], {'file': 'model.onnx',
+                                     'sha256': hashlib.sha256(data).hexdigest(),
                                      'bytes': len(data), 'input': 'images', 'output': 'output',
                                      'outputFormat': 'yolox-decoded'})
         self.assertEqual(a['input'], EXPECTED_INPUT)
@@ -390,7 +395,9 @@ class PreprocessTest(unittest.TestCase):
         plain, r2 = ref.preprocess(img, (416, 416))
         self.assertEqual(r, r2)
         rgb = plain[::-1].astype(np.float64) / 255.0
-        want = (rgb - np.reshape([0.485, 0.456, 0.406], (3, 1, 1))) / np.reshape([0.229, 0.224, 0.225], (3, 1, 1))
+        mean = np.reshape([0.485, 0.456, 0.406], (3, 1, 1))
+        std = np.reshape([0.229, 0.224, 0.225], (3, 1, 1))
+        want = (rgb - mean) / std
         np.testing.assert_allclose(x, want, rtol=0, atol=1e-6)
         self.assertEqual(x.dtype, np.float32)
 
@@ -480,8 +487,10 @@ class ReferenceCliTest(unittest.TestCase):
         with tempfile.TemporaryDirectory(prefix='yolox-ref-') as tmp:
             out = os.path.join(tmp, 'out.json')
             photos = [os.path.join(DATA, 'coco', '000000000785.jpg'), PHOTOS[-1]]
-            rc = ref.main(['--arch', 'yolox_nano', '--random-init', '--seed', '0', '--images',
-                           *photos, '--out', out, '--dump', os.path.join(tmp, 'dump')])
+            with contextlib.redirect_stdout(io.StringIO()):  # its one-line summary
+                rc = ref.main(['--arch', 'yolox_nano', '--random-init', '--seed', '0',
+                               '--images', *photos, '--out', out,
+                               '--dump', os.path.join(tmp, 'dump')])
             self.assertEqual(rc, 0)
             with open(out) as f:
                 res = json.load(f)
