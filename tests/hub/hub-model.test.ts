@@ -323,7 +323,7 @@ test('srpose publish uploads every file srpose.json names (the weight variants t
   assert.not.ok(server.file('me/broken', 'srpose.json', 'main'));
 });
 
-test('a person detector: published by srpose publish, run by Hub id beside the pose model', async () => {
+test('a detector: published by srpose publish, run by Hub id with a pose model', async () => {
   const dir = await tinyDetectorDir();
   const err: string[] = [];
   const args = ['publish', dir, '--repo', 'me/detector', '--create', '--hub-url', server.url];
