@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Exports the random-weight test models (res50, hrnet_w32, hrformer_s, res50_simple,
-# res50_simple-external: the same weights with --external-data, and the bottom-up bu_res50;
+# res50_simple-external: the same weights with --external-data, the bottom-up bu_res50, and the
+# YOLOX person detectors yolox_nano and yolox_tiny by models/export_yolox.py;
 # --random-init --seed 0) into .cache/models/<name>/{model.onnx[,model.onnx.data],srpose.json,
 # checkpoint.pth}; res50 and hrformer_s also with --weights fp32,fp16,int8 (model_fp16.onnx,
 # model_int8.onnx); hrformer_s also prepared for WASM (srpose prepare: model.prepared.onnx,
@@ -20,7 +21,7 @@ OUT=.cache/models
 SEED=0
 archs=("$@")
 # longest export first, so the parallel jobs end together
-[ ${#archs[@]} -eq 0 ] && archs=(hrformer_s hrnet_w32 bu_res50 res50 res50_simple res50_simple-external)
+[ ${#archs[@]} -eq 0 ] && archs=(hrformer_s hrnet_w32 bu_res50 res50 res50_simple res50_simple-external yolox_nano yolox_tiny)
 jobs_max=${SRPOSE_EXPORT_JOBS:-$(nproc)}
 [ "$jobs_max" -gt 4 ] && jobs_max=4
 # the models exported with the fp16 and int8 weight files too
@@ -29,6 +30,8 @@ with_variants=" res50 hrformer_s "
 with_prepared=" hrformer_s "
 
 stamp=$(cat models/export.py $(ls models/srpose_models/*.py | LC_ALL=C sort) | sha256sum | cut -d' ' -f1)
+# the YOLOX detectors' exporter (models/export_yolox.py, models/yolox/)
+yolox_stamp=$(cat models/export_yolox.py $(ls models/yolox/*.py models/srpose_models/checkpoint.py | LC_ALL=C sort) | sha256sum | cut -d' ' -f1)
 mkdir -p "$OUT"
 total_start=$(date +%s.%N)
 # srpose prepare (from the sources) for the models in with_prepared; with "missing", only when
@@ -42,8 +45,12 @@ prepare_one() {
   npx tsx scripts/prepare-models.ts "$dir" || { echo "models: prepare of $name failed" >&2; return 1; }
 }
 export_one() {
-  local name=$1
+  local name=$1 stamp=$stamp exporter=models/export.py
   local dir="$OUT/$name" arch="${name%-external}" extra=() files=(model.onnx srpose.json checkpoint.pth)
+  if [[ "$name" == yolox_* ]]; then
+    stamp=$yolox_stamp
+    exporter=models/export_yolox.py
+  fi
   [ "$arch" != "$name" ] && extra=(--external-data)
   if [[ "$with_variants" == *" $name "* ]]; then
     extra+=(--weights fp32,fp16,int8)
@@ -63,7 +70,7 @@ export_one() {
   mkdir -p "$dir"
   rm -f "$dir/exporter.sha256"
   start=$(date +%s.%N)
-  if ! "$PY" -W ignore models/export.py --arch "$arch" --random-init --seed "$SEED" \
+  if ! "$PY" -W ignore "$exporter" --arch "$arch" --random-init --seed "$SEED" \
         --out "$dir" --save-checkpoint "$dir/checkpoint.pth" "${extra[@]}" > "$dir/export.log" 2>&1; then
     cat "$dir/export.log" >&2
     echo "models: export of $name failed" >&2

@@ -201,6 +201,12 @@ export const SUITES: Record<string, SuiteSpec> = {
     runtimes: 'node',
     why: 'the built bundles: onnxruntime-node only where it belongs',
   },
+  'parity/detector.test.ts': {
+    tier: 'full',
+    runtimes: 'node',
+    why: 'YOLOX detector vs the official pipeline (PyTorch reference): letterbox bit for bit, ' +
+      'decode + NMS exact, boxes end to end, then detector + pose',
+  },
   'parity/network.test.ts': {
     tier: 'full',
     runtimes: 'both',

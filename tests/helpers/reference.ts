@@ -21,7 +21,7 @@ let sourcesKey: Promise<string> | undefined;
 function referenceSources(): Promise<string> {
   sourcesKey ??= (async () => {
     const parts: string[] = [];
-    for (const dir of ['models', join('models', 'srpose_models')]) {
+    for (const dir of ['models', join('models', 'srpose_models'), join('models', 'yolox')]) {
       for (const f of (await readdir(join(ROOT, dir))).filter((f) => f.endsWith('.py')).sort()) {
         parts.push(f, await sha256(await readFile(join(ROOT, dir, f))));
       }
