@@ -9,7 +9,9 @@
 // --seconds= of saturation, default 15), batch (bench/batch.ts: per maxBatch, peak memory in a
 // fresh process each and ms per box, every size in turn in one process), cli (bench/cli.ts:
 // `srpose --help` built vs from the sources through tsx), wasm-session (bench/wasm-session.ts:
-// onnxruntime-web session creation for graphs prepared ahead of time).
+// onnxruntime-web session creation for graphs prepared ahead of time), detector
+// (bench/detector.ts: the person detector's time and share beside the pose model; --detector=,
+// default yolox_tiny).
 //
 // pipeline: per-stage ms of estimate() (decode image, crop, inference, decode heatmaps) for
 // 1 and 4 boxes, next to a bare onnxruntime session.run on a tensor of the same shape in the
@@ -125,6 +127,12 @@ const suites: Record<string, () => Promise<unknown>> = {
       : b.backendsBench(arch, runs);
   },
   kernels: async () => (await import('./kernels.ts')).kernelsBench(),
+  detector: async () =>
+    (await import('./detector.ts')).detectorBench({
+      runs: Math.min(runs, 5),
+      arch,
+      detector: args.find((a) => a.startsWith('--detector='))?.slice(11),
+    }),
   cli: async () => (await import('./cli.ts')).cliBench(runs),
   'wasm-session': async () =>
     (await import('./wasm-session.ts')).wasmSessionBench(

@@ -165,8 +165,9 @@ function detectorFromEnv(env: EnvLike): AppOptions['detector'] {
  * What an edge isolate (Cloudflare Workers, Deno Deploy: no writable disk, 128 MB, no threads)
  * adds under its settings: inference in the isolate, the Cache API for Hub downloads and, when
  * `settings` name no model, the edge-sized {@link DEFAULT_EDGE_MODEL} in
- * {@link DEFAULT_EDGE_WEIGHTS} (an explicit
- * `SRPOSE_WEIGHTS` still wins, spread after this).
+ * {@link DEFAULT_EDGE_WEIGHTS} (an explicit `SRPOSE_WEIGHTS` still wins, spread after this).
+ * No person detector by default: with one, a photo of six people took the isolate over 128 MB
+ * (docs/deploy.md); `SRPOSE_DETECTOR` adds one.
  */
 export function edgeDefaults(settings: AppOptions): AppOptions {
   // No threads in an edge isolate: inference runs in it (workers 0).
