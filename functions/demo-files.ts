@@ -4,7 +4,7 @@
  * SRPOSE_DEMO=1; SRPOSE_DEMO_MODELS is a folder of exported model folders (default: the
  * served model, when SRPOSE_MODEL is a folder).
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,11 +37,24 @@ export function demoFromEnv(
   } else if (model && existsSync(join(model, 'srpose.json')) && statSync(model).isDirectory()) {
     folders.set(basename(resolve(model)), resolve(model));
   }
-  const models = [...folders.keys()].sort().map((name) => ({ name, source: `models/${name}/` }));
+  // pose models and person detectors, told apart by their contract
+  const isDetector = (name: string) => {
+    try {
+      return JSON.parse(readFileSync(join(folders.get(name)!, 'srpose.json'), 'utf8')).kind ===
+        'detector';
+    } catch {
+      return false;
+    }
+  };
+  const entry = (name: string) => ({ name, source: `models/${name}/` });
+  const names = [...folders.keys()].sort();
+  const models = names.filter((n) => !isDetector(n)).map(entry);
+  const detectors = names.filter(isDetector).map(entry);
   // a Hub id
   if (model && !folders.size && !existsSync(model)) models.push({ name: model, source: model });
   return {
     models,
+    detectors,
     async assets(path) {
       const [top, first, ...rest] = path.split('/');
       const file = top === 'static'

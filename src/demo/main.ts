@@ -18,6 +18,7 @@ import type {
 
 interface DemoConfig {
   models: { name: string; source: string }[];
+  detectors?: { name: string; source: string }[];
 }
 type Mode = BackendRequest | 'server';
 interface RunOptions {
@@ -28,6 +29,8 @@ interface RunOptions {
   flipTest?: boolean;
   /** Scripts only (benchmarks): the weights to load, default `auto`. */
   weights?: WeightsRequest;
+  /** A person detector's source (`''`: none); default the page's choice. */
+  detector?: string;
 }
 
 // onnxruntime-web fixes its WASM threads when the page's first session starts: `?threads=N`
@@ -37,6 +40,7 @@ const pageThreads = Number(new URLSearchParams(location.search).get('threads')) 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const ui = {
   model: $<HTMLSelectElement>('model'),
+  detector: $<HTMLSelectElement>('detector'),
   backend: $<HTMLSelectElement>('backend'),
   worker: $<HTMLInputElement>('worker'),
   flip: $<HTMLInputElement>('flip'),
@@ -67,8 +71,9 @@ function estimatorFor(
   backend: BackendRequest,
   worker: boolean,
   weights?: WeightsRequest,
+  detector?: string,
 ): Promise<Estimator> {
-  const key = JSON.stringify([source, backend, worker, weights]);
+  const key = JSON.stringify([source, backend, worker, weights, detector]);
   let e = estimators.get(key);
   if (!e) {
     const model = /^[\w.-]+\/[\w.-]+(@[\w./-]+)?$/.test(source)
@@ -78,7 +83,14 @@ function estimatorFor(
       status(
         `downloading ${p.file}: ${(p.loaded / 1e6).toFixed(1)} / ${(p.total / 1e6).toFixed(1)} MB`,
       );
-    const options = { model, backend, onProgress, threads: pageThreads, weights };
+    const options = {
+      model,
+      backend,
+      onProgress,
+      threads: pageThreads,
+      weights,
+      ...(detector ? { detector: new URL(detector, location.href).href } : {}),
+    };
     e = worker ? createWorkerEstimator(options) : createEstimator(options);
     e.catch(() => estimators.delete(key));
     estimators.set(key, e);
@@ -113,6 +125,7 @@ function parseBox(text: string): Box[] | undefined {
 async function run(image: Blob | Pixels, o: RunOptions = {}): Promise<EstimateResult> {
   // What a script asks for shows in the controls, so a screenshot tells what ran.
   if (o.model) ui.model.value = o.model;
+  if (o.detector !== undefined) ui.detector.value = o.detector;
   if (o.backend) ui.backend.value = o.backend;
   if (o.worker !== undefined) ui.worker.checked = o.worker;
   if (o.flipTest !== undefined) ui.flip.checked = o.flipTest;
@@ -132,7 +145,13 @@ async function run(image: Blob | Pixels, o: RunOptions = {}): Promise<EstimateRe
       result = await onServer(image, opts);
       skeleton = (await (await fetch('v1/models')).json()).models?.[0]?.skeleton ?? [];
     } else {
-      const est = await estimatorFor(source, mode, o.worker ?? ui.worker.checked, o.weights);
+      const est = await estimatorFor(
+        source,
+        mode,
+        o.worker ?? ui.worker.checked,
+        o.weights,
+        o.detector ?? ui.detector.value,
+      );
       const input: ImageInput = image instanceof Blob
         ? new Uint8Array(await image.arrayBuffer())
         : image;
@@ -223,6 +242,7 @@ async function camera(): Promise<void> {
 async function init(): Promise<void> {
   const cfg = await config;
   ui.model.replaceChildren(...cfg.models.map((m) => new Option(m.name, m.source)));
+  ui.detector.append(...(cfg.detectors ?? []).map((m) => new Option(m.name, m.source)));
   ui.file.addEventListener(
     'change',
     () => ui.file.files?.[0] && run(ui.file.files[0]).catch(() => {}),

@@ -46,6 +46,7 @@ export const DEMO_HTML = `<!doctype html>
     <fieldset>
       <legend>Settings</legend>
       <label>Model <select id="model"></select></label>
+      <label>Person detector <select id="detector"><option value="">none</option></select></label>
       <label>Backend <select id="backend">
         <option value="auto">auto (WebGPU, else WASM)</option>
         <option value="webgpu">WebGPU</option>
@@ -54,7 +55,7 @@ export const DEMO_HTML = `<!doctype html>
       </select></label>
       <label><input id="worker" type="checkbox" checked> run in a web worker</label>
       <label><input id="flip" type="checkbox" checked> flip test</label>
-      <label>Person box <input id="box" placeholder="x, y, w, h (empty: whole image)"></label>
+      <label>Person box <input id="box" placeholder="x, y, w, h (empty: detector or image)"></label>
     </fieldset>
     <table>
       <thead><tr><th>#</th><th>keypoint</th><th>x</th><th>y</th><th>score</th></tr></thead>

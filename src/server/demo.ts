@@ -17,6 +17,8 @@ export interface DemoOptions {
    * id).
    */
   models: { name: string; source: string }[];
+  /** The person detectors the page offers (beside "none"), as `models`. */
+  detectors?: { name: string; source: string }[];
 }
 
 const TYPES: Record<string, string> = {
@@ -37,7 +39,10 @@ export function mountDemo(app: Hono, demo: DemoOptions): void {
     c.res.headers.set('Cross-Origin-Resource-Policy', 'same-origin');
   });
   app.get('/', (c) => c.html(DEMO_HTML));
-  app.get('/demo/config.json', (c) => c.json({ models: demo.models }));
+  app.get(
+    '/demo/config.json',
+    (c) => c.json({ models: demo.models, detectors: demo.detectors ?? [] }),
+  );
   const serve = (prefix: 'static' | 'models') =>
     app.get(`/${prefix}/*`, async (c) => {
       const rel = decodeURIComponent(new URL(c.req.url).pathname.slice(prefix.length + 2));

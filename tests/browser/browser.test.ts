@@ -16,11 +16,13 @@
 import { test } from 'uvu';
 import { Buffer } from 'node:buffer';
 import * as assert from 'uvu/assert';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { hasModel, hasShared, modelDir, requirement, skipUnless, tempDir } from '../helpers/env.ts';
 import type { RunningServer } from '../helpers/servers.ts';
+import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
+import { tinyDetectorDir } from '../helpers/tiny-detector.ts';
 import { createEstimator } from '../../src/estimator/estimator.ts';
 import { decodeImage } from '../../src/image/decode.ts';
 import type { EstimateResult, Person } from '../../src/types.ts';
@@ -65,6 +67,8 @@ let reference: EstimateResult; // Node (or Deno) in-process, WASM, res50, flip t
 let server: RunningServer;
 let browser: Browser | undefined; // plain flags: no WebGPU adapter
 let tinyError: string | undefined;
+let tinyPoseDir: string; // tests/helpers/tiny.ts's model, and the tiny detector beside it
+let tinyDetDir: string;
 const temporary: string[] = []; // removed after the suite (symlinks are removed, not followed)
 
 test.before(async () => {
@@ -87,8 +91,15 @@ test.before(async () => {
     tinyError = `the tiny SRPose model could not be exported ` +
       `(PyTorch missing? bash models/install-deps.sh): ${(e as Error).message.split('\n')[0]}`;
   }
+  tinyPoseDir = await tempDir('srpose-tiny-pose-');
+  await writeFile(join(tinyPoseDir, 'srpose.json'), JSON.stringify(tinyConfig()));
+  await writeFile(join(tinyPoseDir, 'model.onnx'), await tinyOnnx());
+  tinyDetDir = await tinyDetectorDir();
+  temporary.push(tinyPoseDir, tinyDetDir);
   const models = await servedModels({
     res50: modelDir('res50'),
+    tiny_pose: tinyPoseDir,
+    tiny_detector: tinyDetDir,
     ...(tinyError ? {} : { tiny_srpose: tinyDir }),
   });
   temporary.push(models);
@@ -287,6 +298,42 @@ test(
     }
   },
 );
+
+test("the demo page offers the detector and runs it in a worker: Node's people", async () => {
+  if (skip()) return;
+  const node = await createEstimator({
+    model: tinyPoseDir,
+    detector: tinyDetDir,
+    backend: 'wasm',
+    flipTest: false,
+  });
+  const want = await node.estimate(photo);
+  await node.dispose();
+  assert.ok(want.people.length >= 1);
+  const demo = await openDemo(browser!, `${server.url}/`);
+  try {
+    const offered = await demo.page.$$eval(
+      '#detector option',
+      (os) => os.map((o) => o.textContent),
+    );
+    assert.equal(offered, ['none', 'tiny_detector']);
+    const r = ok(
+      await demo.run(photo, {
+        model: 'models/tiny_pose/',
+        detector: 'models/tiny_detector/',
+        backend: 'wasm',
+        worker: true,
+        flipTest: false,
+      }),
+      demo.logs,
+    );
+    assert.equal(r.result.people.map((p) => p.box), want.people.map((p) => p.box));
+    assert.ok(worstPeople(r.result.people, want.people) <= 1e-3);
+    assert.ok((r.result.timings.detect ?? 0) > 0);
+  } finally {
+    await demo.close();
+  }
+});
 
 /** The largest distance in px between the keypoints of two lists of people (same order). */
 function worstPeople(a: Person[], b: Person[]): number {

@@ -121,6 +121,10 @@ export interface RunOptions {
   worker?: boolean;
   flipTest?: boolean;
   boxes?: Box[];
+  /** A person detector folder served by the demo server (`''`: none, the default). */
+  detector?: string;
+  /** The weights to load (the demo's `weights`; default auto). */
+  weights?: string;
 }
 
 /** What a run in the page gave: the result, or the error `srposeDemo.lastError` recorded. */
