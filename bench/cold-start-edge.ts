@@ -54,6 +54,8 @@ async function workerdStart(
     HF_ENDPOINT: hubUrl,
     SRPOSE_TIMEOUT_MS: '120000',
     ...(o.weights ? { SRPOSE_WEIGHTS: o.weights } : {}),
+    // the edge default loads the exported graph; SRPOSE_PREPARED=1 measures the prepared one
+    ...(process.env.SRPOSE_PREPARED ? { SRPOSE_PREPARED: process.env.SRPOSE_PREPARED } : {}),
   });
   const image = new Uint8Array(readFileSync(PHOTO));
   const t0 = performance.now();

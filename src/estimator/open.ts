@@ -4,7 +4,7 @@
  * the files fetched and checked, the session created, and the time each step took.
  * @module
  */
-import type { Contract, WeightsRequest } from '../model/weights.ts';
+import type { Contract } from '../model/weights.ts';
 import { type BackendPlan, chooseWeights, parseWeightsRequest } from '../model/weights.ts';
 import {
   type ChooseWeights,
@@ -13,19 +13,19 @@ import {
   type ModelSource,
   type ParseContract,
 } from '../model/source.ts';
-import { createPoseSession, planBackend, type SessionOptions } from '../runtime/session.ts';
-import type { BackendRequest, PoseSession } from '../runtime/pose-session.ts';
+import { createPoseSession, planBackend } from '../runtime/session.ts';
+import type { PoseSession } from '../runtime/pose-session.ts';
+import type { EstimatorOptions } from '../types.ts';
 import type { HubOptions } from '../hub/settings.ts';
 
-/** What opening a model reads of the caller's options. */
-export interface OpenOptions extends HubOptions {
-  backend?: BackendRequest;
-  threads?: number;
-  weights?: WeightsRequest;
-  prepared?: boolean;
-  wasmPaths?: SessionOptions['wasmPaths'];
-  wasmModules?: { ort?: WebAssembly.Module };
-}
+/**
+ * What opening a model reads of the caller's options: the estimator's own (their public types
+ * name no onnxruntime or WebAssembly global, see src/types.ts).
+ */
+export type OpenOptions =
+  & HubOptions
+  & Pick<EstimatorOptions, 'backend' | 'threads' | 'weights' | 'prepared' | 'wasmPaths'>
+  & { wasmModules?: Pick<NonNullable<EstimatorOptions['wasmModules']>, 'ort'> };
 
 /** A model with its session and load times (ms: files, hashing, session creation). */
 export interface OpenedModel<C extends Contract> {

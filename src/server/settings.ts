@@ -171,9 +171,18 @@ function detectorFromEnv(env: EnvLike): AppOptions['detector'] {
  */
 export function edgeDefaults(settings: AppOptions): AppOptions {
   // No threads in an edge isolate: inference runs in it (workers 0).
+  // The exported graph, not the prepared one: the prepared graph's activations take 12 MB more
+  // WASM memory, which left the isolate 122.7-136.8 MB of 128 depending on when its GC ran
+  // (docs/deploy.md); SRPOSE_PREPARED=1 opts in.
   return settings.model === undefined
-    ? { cache: 'web', workers: 0, model: DEFAULT_EDGE_MODEL, weights: DEFAULT_EDGE_WEIGHTS }
-    : { cache: 'web', workers: 0 };
+    ? {
+      cache: 'web',
+      workers: 0,
+      prepared: false,
+      model: DEFAULT_EDGE_MODEL,
+      weights: DEFAULT_EDGE_WEIGHTS,
+    }
+    : { cache: 'web', workers: 0, prepared: false };
 }
 
 /**

@@ -108,9 +108,8 @@ async function startWorkerd(
 }
 
 /**
- * The edge memory test's detector (yolox_nano, published there) and its score threshold: the
- * random-weight detector scores 0.01-0.03 on the photo, and 0.027 keeps its best person (six
- * people at 0.02 took the isolate over 128 MB: docs/deploy.md).
+ * The workerd detector test's detector (yolox_nano, published there) and its score threshold:
+ * the random-weight detector scores 0.01-0.03 on the photo, and 0.027 keeps its best person.
  */
 const EDGE_DETECTOR = 'srpose/yolox-nano-coco-416';
 const DETECTOR_SCORE = 0.027;
@@ -394,28 +393,20 @@ test(
     const edgeConfig = JSON.parse(
       readFileSync(join(modelDir('hrformer_s'), 'srpose.json'), 'utf8'),
     );
-    // the graph prepared for WASM (srpose prepare, as make_test_models.sh runs it), not the
-    // exported variant, is what an isolate downloads
-    const edgeFile: string = edgeConfig.onnx.prepared.files[DEFAULT_EDGE_WEIGHTS].file;
-    const exportedFile: string = edgeConfig.onnx.variants[DEFAULT_EDGE_WEIGHTS].file;
+    // the exported variant, not the graph prepared for WASM (edgeDefaults: prepared: false,
+    // for the isolate's memory), is what an isolate downloads
+    const edgeFile: string = edgeConfig.onnx.variants[DEFAULT_EDGE_WEIGHTS].file;
+    const preparedFile: string = edgeConfig.onnx.prepared.files[DEFAULT_EDGE_WEIGHTS].file;
     const inProcess = await createEstimator({
       model: modelDir('hrformer_s'),
       backend: 'wasm',
       weights: DEFAULT_EDGE_WEIGHTS,
+      prepared: false,
     });
     const edgeReference = await inProcess.estimate(images.jpeg, {
       boxes: [PHOTO_BOX as [number, number, number, number]],
     });
     await inProcess.dispose();
-    // the edge model with the detector in process: the people it finds
-    const pair = await createEstimator({
-      model: modelDir('hrformer_s'),
-      backend: 'wasm',
-      weights: DEFAULT_EDGE_WEIGHTS,
-      detector: { model: modelDir('yolox_nano'), scoreThreshold: DETECTOR_SCORE },
-    });
-    const pairReference = await pair.estimate(images.jpeg);
-    await pair.dispose();
     await server?.stop();
     server = undefined;
     const inspectorPort = await freePort();
@@ -424,9 +415,6 @@ test(
     // weights.
     const wd = await startWorkerd(['--inspector-addr', `127.0.0.1:${inspectorPort}`], cold, {
       SRPOSE_MODEL: '',
-      // with a person detector (not a default: see EDGE_DETECTOR)
-      SRPOSE_DETECTOR: EDGE_DETECTOR,
-      SRPOSE_DETECTOR_SCORE: String(DETECTOR_SCORE),
     });
     const cdp = await inspect(inspectorPort, 'srpose');
     try {
@@ -438,18 +426,16 @@ test(
         peak.total = Math.max(peak.total, h.totalSize);
         peak.backing = Math.max(peak.backing, h.backingStorageSize ?? 0);
       };
-      const measured = async (what: string, detect = false) => {
+      const measured = async (what: string) => {
         let done = false;
-        const request = (detect
-          ? estimateOver(wd.url, images.jpeg, 'image/jpeg', false)
-          : estimateOver(wd.url, images.jpeg, 'image/jpeg')).finally(() => (done = true));
+        const request = estimateOver(wd.url, images.jpeg, 'image/jpeg').finally(
+          () => (done = true),
+        );
         let samples = 0;
         while (!done) {
           await sample();
           samples++;
-          await new Promise((r) =>
-            setTimeout(r, 20)
-          );
+          await new Promise((r) => setTimeout(r, 20));
         }
         const got = await request;
         await sample();
@@ -457,33 +443,24 @@ test(
         return { what, got, samples, wasm: health.wasmMemoryBytes as number };
       };
       const runs = [
-        await measured('cold (Hub download, sessions, first run)'),
+        await measured('cold (Hub download, session, first run)'),
         await measured('warm'),
       ];
-      const detected = await measured('no boxes (detector + pose)', true);
-      assert.equal(
-        detected.got.people.map((p) => p.box),
-        pairReference.people.map((p) => p.box),
-        "the detector's people",
-      );
-      assert.ok(worstDistance(detected.got, pairReference) <= 1e-3, 'keypoints of the detected');
-      assert.ok(detected.got.timings.detect! > 0);
-      assert.ok(detected.got.people.length >= 1, 'the detector found nobody to estimate');
       for (const r of runs) {
         assert.ok(
           worstDistance(r.got, edgeReference) <= 1e-3,
           `${r.what}: keypoints differ from in-process`,
         );
         assert.is(r.got.weights, DEFAULT_EDGE_WEIGHTS);
-        assert.is(r.got.graph, 'prepared');
+        assert.is(r.got.graph, 'exported');
         assert.ok(
           Number.isFinite(r.wasm) && r.wasm > 0,
           `${r.what}: /healthz reports no wasmMemoryBytes`,
         );
       }
       assert.is(hub.downloads(DEFAULT_EDGE_MODEL, edgeFile), 1, `${edgeFile} from the Hub`);
-      assert.is(hub.downloads(DEFAULT_EDGE_MODEL, exportedFile), 0, `${exportedFile} unused`);
-      const wasm = Math.max(...[...runs, detected].map((r) => r.wasm));
+      assert.is(hub.downloads(DEFAULT_EDGE_MODEL, preparedFile), 0, `${preparedFile} unused`);
+      const wasm = Math.max(...runs.map((r) => r.wasm));
       // JS heap as V8 has committed it (>= used), plus ArrayBuffer backing stores outside the
       // heap (the downloaded model bytes, images), plus the WASM linear memory.
       const total = peak.total + peak.backing + wasm;
@@ -494,9 +471,7 @@ test(
           `ArrayBuffer backing stores ${(peak.backing / MB).toFixed(1)} MB, WASM memory ${
             (wasm / MB).toFixed(1)
           } MB: ${(total / MB).toFixed(1)} MB of 128 ` +
-          `(${
-            [...runs, detected].map((r) => `${r.samples} samples ${r.what}`).join(', ')
-          }); ${detected.got.people.length} people detected; workerd process RSS ${
+          `(${runs.map((r) => `${r.samples} samples ${r.what}`).join(', ')}); workerd process RSS ${
             (wd.rss() / MB).toFixed(0)
           } MB`,
       );
@@ -508,6 +483,58 @@ test(
       } finally {
         await wd.stop();
       }
+      rmSync(cold, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  'workerd: a person detector (SRPOSE_DETECTOR, YOLOX-nano by Hub id) and the prepared graph ' +
+    '(SRPOSE_PREPARED=1): the people found in process',
+  async () => {
+    if (skip()) return;
+    if (
+      skipUnless(
+        hasModel('hrformer_s') && hasModel('yolox_nano'),
+        'the edge model and yolox_nano test models are not exported (npm run models)',
+      )
+    ) return;
+    for (const [dir, repo] of [['hrformer_s', DEFAULT_EDGE_MODEL], ['yolox_nano', EDGE_DETECTOR]]) {
+      await publishModel(modelDir(dir), {
+        repo,
+        hubUrl: hub.url,
+        accessToken: HUB_TOKEN,
+        create: true,
+      });
+    }
+    const pair = await createEstimator({
+      model: modelDir('hrformer_s'),
+      backend: 'wasm',
+      weights: DEFAULT_EDGE_WEIGHTS,
+      detector: { model: modelDir('yolox_nano'), scoreThreshold: DETECTOR_SCORE },
+    });
+    const want = await pair.estimate(images.jpeg);
+    await pair.dispose();
+    await server?.stop();
+    server = undefined;
+    const cold = await tempDir('srpose-workerd-detector-');
+    const wd = await startWorkerd([], cold, {
+      SRPOSE_MODEL: '',
+      SRPOSE_DETECTOR: EDGE_DETECTOR,
+      SRPOSE_DETECTOR_SCORE: String(DETECTOR_SCORE),
+      // the pose model's prepared graph, opted in (edgeDefaults turns it off)
+      SRPOSE_PREPARED: '1',
+    });
+    try {
+      const got = await estimateOver(wd.url, images.jpeg, 'image/jpeg', false);
+      assert.ok(got.people.length >= 1, 'the detector found nobody to estimate');
+      assert.equal(got.people.map((p) => p.box), want.people.map((p) => p.box));
+      assert.ok(worstDistance(got, want) <= 1e-3, 'keypoints of the detected people');
+      assert.ok(got.timings.detect! > 0);
+      assert.is(got.graph, 'prepared');
+      assertNoCodegenRefusal(wd);
+    } finally {
+      await wd.stop();
       rmSync(cold, { recursive: true, force: true });
     }
   },
