@@ -232,58 +232,61 @@ for (const flipTest of [true, false]) {
   );
 }
 
-test(
-  "hrformer_s on WASM: the prepared graphs (srpose prepare) give the exported graphs' " +
-    'keypoints, but near ties (fp32 and int8, COCO boxes)',
-  async () => {
-    if (skipUnless(hasShared && hasModel('hrformer_s'), 'needs ../shared and hrformer_s')) return;
-    const dir = modelDir('hrformer_s');
-    const config = JSON.parse(await readFile(join(dir, 'srpose.json'), 'utf8'));
-    assert.ok(config.onnx.prepared, 'hrformer_s has no prepared graphs: run npm run models');
-    // a dozen boxes over the photos: the whole set is measured in docs/models.md
-    const spec = (await cocoSpec()).map((s) => ({ ...s, boxes: s.boxes.slice(0, 3) }));
-    for (const weights of ['fp32', 'int8'] as const) {
-      const opts = { model: dir, backend: 'wasm' as const, weights, flipTest: false };
-      const prepared = await createEstimator(opts);
-      const exported = await createEstimator({ ...opts, prepared: false });
-      try {
-        assert.match(prepared.info.weightsReason, /graph prepared for onnxruntime/);
-        assert.not.match(exported.info.weightsReason, /prepared/);
-        let n = 0;
-        const ties: string[] = [];
-        for (const { image, boxes } of spec) {
-          const bytes = await readFile(image);
-          const a = await prepared.estimate(bytes, { boxes: boxes as any });
-          const b = await exported.estimate(bytes, { boxes: boxes as any });
-          a.people.forEach((p, i) => {
-            const [px, py] = hmPixel(boxes[i], prepared.info);
-            p.keypoints.forEach((k, j) => {
-              const q = b.people[i].keypoints[j];
-              const d = Math.hypot((k.x - q.x) / px, (k.y - q.y) / py);
-              n++;
-              if (d <= 0.01) return;
-              // fused kernels move the heatmaps by ~1e-4 of their range: only a peak as high
-              // as another (within that) may move
-              assert.ok(
-                Math.abs(k.score - q.score) <= 1e-3 * Math.abs(q.score),
-                `${weights} ${image} box ${i} ${k.name} moved ${d} hm px, ` +
-                  `scores ${k.score} vs ${q.score}: not a tie`,
-              );
-              ties.push(`${k.name} ${d.toFixed(2)} hm px`);
+// Node only: the subject is the graph, not the runtime (and Deno's run is the CI's budget)
+if (env.isNode) {
+  test(
+    "hrformer_s on WASM: the prepared graphs (srpose prepare) give the exported graphs' " +
+      'keypoints, but near ties (fp32 and int8, COCO boxes)',
+    async () => {
+      if (skipUnless(hasShared && hasModel('hrformer_s'), 'needs ../shared and hrformer_s')) return;
+      const dir = modelDir('hrformer_s');
+      const config = JSON.parse(await readFile(join(dir, 'srpose.json'), 'utf8'));
+      assert.ok(config.onnx.prepared, 'hrformer_s has no prepared graphs: run npm run models');
+      // two boxes a photo: the whole set is measured in docs/models.md
+      const spec = (await cocoSpec()).map((s) => ({ ...s, boxes: s.boxes.slice(0, 2) }));
+      for (const weights of ['fp32', 'int8'] as const) {
+        const opts = { model: dir, backend: 'wasm' as const, weights, flipTest: false };
+        const prepared = await createEstimator(opts);
+        const exported = await createEstimator({ ...opts, prepared: false });
+        try {
+          assert.match(prepared.info.weightsReason, /graph prepared for onnxruntime/);
+          assert.not.match(exported.info.weightsReason, /prepared/);
+          let n = 0;
+          const ties: string[] = [];
+          for (const { image, boxes } of spec) {
+            const bytes = await readFile(image);
+            const a = await prepared.estimate(bytes, { boxes: boxes as any });
+            const b = await exported.estimate(bytes, { boxes: boxes as any });
+            a.people.forEach((p, i) => {
+              const [px, py] = hmPixel(boxes[i], prepared.info);
+              p.keypoints.forEach((k, j) => {
+                const q = b.people[i].keypoints[j];
+                const d = Math.hypot((k.x - q.x) / px, (k.y - q.y) / py);
+                n++;
+                if (d <= 0.01) return;
+                // fused kernels move the heatmaps by ~1e-4 of their range: only a peak as high
+                // as another (within that) may move
+                assert.ok(
+                  Math.abs(k.score - q.score) <= 1e-3 * Math.abs(q.score),
+                  `${weights} ${image} box ${i} ${k.name} moved ${d} hm px, ` +
+                    `scores ${k.score} vs ${q.score}: not a tie`,
+                );
+                ties.push(`${k.name} ${d.toFixed(2)} hm px`);
+              });
             });
-          });
+          }
+          console.log(
+            `    ${weights}: ${n - ties.length} of ${n} keypoints within 0.01 hm px` +
+              (ties.length ? `; near ties: ${ties.join(', ')}` : ''),
+          );
+          assert.ok(ties.length <= Math.ceil(n / 200), `${ties.length} near ties of ${n}`);
+        } finally {
+          await prepared.dispose();
+          await exported.dispose();
         }
-        console.log(
-          `    ${weights}: ${n - ties.length} of ${n} keypoints within 0.01 hm px` +
-            (ties.length ? `; near ties: ${ties.join(', ')}` : ''),
-        );
-        assert.ok(ties.length <= Math.ceil(n / 200), `${ties.length} near ties of ${n}`);
-      } finally {
-        await prepared.dispose();
-        await exported.dispose();
       }
-    }
-  },
-);
+    },
+  );
+}
 
 test.run();
