@@ -19,6 +19,14 @@ export {
   type DetectResult,
 } from './estimator/detector.ts';
 export { createPooledEstimator, type PoolOptions } from './worker/pool.ts';
+export {
+  createPoseTracker,
+  type PoseTracker,
+  type TrackedPerson,
+  type TrackerOptions,
+  type TrackResult,
+} from './estimator/tracker.ts';
+export { DEFAULT_ONE_EURO, KeypointSmoother, type OneEuroOptions } from './core/one-euro.ts';
 export { toCocoResults } from './estimator/coco.ts';
 export { isSRPoseError, SRPoseError, type SRPoseErrorCode } from './errors.ts';
 export {

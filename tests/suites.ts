@@ -95,6 +95,16 @@ export const SUITES: Record<string, SuiteSpec> = {
     runtimes: 'both',
     why: 'weight variants chosen before download; WebGPU probe under Deno',
   },
+  'estimator/tracker.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'pose tracking over frames: detect every N frames, carried boxes, stable ids, smoothing',
+  },
+  'core/one-euro.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: "One Euro filter against the paper's reference algorithm; jitter and lag",
+  },
   'estimator/detector.test.ts': {
     tier: 'fast',
     runtimes: 'both',
