@@ -11,7 +11,7 @@
 // `srpose --help` built vs from the sources through tsx), wasm-session (bench/wasm-session.ts:
 // onnxruntime-web session creation for graphs prepared ahead of time), detector
 // (bench/detector.ts: the person detector's time and share beside the pose model; --detector=,
-// default yolox_tiny).
+// default yolox_tiny), video (bench/video.ts: tracking vs detecting on every frame).
 //
 // pipeline: per-stage ms of estimate() (decode image, crop, inference, decode heatmaps) for
 // 1 and 4 boxes, next to a bare onnxruntime session.run on a tensor of the same shape in the
@@ -127,6 +127,12 @@ const suites: Record<string, () => Promise<unknown>> = {
       : b.backendsBench(arch, runs);
   },
   kernels: async () => (await import('./kernels.ts')).kernelsBench(),
+  video: async () =>
+    (await import('./video.ts')).videoBench({
+      arch,
+      detector: args.find((a) => a.startsWith('--detector='))?.slice(11),
+      frames: Number(args.find((a) => a.startsWith('--frames='))?.slice(9) ?? 30),
+    }),
   detector: async () =>
     (await import('./detector.ts')).detectorBench({
       runs: Math.min(runs, 5),

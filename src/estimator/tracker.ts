@@ -206,8 +206,10 @@ export function createPoseTracker(estimator: Estimator, options: TrackerOptions 
         out.push({ ...p, keypoints, id });
         // the next frame's box from the raw keypoints (smoothing lags behind fast movement)
         const box = keypointBox(c.coords, c.scores, o.keypointThreshold, o.boxExpansion);
-        // lost when nothing is left to crop: found anew next frame
-        if (box) {
+        // lost when nothing is left to crop, or when the box has left the frame: found anew
+        // next frame
+        const { width: fw, height: fh } = estimate.image;
+        if (box && box[0] < fw && box[1] < fh && box[0] + box[2] > 0 && box[1] + box[3] > 0) {
           next.push({ ...c, next: [...box] as Box, id, smoother });
         } else sinceDetect = Infinity;
       });

@@ -78,7 +78,9 @@ function scripted(paths: Path[], o: { detector: boolean; noise?: number }) {
         });
       }
       calls.push({ detect: opts.boxes === undefined, boxes: people.length });
-      return Promise.resolve({ people, timings: {} } as unknown as EstimateResult);
+      return Promise.resolve(
+        { people, image: { width: 640, height: 480 }, timings: {} } as unknown as EstimateResult,
+      );
     },
     dispose: () => Promise.resolve(),
   };
@@ -117,6 +119,22 @@ test('IoU matching keeps ids; a person who leaves is lost, the next frame detect
   assert.equal(r.map((x) => x.people.map((p) => p.id)), [[0, 1], [0, 1], [0, 1], [0], [0], [0]]);
   // frame 3: B's box shows nobody (no keypoints: not kept), so frame 4 looks anew
   assert.equal(r.map((x) => x.detected), [true, false, false, false, true, false]);
+});
+
+test('a person who walks out of the frame is lost, without an error', async () => {
+  // A runs right at 1500 px/s: its carried box leaves the 640-wide frame within a few frames
+  const runner: Path[] = [
+    (t) => (450 + 1500 * t < 640 ? [450 + 1500 * t, 100] : undefined),
+    walkers[1],
+  ];
+  const { estimator } = scripted(runner, { detector: true });
+  const tracker = createPoseTracker(estimator, { detectEvery: 100, smoothing: false });
+  const ids: number[][] = [];
+  for (let i = 0; i < 12; i++) {
+    ids.push((await tracker.track(at(i / 30), i * 33.3)).people.map((p) => p.id));
+  }
+  assert.equal(ids[0], [0, 1]);
+  assert.equal(ids.at(-1), [1], 'B is still tracked, A is gone');
 });
 
 test('boxes given by the caller (no detector), then carried; typed errors', async () => {

@@ -164,7 +164,9 @@ export function tinyDetExpected(w: number, h: number, o: { all?: boolean } = {})
     { box: box(45, 40, 12, 16), score: f(f(0.5) * f(0.8)) },
     ...(o.all ? [{ box: box(40, 10, 8, 8), score: f(f(0.25) * f(0.8)) }] : []),
   ];
-  return people.sort((a, b) => b.score - a.score);
+  // boxes wholly outside the image are dropped (YOLOX's boxes are not clipped)
+  return people.filter((p) => p.box[0] < w && p.box[1] < h && p.box[0] + p.box[2] > 0)
+    .sort((a, b) => b.score - a.score);
 }
 
 /** A `w` x `h` image of grey 200 (RGB pixels), the input of {@link tinyDetExpected}. */
