@@ -193,9 +193,9 @@ class YoloxDetector implements PixelDetector {
     const people: Detection[] = [];
     for (const { x1, y1, x2, y2, score } of found) {
       const [a, b, cc, d] = [x1, y1, x2, y2].map((v) => f(v / r));
-      // a box without area cannot be cropped, nor one wholly outside the image (raw YOLOX boxes
-      // are not clipped)
-      if (!(cc > a && d > b) || cc <= 0 || d <= 0 || a >= img.width || b >= img.height) continue;
+      // a box without area cannot be cropped (one wholly outside the image is kept, as the
+      // official boxes are not clipped: the pose estimator leaves it out)
+      if (!(cc > a && d > b)) continue;
       people.push({ box: [a, b, cc - a, d - b], score });
       if (people.length === this.info.maxPeople) break;
     }

@@ -206,7 +206,10 @@ class PoseEstimator implements Estimator {
     if (given === undefined && this.#detector) {
       const found = await this.#detector.detectPixels(img, signal);
       detect = found.timings.total;
-      given = found.people.map((p): Box => [...p.box, p.score]);
+      // a detection wholly outside the image (YOLOX's boxes are not clipped) has nothing to crop
+      given = found.people.filter(({ box: [x, y, w, h] }) =>
+        x < img.width && y < img.height && x + w > 0 && y + h > 0
+      ).map((p): Box => [...p.box, p.score]);
     }
     // a detector that found nobody: nobody to estimate (not the whole image)
     const boxes = given?.length === 0 && options.boxes === undefined ? [] : this.#boxes(given, img);

@@ -131,6 +131,16 @@ test('the estimator with a detector: every person found, estimated with its scor
     assert.is(byHand.timings.detect, undefined, 'boxes given: the detector does not run');
     assert.equal(r.people, byHand.people);
     r.people.forEach((p, i) => assert.equal(p.box, want[i].box));
+    // a detection wholly outside the image (48 wide: the second person's box starts at 78) is
+    // kept by the detector, as the official boxes are, but has nothing to crop
+    const tall = grey(48, 128);
+    assert.is(expected(48, 128).length, 2);
+    const inImage = await est.estimate(tall);
+    assert.equal(
+      inImage.people.map((p) => p.box),
+      expected(48, 128, { inImage: true }).map((p) => p.box),
+    );
+    assert.is(inImage.people.length, 1);
     // nobody found: nobody estimated (not the whole image)
     const settings = await createEstimator({
       model: pose,

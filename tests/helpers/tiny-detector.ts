@@ -145,7 +145,11 @@ export async function tinyDetectorFiles(
  * The tiny detector's people on a `w` x `h` image of grey 200, as the official pipeline gives them:
  * letterbox ratio min(64 / h, 64 / w), boxes / ratio, sorted by score.
  */
-export function tinyDetExpected(w: number, h: number, o: { all?: boolean } = {}): Detection[] {
+export function tinyDetExpected(
+  w: number,
+  h: number,
+  o: { all?: boolean; inImage?: boolean } = {},
+): Detection[] {
   const r = Math.min(64 / h, 64 / w);
   const nw = Math.floor(w * r), nh = Math.floor(h * r);
   const mean = (200 * nw * nh + 114 * (64 * 64 - nw * nh)) / (64 * 64);
@@ -164,8 +168,8 @@ export function tinyDetExpected(w: number, h: number, o: { all?: boolean } = {})
     { box: box(45, 40, 12, 16), score: f(f(0.5) * f(0.8)) },
     ...(o.all ? [{ box: box(40, 10, 8, 8), score: f(f(0.25) * f(0.8)) }] : []),
   ];
-  // boxes wholly outside the image are dropped (YOLOX's boxes are not clipped)
-  return people.filter((p) => p.box[0] < w && p.box[1] < h && p.box[0] + p.box[2] > 0)
+  // `inImage`: without the boxes wholly outside the image (as the pose estimator leaves them)
+  return people.filter((p) => !o.inImage || (p.box[0] < w && p.box[1] < h))
     .sort((a, b) => b.score - a.score);
 }
 
