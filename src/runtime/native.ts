@@ -243,6 +243,18 @@ export function wrapNative(
     void job.then(() => inflight.delete(job), () => inflight.delete(job));
     return job;
   };
+  /** One `session.run` on a (n, 3, h, w) input, its failure in our words. */
+  const runOnce = async (input: Float32Array, dims: readonly number[]) => {
+    try {
+      return await session.run({ [io.input]: new native.Tensor('float32', input, dims) });
+    } catch (e) {
+      throw new SRPoseError(
+        'INFERENCE_FAILED',
+        `onnxruntime (native) failed: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+  };
   const pose: PoseSession = {
     backend: 'native',
     threads,
@@ -264,18 +276,8 @@ export function wrapNative(
       })());
     },
     run(input, dims) {
-      const job = (async () => {
-        let out: ort.InferenceSession.ReturnType;
-        try {
-          out = await session.run({ [io.input]: new native.Tensor('float32', input, dims) });
-        } catch (e) {
-          throw new SRPoseError(
-            'INFERENCE_FAILED',
-            `onnxruntime (native) failed: ${(e as Error).message}`,
-            { cause: e },
-          );
-        }
-        const t = out[io.output];
+      return track((async () => {
+        const t = (await runOnce(input, dims))[io.output];
         if (t.type !== 'float32') {
           throw new SRPoseError(
             'MODEL_INVALID',
@@ -287,23 +289,12 @@ export function wrapNative(
           ? t.data
           : new Float32Array(t.data as ArrayLike<number>);
         return { data, dims: t.dims };
-      })();
-      return track(job);
+      })());
     },
     runOutputs(input, dims) {
       return track((async () => {
-        let out: ort.InferenceSession.ReturnType;
-        try {
-          out = await session.run({ [io.input]: new native.Tensor('float32', input, dims) });
-        } catch (e) {
-          throw new SRPoseError(
-            'INFERENCE_FAILED',
-            `onnxruntime (native) failed: ${(e as Error).message}`,
-            { cause: e },
-          );
-        }
         const all: Record<string, { data: OutputData; dims: readonly number[] }> = {};
-        for (const [name, t] of Object.entries(out)) {
+        for (const [name, t] of Object.entries(await runOnce(input, dims))) {
           all[name] = { data: t.data as OutputData, dims: t.dims };
         }
         return all;

@@ -221,24 +221,25 @@ function wrap(
   outputName: string,
   fallbackReason?: string,
 ): PoseSession {
+  /** One `session.run` on a (n, 3, h, w) input, its failure in our words. */
+  const runOnce = async (input: Float32Array, dims: readonly number[]) => {
+    try {
+      return await session.run({ [inputName]: new mod.Tensor('float32', input, dims) });
+    } catch (e) {
+      throw new SRPoseError(
+        'INFERENCE_FAILED',
+        `onnxruntime (${backend}) failed: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+  };
   const pose: PoseSession = {
     backend,
     threads,
     fallbackReason,
     run(input, dims) {
       return serialized(mod, async () => {
-        const feeds = { [inputName]: new mod.Tensor('float32', input, dims) };
-        let out: ort.InferenceSession.ReturnType;
-        try {
-          out = await session.run(feeds);
-        } catch (e) {
-          throw new SRPoseError(
-            'INFERENCE_FAILED',
-            `onnxruntime (${backend}) failed: ${(e as Error).message}`,
-            { cause: e },
-          );
-        }
-        const t = out[outputName];
+        const t = (await runOnce(input, dims))[outputName];
         const data = backend === 'wasm' ? t.data : await t.getData();
         if (!(data instanceof Float32Array)) {
           throw new SRPoseError(
@@ -251,19 +252,8 @@ function wrap(
     },
     runOutputs(input, dims) {
       return serialized(mod, async () => {
-        const feeds = { [inputName]: new mod.Tensor('float32', input, dims) };
-        let out: ort.InferenceSession.ReturnType;
-        try {
-          out = await session.run(feeds);
-        } catch (e) {
-          throw new SRPoseError(
-            'INFERENCE_FAILED',
-            `onnxruntime (${backend}) failed: ${(e as Error).message}`,
-            { cause: e },
-          );
-        }
         const all: Record<string, { data: OutputData; dims: readonly number[] }> = {};
-        for (const [name, t] of Object.entries(out)) {
+        for (const [name, t] of Object.entries(await runOnce(input, dims))) {
           all[name] = {
             data: (backend === 'wasm' ? t.data : await t.getData()) as OutputData,
             dims: t.dims,
