@@ -18,6 +18,8 @@ export type SRPoseErrorCode =
   | 'BACKEND_UNAVAILABLE' // the requested backend cannot run here
   | 'INFERENCE_FAILED' // onnxruntime failed while running
   | 'DISPOSED' // the estimator was disposed
+  | 'VIDEO_UNREADABLE' // ffmpeg could not read (or write) the video file (`srpose video`)
+  | 'FFMPEG_UNAVAILABLE' // ffmpeg / ffprobe is not installed (`srpose video`)
   // The HTTP API's own refusals (src/server):
   | 'INVALID_REQUEST' // a query parameter or form field outside its domain
   | 'UNSUPPORTED_MEDIA_TYPE' // a body that is not image/jpeg, image/png, image/webp or

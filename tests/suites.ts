@@ -171,6 +171,11 @@ export const SUITES: Record<string, SuiteSpec> = {
     runtimes: 'both',
     why: 'the CLI in process and through its bin shim',
   },
+  'cli/video.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'srpose video: ffmpeg frames and timestamps, tracked lines, drawn video, typed errors',
+  },
   'server/app.test.ts': {
     tier: 'fast',
     runtimes: 'both',

@@ -1,33 +1,12 @@
 import cac from 'cac';
-import { Presets, SingleBar } from 'cli-progress';
 import { createEstimator } from '../estimator/estimator.ts';
-import { parseWeightsRequest, WEIGHTS_REQUESTS } from '../model/weights.ts';
-import { DECODE_METHODS } from '../model/config.ts';
-import { BACKEND_REQUESTS } from '../runtime/pose-session.ts';
-import { envVar } from '../platform/env.ts';
 import { isSRPoseError, SRPoseError } from '../errors.ts';
 import { readLocalFile, writeLocalFile } from '../platform/files.ts';
 import { renderPosesPng } from '../image/draw.ts';
 import { readImage } from '../image/input.ts';
 import { DEFAULT_MAX_PIXELS } from '../defaults.ts';
-import { checkBoxList } from '../core/boxes.ts';
-import type { Box, EstimateResult, EstimatorOptions } from '../types.ts';
-
-/**
- * Parses `x,y,w,h[;x,y,w,h...]` (each optionally `,score`); the list is checked as the library
- * checks it.
- */
-export function parseBoxes(text: string): Box[] {
-  const boxes = text.split(';').filter((s) => s.trim() !== '').map((part, i) => {
-    const v = part.split(',').map((s) => (s.trim() === '' ? NaN : Number(s.trim())));
-    if (v.length !== 4 && v.length !== 5) {
-      throw new SRPoseError('INVALID_BOX', `--boxes entry ${i} "${part}" must be x,y,w,h`);
-    }
-    return v;
-  });
-  checkBoxList(boxes, Infinity);
-  return boxes;
-}
+import { estimatorFlags, estimatorOptions, parseBoxes, progressBar } from './options.ts';
+import type { EstimateResult } from '../types.ts';
 
 function summary(file: string, r: EstimateResult): string {
   const lines = [
@@ -62,37 +41,30 @@ export async function main(
 ): Promise<number> {
   const cli = cac('srpose');
   let action: Promise<number> | undefined;
-  cli
-    .command('estimate <...images>', 'Estimate poses in images (JPEG, PNG, WebP)')
-    .option('--model <model>', 'Model: a Hub id owner/name[@revision], a directory or a URL', {
-      default: envVar('SRPOSE_MODEL'),
-    })
+  estimatorFlags(cli.command('estimate <...images>', 'Estimate poses in images (JPEG, PNG, WebP)'))
     .option(
       '--boxes <boxes>',
       "Person boxes x,y,w,h[;x,y,w,h...] (default: the detector's, else the whole image)",
     )
-    .option('--detector <model>', 'Person detector (YOLOX): a Hub id, a directory or a URL', {
-      default: envVar('SRPOSE_DETECTOR'),
-    })
-    .option('--det-score <t>', 'Lowest detection score kept (default 0.3)')
-    .option('--flip', 'Flip test (average with the mirrored crop)')
-    .option('--no-flip', 'No flip test')
-    .option('--backend <backend>', BACKEND_REQUESTS.join(' | '), { default: 'auto' })
-    .option('--threads <n>', 'native intra-op / WASM threads (default: all cores)')
-    .option('--decode <method>', `${DECODE_METHODS.join(' | ')} (default: from srpose.json)`)
-    .option(
-      '--weights <kind>',
-      `${WEIGHTS_REQUESTS.join(' | ')}: which weight file to load (default auto)`,
-    )
-    .option('--revision <rev>', 'Hub branch, tag or commit (also owner/name@rev)')
-    .option('--hub-url <url>', 'Hub endpoint (default HF_ENDPOINT or https://huggingface.co)')
-    .option('--token <token>', 'Hub token for private or gated models (default HF_TOKEN)')
-    .option('--cache-dir <dir>', 'Hub cache (default HF_HUB_CACHE or ~/.cache/huggingface/hub)')
-    .option('--offline', 'Use the Hub cache only (also HF_HUB_OFFLINE=1)')
     .option('--json', 'Print the results as JSON')
     .option('--draw <file>', 'Write the (first) image with the skeletons drawn, as PNG')
     .action((images: string[], o: Record<string, any>) => {
       action = runEstimate(images, o, out);
+    });
+  estimatorFlags(
+    cli.command(
+      'video <file>',
+      'Track poses through a video (read and written with ffmpeg): one JSON line per frame',
+    ),
+  )
+    .option('--boxes <boxes>', 'People to track from the first frame (without a detector)')
+    .option('--out <file>', 'Write the JSON lines to this file (default: standard output)')
+    .option('--detect-every <n>', 'Find the people anew every n frames (default 10)')
+    .option('--match-by <how>', 'oks | iou: how people keep their ids (default oks)')
+    .option('--no-smooth', 'No One Euro smoothing of the keypoints')
+    .option('--draw <file>', 'Write the video with the skeletons drawn (e.g. out.mp4)')
+    .action((file: string, o: Record<string, any>) => {
+      action = import('./video.ts').then((m) => m.runVideo(file, o, out, err));
     });
   cli
     .command(
@@ -141,26 +113,11 @@ async function runEstimate(
   o: Record<string, any>,
   out: (s: string) => void,
 ): Promise<number> {
-  if (!o.model) {
-    throw new SRPoseError('INVALID_OPTION', '--model is required (or set SRPOSE_MODEL)');
-  }
   const boxes = o.boxes === undefined ? undefined : parseBoxes(String(o.boxes));
   const progress = progressBar();
-  const estimator = await createEstimator({
-    model: String(o.model),
-    revision: o.revision === undefined ? undefined : String(o.revision),
-    hubUrl: o.hubUrl,
-    accessToken: o.token,
-    cacheDir: o.cacheDir,
-    offline: o.offline === true ? true : undefined,
-    onProgress: progress.update,
-    backend: o.backend,
-    threads: o.threads === undefined ? undefined : Number(o.threads),
-    decode: o.decode,
-    weights: o.weights === undefined ? undefined : parseWeightsRequest(String(o.weights)),
-    flipTest: o.flip === undefined ? undefined : Boolean(o.flip),
-    detector: detectorOption(o),
-  }).finally(progress.stop);
+  const estimator = await createEstimator(estimatorOptions(o, progress.update)).finally(
+    progress.stop,
+  );
   try {
     const results: { file: string; result: EstimateResult }[] = [];
     for (const file of images) {
@@ -183,22 +140,6 @@ async function runEstimate(
   } finally {
     await estimator.dispose();
   }
-}
-
-function detectorOption(o: Record<string, any>): EstimatorOptions['detector'] {
-  if (!o.detector) {
-    if (o.detScore !== undefined) {
-      throw new SRPoseError('INVALID_OPTION', '--det-score needs --detector');
-    }
-    return undefined;
-  }
-  const model = String(o.detector);
-  if (o.detScore === undefined) return model;
-  const scoreThreshold = Number(o.detScore);
-  if (!(scoreThreshold >= 0 && scoreThreshold <= 1)) {
-    throw new SRPoseError('INVALID_OPTION', `--det-score must be in [0, 1], got ${o.detScore}`);
-  }
-  return { model, scoreThreshold };
 }
 
 async function runPublish(
@@ -226,30 +167,4 @@ async function runPrepare(dir: string, out: (s: string) => void): Promise<number
     out(`${kind}: ${f!.file} (${f!.bytes} bytes), batch ${p.batch}, onnxruntime ${p.version}`);
   }
   return 0;
-}
-
-/** A download progress bar on stderr (cli-progress), shown only on a terminal. */
-function progressBar(): {
-  update: (p: { file: string; loaded: number; total: number }) => void;
-  stop: () => void;
-} {
-  const stderr = (globalThis as any).process?.stderr;
-  if (!stderr?.isTTY) return { update: () => {}, stop: () => {} };
-  let bar: any;
-  let file = '';
-  return {
-    update: (p) => {
-      if (p.file !== file) {
-        bar?.stop();
-        file = p.file;
-        bar = new SingleBar({
-          format: `${p.file} [{bar}] {percentage}% {value}/{total} bytes`,
-          stream: stderr,
-        }, Presets.shades_classic);
-        bar.start(p.total, 0);
-      }
-      bar.update(p.loaded);
-    },
-    stop: () => bar?.stop(),
-  };
 }

@@ -70,6 +70,11 @@ export interface PoseTracker {
   ): Promise<TrackResult>;
   /** Forgets every track (the next frame finds the people anew, ids go on counting). */
   reset(): void;
+  /**
+   * How many people the next frame follows (0: it finds them anew, and a top-down estimator
+   * without detector needs `boxes` again).
+   */
+  readonly tracking: number;
 }
 
 const DEFAULTS = {
@@ -220,6 +225,9 @@ export function createPoseTracker(estimator: Estimator, options: TrackerOptions 
     reset() {
       tracks = [];
       sinceDetect = Infinity;
+    },
+    get tracking() {
+      return tracks.length;
     },
   };
 }

@@ -24,6 +24,9 @@ const STATUS: Record<SRPoseErrorCode, number> = {
   MODEL_DOWNLOAD_FAILED: 503,
   BACKEND_UNAVAILABLE: 503,
   DISPOSED: 503,
+  // the CLI's own (`srpose video`); the server never reads videos
+  VIDEO_UNREADABLE: 400,
+  FFMPEG_UNAVAILABLE: 500,
   TIMEOUT: 504,
   BODY_TIMEOUT: 408,
   // nginx's "client closed request": only ever logged, the client is gone

@@ -180,8 +180,11 @@ test('reset forgets the tracks: the next frame detects and ids go on', async () 
   const tracker = createPoseTracker(scripted(walkers, { detector: true }).estimator, {
     smoothing: false,
   });
+  assert.is(tracker.tracking, 0);
   await tracker.track(at(0), 0);
+  assert.is(tracker.tracking, 2);
   tracker.reset();
+  assert.is(tracker.tracking, 0);
   const r = await tracker.track(at(0.1), 100);
   assert.is(r.detected, true);
   assert.equal(r.people.map((p) => p.id), [2, 3]);
