@@ -74,8 +74,9 @@ export function headingSlugs(text: string): Set<string> {
     if (!m) continue;
     const rendered = m[1]
       .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1') // links and images: their text
+      .replace(/`([^`]*)`/g, (_, code) => code.replace(/[<>]/g, '')) // code spans: their text
       .replace(/<[^>]+>/g, '') // inline HTML
-      .replace(/[`*]/g, ''); // code spans and emphasis
+      .replace(/[*]/g, ''); // emphasis
     const base = rendered.toLowerCase().replace(/[^\p{L}\p{N}\p{M} _-]/gu, '').replace(/ /g, '-');
     const count = seen.get(base) ?? 0;
     seen.set(base, count + 1);
