@@ -4,7 +4,13 @@
  * the skeletons, the keypoints, the backend and the timings. `window.srposeDemo` exposes the
  * same steps to scripts (the browser tests drive the page through it).
  */
-import { createEstimator, createWorkerEstimator, drawPoses } from '../browser.ts';
+import {
+  createEstimator,
+  createPoseTracker,
+  createWorkerEstimator,
+  drawPoses,
+  type TrackedPerson,
+} from '../browser.ts';
 import { checkInputs } from './inputs.ts';
 import type {
   BackendRequest,
@@ -223,20 +229,157 @@ function report(r: EstimateResult): void {
   ));
 }
 
-async function camera(): Promise<void> {
-  const v = ui.video;
-  if (!v.srcObject) {
-    v.srcObject = await navigator.mediaDevices.getUserMedia({ video: true });
-    await v.play();
-    v.hidden = false;
-    ui.camera.textContent = 'Capture';
-    return;
+/** Options of the live camera (scripts; the buttons use the page's settings). */
+interface LiveOptions extends Omit<RunOptions, 'boxes' | 'flipTest'> {
+  /** Find the people anew every this many frames (the tracker's `detectEvery`). */
+  detectEvery?: number;
+}
+
+/** What the live camera has done so far (scripts and tests read it). */
+interface LiveState {
+  running: boolean;
+  frames: number;
+  /** Frames per second over the last second. */
+  fps: number;
+  backend?: string;
+  /** The last frame's people: ids and whether the frame found them anew. */
+  people: { id: number; box: Box }[];
+  detected: boolean[];
+  error?: { code?: string; message: string };
+}
+
+const live: LiveState = { running: false, frames: 0, fps: 0, people: [], detected: [] };
+let stopLive: (() => void) | undefined;
+
+/**
+ * The camera button: live tracking. Each frame goes (as pixels read from the `<video>`) to the
+ * estimator, in a worker when "run in a web worker" is on, and a pose tracker keeps ids across
+ * frames and smooths the keypoints; the canvas shows the frame, the skeletons and their ids.
+ * Pressed again, it stops.
+ */
+async function startCamera(o: LiveOptions = {}): Promise<void> {
+  if (stopLive) return stopLive();
+  if (o.model) ui.model.value = o.model;
+  if (o.detector !== undefined) ui.detector.value = o.detector;
+  if (o.backend) ui.backend.value = o.backend;
+  if (o.worker !== undefined) ui.worker.checked = o.worker;
+  const mode = o.backend ?? (ui.backend.value as Mode);
+  if (mode === 'server') {
+    throw Object.assign(new Error('live tracking runs in this browser: pick WebGPU or WASM'), {
+      code: 'INVALID_OPTION',
+    });
   }
-  const c = new OffscreenCanvas(v.videoWidth, v.videoHeight);
+  let stream: MediaStream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: true });
+  } catch (e) {
+    const name = (e as Error).name;
+    const why = name === 'NotAllowedError'
+      ? 'camera access was refused'
+      : name === 'NotFoundError' || name === 'OverconstrainedError'
+      ? 'no camera was found'
+      : `the camera could not start (${(e as Error).message})`;
+    throw Object.assign(new Error(`${why}: pick or drop a photo instead`), { code: 'NO_CAMERA' });
+  }
+  const v = ui.video;
+  v.srcObject = stream;
+  await v.play();
+  const source = o.model ?? ui.model.value ?? (await config).models[0]?.source;
+  const est = await estimatorFor(
+    source,
+    mode,
+    o.worker ?? ui.worker.checked,
+    o.weights,
+    o.detector ?? ui.detector.value,
+  );
+  const tracker = createPoseTracker(est, { detectEvery: o.detectEvery });
+  // a top-down model without detector tracks the box typed in, else the whole frame
+  const finds = est.info.kind === 'bottom-up' || est.info.detector !== undefined;
+  let running = true;
+  stopLive = () => {
+    running = false;
+  };
+  Object.assign(live, { running: true, frames: 0, fps: 0, people: [], detected: [] });
+  live.error = undefined;
+  ui.camera.textContent = 'Stop';
+  const times: number[] = [];
+  try {
+    while (running) {
+      await nextVideoFrame(v);
+      const t = performance.now();
+      const frame = await createImageBitmap(v);
+      const boxes = finds || tracker.tracking > 0
+        ? undefined
+        : (parseBox(ui.box.value) ?? [[0, 0, frame.width, frame.height] as Box]);
+      const r = await tracker.track(frame, t, boxes ? { boxes } : {});
+      drawLive(frame, r.people, est.info.skeleton);
+      frame.close();
+      times.push(performance.now());
+      while (times[0] < times[times.length - 1] - 1000) times.shift();
+      live.frames++;
+      live.fps = times.length > 1
+        ? (times.length - 1) / ((times[times.length - 1] - times[0]) / 1000)
+        : 0;
+      live.backend = r.estimate.backend;
+      live.people = r.people.map((p) => ({ id: p.id, box: p.box }));
+      live.detected.push(r.detected);
+      status(
+        `live: ${r.people.length} ${r.people.length === 1 ? 'person' : 'people'}, ` +
+          `${live.fps.toFixed(1)} frames/s, ${r.estimate.backend}`,
+      );
+    }
+  } catch (e) {
+    live.error = { code: (e as { code?: string }).code, message: (e as Error).message };
+    throw e;
+  } finally {
+    live.running = false;
+    stopLive = undefined;
+    for (const track of stream.getTracks()) track.stop();
+    v.srcObject = null;
+    ui.camera.textContent = 'Camera';
+  }
+}
+
+/**
+ * Waits for the camera's next frame, so none is estimated twice (when estimating is faster
+ * than the camera); without `requestVideoFrameCallback`, or when it stays silent, the next
+ * animation frame or 200 ms.
+ */
+function nextVideoFrame(v: HTMLVideoElement): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 200);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    if ('requestVideoFrameCallback' in v) v.requestVideoFrameCallback(done);
+    else requestAnimationFrame(done);
+  });
+}
+
+/** The frame, then each tracked person's box, skeleton and id. */
+function drawLive(
+  frame: ImageBitmap,
+  people: TrackedPerson[],
+  skeleton: readonly (readonly [number, number])[],
+): void {
+  const c = ui.canvas;
   const ctx = c.getContext('2d')!;
-  ctx.drawImage(v, 0, 0);
-  const px = ctx.getImageData(0, 0, c.width, c.height);
-  await run({ data: px.data, width: px.width, height: px.height, channels: 4 }).catch(() => {});
+  if (c.width !== frame.width || c.height !== frame.height) {
+    c.width = frame.width;
+    c.height = frame.height;
+  }
+  ctx.drawImage(frame, 0, 0);
+  const s = Math.max(2, Math.round(Math.max(c.width, c.height) / 200));
+  ctx.lineWidth = s / 2;
+  ctx.font = `bold ${6 * s}px system-ui, sans-serif`;
+  for (const p of people) {
+    const hue = (p.id * 137) % 360;
+    ctx.strokeStyle = ctx.fillStyle = `hsl(${hue} 90% 55%)`;
+    ctx.strokeRect(...p.box);
+    ctx.fillText(`#${p.id}`, p.box[0] + s, p.box[1] + 7 * s);
+  }
+  drawPoses(ctx, people, { skeleton });
 }
 
 async function init(): Promise<void> {
@@ -255,7 +398,7 @@ async function init(): Promise<void> {
   });
   ui.camera.addEventListener(
     'click',
-    () => camera().catch((e) => status(`camera: ${e.message}`, true)),
+    () => startCamera().catch((e) => status(`camera: ${e.message}`, true)),
   );
   status(
     crossOriginIsolated
@@ -275,6 +418,12 @@ Object.assign(globalThis, {
       const source = o.model ?? (await config).models[0]!.source;
       const est = await estimatorFor(source, (o.backend ?? 'wasm') as BackendRequest, !!o.worker);
       return await checkInputs(bytes, est, o.boxes);
+    },
+    /** Starts live tracking from the camera (resolves when it stops: `stopCamera`). */
+    camera: (o?: LiveOptions) => startCamera(o),
+    stopCamera: () => stopLive?.(),
+    get live() {
+      return structuredClone(live);
     },
     get last() {
       return last;

@@ -41,6 +41,7 @@ import {
   WEBGPU_ARGS,
   within,
   worstDistance,
+  writePhotoClip,
 } from './demo-page.ts';
 
 const RES50 = 'models/res50/';
@@ -334,6 +335,89 @@ test("the demo page offers the detector and runs it in a worker: Node's people",
     await demo.close();
   }
 });
+
+test(
+  'the camera button tracks live in a worker (fake camera playing a clip of the photo): ids, ' +
+    'frames per second, backend, screenshot; without a camera, a clear message',
+  async () => {
+    if (skip()) return;
+    // no camera on the plain browser: a clear message, and photos still work
+    const plain = await openDemo(browser!, `${server.url}/`);
+    try {
+      const refused = await plain.page.evaluate(() =>
+        (globalThis as any).srposeDemo.camera({ model: 'models/tiny_pose/', backend: 'wasm' })
+          .then(() => undefined, (e: any) => ({ code: e.code, message: e.message }))
+      );
+      assert.is(refused?.code, 'NO_CAMERA', JSON.stringify(refused));
+      assert.match(refused!.message, /no camera was found: pick or drop a photo instead/);
+      ok(
+        await plain.run(photo, { model: 'models/tiny_pose/', backend: 'wasm', boxes: [BOX] }),
+        plain.logs,
+      );
+    } finally {
+      await plain.close();
+    }
+
+    const dir = await tempDir('srpose-camera-');
+    temporary.push(dir);
+    const clip = join(dir, 'walk.y4m');
+    await writePhotoClip(clip, { width: 320, height: 240, frames: 30, fps: 15 });
+    const camBrowser = await launchChromium([
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-video-capture=${clip}`,
+    ]);
+    try {
+      const demo = await openDemo(camBrowser, `${server.url}/`);
+      await demo.page.evaluate(() => {
+        (globalThis as any).srposeDemo.camera({
+          model: 'models/tiny_pose/',
+          detector: 'models/tiny_detector/',
+          backend: 'wasm',
+          worker: true,
+          detectEvery: 3,
+        }).catch(() => {});
+      });
+      const frames = 8;
+      await demo.page.waitForFunction(
+        (n) => {
+          const l = (globalThis as any).srposeDemo.live;
+          return l.error || l.frames >= n;
+        },
+        frames,
+        { timeout: 120_000, polling: 100 },
+      );
+      const live = await demo.page.evaluate(() => (globalThis as any).srposeDemo.live);
+      assert.is(live.error, undefined, JSON.stringify(live.error));
+      assert.ok(live.running, 'still running');
+      assert.is(live.backend, 'wasm');
+      assert.ok(live.fps > 0, `frames per second ${live.fps}`);
+      assert.ok(live.people.length > 0, 'people tracked in the camera frames');
+      for (const p of live.people) assert.ok(Number.isInteger(p.id) && p.id >= 0);
+      // found on the first frame, then every 3rd or when someone is lost: carried in between
+      assert.is(live.detected[0], true);
+      assert.ok(live.detected.includes(false), `boxes carried: ${live.detected}`);
+      const text = await demo.page.textContent('#status');
+      assert.match(text ?? '', /^live: \d+ (person|people), [\d.]+ frames\/s, wasm$/);
+      const size = await demo.page.$eval(
+        '#canvas',
+        (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height],
+      );
+      assert.equal(size, [320, 240], 'the canvas shows the camera frames');
+      const file = join(await artifactDir(), 'demo-camera.png');
+      await demo.page.screenshot({ path: file, fullPage: true, timeout: 30_000 });
+      await demo.page.evaluate(() => (globalThis as any).srposeDemo.stopCamera());
+      await demo.page.waitForFunction(() => !(globalThis as any).srposeDemo.live.running);
+      console.log(
+        `    camera: ${live.frames} frames at ${live.fps.toFixed(1)} frames/s, ` +
+          `ids ${live.people.map((p: any) => p.id)}, detected ${live.detected}; screenshot ${file}`,
+      );
+      await demo.close();
+    } finally {
+      await within(30_000, camBrowser.close(), 'closing Chromium').catch(() => {});
+    }
+  },
+);
 
 /** The largest distance in px between the keypoints of two lists of people (same order). */
 function worstPeople(a: Person[], b: Person[]): number {

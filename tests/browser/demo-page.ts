@@ -3,13 +3,14 @@
 // bench/browser.ts. Every wait is bounded.
 import { Buffer } from 'node:buffer';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, symlink } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import process from 'node:process';
 import type { Browser, Page } from 'playwright-core';
 import { python, ROOT, SHARED, tempDir } from '../helpers/env.ts';
 import { freePort, type RunningServer, startServer } from '../helpers/servers.ts';
 import type { Box, EstimateResult } from '../../src/types.ts';
+import { decodeImage } from '../../src/image/decode.ts';
 import type { InputsReport } from '../../src/demo/inputs.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -278,4 +279,44 @@ export async function artifactDir(): Promise<string> {
   const dir = join(ROOT, '.cache', 'test-artifacts');
   await mkdir(dir, { recursive: true });
   return dir;
+}
+
+/**
+ * Writes a Y4M clip (what Chromium's fake camera plays, `--use-file-for-fake-video-capture`):
+ * `frames` windows of `width` x `height` panned across the shared photo, 4:2:0, BT.601.
+ */
+export async function writePhotoClip(
+  path: string,
+  o: { width: number; height: number; frames: number; fps: number },
+): Promise<void> {
+  const img = await decodeImage(await readPhoto());
+  const { width: w, height: h } = o;
+  const header = `YUV4MPEG2 W${w} H${h} F${o.fps}:1 Ip A1:1 C420jpeg\n`;
+  const frameBytes = w * h * 3 / 2;
+  const out = new Uint8Array(header.length + o.frames * (6 + frameBytes));
+  out.set(new TextEncoder().encode(header));
+  let at = header.length;
+  for (let f = 0; f < o.frames; f++) {
+    out.set(new TextEncoder().encode('FRAME\n'), at);
+    at += 6;
+    const x0 = Math.round((img.width - w) * f / Math.max(1, o.frames - 1));
+    const y0 = Math.round((img.height - h) / 2);
+    const y = out.subarray(at, at + w * h);
+    const u = out.subarray(at + w * h, at + w * h * 5 / 4);
+    const v = out.subarray(at + w * h * 5 / 4, at + frameBytes);
+    for (let r = 0; r < h; r++) {
+      for (let c = 0; c < w; c++) {
+        const i = ((y0 + r) * img.width + x0 + c) * 3;
+        const [R, G, B] = [img.data[i], img.data[i + 1], img.data[i + 2]];
+        y[r * w + c] = 0.299 * R + 0.587 * G + 0.114 * B;
+        if (r % 2 === 0 && c % 2 === 0) {
+          const k = (r / 2) * (w / 2) + c / 2;
+          u[k] = 128 - 0.168736 * R - 0.331264 * G + 0.5 * B;
+          v[k] = 128 + 0.5 * R - 0.418688 * G - 0.081312 * B;
+        }
+      }
+    }
+    at += frameBytes;
+  }
+  await writeFile(path, out);
 }
