@@ -121,3 +121,26 @@ export function progressBar(): {
     stop: () => bar?.stop(),
   };
 }
+
+/**
+ * A bar of items done (of `total` when known) and items a second, on stderr when it is a
+ * terminal (cli-progress): `srpose video`'s frames, `srpose eval`'s images.
+ */
+export function rateBar(unit: string, total: number | undefined): {
+  update: (done: number, perSecond: number) => void;
+  stop: () => void;
+} {
+  const stderr = (globalThis as any).process?.stderr;
+  if (!stderr?.isTTY) return { update: () => {}, stop: () => {} };
+  const bar = new SingleBar({
+    format: total
+      ? `${unit} [{bar}] {value}/{total} | {rate} ${unit}/s | eta {eta_formatted}`
+      : `${unit} {value} | {rate} ${unit}/s`,
+    stream: stderr,
+  });
+  bar.start(total ?? 0, 0, { rate: '-' });
+  return {
+    update: (done, perSecond) => bar.update(done, { rate: perSecond.toFixed(1) }),
+    stop: () => bar.stop(),
+  };
+}

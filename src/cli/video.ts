@@ -5,14 +5,13 @@
  * the skeletons drawn.
  * @module
  */
-import { SingleBar } from 'cli-progress';
 import { createEstimator } from '../estimator/estimator.ts';
 import { createPoseTracker, type TrackerOptions } from '../estimator/tracker.ts';
 import { openVideoWriter, probeVideo, readVideoFrames } from '../platform/ffmpeg.ts';
 import { nodeBuiltin } from '../platform/env.ts';
 import { renderPoses } from '../image/draw.ts';
 import { SRPoseError } from '../errors.ts';
-import { estimatorOptions, parseBoxes, progressBar } from './options.ts';
+import { estimatorOptions, parseBoxes, progressBar, rateBar } from './options.ts';
 import type { Box } from '../types.ts';
 
 /** One line of the output: a frame's tracked people. */
@@ -57,7 +56,7 @@ export async function runVideo(
     if (!sink) return out(line);
     if (!sink.write(line + '\n')) await new Promise((r) => sink.once('drain', r));
   };
-  const bar = framesBar(info.frames);
+  const bar = rateBar('frames', info.frames);
   let writer: Awaited<ReturnType<typeof openVideoWriter>> | undefined;
   const ids = new Set<number>();
   let frames = 0;
@@ -96,7 +95,7 @@ export async function runVideo(
         await writer.write(renderPoses(frame, r.people, estimator.info.skeleton).data);
       }
       frames++;
-      bar.update(frames, performance.now() - started);
+      bar.update(frames, frames / ((performance.now() - started) / 1000));
     }
     await writer?.close();
     writer = undefined;
@@ -116,24 +115,4 @@ export async function runVideo(
   else err([summary, ...extra].join('\n'));
   if (frames === 0) throw new SRPoseError('VIDEO_UNREADABLE', `${file} has no video frames`);
   return 0;
-}
-
-/** Frames done, of how many, at how many frames a second (stderr, on a terminal only). */
-function framesBar(total: number | undefined): {
-  update: (frames: number, ms: number) => void;
-  stop: () => void;
-} {
-  const stderr = (globalThis as any).process?.stderr;
-  if (!stderr?.isTTY) return { update: () => {}, stop: () => {} };
-  const bar = new SingleBar({
-    format: total
-      ? 'frames [{bar}] {value}/{total} | {fps} frames/s | eta {eta_formatted}'
-      : 'frames {value} | {fps} frames/s',
-    stream: stderr,
-  });
-  bar.start(total ?? 0, 0, { fps: '-' });
-  return {
-    update: (frames, ms) => bar.update(frames, { fps: (frames / (ms / 1000)).toFixed(1) }),
-    stop: () => bar.stop(),
-  };
 }

@@ -22,6 +22,7 @@ import type { OutputData, PoseSession } from '../runtime/pose-session.ts';
 import type { Detection, DetectionSettings, DetectorInfo, ImageInput } from '../types.ts';
 import { asyncDispose } from './dispose.ts';
 import { openModel, type OpenOptions } from './open.ts';
+import { checkDetectionSettings } from './options.ts';
 
 const f = Math.fround;
 
@@ -68,24 +69,11 @@ export function detectionSettings(
   s: DetectionSettings,
   config: DetectorConfig,
 ): Required<DetectionSettings> {
-  const unit = (v: number | undefined, name: string, fallback: number) => {
-    const x = v ?? fallback;
-    if (typeof x !== 'number' || !(x >= 0 && x <= 1)) {
-      throw new SRPoseError('INVALID_OPTION', `${name} must be a number in [0, 1], got ${v}`);
-    }
-    return x;
-  };
-  const maxPeople = s.maxPeople ?? DEFAULT_MAX_BOXES;
-  if (!Number.isInteger(maxPeople) || maxPeople < 1) {
-    throw new SRPoseError(
-      'INVALID_OPTION',
-      `maxPeople must be a positive integer, got ${maxPeople}`,
-    );
-  }
+  checkDetectionSettings(s);
   return {
-    scoreThreshold: unit(s.scoreThreshold, 'scoreThreshold', DEFAULT_DETECTION_SCORE),
-    nmsThreshold: unit(s.nmsThreshold, 'nmsThreshold', config.decode.nmsThreshold),
-    maxPeople,
+    scoreThreshold: s.scoreThreshold ?? DEFAULT_DETECTION_SCORE,
+    nmsThreshold: s.nmsThreshold ?? config.decode.nmsThreshold,
+    maxPeople: s.maxPeople ?? DEFAULT_MAX_BOXES,
   };
 }
 

@@ -16,7 +16,7 @@ import { HUB_CACHES, type HubOptions } from '../hub/settings.ts';
 import { DECODE_METHODS } from '../model/config.ts';
 import { parseWeightsRequest } from '../model/weights.ts';
 import { BACKEND_REQUESTS } from '../runtime/pose-session.ts';
-import type { EstimateOptions, EstimatorOptions } from '../types.ts';
+import type { DetectionSettings, EstimateOptions, EstimatorOptions } from '../types.ts';
 
 /** Checks one present (not `undefined`) option value; throws `INVALID_OPTION`. */
 type Check = (value: unknown, name: string) => void;
@@ -100,6 +100,21 @@ const HUB_CHECKS: Record<keyof HubOptions, Check> = {
   onProgress: func,
 };
 
+/**
+ * Checks a detector's settings (`scoreThreshold`, `nmsThreshold` in [0, 1], `maxPeople` a
+ * positive integer), named `prefix` + key in messages: createEstimator's `detector` option
+ * (before any download) and createDetector check with this.
+ */
+export function checkDetectionSettings(v: DetectionSettings, prefix = ''): void {
+  for (const k of ['scoreThreshold', 'nmsThreshold'] as const) {
+    const x = v[k];
+    if (x !== undefined && (typeof x !== 'number' || !(x >= 0 && x <= 1))) {
+      throw invalid(`${prefix}${k}`, 'a number in [0, 1]', x);
+    }
+  }
+  if (v.maxPeople !== undefined) positiveInteger(v.maxPeople, `${prefix}maxPeople`);
+}
+
 /** Each option of {@link EstimatorOptions}. */
 const ESTIMATOR_CHECKS: Record<keyof EstimatorOptions, Check> = {
   ...HUB_CHECKS,
@@ -116,13 +131,7 @@ const ESTIMATOR_CHECKS: Record<keyof EstimatorOptions, Check> = {
     }
     if (!('model' in v)) return; // { onnx, config }: loadModel checks it
     ESTIMATOR_CHECKS.model(v.model, `${name}.model`);
-    for (const k of ['scoreThreshold', 'nmsThreshold'] as const) {
-      const x = v[k];
-      if (x !== undefined && (typeof x !== 'number' || !(x >= 0 && x <= 1))) {
-        throw invalid(`${name}.${k}`, 'a number in [0, 1]', x);
-      }
-    }
-    if (v.maxPeople !== undefined) positiveInteger(v.maxPeople, `${name}.maxPeople`);
+    checkDetectionSettings(v, `${name}.`);
     if (v.weights !== undefined) parseWeightsRequest(v.weights);
   },
   backend: choice(BACKEND_REQUESTS),
