@@ -11,7 +11,8 @@
 // `srpose --help` built vs from the sources through tsx), wasm-session (bench/wasm-session.ts:
 // onnxruntime-web session creation for graphs prepared ahead of time), detector
 // (bench/detector.ts: the person detector's time and share beside the pose model; --detector=,
-// default yolox_tiny), video (bench/video.ts: tracking vs detecting on every frame).
+// default yolox_tiny), video (bench/video.ts: tracking vs detecting on every frame), eval
+// (bench/eval.ts: srpose eval's images per second beside the bare estimates, and the metric).
 //
 // pipeline: per-stage ms of estimate() (decode image, crop, inference, decode heatmaps) for
 // 1 and 4 boxes, next to a bare onnxruntime session.run on a tensor of the same shape in the
@@ -133,6 +134,7 @@ const suites: Record<string, () => Promise<unknown>> = {
       detector: args.find((a) => a.startsWith('--detector='))?.slice(11),
       frames: Number(args.find((a) => a.startsWith('--frames='))?.slice(9) ?? 30),
     }),
+  eval: async () => (await import('./eval.ts')).evalBench({ arch, runs: Math.min(runs, 3) }),
   detector: async () =>
     (await import('./detector.ts')).detectorBench({
       runs: Math.min(runs, 5),

@@ -105,6 +105,21 @@ export const SUITES: Record<string, SuiteSpec> = {
     runtimes: 'both',
     why: "One Euro filter against the paper's reference algorithm; jitter and lag",
   },
+  'core/oks-nms.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: "mmpose's OKS-NMS, soft NMS and top-down rescoring against the official code (Python)",
+  },
+  'core/pckh.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'MPII PCKh against the official TopDownMpiiDataset.evaluate (Python)',
+  },
+  'core/coco-eval.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'COCO / CrowdPose keypoint metrics against xtcocotools, pycocotools, crowdposetools',
+  },
   'estimator/detector.test.ts': {
     tier: 'fast',
     runtimes: 'both',
@@ -171,6 +186,11 @@ export const SUITES: Record<string, SuiteSpec> = {
     runtimes: 'both',
     why: 'the CLI in process and through its bin shim',
   },
+  'cli/eval.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'srpose eval: official results format, OKS-NMS, resuming, --results, typed errors',
+  },
   'cli/video.test.ts': {
     tier: 'fast',
     runtimes: 'both',
@@ -231,6 +251,12 @@ export const SUITES: Record<string, SuiteSpec> = {
     tier: 'full',
     runtimes: 'both',
     why: 'decode of real heatmaps equals the official decode',
+  },
+  'parity/eval.test.ts': {
+    tier: 'full',
+    runtimes: 'node',
+    why: 'srpose eval equals the official evaluate + xtcocotools on the same predictions, and ' +
+      'the official pipeline end to end (a COCO photo, res50); the runtime is not the subject',
   },
   'parity/pipeline.test.ts': {
     tier: 'full',

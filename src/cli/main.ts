@@ -66,6 +66,28 @@ export async function main(
     .action((file: string, o: Record<string, any>) => {
       action = import('./video.ts').then((m) => m.runVideo(file, o, out, err));
     });
+  estimatorFlags(
+    cli.command(
+      'eval',
+      "The paper's metrics on COCO, CrowdPose or MPII, as the official test computes them",
+    ),
+  )
+    .option('--dataset <name>', 'coco | crowdpose | mpii')
+    .option('--annotations <file>', 'The annotation file (COCO format; MPII: mmpose mpii_val.json)')
+    .option('--images <dir>', 'The folder of the images the annotations name')
+    .option('--detections <file>', 'Person detections (COCO results format) to estimate in')
+    .option('--use-gt-boxes', 'Estimate in the ground-truth boxes instead of detections')
+    .option('--ground-truth <file>', 'MPII: the PCKh ground truth (mpii_gt_val.mat as JSON)')
+    .option(
+      '--out <file>',
+      'The results file, resumed when present (default result_keypoints_<dataset>.json)',
+    )
+    .option('--metric <name>', 'xtcocotools (default) | pycocotools (COCO)')
+    .option('--results <file>', 'Score this results file; no model is run')
+    .option('--json', 'Print the metrics as JSON, at full precision')
+    .action((o: Record<string, any>) => {
+      action = import('./eval.ts').then((m) => m.runEval(o, out));
+    });
   cli
     .command(
       'publish <dir>',

@@ -6,30 +6,10 @@
  * OKS of keypoints) when that is above the threshold, else a new id.
  * @module
  */
+import { COCO_SIGMAS } from './sigmas.ts';
 
 /** An `[x, y, w, h]` box. */
 export type XYWH = readonly [number, number, number, number];
-
-/** COCO's per-keypoint OKS sigmas (pycocotools, mmpose), for the 17 COCO keypoints. */
-export const COCO_SIGMAS = Object.freeze([
-  0.026,
-  0.025,
-  0.025,
-  0.035,
-  0.035,
-  0.079,
-  0.079,
-  0.072,
-  0.072,
-  0.062,
-  0.062,
-  0.107,
-  0.107,
-  0.087,
-  0.087,
-  0.089,
-  0.089,
-]);
 
 /** IoU of two `[x, y, w, h]` boxes (0 when either has no area). */
 export function boxIou(a: XYWH, b: XYWH): number {

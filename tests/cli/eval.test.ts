@@ -1,0 +1,216 @@
+// `srpose eval` end to end on a small dataset made here (PNG images, a COCO annotation file, a
+// detections file) with the tiny pose model: the official results format, OKS-NMS of duplicate
+// detections, resuming a stopped run, `--results` scoring alone, and typed errors. The metric
+// itself is checked against xtcocotools / pycocotools in tests/core/coco-eval.test.ts, the
+// post-processing against mmpose in tests/core/oks-nms.test.ts, and the whole pipeline against
+// the official one in tests/parity/eval.test.ts.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/env.ts';
+import { tinyConfig, tinyOnnx, uniform } from '../helpers/tiny.ts';
+import { main } from '../../src/cli/main.ts';
+import { encodePng } from '../../src/image/codecs.ts';
+import { createEstimator } from '../../src/estimator/estimator.ts';
+import { cocoJobs } from '../../src/eval/datasets.ts';
+import { runDataset } from '../../src/eval/run.ts';
+import { DATASET_SETTINGS, scoreResults } from '../../src/eval/score.ts';
+
+const W = 160;
+const H = 120;
+
+/** Three images, two annotated people each, three detections each (one a duplicate). */
+async function dataset() {
+  const dir = await tempDir('srpose-eval-');
+  await writeFile(join(dir, 'srpose.json'), JSON.stringify(tinyConfig()));
+  await writeFile(join(dir, 'model.onnx'), await tinyOnnx());
+  const images = [];
+  const annotations = [];
+  const detections = [];
+  for (let i = 0; i < 3; i++) {
+    const noise = uniform(100 + i, W * H, 1);
+    const rgba = new Uint8ClampedArray(W * H * 4).map((_, j) =>
+      j % 4 === 3 ? 255 : 128 + 120 * noise[j >> 2] * ((j % 4) - 1)
+    );
+    const file = `img${i}.png`;
+    await writeFile(join(dir, file), await encodePng({ data: rgba, width: W, height: H }));
+    const id = 10 + i;
+    images.push({ id, file_name: file, width: W, height: H });
+    for (let p = 0; p < 2; p++) {
+      const box = [10 + 70 * p, 10, 60, 100];
+      const kp = uniform(200 + 10 * i + p, 51, 1);
+      const keypoints = Array.from({ length: 17 }, (_, k) => [
+        box[0] + 30 + 25 * kp[3 * k],
+        box[1] + 50 + 45 * kp[3 * k + 1],
+        2,
+      ]).flat();
+      annotations.push({
+        id: 100 * i + p,
+        image_id: id,
+        category_id: 1,
+        iscrowd: 0,
+        bbox: box,
+        area: box[2] * box[3] * 0.6,
+        keypoints,
+        num_keypoints: 17,
+      });
+      detections.push({ image_id: id, category_id: 1, bbox: box, score: 0.9 - 0.1 * p });
+    }
+    // the first person detected twice: the same crop, the same keypoints, OKS 1
+    detections.push({ image_id: id, category_id: 1, bbox: [10, 10, 60, 100], score: 0.5 });
+  }
+  const gt = { images, annotations, categories: [{ id: 1, name: 'person' }] };
+  await writeFile(join(dir, 'gt.json'), JSON.stringify(gt));
+  await writeFile(join(dir, 'dets.json'), JSON.stringify(detections));
+  return { dir, gt, detections };
+}
+
+async function cli(args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, (s) => out.push(s), (s) => err.push(s));
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const evalArgs = (dir: string, out: string) => [
+  'eval',
+  '--dataset',
+  'coco',
+  '--annotations',
+  join(dir, 'gt.json'),
+  '--images',
+  dir,
+  '--detections',
+  join(dir, 'dets.json'),
+  '--model',
+  dir,
+  '--backend',
+  'wasm',
+  '--no-flip',
+  '--out',
+  out,
+];
+
+test('results in the official format, duplicates removed by OKS-NMS; --json metrics', async () => {
+  const { dir, gt } = await dataset();
+  const out = join(dir, 'results.json');
+  const r = await cli([...evalArgs(dir, out), '--json']);
+  assert.is(r.code, 0, r.err);
+  const metrics = JSON.parse(r.out);
+  const results = JSON.parse(await readFile(out, 'utf8'));
+  // per image in the detections' order: the two people (the duplicate suppressed)
+  assert.equal(results.map((x: any) => x.image_id), [10, 10, 11, 11, 12, 12]);
+  for (const x of results) {
+    assert.equal(Object.keys(x).sort(), [
+      'category_id',
+      'center',
+      'image_id',
+      'keypoints',
+      'scale',
+      'score',
+    ]);
+    assert.is(x.keypoints.length, 51);
+    for (const v of [...x.keypoints, ...x.center, ...x.scale, x.score]) {
+      assert.ok(Number.isFinite(v));
+    }
+    // float32 values, as the official arrays hold them
+    for (const v of x.keypoints) assert.is(Math.fround(v), v);
+  }
+  assert.equal(metrics.names, [
+    'AP',
+    'AP .5',
+    'AP .75',
+    'AP (M)',
+    'AP (L)',
+    'AR',
+    'AR .5',
+    'AR .75',
+    'AR (M)',
+    'AR (L)',
+  ]);
+  assert.equal(metrics.stats, scoreResults('coco', gt, results).stats);
+  assert.is(metrics.metric, 'xtcocotools');
+
+  // --results: the same numbers, no model; --metric pycocotools is another metric
+  const again = await cli([
+    'eval',
+    '--dataset',
+    'coco',
+    '--annotations',
+    join(dir, 'gt.json'),
+    '--results',
+    out,
+    '--json',
+  ]);
+  assert.is(again.code, 0, again.err);
+  assert.equal(JSON.parse(again.out).stats, metrics.stats);
+  const text = await cli([
+    'eval',
+    '--dataset',
+    'coco',
+    '--annotations',
+    join(dir, 'gt.json'),
+    '--results',
+    out,
+    '--metric',
+    'pycocotools',
+  ]);
+  assert.is(text.code, 0, text.err);
+  assert.match(text.out, /^coco, pycocotools \(.*results\.json\):\n {2}AP {6}\d\.\d{4}/);
+});
+
+test('a stopped run resumes: done images are kept and skipped, the cut image redone', async () => {
+  const { dir, gt, detections } = await dataset();
+  const out = join(dir, 'results.json');
+  assert.is((await cli(evalArgs(dir, out))).code, 0);
+  const full = await readFile(out, 'utf8');
+  // stopped while writing the second image: its first line only, and no closing bracket
+  const lines = full.split('\n');
+  await writeFile(out, lines.slice(0, 4).join('\n') + '\n' + lines[4].slice(0, 20));
+  const est = await createEstimator({ model: dir, backend: 'wasm', flipTest: false });
+  const progress: { done: number; skipped: number }[] = [];
+  try {
+    await runDataset({
+      estimator: est,
+      jobs: cocoJobs(gt, { detections }),
+      imagesDir: dir,
+      out,
+      kind: 'top-down',
+      postprocess: DATASET_SETTINGS.coco.postprocess,
+      flipTest: false,
+      onProgress: (p) => progress.push(p),
+    });
+  } finally {
+    await est.dispose();
+  }
+  // image 10 kept (2 lines); image 11 was cut (1 of its 2 lines): redone with image 12
+  assert.equal(progress.map((p) => [p.done, p.skipped]), [[2, 1], [3, 1]]);
+  assert.is(await readFile(out, 'utf8'), full);
+  // a finished file resumes with nothing to do
+  assert.is((await cli(evalArgs(dir, out))).code, 0);
+  assert.is(await readFile(out, 'utf8'), full);
+});
+
+test('typed errors: dataset, keypoints, another run in --out, not a results file', async () => {
+  const { dir } = await dataset();
+  const out = join(dir, 'results.json');
+  const bad = await cli(['eval', '--dataset', 'lsp', '--annotations', join(dir, 'gt.json')]);
+  assert.is(bad.code, 2);
+  assert.match(bad.err, /INVALID_OPTION: --dataset must be one of coco, crowdpose, mpii/);
+  const args = evalArgs(dir, out);
+  const crowd = await cli(args.map((a) => (a === 'coco' ? 'crowdpose' : a)));
+  assert.is(crowd.code, 2);
+  assert.match(crowd.err, /the model has 17 keypoints; crowdpose has 14/);
+  assert.is((await cli(args)).code, 0);
+  const flipped = await cli([...args.filter((a) => a !== '--no-flip'), '--flip']);
+  assert.is(flipped.code, 2);
+  assert.match(flipped.err, /holds the results of another run/);
+  await writeFile(join(dir, 'notes.json'), '{"a": 1}');
+  const notes = await cli([...evalArgs(dir, join(dir, 'notes.json'))]);
+  assert.is(notes.code, 2);
+  assert.match(notes.err, /is not a results file of srpose eval/);
+  assert.is(await readFile(join(dir, 'notes.json'), 'utf8'), '{"a": 1}', 'left as it was');
+});
+
+test.run();
