@@ -10,6 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/env.ts';
 import { tinyConfig, tinyOnnx, uniform } from '../helpers/tiny.ts';
+import { DOTS, dotsPng, tinyBottomUpConfig, tinyBottomUpOnnx } from '../helpers/tiny-bottomup.ts';
 import { main } from '../../src/cli/main.ts';
 import { encodePng } from '../../src/image/codecs.ts';
 import { createEstimator } from '../../src/estimator/estimator.ts';
@@ -190,6 +191,58 @@ test('a stopped run resumes: done images are kept and skipped, the cut image red
   // a finished file resumes with nothing to do
   assert.is((await cli(evalArgs(dir, out))).code, 0);
   assert.is(await readFile(out, 'utf8'), full);
+});
+
+test('bottom-up: every image, people with their boxes, no NMS; a known answer (AP 1)', async () => {
+  // the tiny bottom-up model puts every keypoint of a dot's person at (x + 0.75, y + 0.75): a
+  // ground truth there is found exactly (OKS 1), everyone once, nobody else
+  const dir = await tempDir('srpose-eval-bu-');
+  await writeFile(join(dir, 'srpose.json'), JSON.stringify(tinyBottomUpConfig()));
+  await writeFile(join(dir, 'model.onnx'), await tinyBottomUpOnnx());
+  await writeFile(join(dir, 'dots.png'), await dotsPng());
+  const annotations = DOTS.map((d, i) => ({
+    id: i + 1,
+    image_id: 7,
+    category_id: 1,
+    iscrowd: 0,
+    bbox: [d.x - 35, d.y - 35, 70, 70],
+    area: 5000,
+    keypoints: Array.from({ length: 17 }, () => [d.x + 0.75, d.y + 0.75, 2]).flat(),
+    num_keypoints: 17,
+  }));
+  const gt = {
+    images: [{ id: 7, file_name: 'dots.png', width: 640, height: 512 }],
+    annotations,
+    categories: [{ id: 1, name: 'person' }],
+  };
+  await writeFile(join(dir, 'gt.json'), JSON.stringify(gt));
+  const out = join(dir, 'results.json');
+  const r = await cli([
+    'eval',
+    '--dataset',
+    'coco',
+    '--annotations',
+    join(dir, 'gt.json'),
+    '--images',
+    dir,
+    '--model',
+    dir,
+    '--backend',
+    'wasm',
+    '--no-flip',
+    '--out',
+    out,
+    '--json',
+  ]);
+  assert.is(r.code, 0, r.err);
+  const results = JSON.parse(await readFile(out, 'utf8'));
+  assert.is(results.length, DOTS.length);
+  for (const x of results) {
+    assert.equal(Object.keys(x).sort(), ['bbox', 'category_id', 'image_id', 'keypoints', 'score']);
+    assert.equal(x.bbox.slice(2), [0, 0], "the keypoints' extent: one point");
+  }
+  // AP, AP .5, AP .75, AP (M), AP (L) = -1 (no large person), AR the same
+  assert.equal(JSON.parse(r.out).stats, [1, 1, 1, 1, -1, 1, 1, 1, 1, -1]);
 });
 
 test('typed errors: dataset, keypoints, another run in --out, not a results file', async () => {
