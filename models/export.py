@@ -10,7 +10,9 @@
 
 Top-down (res50, hrnet_w32, hrformer_s, res50_simple): DIR/model.onnx (opset 17, input
 ``image`` float32 [N,3,256,192], output ``heatmaps`` [N,17,H,W], only the batch axis dynamic,
-weights embedded). Bottom-up (bu_res50, bu_hrnet_w32): input ``image`` float32 [N,3,H,W] with
+weights embedded); ``--dataset crowdpose`` gives [N,3,256,192] -> [N,14,H,W] and ``--dataset
+mpii`` [N,3,256,256] -> [N,16,H,W] (the keypoint set, flip pairs and skeleton of that dataset in
+srpose.json). Bottom-up (bu_res50, bu_hrnet_w32): input ``image`` float32 [N,3,H,W] with
 N, H, W dynamic (H, W multiples of 32), output ``output`` [N,34,H,W] (17 heatmaps, then 17 tag
 maps). ``--weights fp32,fp16,int8`` also writes DIR/model_fp16.onnx (float16 storage, Cast to
 float32) and DIR/model_int8.onnx (per-channel int8 weights, DequantizeLinear); model.onnx is
@@ -37,7 +39,7 @@ if HERE not in sys.path:
 import torch  # noqa: E402
 
 from srpose_models.build import (COCO_FLIP_PAIRS, COCO_KEYPOINTS, COCO_SKELETON,  # noqa: E402
-                                 INPUT_SIZE, NUM_JOINTS, arch_info, build_model, ARCHS,
+                                 NUM_JOINTS, arch_info, build_model, ARCHS, DATASETS,
                                  is_bottom_up)
 from srpose_models.checkpoint import (CheckpointError, load_checkpoint, random_init,  # noqa: E402
                                       sha256_file)
@@ -57,6 +59,9 @@ def parse_args(argv):
     p = argparse.ArgumentParser(
         prog='export.py', description='Export an SRPose model to ONNX + srpose.json.')
     p.add_argument('--arch', required=True, choices=sorted(ARCHS))
+    p.add_argument('--dataset', default='coco', choices=list(DATASETS),
+                   help='keypoint set of a top-down arch: coco (17, 256x192; the default), '
+                        'crowdpose (14, 256x192) or mpii (16, 256x256)')
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument('--checkpoint', help='mmpose checkpoint (.pth): {"state_dict": ...} or bare')
     src.add_argument('--random-init', action='store_true',
@@ -92,13 +97,20 @@ def parse_args(argv):
         p.error('--random-init needs --seed N')
     if a.checkpoint and a.seed is not None:
         p.error('--seed only goes with --random-init')
+    if is_bottom_up(a.arch) and a.dataset != 'coco':
+        p.error(f'--dataset {a.dataset}: the bottom-up arch {a.arch} is exported for coco only '
+                '(the official repository has bottom-up SR configs for COCO only)')
     return a
 
 
 def build_weights(args):
-    model = build_model(args.arch)
+    model = build_model(args.arch, args.dataset)
     if args.random_init:
-        random_init(model, args.seed)
+        if args.dataset == 'coco':
+            random_init(model, args.seed)
+        else:  # calibration batches at the dataset's input size
+            w, h = arch_info(args.arch, args.dataset)['input']
+            random_init(model, args.seed, size=(h, w))
     else:
         load_checkpoint(model, args.checkpoint, args.arch)
     return model.eval()
@@ -106,23 +118,26 @@ def build_weights(args):
 
 def save_checkpoint(model, path, args):
     sd = collections.OrderedDict((k, v.detach().clone()) for k, v in model.state_dict().items())
+    info = arch_info(args.arch, args.dataset)
     meta = {
         'arch': args.arch,
-        'config': arch_info(args.arch)['config'],
+        'config': info['config'],
         'exporter': 'models/export.py',
         'torch': torch.__version__,
         'randomInit': {'seed': args.seed} if args.random_init else None,
     }
+    if args.dataset != 'coco':  # (COCO checkpoints stay as they were)
+        meta.update(dataset=args.dataset, datasetConfig=info['dataset_config'])
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     torch.save({'state_dict': sd, 'meta': meta}, path)
 
 
-def export_onnx(model, path, opset, heatmap_wh):
-    w, h = INPUT_SIZE
+def export_onnx(model, path, opset, heatmap_wh, input_wh=(192, 256), num_joints=NUM_JOINTS):
+    w, h = input_wh
     hw, hh = heatmap_wh
     with torch.no_grad():  # shape check through torch before writing anything
         y = model(torch.zeros(2, 3, h, w))
-    want = (2, NUM_JOINTS, hh, hw)
+    want = (2, num_joints, hh, hw)
     if tuple(y.shape) != want:
         raise RuntimeError(f'model output {tuple(y.shape)} != expected {want}')
     dummy = torch.randn(1, 3, h, w, generator=torch.Generator().manual_seed(0))
@@ -141,7 +156,7 @@ def export_onnx(model, path, opset, heatmap_wh):
         # Shape whose batch dim has no name (HRFormer's reshapes): ONNX's own inference (with
         # data propagation) gets them back; only a static result is written
         inferred = _infer_output_dims(m)
-        if inferred[1:] == [NUM_JOINTS, hh, hw]:
+        if inferred[1:] == [num_joints, hh, hw]:
             for d, v in zip(out[1:], inferred[1:]):
                 d.dim_value = v
             onnx.save(m, path)
@@ -149,8 +164,8 @@ def export_onnx(model, path, opset, heatmap_wh):
             out = m.graph.output[0].type.tensor_type.shape.dim
     onnx.checker.check_model(m)
     dims = [d.dim_param or d.dim_value for d in out]
-    if dims[1:] != [NUM_JOINTS, hh, hw] or not out[0].dim_param:
-        raise RuntimeError(f'ONNX output dims {dims} != [batch, {NUM_JOINTS}, {hh}, {hw}]')
+    if dims[1:] != [num_joints, hh, hw] or not out[0].dim_param:
+        raise RuntimeError(f'ONNX output dims {dims} != [batch, {num_joints}, {hh}, {hw}]')
 
 
 def _infer_output_dims(m):
@@ -228,7 +243,7 @@ def file_entry(path, name):
 
 
 def _source(args, info, ckpt_sha):
-    return {
+    src = {
         'config': info['config'],
         'checkpoint': os.path.basename(args.checkpoint) if args.checkpoint else None,
         'checkpointSha256': ckpt_sha,
@@ -238,6 +253,9 @@ def _source(args, info, ckpt_sha):
         'torch': torch.__version__,
         'opset': args.opset,
     }
+    if info.get('dataset_config'):  # not COCO: the config that gives the dataset's values
+        src['datasetConfig'] = info['dataset_config']
+    return src
 
 
 def _weights_fields(args, onnx_path):
@@ -305,8 +323,9 @@ def contract_bottom_up(args, onnx_path, ckpt_sha):
 def contract(args, onnx_path, ckpt_sha):
     if is_bottom_up(args.arch):
         return contract_bottom_up(args, onnx_path, ckpt_sha)
-    info = arch_info(args.arch)
+    info = arch_info(args.arch, args.dataset)
     hw, hh = info['heatmap']
+    iw, ih = info['input']
     with open(onnx_path, 'rb') as f:
         data = f.read()
     return {
@@ -315,29 +334,19 @@ def contract(args, onnx_path, ckpt_sha):
         'arch': args.arch,
         'kind': 'top-down',
         'head': info['head'],
-        'dataset': 'coco',
-        'source': {
-            'config': info['config'],
-            'checkpoint': os.path.basename(args.checkpoint) if args.checkpoint else None,
-            'checkpointSha256': ckpt_sha,
-            'randomInit': {'seed': args.seed} if args.random_init else None,
-            'exporter': 'models/export.py',
-            'command': shlex.join(['python3'] + sys.argv),
-            'torch': torch.__version__,
-            'opset': args.opset,
-        },
+        'dataset': args.dataset,
+        'source': _source(args, info, ckpt_sha),
         'onnx': {'file': 'model.onnx', 'sha256': hashlib.sha256(data).hexdigest(),
                  'bytes': len(data), 'input': 'image', 'output': 'heatmaps',
                  **({'externalData': [file_entry(os.path.join(os.path.dirname(onnx_path), EXTERNAL_FILE),
                                                  EXTERNAL_FILE)]} if args.external_data else {}),
                  **_weights_fields(args, onnx_path)},
-        'input': {'width': INPUT_SIZE[0], 'height': INPUT_SIZE[1], 'colorOrder': 'RGB',
-                  'mean': MEAN, 'std': STD},
+        'input': {'width': iw, 'height': ih, 'colorOrder': 'RGB', 'mean': MEAN, 'std': STD},
         'heatmap': {'width': hw, 'height': hh},
         'bbox': {'padding': 1.25, 'pixelStd': 200},
-        'keypoints': list(COCO_KEYPOINTS),
-        'skeleton': [list(p) for p in COCO_SKELETON],
-        'flipPairs': [list(p) for p in COCO_FLIP_PAIRS],
+        'keypoints': list(info['keypoints']),
+        'skeleton': [list(p) for p in info['skeleton']],
+        'flipPairs': [list(p) for p in info['flip_pairs']],
         'flipTest': {'enabled': True, 'shiftHeatmap': True},
         'decode': dict(info['decode']),
     }
@@ -362,7 +371,9 @@ def main(argv=None):
         if is_bottom_up(args.arch):
             export_onnx_bottom_up(model, tmp, args.opset)
         else:
-            export_onnx(model, tmp, args.opset, arch_info(args.arch)['heatmap'])
+            info = arch_info(args.arch, args.dataset)
+            export_onnx(model, tmp, args.opset, info['heatmap'], info['input'],
+                        len(info['keypoints']))
         os.chmod(tmp, 0o644)
         os.replace(tmp, onnx_path)
     finally:
@@ -381,7 +392,8 @@ def main(argv=None):
     with open(os.path.join(args.out, 'srpose.json'), 'w') as f:
         json.dump(cfg, f, indent=2)
         f.write('\n')
-    print(json.dumps({'arch': args.arch, 'out': args.out, 'onnxBytes': cfg['onnx']['bytes'],
+    print(json.dumps({'arch': args.arch, 'dataset': args.dataset, 'out': args.out,
+                      'onnxBytes': cfg['onnx']['bytes'],
                       'onnxSha256': cfg['onnx']['sha256'],
                       **({'variants': {k: dict(v, **variant_stats[k])
                                        for k, v in cfg['onnx']['variants'].items()}}

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Exports the random-weight test models (res50, hrnet_w32, hrformer_s, res50_simple,
-# res50_simple-external: the same weights with --external-data, the bottom-up bu_res50, and the
-# YOLOX person detectors yolox_nano and yolox_tiny by models/export_yolox.py;
-# --random-init --seed 0) into .cache/models/<name>/{model.onnx[,model.onnx.data],srpose.json,
-# checkpoint.pth}; res50 and hrformer_s also with --weights fp32,fp16,int8 (model_fp16.onnx,
-# model_int8.onnx); hrformer_s also prepared for WASM (srpose prepare: model.prepared.onnx,
-# model_int8.prepared.onnx). An arch is skipped when its files exist and its stamp
-# (.cache/models/<arch>/exporter.sha256) equals the sha256 of models/export.py +
+# res50_simple-external: the same weights with --external-data, res50_crowdpose and res50_mpii:
+# res50 with --dataset crowdpose / mpii, the bottom-up bu_res50, and the YOLOX person detectors
+# yolox_nano and yolox_tiny by models/export_yolox.py; --random-init --seed 0) into
+# .cache/models/<name>/{model.onnx[,model.onnx.data],srpose.json, checkpoint.pth}; res50 and
+# hrformer_s also with --weights fp32,fp16,int8 (model_fp16.onnx, model_int8.onnx); hrformer_s
+# also prepared for WASM (srpose prepare: model.prepared.onnx, model_int8.prepared.onnx).
+# A model's name is its arch, optionally followed by _crowdpose or _mpii (--dataset) and then
+# by -external (--external-data). A model is skipped when its files exist and its stamp
+# (.cache/models/<name>/exporter.sha256) equals the sha256 of models/export.py +
 # models/srpose_models/*.py, so any change to the exporter re-exports.
-# Usage: bash models/make_test_models.sh [arch...]   (FORCE=1 re-exports regardless)
+# Usage: bash models/make_test_models.sh [name...]   (FORCE=1 re-exports regardless)
 # Exports run SRPOSE_EXPORT_JOBS at a time (default: the number of cores, at most 4), longest
 # first: torch.onnx.export's graph passes are single-threaded, so on 2 cores two exports at once
 # take about the time of the longest chain (CONTRIBUTING.md has the measurement).
@@ -21,7 +23,7 @@ OUT=.cache/models
 SEED=0
 archs=("$@")
 # longest export first, so the parallel jobs end together
-[ ${#archs[@]} -eq 0 ] && archs=(hrformer_s hrnet_w32 bu_res50 res50 res50_simple res50_simple-external yolox_nano yolox_tiny)
+[ ${#archs[@]} -eq 0 ] && archs=(hrformer_s hrnet_w32 bu_res50 res50 res50_crowdpose res50_mpii res50_simple res50_simple-external yolox_nano yolox_tiny)
 jobs_max=${SRPOSE_EXPORT_JOBS:-$(nproc)}
 [ "$jobs_max" -gt 4 ] && jobs_max=4
 # the models exported with the fp16 and int8 weight files too
@@ -51,7 +53,14 @@ export_one() {
     stamp=$yolox_stamp
     exporter=models/export_yolox.py
   fi
-  [ "$arch" != "$name" ] && extra=(--external-data)
+  [[ "$name" == *-external ]] && extra=(--external-data)
+  # <arch>_crowdpose / <arch>_mpii: the arch with that dataset's keypoint set
+  case "$arch" in
+    *_crowdpose|*_mpii)
+      extra+=(--dataset "${arch##*_}")
+      arch="${arch%_*}"
+      ;;
+  esac
   if [[ "$with_variants" == *" $name "* ]]; then
     extra+=(--weights fp32,fp16,int8)
     files+=(model_fp16.onnx model_int8.onnx)
@@ -82,11 +91,11 @@ export_one() {
   end=$(date +%s.%N)
   bytes=$(stat -c %s "$dir/model.onnx")
   awk -v a="$name" -v s="$start" -v e="$end" -v b="$bytes" \
-    'BEGIN { printf "models: %-12s exported in %6.1f s  (model.onnx %d bytes = %.1f MiB)\n", a, e - s, b, b / 1048576 }'
+    'BEGIN { printf "models: %-15s exported in %6.1f s  (model.onnx %d bytes = %.1f MiB)\n", a, e - s, b, b / 1048576 }'
   for v in fp16 int8; do
     if [ -f "$dir/model_$v.onnx" ]; then
       awk -v v="$v" -v b="$(stat -c %s "$dir/model_$v.onnx")" \
-        'BEGIN { printf "models: %-12s model_%s.onnx %d bytes = %.1f MiB\n", "", v, b, b / 1048576 }'
+        'BEGIN { printf "models: %-15s model_%s.onnx %d bytes = %.1f MiB\n", "", v, b, b / 1048576 }'
     fi
   done
 }

@@ -12,15 +12,19 @@ Library functions (numpy + torch + OpenCV, following the official code step for 
 * ``pipeline``       imread -> box -> center/scale -> warpAffine crop -> normalise -> torch model
                      -> [flip test] -> decode, in image pixels
 
+The keypoint set (joints, flip pairs) and the input size are the model's: its srpose.json
+(``dataset``, ``flipPairs``, ``input``) or, without one, ``--arch`` and ``--dataset``
+(coco | crowdpose | mpii; default coco: 17 joints, 256x192).
+
 CLI (one JSON line on stdout; raw little-endian float32 files in --out-dir):
 
-    reference.py net --arch A --checkpoint C --batch B --seed S --out-dir D
+    reference.py net --arch A [--dataset DS] --checkpoint C --batch B --seed S --out-dir D
     reference.py decode --method sr|default|dark --heatmaps F --shape N,K,H,W \
         --centers "x,y;..." --scales "w,h;..." [--kernel 11] [--pool 16]
-    reference.py pipeline --arch A --checkpoint C --image P --boxes "x,y,w,h;..." \
+    reference.py pipeline --arch A [--dataset DS] --checkpoint C --image P --boxes "x,y,w,h;..." \
         [--flip] [--method sr|default|dark]
-    reference.py batch-pipeline --arch A --checkpoint C --spec FILE.json --out FILE.json \
-        [--flip] [--method ...]
+    reference.py batch-pipeline --arch A [--dataset DS] --checkpoint C --spec FILE.json \
+        --out FILE.json [--flip] [--method ...]
 """
 import argparse
 import json
@@ -38,7 +42,7 @@ import torch.nn.functional as F  # noqa: E402
 
 import official  # noqa: E402
 from srpose_models.build import (COCO_FLIP_PAIRS, INPUT_SIZE, arch_info,  # noqa: E402
-                                 build_model)
+                                 build_model, dataset_info)
 from srpose_models.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 
 
@@ -272,9 +276,15 @@ def use_fast_deconv(model):
     return model
 
 
-def load_model(checkpoint, arch=None):
+def model_dataset(cfg, dataset=None):
+    """The model's dataset: ``dataset`` when given, else srpose.json's, else coco."""
+    return dataset or (cfg or {}).get('dataset') or 'coco'
+
+
+def load_model(checkpoint, arch=None, dataset=None):
     """(model, srpose.json dict or None, arch). ``checkpoint`` is a .pth or a model directory
-    holding checkpoint.pth (+ srpose.json, which supplies the arch when not given)."""
+    holding checkpoint.pth (+ srpose.json, which supplies the arch and the dataset when not
+    given; without either: coco). ``model.dataset`` is the dataset built."""
     if os.path.isdir(checkpoint):
         checkpoint = os.path.join(checkpoint, 'checkpoint.pth')
     cfg = _find_config(checkpoint)
@@ -282,9 +292,18 @@ def load_model(checkpoint, arch=None):
         if cfg is None:
             raise ValueError('no --arch and no srpose.json next to the checkpoint')
         arch = cfg['arch']
-    model = build_model(arch)
+    model = build_model(arch, model_dataset(cfg, dataset))
     load_checkpoint(model, checkpoint, arch)
     return model.eval(), cfg, arch
+
+
+def input_size(cfg, arch, dataset='coco'):
+    """The network input (width, height): srpose.json's ``input``, else the arch + dataset's
+    (COCO, CrowdPose 192 x 256, MPII 256 x 256)."""
+    i = (cfg or {}).get('input') or {}
+    if 'width' in i and 'height' in i:
+        return (int(i['width']), int(i['height']))
+    return tuple(arch_info(arch, dataset)['input'])
 
 
 @torch.no_grad()
@@ -296,22 +315,23 @@ def heatmaps_of(model, x, flip=False, flip_pairs=COCO_FLIP_PAIRS, shift=True, ch
     return torch.cat(outs).numpy()
 
 
-def prepare(img, boxes):
-    """Boxes [x, y, w, h] -> (input batch float32 [N,3,256,192], centers, scales)."""
+def prepare(img, boxes, image_size=INPUT_SIZE):
+    """Boxes [x, y, w, h] -> (input batch float32 [N,3,H,W], centers, scales); ``image_size``
+    (W, H), by default COCO's 192 x 256."""
     xs, cs, ss = [], [], []
     for b in boxes:
-        c, s = official.xywh2cs(*[float(v) for v in b], image_size=INPUT_SIZE)
-        xs.append(official.to_input(official.crop(img, c, s, image_size=INPUT_SIZE)))
+        c, s = official.xywh2cs(*[float(v) for v in b], image_size=image_size)
+        xs.append(official.to_input(official.crop(img, c, s, image_size=image_size)))
         cs.append(c)
         ss.append(s)
-    x = torch.from_numpy(np.stack(xs)) if xs else torch.zeros(0, 3, INPUT_SIZE[1], INPUT_SIZE[0])
+    x = torch.from_numpy(np.stack(xs)) if xs else torch.zeros(0, 3, image_size[1], image_size[0])
     return x, np.array(cs, dtype=np.float32).reshape(-1, 2), np.array(ss, dtype=np.float32).reshape(-1, 2)
 
 
 def run_image(model, method, image_path, boxes, flip=False, kernel=11, pool=16,
-              flip_pairs=COCO_FLIP_PAIRS, shift=True):
+              flip_pairs=COCO_FLIP_PAIRS, shift=True, image_size=INPUT_SIZE):
     img = official.imread_rgb(image_path)
-    x, c, s = prepare(img, boxes)
+    x, c, s = prepare(img, boxes, image_size)
     if x.shape[0] == 0:
         return {'keypoints': [], 'centers': [], 'scales': []}
     hm = heatmaps_of(model, x, flip, flip_pairs, shift)
@@ -320,20 +340,27 @@ def run_image(model, method, image_path, boxes, flip=False, kernel=11, pool=16,
     return {'keypoints': kps.tolist(), 'centers': c.tolist(), 'scales': s.tolist()}
 
 
-def _decode_settings(cfg, arch, method=None):
-    d = (cfg or {}).get('decode') or arch_info(arch)['decode']
-    flip_pairs = (cfg or {}).get('flipPairs') or COCO_FLIP_PAIRS
+def _decode_settings(cfg, arch, method=None, dataset='coco'):
+    d = (cfg or {}).get('decode') or arch_info(arch, dataset)['decode']
+    flip_pairs = (cfg or {}).get('flipPairs') or dataset_info(dataset)['flip_pairs']
     shift = ((cfg or {}).get('flipTest') or {}).get('shiftHeatmap', True)
     return (method or d['method'], d.get('modulateKernel', 11), d.get('poolKernel', 16),
             flip_pairs, shift)
 
 
-def pipeline(model_dir_or_checkpoint, image_path, boxes, flip=False, arch=None, method=None):
+def _settings(model, cfg, arch, method=None):
+    """(method, kernel, pool, flip pairs, shift, input size) of a loaded model."""
+    dataset = getattr(model, 'dataset', 'coco')
+    return _decode_settings(cfg, arch, method, dataset) + (input_size(cfg, arch, dataset),)
+
+
+def pipeline(model_dir_or_checkpoint, image_path, boxes, flip=False, arch=None, method=None,
+             dataset=None):
     """The PyTorch reference pipeline -> {'keypoints': [[[x, y, score] x K] per box], ...}."""
-    model, cfg, arch = load_model(model_dir_or_checkpoint, arch)
+    model, cfg, arch = load_model(model_dir_or_checkpoint, arch, dataset)
     use_fast_deconv(model)
-    m, kernel, pool, pairs, shift = _decode_settings(cfg, arch, method)
-    return run_image(model, m, image_path, boxes, flip, kernel, pool, pairs, shift)
+    m, kernel, pool, pairs, shift, size = _settings(model, cfg, arch, method)
+    return run_image(model, m, image_path, boxes, flip, kernel, pool, pairs, shift, size)
 
 
 # ------------------------------------------------------------------------------------------
@@ -360,9 +387,10 @@ def _boxes(text):
 
 
 def cmd_net(a):
-    model, _, arch = load_model(a.checkpoint, a.arch)
+    model, cfg, arch = load_model(a.checkpoint, a.arch, a.dataset)
+    w, h = input_size(cfg, arch, model.dataset)
     g = torch.Generator().manual_seed(a.seed)
-    x = torch.randn(a.batch, 3, INPUT_SIZE[1], INPUT_SIZE[0], generator=g)
+    x = torch.randn(a.batch, 3, h, w, generator=g)
     with torch.no_grad():
         y = model(x)
     os.makedirs(a.out_dir, exist_ok=True)
@@ -395,23 +423,24 @@ def cmd_decode(a):
 
 
 def cmd_pipeline(a):
-    model, cfg, arch = load_model(a.checkpoint, a.arch)
+    model, cfg, arch = load_model(a.checkpoint, a.arch, a.dataset)
     use_fast_deconv(model)
-    m, kernel, pool, pairs, shift = _decode_settings(cfg, arch, a.method)
-    return run_image(model, m, a.image, _boxes(a.boxes), a.flip, kernel, pool, pairs, shift)
+    m, kernel, pool, pairs, shift, size = _settings(model, cfg, arch, a.method)
+    return run_image(model, m, a.image, _boxes(a.boxes), a.flip, kernel, pool, pairs, shift,
+                     size)
 
 
 def cmd_batch_pipeline(a):
-    model, cfg, arch = load_model(a.checkpoint, a.arch)
+    model, cfg, arch = load_model(a.checkpoint, a.arch, a.dataset)
     use_fast_deconv(model)
-    m, kernel, pool, pairs, shift = _decode_settings(cfg, arch, a.method)
+    m, kernel, pool, pairs, shift, size = _settings(model, cfg, arch, a.method)
     with open(a.spec) as f:
         spec = json.load(f)
     results = []
     n = 0
     for item in spec:
         r = run_image(model, m, item['image'], item.get('boxes', []), a.flip, kernel, pool,
-                      pairs, shift)
+                      pairs, shift, size)
         r['image'] = item['image']
         results.append(r)
         n += len(item.get('boxes', []))
@@ -427,7 +456,10 @@ def main(argv=None):
 
     def model_args(q):
         q.add_argument('--checkpoint', required=True, help='.pth or a model dir')
-        q.add_argument('--arch', default=None, help='res50 | hrnet_w32 | res50_simple')
+        q.add_argument('--arch', default=None,
+                       help='res50 | hrnet_w32 | hrformer_s | res50_simple (default: srpose.json)')
+        q.add_argument('--dataset', default=None, choices=['coco', 'crowdpose', 'mpii'],
+                       help='keypoint set (default: srpose.json\'s, else coco)')
 
     q = sub.add_parser('net', help='random input batch -> heatmaps (raw float32 files)')
     model_args(q)

@@ -117,8 +117,35 @@ def check_state_dict(model, sd, arch, where='checkpoint'):
         raise CheckpointError(
             f'{where} does not match arch {arch!r} (strict loading): '
             f'{len(missing)} missing, {len(unexpected)} unexpected, {len(shapes)} shape mismatches'
+            + _dataset_hint(model, sd, arch)
             + _listing('missing keys', missing) + _listing('unexpected keys', unexpected)
             + _listing('shape mismatches', shapes))
+
+
+def _dataset_hint(model, sd, arch):
+    """A top-down checkpoint whose head predicts another number of keypoints than the model
+    built (another dataset's keypoint set): one line naming the checkpoint's dataset and the
+    ``--dataset`` to export it with; '' otherwise."""
+    dataset = getattr(model, 'dataset', None)
+    if dataset is None:
+        return ''
+    from .build import ARCHS, checkpoint_joints, datasets_with_joints  # no import cycle
+    if arch not in ARCHS or ARCHS[arch].get('kind') == 'bottom-up':
+        return ''
+    key, want = checkpoint_joints(arch, model.state_dict())
+    _, got = checkpoint_joints(arch, sd)
+    if got is None or want is None or got == want:
+        return ''
+    names = datasets_with_joints(got)
+    if names:
+        which = ' or '.join(names)
+        advice = f'export it with {" or ".join("--dataset " + n for n in names)}'
+    else:
+        which = 'no supported dataset'
+        advice = 'no supported dataset has that many keypoints'
+    return (f'\n  wrong dataset: the checkpoint predicts {got} keypoints ({key} has {got} output '
+            f'channels: {which}), but the model was built for dataset {dataset!r} with {want} '
+            f'keypoints; {advice}')
 
 
 def load_checkpoint(model, path, arch):
@@ -189,7 +216,7 @@ def _rescale_bottom_up(model, batches):
 
 
 @torch.no_grad()
-def random_init(model, seed, target_std=1.5):
+def random_init(model, seed, target_std=1.5, size=None):
     """Deterministic weights with well-scaled activations (same seed -> identical tensors).
 
     Convs/linears: Kaiming-normal (fan_in, relu gain), biases U(-0.1, 0.1); BN and LayerNorm
@@ -199,7 +226,9 @@ def random_init(model, seed, target_std=1.5):
     rounded to bfloat16 precision so that last-bit differences between thread counts cannot
     change the saved weights. Finally the output conv is rescaled so that the heatmaps have a
     standard deviation of ``target_std`` on the calibration batches (range of order 10); for the
-    bottom-up models see ``_rescale_bottom_up``. Leaves the model in eval mode.
+    bottom-up models see ``_rescale_bottom_up``. ``size`` (height, width): the calibration
+    batches' size, by default 256 x 192 (the COCO input; MPII models pass 256 x 256). Leaves the
+    model in eval mode.
     """
     torch.manual_seed(seed)
     for _, m in model.named_modules():
@@ -216,7 +245,7 @@ def random_init(model, seed, target_std=1.5):
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        batches = _calibration_batches(seed)
+        batches = _calibration_batches(seed, size=size or (256, 192))
         model.eval()
         bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
         for bn in bns:

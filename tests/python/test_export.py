@@ -469,5 +469,366 @@ class SimpleContractTest(unittest.TestCase):
                              (name, head, hm, dec, cfg))
 
 
+
+# ---------------------------------------------------------------------------------------------
+# --dataset crowdpose | mpii (top-down)
+
+# name in .cache/models (models/make_test_models.sh), dataset, joints, input (W, H)
+DATASET_MODELS = [('res50_crowdpose', 'crowdpose', 14, (192, 256)),
+                  ('res50_mpii', 'mpii', 16, (256, 256))]
+# the head layers whose shape follows the number of joints (K): all others are the same
+JOINT_LAYERS = {'keypoint_head.lr_head.0.weight', 'keypoint_head.lr_head.0.bias',
+                'keypoint_head.lr_fuse.0.weight'} | {
+    f'keypoint_head.{m}.{i}.{p}' for i in range(4)
+    for m, p in (('kp_encoder', '0.weight'), ('kp_encoder', '0.bias'),
+                 ('converge', 'conv.weight'), ('converge', 'conv.bias'))}
+
+
+def _dataset_models():
+    """{name: directory}: .cache/models/<name> where make_test_models.sh made it from the
+    current sources, else the same export (--random-init --seed 0 --save-checkpoint) into a
+    temporary directory, the missing ones at the same time."""
+    import model_cache
+    stamp = model_cache.exporter_stamp()
+    dirs, todo = {}, []
+    for name, dataset, _, _ in DATASET_MODELS:
+        d = os.path.join(ROOT, '.cache', 'models', name)
+        try:
+            with open(os.path.join(d, 'exporter.sha256')) as f:
+                ok = f.read().strip() == stamp and all(
+                    os.path.exists(os.path.join(d, n))
+                    for n in ('model.onnx', 'srpose.json', 'checkpoint.pth'))
+        except OSError:
+            ok = False
+        if ok:
+            dirs[name] = d
+        else:
+            todo.append((name, dataset))
+    tmp = None
+    if todo:
+        tmp = tempfile.TemporaryDirectory(prefix='srpose-datasets-')
+        procs = []
+        for name, dataset in todo:
+            d = os.path.join(tmp.name, name)
+            procs.append((name, d, subprocess.Popen(
+                [PY, '-W', 'ignore', EXPORT, '--arch', 'res50', '--dataset', dataset,
+                 '--random-init', '--seed', '0', '--out', d,
+                 '--save-checkpoint', os.path.join(d, 'checkpoint.pth')],
+                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+        for name, d, p in procs:
+            out, err = p.communicate(timeout=600)
+            if p.returncode != 0:
+                raise AssertionError(f'export of {name} failed: {err[-3000:]}')
+            dirs[name] = d
+    return dirs, tmp
+
+
+class DatasetStructureTest(unittest.TestCase):
+    """--dataset crowdpose / mpii without exporting: the models, the metadata, the refusals."""
+
+    def test_keypoint_sets(self):
+        for dataset, k, names_end in [('coco', 17, ['left_ankle', 'right_ankle']),
+                                      ('crowdpose', 14, ['top_head', 'neck']),
+                                      ('mpii', 16, ['left_elbow', 'left_wrist'])]:
+            d = build.dataset_info(dataset)
+            self.assertEqual(len(d['keypoints']), k, dataset)
+            self.assertEqual(len(set(d['keypoints'])), k, dataset)
+            self.assertEqual(d['keypoints'][-2:], names_end, dataset)
+            seen = set()
+            for a, b in d['flip_pairs']:
+                self.assertTrue(0 <= a < k and 0 <= b < k and a != b, (dataset, a, b))
+                self.assertFalse({a, b} & seen, dataset)  # each joint in one pair at most
+                seen |= {a, b}
+                # a pair swaps left and right of the same joint
+                na, nb = d['keypoints'][a], d['keypoints'][b]
+                side = lambda n: n.replace('left', 'X').replace('right', 'X')  # noqa: E731
+                self.assertNotEqual(na, nb)
+                self.assertEqual(side(na), side(nb), (dataset, na, nb))
+                self.assertIn('X', side(na), (dataset, na))
+            # the joints that no pair moves are the middle ones
+            for i in set(range(k)) - seen:
+                self.assertNotRegex(d['keypoints'][i], 'left|right', dataset)
+            for a, b in d['skeleton']:
+                self.assertTrue(0 <= a < k and 0 <= b < k and a != b, (dataset, a, b))
+            self.assertEqual(len({frozenset(p) for p in d['skeleton']}), len(d['skeleton']))
+        # mmpose's dataset classes (topdown_crowdpose_dataset.py, topdown_mpii_dataset.py)
+        self.assertEqual(build.dataset_info('crowdpose')['flip_pairs'],
+                         [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11]])
+        self.assertEqual(build.dataset_info('mpii')['flip_pairs'],
+                         [[0, 5], [1, 4], [2, 3], [10, 15], [11, 14], [12, 13]])
+        self.assertEqual(build.dataset_info('mpii')['keypoints'][6:10],
+                         ['pelvis', 'thorax', 'upper_neck', 'head_top'])
+        self.assertEqual(len(build.dataset_info('crowdpose')['skeleton']), 15)
+        self.assertEqual(len(build.dataset_info('mpii')['skeleton']), 15)
+        with self.assertRaises(ValueError) as cm:
+            build.dataset_info('aic')
+        self.assertIn("'aic'", str(cm.exception))
+
+    def test_arch_info_per_dataset(self):
+        coco = {a: build.arch_info(a) for a in ('res50', 'hrnet_w32', 'hrformer_s', 'res50_simple')}
+        for a, info in coco.items():  # COCO: the ARCHS entry as it was
+            self.assertEqual({k: v for k, v in info.items() if k in build.ARCHS[a]}, build.ARCHS[a])
+            self.assertIsNone(info['dataset_config'])
+            self.assertEqual(info['input'], (192, 256))
+        for dataset, size, tag in [('crowdpose', (192, 256), '256x192'), ('mpii', (256, 256), '256x256')]:
+            for a in coco:
+                info = build.arch_info(a, dataset)
+                self.assertEqual(info['name'], f'srpose_{a}_{dataset}_{tag}')
+                self.assertEqual(info['input'], size)
+                simple = a == 'res50_simple'
+                self.assertEqual(info['heatmap'], (size[0] // 4, size[1] // 4) if simple else size)
+                self.assertEqual(info['decode'], coco[a]['decode'])
+                self.assertEqual(info['head'], coco[a]['head'])
+                self.assertIn(f'/{dataset}/', info['dataset_config'])
+                # SimpleBaseline: the dataset's own official config; SR: the COCO SRPose one
+                self.assertEqual(info['config'], info['dataset_config'] if simple else coco[a]['config'])
+        self.assertEqual(build.arch_info('hrnet_w32', 'mpii')['dataset_config'],
+                         'configs/top_down/hrnet/mpii/hrnet_w32_mpii_256x256.py')
+        self.assertEqual(build.arch_info('res50', 'crowdpose')['dataset_config'],
+                         'configs/top_down/resnet/crowdpose/res50_crowdpose_256x192.py')
+
+    def test_only_the_joint_layers_differ(self):
+        coco = build_model('res50').state_dict()
+        for dataset, k in (('crowdpose', 14), ('mpii', 16)):
+            m = build_model('res50', dataset)
+            self.assertEqual(m.dataset, dataset)
+            sd = m.state_dict()
+            self.assertEqual(list(sd), list(coco))  # the official names, in order
+            differ = {n for n in sd if sd[n].shape != coco[n].shape}
+            self.assertEqual(differ, JOINT_LAYERS, dataset)
+            self.assertEqual(tuple(sd['keypoint_head.lr_head.0.weight'].shape), (k, 2048, 1, 1))
+            self.assertEqual(tuple(sd['keypoint_head.converge.3.conv.weight'].shape), (16 * k, 4, 9, 9))
+            self.assertEqual(tuple(sd['keypoint_head.kp_encoder.3.0.weight'].shape), (4 * k, 32, 1, 1))
+        simple = build_model('res50_simple', 'mpii')
+        self.assertEqual(tuple(simple.state_dict()['keypoint_head.final_layer.weight'].shape), (16, 256, 1, 1))
+        with torch.no_grad():
+            self.assertEqual(tuple(simple(torch.zeros(1, 3, 256, 256)).shape), (1, 16, 64, 64))
+        hr = build_model('hrnet_w32', 'crowdpose').state_dict()
+        self.assertEqual(tuple(hr['keypoint_head.lr_head.0.weight'].shape), (14, 256, 1, 1))
+
+    def test_bottom_up_and_unknown_datasets_are_refused(self):
+        with self.assertRaises(ValueError) as cm:
+            build_model('bu_res50', 'crowdpose')
+        self.assertIn('coco only', str(cm.exception))
+        with self.assertRaises(ValueError):
+            build_model('res50', 'aic')
+        with tempfile.TemporaryDirectory() as tmp:
+            r = run_export('--arch', 'bu_res50', '--dataset', 'mpii', '--random-init', '--seed', '0',
+                           '--out', tmp)
+            self.assertEqual(r.returncode, 2)
+            self.assertIn('--dataset mpii: the bottom-up arch bu_res50 is exported for coco only', r.stderr)
+            r = run_export('--arch', 'res50', '--dataset', 'aic', '--random-init', '--seed', '0',
+                           '--out', tmp)
+            self.assertEqual(r.returncode, 2)
+            self.assertIn('invalid choice', r.stderr)
+            self.assertEqual(os.listdir(tmp), [])
+
+    def test_contract_fields(self):
+        import export
+        for arch in ('hrnet_w32', 'hrformer_s', 'res50_simple'):
+            for dataset, (w, h), k in (('crowdpose', (192, 256), 14), ('mpii', (256, 256), 16)):
+                args = export.parse_args(['--arch', arch, '--dataset', dataset, '--random-init',
+                                          '--seed', '0', '--out', 'x'])
+                with tempfile.NamedTemporaryFile(suffix='.onnx') as f:
+                    f.write(b'\0')
+                    f.flush()
+                    c = export.contract(args, f.name, None)
+                self.assertEqual(set(c), EXPECTED_CONTRACT_KEYS)
+                info = build.arch_info(arch, dataset)
+                self.assertEqual((c['name'], c['dataset'], c['arch']), (info['name'], dataset, arch))
+                self.assertEqual(c['input']['width'], w)
+                self.assertEqual(c['input']['height'], h)
+                self.assertEqual(len(c['keypoints']), k)
+                self.assertEqual(c['source']['datasetConfig'], info['dataset_config'])
+                self.assertEqual(c['flipTest'], {'enabled': True, 'shiftHeatmap': True})
+
+
+class DatasetExportTest(unittest.TestCase):
+    """The random-weight test models res50_crowdpose and res50_mpii (make_test_models.sh): the
+    ONNX interface, srpose.json, onnxruntime-web against PyTorch, the reference pipeline, and a
+    checkpoint of another dataset refused with a message naming --dataset."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dirs, cls._export_tmp = _dataset_models()
+        cls.tmp = tempfile.TemporaryDirectory(prefix='srpose-dataset-test-')
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+        if cls._export_tmp is not None:
+            cls._export_tmp.cleanup()
+
+    def contract(self, name):
+        with open(os.path.join(self.dirs[name], 'srpose.json')) as f:
+            return json.load(f)
+
+    def test_onnx_shapes(self):
+        for name, _, k, (w, h) in DATASET_MODELS:
+            m = onnx.load(os.path.join(self.dirs[name], 'model.onnx'))
+            onnx.checker.check_model(m)
+            dims = lambda v: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]  # noqa: E731
+            self.assertEqual([i.name for i in m.graph.input], ['image'])
+            self.assertEqual([o.name for o in m.graph.output], ['heatmaps'])
+            ind, outd = dims(m.graph.input[0]), dims(m.graph.output[0])
+            self.assertIsInstance(ind[0], str)
+            self.assertIsInstance(outd[0], str)
+            self.assertEqual(ind[1:], [3, h, w], name)
+            self.assertEqual(outd[1:], [k, h, w], name)  # SR head: heatmaps at the input size
+
+    def test_contract(self):
+        res50 = build.arch_info('res50')
+        for name, dataset, k, (w, h) in DATASET_MODELS:
+            c = self.contract(name)
+            self.assertEqual(set(c), EXPECTED_CONTRACT_KEYS)
+            self.assertEqual((c['name'], c['arch'], c['kind'], c['head'], c['dataset']),
+                             (f'srpose_res50_{dataset}_{h}x{w}', 'res50', 'top-down',
+                              'TopDownSRPoseHead', dataset))
+            self.assertEqual(c['input'], {'width': w, 'height': h, 'colorOrder': 'RGB',
+                                          'mean': [0.485, 0.456, 0.406], 'std': [0.229, 0.224, 0.225]})
+            self.assertEqual(c['heatmap'], {'width': w, 'height': h})
+            self.assertEqual(c['bbox'], {'padding': 1.25, 'pixelStd': 200})
+            self.assertEqual(c['keypoints'], build.dataset_info(dataset)['keypoints'])
+            self.assertEqual(c['flipPairs'], build.dataset_info(dataset)['flip_pairs'])
+            self.assertEqual(c['skeleton'], build.dataset_info(dataset)['skeleton'])
+            for pairs in (c['flipPairs'], c['skeleton']):
+                self.assertTrue(all(0 <= i < k for p in pairs for i in p))
+            self.assertEqual(c['flipTest'], {'enabled': True, 'shiftHeatmap': True})
+            self.assertEqual(c['decode'], res50['decode'])
+            self.assertEqual(c['source']['config'], res50['config'])
+            self.assertEqual(c['source']['datasetConfig'],
+                             f'configs/top_down/resnet/{dataset}/res50_{dataset}_{h}x{w}.py')
+            self.assertEqual(c['source']['randomInit'], {'seed': 0})
+            self.assertIn(f'--dataset {dataset}', c['source']['command'])
+            self.assertEqual(c['onnx']['weights'], 'fp32')
+            obj = torch.load(os.path.join(self.dirs[name], 'checkpoint.pth'), map_location='cpu')
+            self.assertEqual((obj['meta']['arch'], obj['meta']['dataset']), ('res50', dataset))
+
+    @unittest.skipUnless(os.path.exists(os.path.join(ROOT, 'node_modules', '.bin', 'tsx')),
+                         'node_modules missing (npm ci)')
+    def test_typescript_accepts_the_contracts(self):
+        files = [os.path.join(self.dirs[n], 'srpose.json') for n, *_ in DATASET_MODELS]
+        code = ("import { readFileSync } from 'node:fs';"
+                "import { parseModelConfig } from './src/model/config.ts';"
+                "for (const f of process.argv.slice(2)) { const c = parseModelConfig("
+                "JSON.parse(readFileSync(f, 'utf8')), f); console.log(JSON.stringify({kind: c.kind,"
+                " k: c.keypoints.length, input: c.input, flip: c.flipPairs.length})); }")
+        # written inside the repository (.cache, git-ignored) so that ../src resolves
+        local = os.path.join(ROOT, '.cache', f'parse-contract-{os.getpid()}.ts')
+        os.makedirs(os.path.dirname(local), exist_ok=True)
+        with open(local, 'w') as f:
+            f.write(code.replace("'./src/", "'../src/"))
+        try:
+            r = subprocess.run([os.path.join(ROOT, 'node_modules', '.bin', 'tsx'), local, *files],
+                               cwd=ROOT, capture_output=True, text=True, timeout=120)
+        finally:
+            os.remove(local)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        got = [json.loads(line) for line in r.stdout.strip().splitlines()]
+        for g, (_, _, k, (w, h)) in zip(got, DATASET_MODELS):
+            self.assertEqual((g['kind'], g['k'], g['input']['width'], g['input']['height'], g['flip']),
+                             ('top-down', k, w, h, 6))
+
+    def test_onnxruntime_equals_pytorch(self):
+        import model_cache
+        if not model_cache.HAS_ORT:
+            self.skipTest('node or node_modules/onnxruntime-web missing (npm ci)')
+        for name, dataset, k, (w, h) in DATASET_MODELS:
+            model = build_model('res50', dataset)
+            load_checkpoint(model, os.path.join(self.dirs[name], 'checkpoint.pth'), 'res50')
+            x = torch.randn(1, 3, h, w, generator=torch.Generator().manual_seed(1))
+            with torch.no_grad():
+                want = model(x).numpy()
+            got = model_cache.ort_run(os.path.join(self.dirs[name], 'model.onnx'), x.numpy(),
+                                      self.tmp.name)
+            self.assertEqual(got.shape, (1, k, h, w))
+            rng = float(want.max() - want.min())
+            err = float(abs(got - want).max())
+            print(f'    {name}: max |ort - torch| = {err:.2e} = {err / rng:.1e} of the range {rng:.3g}')
+            self.assertGreater(rng, 2.0)
+            self.assertLessEqual(err, 1e-4 * rng)
+
+    def test_wrong_dataset_checkpoint_is_refused(self):
+        mpii_ck = os.path.join(self.dirs['res50_mpii'], 'checkpoint.pth')
+        crowd_ck = os.path.join(self.dirs['res50_crowdpose'], 'checkpoint.pth')
+        # in the library: a CheckpointError naming the checkpoint's dataset
+        with self.assertRaises(CheckpointError) as cm:
+            load_checkpoint(build_model('res50', 'mpii'), crowd_ck, 'res50')
+        msg = str(cm.exception)
+        self.assertIn('wrong dataset: the checkpoint predicts 14 keypoints', msg)
+        self.assertIn("built for dataset 'mpii' with 16 keypoints; export it with --dataset crowdpose", msg)
+        # a COCO checkpoint into a CrowdPose model
+        coco_ck = os.path.join(self.tmp.name, 'coco.pth')
+        torch.save({'state_dict': build_model('res50').state_dict()}, coco_ck)
+        with self.assertRaises(CheckpointError) as cm:
+            load_checkpoint(build_model('res50', 'crowdpose'), coco_ck, 'res50')
+        self.assertIn('export it with --dataset coco', str(cm.exception))
+        # SimpleBaseline: the final layer tells
+        sd = build_model('res50_simple', 'mpii').state_dict()
+        torch.save(sd, os.path.join(self.tmp.name, 'simple_mpii.pth'))
+        with self.assertRaises(CheckpointError) as cm:
+            load_checkpoint(build_model('res50_simple'), os.path.join(self.tmp.name, 'simple_mpii.pth'),
+                            'res50_simple')
+        self.assertIn('keypoint_head.final_layer.weight has 16 output channels: mpii', str(cm.exception))
+        # the CLI (default --dataset coco): exit status 2, the message, no traceback, no file
+        out = os.path.join(self.tmp.name, 'out-wrong')
+        r = run_export('--arch', 'res50', '--checkpoint', mpii_ck, '--out', out)
+        self.assertEqual(r.returncode, 2, r.stderr[-3000:])
+        self.assertIn("does not match arch 'res50'", r.stderr)
+        self.assertIn('wrong dataset: the checkpoint predicts 16 keypoints '
+                      '(keypoint_head.lr_head.0.weight has 16 output channels: mpii), but the model '
+                      "was built for dataset 'coco' with 17 keypoints; export it with --dataset mpii",
+                      r.stderr)
+        self.assertIn('keypoint_head.lr_head.0.weight: checkpoint (16, 2048, 1, 1) vs model (17, 2048, 1, 1)',
+                      r.stderr)
+        self.assertNotIn('Traceback', r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(out, 'model.onnx')))
+
+    def test_checkpoint_loads_strictly_and_reproduces_the_seed(self):
+        """The exported checkpoint (official layout) loads into the dataset's model unchanged
+        and equals a fresh random_init at the dataset's calibration size."""
+        name, dataset, k, (w, h) = DATASET_MODELS[1]
+        m = build_model('res50', dataset)
+        sd = load_checkpoint(m, os.path.join(self.dirs[name], 'checkpoint.pth'), 'res50')
+        self.assertEqual(list(sd), list(build_model('res50', dataset).state_dict()))
+        ref = random_init(build_model('res50', dataset), 0, size=(h, w))
+        x = torch.randn(1, 3, h, w, generator=torch.Generator().manual_seed(2))
+        with torch.no_grad():
+            self.assertTrue(torch.equal(m(x), ref(x)))
+
+    def test_reference_pipeline_uses_the_models_keypoint_set(self):
+        import numpy as np
+        import official
+        import reference as R
+        name, dataset, k, (w, h) = DATASET_MODELS[1]  # mpii: 256 x 256 crops, 16 joints
+        model, cfg, arch = R.load_model(self.dirs[name])
+        self.assertEqual((arch, model.dataset, cfg['dataset']), ('res50', 'mpii', 'mpii'))
+        method, kernel, pool, pairs, shift, size = R._settings(model, cfg, arch)
+        self.assertEqual((method, pool, pairs, shift, size),
+                         ('sr', 16, build.dataset_info('mpii')['flip_pairs'], True, (256, 256)))
+        # without srpose.json: --arch + --dataset
+        self.assertEqual(R.input_size(None, 'res50', 'mpii'), (256, 256))
+        self.assertEqual(R._decode_settings(None, 'res50', None, 'crowdpose')[3],
+                         build.dataset_info('crowdpose')['flip_pairs'])
+        img = (np.arange(300 * 400 * 3) % 251).astype(np.uint8).reshape(300, 400, 3)
+        x, c, s = R.prepare(img, [[50, 40, 200, 100]], size)
+        self.assertEqual(tuple(x.shape), (1, 3, 256, 256))
+        self.assertEqual(s.tolist(), [[1.25, 1.25]])  # aspect 1: 200 x 200 px, * 1.25 / 200
+        photo = os.path.join(os.path.dirname(ROOT), 'shared', 'data', 'mpii', '005808361.jpg')
+        if not os.path.exists(photo):
+            self.skipTest('../shared/data/mpii missing')
+        R.use_fast_deconv(model)
+        r = R.run_image(model, method, photo, [[500, 0, 900, 700]], True, kernel, pool, pairs,
+                        shift, size)
+        kps = np.array(r['keypoints'][0])
+        self.assertEqual(kps.shape, (16, 3))
+        self.assertTrue(np.isfinite(kps).all())
+        # the scores are the flip-test heatmap maxima of the 256 x 256 crop
+        x, _, _ = R.prepare(official.imread_rgb(photo), [[500, 0, 900, 700]], size)
+        hm = R.heatmaps_of(model, x, True, pairs, shift)
+        self.assertEqual(hm.shape, (1, 16, 256, 256))
+        np.testing.assert_allclose(kps[:, 2], hm.reshape(16, -1).max(-1), rtol=1e-6)
+
+
 if __name__ == '__main__':
     unittest.main()
