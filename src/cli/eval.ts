@@ -117,6 +117,7 @@ async function estimateDataset(
       detections: o.useGtBoxes ? 'ground truth' : String(o.detections ?? ''),
       model: String(o.model),
       flip: o.flip === undefined ? estimator.info.flipTest : Boolean(o.flip),
+      softNms: o.softNms === true,
     });
     const bar = rateBar('images', jobs.length);
     const started = performance.now();
@@ -127,7 +128,7 @@ async function estimateDataset(
         imagesDir: String(o.images),
         out: outFile,
         kind: dataset === 'mpii' ? 'mpii' : bottomUp ? 'bottom-up' : 'top-down',
-        postprocess: settings.postprocess,
+        postprocess: o.softNms ? { ...settings.postprocess, softNms: true } : settings.postprocess,
         flipTest: o.flip === undefined ? undefined : Boolean(o.flip),
         onProgress: (p) =>
           bar.update(p.done, (p.done - p.skipped) / ((performance.now() - started) / 1000)),

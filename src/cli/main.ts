@@ -77,6 +77,7 @@ export async function main(
     .option('--images <dir>', 'The folder of the images the annotations name')
     .option('--detections <file>', 'Person detections (COCO results format) to estimate in')
     .option('--use-gt-boxes', 'Estimate in the ground-truth boxes instead of detections')
+    .option('--soft-nms', "mmpose's soft OKS-NMS instead of OKS-NMS (the configs' soft_nms)")
     .option('--ground-truth <file>', 'MPII: the PCKh ground truth (mpii_gt_val.mat as JSON)')
     .option(
       '--out <file>',

@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tempDir } from '../helpers/env.ts';
+import { hasShared, SHARED, skipUnless, tempDir } from '../helpers/env.ts';
 import { tinyConfig, tinyOnnx, uniform } from '../helpers/tiny.ts';
 import { DOTS, dotsPng, tinyBottomUpConfig, tinyBottomUpOnnx } from '../helpers/tiny-bottomup.ts';
 import { main } from '../../src/cli/main.ts';
@@ -243,6 +243,52 @@ test('bottom-up: every image, people with their boxes, no NMS; a known answer (A
   }
   // AP, AP .5, AP .75, AP (M), AP (L) = -1 (no large person), AR the same
   assert.equal(JSON.parse(r.out).stats, [1, 1, 1, 1, -1, 1, 1, 1, 1, -1]);
+});
+
+test('the shared COCO photos and detections, tiny model: every image, --soft-nms', async () => {
+  if (skipUnless(hasShared, 'needs ../shared/data/coco')) return;
+  const coco = join(SHARED, 'coco');
+  const dir = await tempDir('srpose-eval-shared-');
+  await writeFile(join(dir, 'srpose.json'), JSON.stringify(tinyConfig()));
+  await writeFile(join(dir, 'model.onnx'), await tinyOnnx());
+  const args = (out: string) => [
+    'eval',
+    '--dataset',
+    'coco',
+    '--annotations',
+    join(coco, 'test_coco.json'),
+    '--images',
+    coco,
+    '--detections',
+    join(coco, 'test_coco_det_AP_H_56.json'),
+    '--model',
+    dir,
+    '--backend',
+    'wasm',
+    '--no-flip',
+    '--out',
+    out,
+    '--json',
+  ];
+  const hard = await cli(args(join(dir, 'hard.json')));
+  assert.is(hard.code, 0, hard.err);
+  const soft = await cli([...args(join(dir, 'soft.json')), '--soft-nms']);
+  assert.is(soft.code, 0, soft.err);
+  const h = JSON.parse(await readFile(join(dir, 'hard.json'), 'utf8'));
+  const s = JSON.parse(await readFile(join(dir, 'soft.json'), 'utf8'));
+  // the images in the detections' order; soft NMS keeps at most 20 an image, and no fewer
+  const dets = JSON.parse(await readFile(join(coco, 'test_coco_det_AP_H_56.json'), 'utf8'));
+  const order = [...new Set(dets.map((d: any) => d.image_id))];
+  assert.equal([...new Set(h.map((r: any) => r.image_id))], order);
+  for (const id of order) {
+    const n = (rs: any[]) => rs.filter((r) => r.image_id === id).length;
+    const boxes = dets.filter((d: any) => d.image_id === id).length;
+    assert.ok(n(h) >= 1 && n(h) <= boxes);
+    assert.is(n(s), Math.min(20, boxes));
+  }
+  const gt = JSON.parse(await readFile(join(coco, 'test_coco.json'), 'utf8'));
+  assert.equal(JSON.parse(hard.out).stats, scoreResults('coco', gt, h).stats);
+  assert.equal(JSON.parse(soft.out).stats, scoreResults('coco', gt, s).stats);
 });
 
 test('typed errors: dataset, keypoints, another run in --out, not a results file', async () => {
