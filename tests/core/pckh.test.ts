@@ -18,31 +18,9 @@ import {
 } from '../../src/core/eval/pckh.ts';
 import { isSRPoseError } from '../../src/errors.ts';
 import { hasPython, PYTHON, python, SHARED, skipUnless, tempDir } from '../helpers/env.ts';
-import { uniform } from '../helpers/tiny.ts';
+import { Rand } from '../helpers/tiny.ts';
 
 const f32 = Math.fround;
-
-/** Uniform numbers in [0, 1) from a seed, drawn from tests/helpers/tiny.ts's `uniform`. */
-class Rand {
-  private buf: Float32Array;
-  private i = 0;
-  constructor(private seed: number) {
-    this.buf = uniform(seed, 4096, 0.5);
-  }
-  next(): number {
-    if (this.i === this.buf.length) {
-      this.buf = uniform(++this.seed * 7919, 4096, 0.5);
-      this.i = 0;
-    }
-    return this.buf[this.i++] + 0.5;
-  }
-  range(a: number, b: number): number {
-    return a + (b - a) * this.next();
-  }
-  int(n: number): number {
-    return Math.min(n - 1, Math.floor(this.next() * n));
-  }
-}
 
 interface MpiiCase {
   name: string;

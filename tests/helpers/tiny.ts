@@ -201,3 +201,28 @@ export async function tinyVariantFiles(recommended = 'fp16'): Promise<Record<str
     'model_int8.onnx': int8,
   };
 }
+
+/** Uniform numbers in [0, 1) from a seed, drawn from {@link uniform}: seeded test inputs. */
+export class Rand {
+  private buf: Float32Array;
+  private i = 0;
+  constructor(private seed: number) {
+    this.buf = uniform(seed, 4096, 0.5);
+  }
+  next(): number {
+    if (this.i === this.buf.length) {
+      this.buf = uniform(++this.seed * 7919, 4096, 0.5);
+      this.i = 0;
+    }
+    return this.buf[this.i++] + 0.5;
+  }
+  range(a: number, b: number): number {
+    return a + (b - a) * this.next();
+  }
+  int(n: number): number {
+    return Math.min(n - 1, Math.floor(this.next() * n));
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)];
+  }
+}

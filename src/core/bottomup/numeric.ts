@@ -5,6 +5,8 @@
  * @module
  */
 
+import { pairwiseSum } from '../numpy.ts';
+
 const f32 = Math.fround;
 
 /** `np.round` / `np.rint`: nearest integer, ties to even. */
@@ -19,27 +21,7 @@ export function roundHalfEven(x: number): number {
  * of up to 128 values. `at(i)` gives the i-th value.
  */
 export function pairwiseSumF32(at: (i: number) => number, start: number, n: number): number {
-  if (n < 8) {
-    let s = 0;
-    for (let i = 0; i < n; i++) s = f32(s + at(start + i));
-    return s;
-  }
-  if (n <= 128) {
-    const r = [0, 0, 0, 0, 0, 0, 0, 0];
-    for (let j = 0; j < 8; j++) r[j] = at(start + j);
-    let i = 8;
-    for (; i < n - (n % 8); i += 8) {
-      for (let j = 0; j < 8; j++) r[j] = f32(r[j] + at(start + i + j));
-    }
-    let s = f32(
-      f32(f32(r[0] + r[1]) + f32(r[2] + r[3])) + f32(f32(r[4] + r[5]) + f32(r[6] + r[7])),
-    );
-    for (; i < n; i++) s = f32(s + at(start + i));
-    return s;
-  }
-  let half = n >> 1;
-  half -= half % 8;
-  return f32(pairwiseSumF32(at, start, half) + pairwiseSumF32(at, start + half, n - half));
+  return pairwiseSum(at, start, n, f32);
 }
 
 /**

@@ -28,6 +28,7 @@
  */
 import { oneOf, SRPoseError } from '../../errors.ts';
 import { COCO_SIGMAS, CROWDPOSE_SIGMAS } from '../sigmas.ts';
+import { pairwiseSum } from '../numpy.ts';
 
 /** Which reference implementation's numbers {@link evaluateKeypoints} reproduces. */
 export type CocoMetricFlavour = 'xtcocotools' | 'pycocotools' | 'crowdpose';
@@ -305,38 +306,11 @@ function numbers(v: unknown, n: number, what: string, atLeast = false): readonly
   return v;
 }
 
-/**
- * numpy's pairwise summation of `n` values from `lo` (`pairwise_sum_DOUBLE`): plain below 8,
- * eight running sums up to 128, halves above. `np.sum` / `np.mean` of a float64 array give
- * `0 + pairwise(block)` over blocks of {@link NUMPY_BUFFER}.
- */
-function pairwiseSum(a: ArrayLike<number>, lo: number, n: number): number {
-  if (n < 8) {
-    let res = 0;
-    for (let i = 0; i < n; i++) res += a[lo + i];
-    return res;
-  }
-  if (n <= 128) {
-    const r = new Float64Array(8);
-    for (let j = 0; j < 8; j++) r[j] = a[lo + j];
-    let i = 8;
-    for (; i < n - (n % 8); i += 8) {
-      for (let j = 0; j < 8; j++) r[j] += a[lo + i + j];
-    }
-    let res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-    for (; i < n; i++) res += a[lo + i];
-    return res;
-  }
-  let n2 = Math.floor(n / 2);
-  n2 -= n2 % 8;
-  return pairwiseSum(a, lo, n2) + pairwiseSum(a, lo + n2, n - n2);
-}
-
 /** `np.sum` of the first `n` values (all by default). */
 function numpySum(a: ArrayLike<number>, n = a.length): number {
   let s = 0;
   for (let lo = 0; lo < n; lo += NUMPY_BUFFER) {
-    s += pairwiseSum(a, lo, Math.min(NUMPY_BUFFER, n - lo));
+    s += pairwiseSum((i) => a[i], lo, Math.min(NUMPY_BUFFER, n - lo));
   }
   return s;
 }

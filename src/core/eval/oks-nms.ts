@@ -37,6 +37,7 @@
  */
 import { SRPoseError } from '../../errors.ts';
 import { COCO_SIGMAS } from '../sigmas.ts';
+import { pairwiseSum as sum } from '../numpy.ts';
 
 const f32 = Math.fround;
 
@@ -243,29 +244,7 @@ function heapsort(
  * rounding is numpy's. `at(i)` gives the i-th of `n` values.
  */
 export function pairwiseSum(at: (i: number) => number, n: number): number {
-  return 0 + pairwise(at, 0, n);
-}
-
-function pairwise(at: (i: number) => number, start: number, n: number): number {
-  if (n < 8) {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += at(start + i);
-    return s;
-  }
-  if (n <= 128) {
-    const r = [0, 0, 0, 0, 0, 0, 0, 0];
-    for (let j = 0; j < 8; j++) r[j] = at(start + j);
-    let i = 8;
-    for (; i < n - (n % 8); i += 8) {
-      for (let j = 0; j < 8; j++) r[j] += at(start + i + j);
-    }
-    let s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-    for (; i < n; i++) s += at(start + i);
-    return s;
-  }
-  let n2 = Math.floor(n / 2);
-  n2 -= n2 % 8;
-  return pairwise(at, start, n2) + pairwise(at, start + n2, n - n2);
+  return 0 + sum(at, 0, n);
 }
 
 const F32 = new Float32Array(1);
