@@ -107,18 +107,20 @@ export const SUITES: Record<string, SuiteSpec> = {
   },
   'core/oks-nms.test.ts': {
     tier: 'fast',
-    runtimes: 'both',
-    why: "mmpose's OKS-NMS, soft NMS and top-down rescoring against the official code (Python)",
+    runtimes: 'node',
+    why: "mmpose's OKS-NMS, soft NMS and top-down rescoring against the official code " +
+      '(Python); pure float64 / float32 arithmetic, the same in every runtime',
   },
   'core/pckh.test.ts': {
     tier: 'fast',
-    runtimes: 'both',
+    runtimes: 'node',
     why: 'MPII PCKh against the official TopDownMpiiDataset.evaluate (Python)',
   },
   'core/coco-eval.test.ts': {
     tier: 'fast',
-    runtimes: 'both',
-    why: 'COCO / CrowdPose keypoint metrics against xtcocotools, pycocotools, crowdposetools',
+    runtimes: 'node',
+    why: 'COCO / CrowdPose keypoint metrics against xtcocotools, pycocotools, crowdposetools; ' +
+      'pure arithmetic (srpose eval runs under Deno in cli/eval)',
   },
   'estimator/detector.test.ts': {
     tier: 'fast',
