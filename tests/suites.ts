@@ -265,7 +265,8 @@ export const SUITES: Record<string, SuiteSpec> = {
     runtimes: 'both',
     why: 'estimate() equals the PyTorch pipeline on COCO photos: res50 on WASM, the other ' +
       'architectures on native (their WASM heatmaps are checked in parity/network); native ' +
-      'equals WASM there (Deno: res50 only, the same WASM and decode serve every architecture)',
+      'equals WASM there (Deno: res50 with the flip test; the same WASM, decode and flip merge ' +
+      'serve every architecture)',
   },
   'parity/bottomup.test.ts': {
     tier: 'full',

@@ -357,6 +357,14 @@ function nextVideoFrame(v: HTMLVideoElement): Promise<void> {
   });
 }
 
+/** The camera button's action: live tracking, its failure said in the status line. */
+function camera(o?: LiveOptions): Promise<void> {
+  return startCamera(o).catch((e) => {
+    status(`camera: ${e.message}`, true);
+    throw e;
+  });
+}
+
 /** The frame, then each tracked person's box, skeleton and id. */
 function drawLive(
   frame: ImageBitmap,
@@ -396,10 +404,7 @@ async function init(): Promise<void> {
     const f = e.dataTransfer?.files?.[0];
     if (f) run(f).catch(() => {});
   });
-  ui.camera.addEventListener(
-    'click',
-    () => startCamera().catch((e) => status(`camera: ${e.message}`, true)),
-  );
+  ui.camera.addEventListener('click', () => camera().catch(() => {}));
   status(
     crossOriginIsolated
       ? 'ready (cross-origin isolated: WASM threads available)'
@@ -420,7 +425,7 @@ Object.assign(globalThis, {
       return await checkInputs(bytes, est, o.boxes);
     },
     /** Starts live tracking from the camera (resolves when it stops: `stopCamera`). */
-    camera: (o?: LiveOptions) => startCamera(o),
+    camera,
     stopCamera: () => stopLive?.(),
     get live() {
       return structuredClone(live);

@@ -357,7 +357,10 @@ test('f. deno publish --dry-run: library files only; the JSR set estimates in De
   assert.ok(files.includes('src/mod.ts') && files.includes('LICENSE'), files.join(' '));
   const outside = files.filter((f) => !/^(src\/.*\.ts|LICENSE|README\.md|deno\.json)$/.test(f));
   assert.equal(outside, [], 'published files outside the library');
-  assert.not.ok(files.some((f) => f.startsWith('src/cli/')), 'the CLI is npm-only');
+  assert.not.ok(
+    files.some((f) => /^src\/(cli\/|eval\/|platform\/ffmpeg\.ts)/.test(f)),
+    'the CLI (with srpose eval and video) is npm-only',
+  );
   // The file set as JSR serves it: bare imports become npm: specifiers of package.json's ranges.
   const jsr = await tempDir('srpose-jsr-');
   for (const f of files) {
