@@ -16,6 +16,7 @@
 # take about the time of the longest chain (CONTRIBUTING.md has the measurement).
 # bu_hrnet_w32 is not a default (its export takes about a minute here); name it to export it:
 #   bash models/make_test_models.sh bu_hrnet_w32
+# nor is yolox_m (rtmlib's default detector; npm run bench -- video --detector=yolox_m).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
