@@ -81,8 +81,13 @@ async function estimateDataset(
   const settings = DATASET_SETTINGS[dataset];
   const outFile = String(o.out ?? `result_keypoints_${dataset}.json`);
   const download = progressBar();
-  const estimator = await createEstimator(estimatorOptions(o, download.update))
-    .finally(download.stop);
+  // the people are the dataset's (its detections or ground truth): no detector runs here, not
+  // even one SRPOSE_DETECTOR names
+  const options = estimatorOptions(
+    { ...o, detector: undefined, detScore: undefined },
+    download.update,
+  );
+  const estimator = await createEstimator(options).finally(download.stop);
   try {
     const k = estimator.info.keypoints.length;
     if (k !== DATASET_KEYPOINTS[dataset]) {
