@@ -91,7 +91,7 @@ async function workerdStart(
   }
 }
 
-async function browserStart(o: ColdStartOptions): Promise<Record<string, number>> {
+async function browserStart(o: ColdStartOptions): Promise<Record<string, number | string>> {
   const page = await import('../tests/browser/demo-page.ts');
   const models = await page.servedModels({ [o.arch]: join(ROOT, '.cache', 'models', o.arch) });
   const server = await page.startDemoServer(models, `models/${o.arch}/`);
@@ -111,6 +111,12 @@ async function browserStart(o: ColdStartOptions): Promise<Record<string, number>
     if (!first.ok) throw new Error(`browser: ${first.error.message}`);
     const startToFirstResult = performance.now() - t0;
     const firstEstimate = first.result.timings.total;
+    // the same estimator's own account of its load (fetch, hash, session), from the page
+    const info = await demo.page.evaluate(
+      (r) => (globalThis as any).srposeDemo.info(r),
+      run,
+    );
+    const { fetch: modelFetch, hash, session } = info.load;
     const steady: number[] = [];
     for (let i = 0; i < o.steady; i++) {
       const t = performance.now();
@@ -118,7 +124,18 @@ async function browserStart(o: ColdStartOptions): Promise<Record<string, number>
       steady.push(performance.now() - t);
     }
     await demo.close();
-    return { startToFirstResult, pageLoad, firstEstimate, steady: median(steady) };
+    return {
+      graph: info.graph,
+      weights: first.result.weights,
+      threads: first.result.threads,
+      startToFirstResult,
+      pageLoad,
+      modelFetch,
+      hash,
+      session,
+      firstEstimate,
+      steady: median(steady),
+    };
   } finally {
     await browser.close();
     await server.stop();
@@ -127,11 +144,11 @@ async function browserStart(o: ColdStartOptions): Promise<Record<string, number>
 
 /** `--target=workerd` or `browser`: medians over `o.starts` fresh starts, cold and warm. */
 export async function edgeTarget(target: 'workerd' | 'browser', o: ColdStartOptions) {
-  const med = (rs: Record<string, number>[]) =>
+  const med = (rs: Record<string, number | string>[]) =>
     Object.fromEntries(
       Object.keys(rs[0]).map((k) => [
         k,
-        typeof rs[0][k] === 'number' ? round(median(rs.map((r) => r[k]))) : rs[0][k],
+        typeof rs[0][k] === 'number' ? round(median(rs.map((r) => r[k] as number))) : rs[0][k],
       ]),
     );
   if (target === 'browser') {

@@ -424,6 +424,18 @@ Object.assign(globalThis, {
       const est = await estimatorFor(source, (o.backend ?? 'wasm') as BackendRequest, !!o.worker);
       return await checkInputs(bytes, est, o.boxes);
     },
+    /** The estimator `run` would use (created if need be): its `info` (benchmarks read `load`). */
+    info: async (o: RunOptions = {}) => {
+      const source = o.model ?? (await config).models[0]!.source;
+      const est = await estimatorFor(
+        source,
+        (o.backend ?? 'wasm') as BackendRequest,
+        o.worker ?? ui.worker.checked,
+        o.weights,
+        o.detector ?? ui.detector.value,
+      );
+      return structuredClone(est.info);
+    },
     /** Starts live tracking from the camera (resolves when it stops: `stopCamera`). */
     camera,
     stopCamera: () => stopLive?.(),
