@@ -3,9 +3,11 @@
  * - `srpose.mjs`: the library + `createWorkerEstimator` (src/browser.ts);
  * - `srpose-worker.mjs`: the worker `createWorkerEstimator` starts (src/worker/worker.ts);
  * - `demo.mjs`: the demo page's script (src/demo/main.ts); shared code in `chunk-*.mjs`;
- * - `ort.bundle.min.mjs` + `ort-wasm-simd-threaded.jsep.wasm`: onnxruntime-web's browser build
- *   (WebGPU + WASM SIMD threads), kept as its own file: its WASM threads start workers from
- *   its own URL, and it finds its `.wasm` beside itself;
+ * - onnxruntime-web's browser builds, each kept as its own file (its WASM threads start workers
+ *   from its own URL, and it finds its `.wasm` beside itself): `ort.wasm.bundle.min.mjs` +
+ *   `ort-wasm-simd-threaded.wasm` (WASM SIMD threads, 14 MB), what WASM sessions load, and
+ *   `ort.bundle.min.mjs` + `ort-wasm-simd-threaded.jsep.wasm` (WebGPU + WASM, 28 MB), loaded
+ *   only for a WebGPU session: a page on WASM fetches and compiles half the bytes;
  * - the JPEG / PNG / WebP decoders' `.wasm`, which @jsquash fetches beside the bundle.
  * The `.wasm` files come from node_modules through `wasm/`. Run alone, `tsx
  * scripts/build-browser.ts` prints the sizes as JSON.
@@ -21,6 +23,8 @@ export const BROWSER_DIR = join(ROOT, 'dist', 'browser');
 
 /** Files copied beside the bundle, as they are. */
 export const BROWSER_FILES = [
+  'onnxruntime-web/dist/ort.wasm.bundle.min.mjs',
+  'onnxruntime-web/dist/ort-wasm-simd-threaded.wasm',
   'onnxruntime-web/dist/ort.bundle.min.mjs',
   'onnxruntime-web/dist/ort-wasm-simd-threaded.jsep.wasm',
   '@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm',
@@ -31,9 +35,14 @@ export const BROWSER_FILES = [
 const browserResolve: Plugin = {
   name: 'srpose-browser',
   setup(b) {
-    // Both entries of onnxruntime-web become the one browser build beside the bundle.
+    // onnxruntime-web's WASM-only build for WASM sessions, its WebGPU build (imported when a
+    // WebGPU session is made: src/runtime/session.ts) for WebGPU, both beside the bundle.
     b.onResolve(
-      { filter: /^onnxruntime-web(\/webgpu)?$/ },
+      { filter: /^onnxruntime-web$/ },
+      () => ({ path: './ort.wasm.bundle.min.mjs', external: true }),
+    );
+    b.onResolve(
+      { filter: /^onnxruntime-web\/webgpu$/ },
       () => ({ path: './ort.bundle.min.mjs', external: true }),
     );
     b.onResolve(
@@ -64,6 +73,8 @@ export async function buildBrowser(): Promise<{ files: Sized[] }> {
     logLevel: 'warning',
     metafile: true,
     plugins: [browserResolve],
+    // the static onnxruntime-web here has no WebGPU: WebGPU sessions import the WebGPU build
+    define: { 'globalThis.__SRPOSE_WASM_ONLY_ORT__': 'true' },
   });
   writeMetafile('browser', built.metafile);
   for (const f of copyWasm(BROWSER_FILES)) copyFileSync(f, join(BROWSER_DIR, basename(f)));

@@ -195,12 +195,23 @@ async function configureWasm(opts: SessionOptions): Promise<{ threads: number; r
 }
 
 /**
- * The onnxruntime-web build that has the WebGPU execution provider. Browsers get it from
- * the default entry; Node/Deno resolve `onnxruntime-web` to its WASM-only Node build, so
- * Deno (which has navigator.gpu) loads the WebGPU build and points it at the package's
- * own WASM files.
+ * The onnxruntime-web build that has the WebGPU execution provider. A bundler's browser build
+ * of `onnxruntime-web` has it; Node/Deno resolve `onnxruntime-web` to its WASM-only Node build,
+ * and srpose's own browser bundle (dist/browser) to the WASM-only browser build (half the
+ * WebAssembly to fetch and compile when no WebGPU session is made), so Deno and that bundle
+ * import the WebGPU build here; Deno points it at the package's own WASM files.
  */
 async function webgpuOrt(): Promise<typeof ort> {
+  // set by scripts/build-browser.ts
+  const wasmOnly = (globalThis as { __SRPOSE_WASM_ONLY_ORT__?: boolean })
+    .__SRPOSE_WASM_ONLY_ORT__ === true;
+  if (wasmOnly) {
+    const gpu = await import('onnxruntime-web/webgpu') as typeof ort;
+    // the settings the page gave the WASM build (threads, where the files are) hold for it too
+    if (ort.env.wasm.wasmPaths !== undefined) gpu.env.wasm.wasmPaths = ort.env.wasm.wasmPaths;
+    if (ort.env.wasm.numThreads !== undefined) gpu.env.wasm.numThreads = ort.env.wasm.numThreads;
+    return gpu;
+  }
   if (!env.isDeno) return ort;
   const gpu = await import('onnxruntime-web/webgpu') as typeof ort;
   if (gpu.env.wasm.wasmPaths === undefined) {
