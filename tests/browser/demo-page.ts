@@ -41,7 +41,15 @@ export const BROWSER_DIST = join(ROOT, 'dist', 'browser');
 /** Why the browser tools are missing, or undefined when Chromium and the builds are there. */
 export function browserMissing(): string | undefined {
   if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing (apt-get install chromium)`;
-  for (const f of ['demo.mjs', 'srpose.mjs', 'srpose-worker.mjs', 'ort.bundle.min.mjs']) {
+  for (
+    const f of [
+      'demo.mjs',
+      'srpose.mjs',
+      'srpose-worker.mjs',
+      'ort.wasm.bundle.min.mjs',
+      'ort.bundle.min.mjs',
+    ]
+  ) {
     if (!existsSync(join(BROWSER_DIST, f))) {
       return `dist/browser/${f} is missing (npx tsx scripts/build.ts browser node)`;
     }
