@@ -127,15 +127,29 @@ function parseBox(text: string): Box[] | undefined {
   return v.length === 4 && v.every(Number.isFinite) ? [v as unknown as Box] : undefined;
 }
 
-/** Estimates `image` with the page's settings (or `o`), then draws and lists the result. */
-async function run(image: Blob | Pixels, o: RunOptions = {}): Promise<EstimateResult> {
-  // What a script asks for shows in the controls, so a screenshot tells what ran.
+/** What a script asks for shows in the controls, so a screenshot tells what ran. */
+function showChoices(o: RunOptions): void {
   if (o.model) ui.model.value = o.model;
   if (o.detector !== undefined) ui.detector.value = o.detector;
   if (o.backend) ui.backend.value = o.backend;
   if (o.worker !== undefined) ui.worker.checked = o.worker;
   if (o.flipTest !== undefined) ui.flip.checked = o.flipTest;
-  const source = o.model ?? ui.model.value ?? (await config).models[0]?.source;
+}
+
+/** The estimator for `o`, the page's controls filling in what it leaves out. */
+async function pageEstimator(o: RunOptions, mode: BackendRequest): Promise<Estimator> {
+  return await estimatorFor(
+    o.model ?? ui.model.value ?? (await config).models[0]?.source,
+    mode,
+    o.worker ?? ui.worker.checked,
+    o.weights,
+    o.detector ?? ui.detector.value,
+  );
+}
+
+/** Estimates `image` with the page's settings (or `o`), then draws and lists the result. */
+async function run(image: Blob | Pixels, o: RunOptions = {}): Promise<EstimateResult> {
+  showChoices(o);
   const mode = o.backend ?? (ui.backend.value as Mode);
   const opts = {
     boxes: o.boxes ?? parseBox(ui.box.value),
@@ -151,13 +165,7 @@ async function run(image: Blob | Pixels, o: RunOptions = {}): Promise<EstimateRe
       result = await onServer(image, opts);
       skeleton = (await (await fetch('v1/models')).json()).models?.[0]?.skeleton ?? [];
     } else {
-      const est = await estimatorFor(
-        source,
-        mode,
-        o.worker ?? ui.worker.checked,
-        o.weights,
-        o.detector ?? ui.detector.value,
-      );
+      const est = await pageEstimator(o, mode);
       const input: ImageInput = image instanceof Blob
         ? new Uint8Array(await image.arrayBuffer())
         : image;
@@ -259,10 +267,7 @@ let stopLive: (() => void) | undefined;
  */
 async function startCamera(o: LiveOptions = {}): Promise<void> {
   if (stopLive) return stopLive();
-  if (o.model) ui.model.value = o.model;
-  if (o.detector !== undefined) ui.detector.value = o.detector;
-  if (o.backend) ui.backend.value = o.backend;
-  if (o.worker !== undefined) ui.worker.checked = o.worker;
+  showChoices(o);
   const mode = o.backend ?? (ui.backend.value as Mode);
   if (mode === 'server') {
     throw Object.assign(new Error('live tracking runs in this browser: pick WebGPU or WASM'), {
@@ -284,14 +289,7 @@ async function startCamera(o: LiveOptions = {}): Promise<void> {
   const v = ui.video;
   v.srcObject = stream;
   await v.play();
-  const source = o.model ?? ui.model.value ?? (await config).models[0]?.source;
-  const est = await estimatorFor(
-    source,
-    mode,
-    o.worker ?? ui.worker.checked,
-    o.weights,
-    o.detector ?? ui.detector.value,
-  );
+  const est = await pageEstimator(o, mode);
   const tracker = createPoseTracker(est, { detectEvery: o.detectEvery });
   // a top-down model without detector tracks the box typed in, else the whole frame
   const finds = est.info.kind === 'bottom-up' || est.info.detector !== undefined;
@@ -426,14 +424,7 @@ Object.assign(globalThis, {
     },
     /** The estimator `run` would use (created if need be): its `info` (benchmarks read `load`). */
     info: async (o: RunOptions = {}) => {
-      const source = o.model ?? (await config).models[0]!.source;
-      const est = await estimatorFor(
-        source,
-        (o.backend ?? 'wasm') as BackendRequest,
-        o.worker ?? ui.worker.checked,
-        o.weights,
-        o.detector ?? ui.detector.value,
-      );
+      const est = await pageEstimator(o, (o.backend ?? 'wasm') as BackendRequest);
       return structuredClone(est.info);
     },
     /** Starts live tracking from the camera (resolves when it stops: `stopCamera`). */

@@ -380,6 +380,19 @@ function checkNumber(v: unknown, name: string, optional = false): void {
   }
 }
 
+/** The OKS of person `i` with each of `rest` (indices into `kpts`): both NMS loops' step. */
+function oksOfRest(
+  kpts: readonly OksPerson[],
+  i: number,
+  rest: readonly number[],
+  sigmas: ArrayLike<number>,
+  visThr?: number,
+): Float32Array {
+  const d = rest.map((r) => kpts[r].keypoints);
+  const aD = rest.map((r) => kpts[r].area);
+  return oksIouUnchecked(kpts[i].keypoints, d, kpts[i].area, aD, sigmas, visThr);
+}
+
 /**
  * mmpose's `oks_iou(g, d, a_g, a_d, sigmas, vis_thr)`: the OKS of person `g` with each of `d`,
  * `mean_k exp(-((dx^2 + dy^2) / (2 sigma_k)^2 / ((a_g + a_d) / 2 + eps) / 2))` over the
@@ -485,14 +498,7 @@ export function oksNms(
     const i = order[0];
     keep.push(i);
     const rest = order.slice(1);
-    const ious = oksIouUnchecked(
-      kpts[i].keypoints,
-      rest.map((r) => kpts[r].keypoints),
-      kpts[i].area,
-      rest.map((r) => kpts[r].area),
-      sigmas,
-      visThr,
-    );
+    const ious = oksOfRest(kpts, i, rest, sigmas, visThr);
     order = rest.filter((_, q) => ious[q] <= t);
   }
   return keep;
@@ -534,14 +540,7 @@ export function softOksNms(
   while (order.length > 0 && keep.length < maxDets) {
     const i = order[0];
     const rest = order.slice(1);
-    const ious = oksIouUnchecked(
-      kpts[i].keypoints,
-      rest.map((r) => kpts[r].keypoints),
-      kpts[i].area,
-      rest.map((r) => kpts[r].area),
-      sigmas,
-      visThr,
-    );
+    const ious = oksOfRest(kpts, i, rest, sigmas, visThr);
     // _rescore: scores * np.exp(-overlap**2 / thr), the exponent in float32
     const decayed = rest.map((_, q) => sc[q + 1] * expFloat32(f32(-f32(ious[q] * ious[q]) / t)));
     const tmp = argsortDescending(decayed);
