@@ -22,9 +22,9 @@ import {
   topDownPostprocess,
 } from '../../src/core/eval/oks-nms.ts';
 import { COCO_SIGMAS, CROWDPOSE_SIGMAS } from '../../src/core/sigmas.ts';
-import { isSRPoseError } from '../../src/errors.ts';
 import { hasPython, PYTHON, python, skipUnless, tempDir } from '../helpers/env.ts';
 import { Rand } from '../helpers/tiny.ts';
+import { throwsCode } from '../helpers/assert.ts';
 
 const f32 = Math.fround;
 
@@ -509,16 +509,7 @@ test('the official configurations', () => {
 });
 
 test('invalid inputs -> INVALID_OPTION', () => {
-  const throws = (fn: () => unknown, re: RegExp) => {
-    try {
-      fn();
-    } catch (e) {
-      assert.ok(isSRPoseError(e, 'INVALID_OPTION'), `expected INVALID_OPTION, got ${e}`);
-      assert.match((e as Error).message, re);
-      return;
-    }
-    assert.unreachable('expected INVALID_OPTION');
-  };
+  const throws = (fn: () => unknown, re: RegExp) => throwsCode(fn, 'INVALID_OPTION', re);
   const p = { keypoints: pose(0, 0), score: 1, area: 1 };
   throws(() => oksNms([p], NaN), /thr/);
   throws(() => oksNms([{ ...p, keypoints: [1, 2, 3] }], 0.9), /51 values/);

@@ -16,9 +16,9 @@ import {
   mpiiPckh,
   PCKH_NAMES,
 } from '../../src/core/eval/pckh.ts';
-import { isSRPoseError } from '../../src/errors.ts';
 import { hasPython, PYTHON, python, SHARED, skipUnless, tempDir } from '../helpers/env.ts';
 import { Rand } from '../helpers/tiny.ts';
+import { throwsCode } from '../helpers/assert.ts';
 
 const f32 = Math.fround;
 
@@ -260,16 +260,7 @@ test('invalid inputs -> INVALID_OPTION', () => {
     headBoxes: [[[0, 0], [10, 10]]],
   };
   const preds = [Array.from({ length: 16 }, () => [0, 0])];
-  const throws = (fn: () => unknown, re: RegExp) => {
-    try {
-      fn();
-    } catch (e) {
-      assert.ok(isSRPoseError(e, 'INVALID_OPTION'), `expected INVALID_OPTION, got ${e}`);
-      assert.match((e as Error).message, re);
-      return;
-    }
-    assert.unreachable('expected INVALID_OPTION');
-  };
+  const throws = (fn: () => unknown, re: RegExp) => throwsCode(fn, 'INVALID_OPTION', re);
   throws(() => mpiiPckh([...preds, ...preds], gt), /2 predictions for 1/);
   throws(() => mpiiPckh([preds[0].slice(1)], gt), /16 predicted joints/);
   throws(() => mpiiPckh(preds, { ...gt, missing: [Array(16).fill(2)] }), /0 or 1/);

@@ -16,3 +16,15 @@ export async function rejects(
   }
   assert.unreachable(`expected ${code}`);
 }
+
+/** Asserts that `fn` throws an SRPoseError of `code` whose message matches `re`. */
+export function throwsCode(fn: () => unknown, code: SRPoseErrorCode, re: RegExp): void {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(isSRPoseError(e, code), `expected ${code}, got ${e}`);
+    assert.match((e as Error).message, re);
+    return;
+  }
+  assert.unreachable(`expected ${code}`);
+}
