@@ -38,6 +38,7 @@ async function post(url: string, image: Uint8Array): Promise<number> {
 
 async function workerdStart(
   repo: string,
+  detector: string | undefined,
   hubUrl: string,
   cache: string,
   o: ColdStartOptions,
@@ -54,8 +55,9 @@ async function workerdStart(
     HF_ENDPOINT: hubUrl,
     SRPOSE_TIMEOUT_MS: '120000',
     ...(o.weights ? { SRPOSE_WEIGHTS: o.weights } : {}),
-    // the edge default loads the exported graph; SRPOSE_PREPARED=1 measures the prepared one
+    // the edge default loads the prepared graph; SRPOSE_PREPARED=0 measures the exported one
     ...(process.env.SRPOSE_PREPARED ? { SRPOSE_PREPARED: process.env.SRPOSE_PREPARED } : {}),
+    ...(detector ? { SRPOSE_DETECTOR: detector } : {}),
   });
   const image = new Uint8Array(readFileSync(PHOTO));
   const t0 = performance.now();
@@ -75,13 +77,16 @@ async function workerdStart(
     const steady: number[] = [];
     for (let i = 0; i < o.steady; i++) steady.push(await post(wd.url, image));
     const { fetch: f, hash, session } = info.load;
+    const d = info.detector?.load;
+    const detectorLoad = d ? d.fetch + d.hash + d.session : 0;
     return {
       startToFirstResult,
       runtimeStart,
       fetch: f,
       hash,
       session,
-      firstRun: first - f - hash - session,
+      ...(d ? { detectorLoad } : {}),
+      firstRun: first - f - hash - session - detectorLoad,
       steady: median(steady),
       rssMiB: wd.rss() / 2 ** 20,
       weights: info.weights,
@@ -157,14 +162,15 @@ export async function edgeTarget(target: 'workerd' | 'browser', o: ColdStartOpti
     return { note: 'demo page, WASM on the main thread, every start a fresh page', ...med(runs) };
   }
   const { hub, repo } = await serveModel(o.arch);
+  const detector = o.detector ? (await serveModel(o.detector, hub)).repo : undefined;
   const cache = await mkdtemp(join(tmpdir(), 'srpose-coldstart-workerd-'));
   const runs: Record<'cold' | 'warm', Record<string, number>[]> = { cold: [], warm: [] };
   try {
     for (let i = 0; i < o.starts; i++) {
       await rm(cache, { recursive: true, force: true });
       await mkdir(cache, { recursive: true }); // workerd wants the directory to exist
-      runs.cold.push(await workerdStart(repo, hub.url, cache, o));
-      runs.warm.push(await workerdStart(repo, hub.url, cache, o));
+      runs.cold.push(await workerdStart(repo, detector, hub.url, cache, o));
+      runs.warm.push(await workerdStart(repo, detector, hub.url, cache, o));
     }
   } finally {
     await hub.stop();

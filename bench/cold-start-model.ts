@@ -17,19 +17,27 @@ export interface ColdStartOptions {
   steady: number;
   weights?: string;
   backend?: string;
+  /** workerd: a person detector (an exported test model, e.g. yolox_nano) loaded beside. */
+  detector?: string;
 }
 
-/** Serves the exported model `arch` (srpose.json and every file it names) as `bench/<arch>`. */
-export async function serveModel(arch: string): Promise<{ hub: HubServer; repo: string }> {
+/**
+ * Serves the exported model `arch` (srpose.json and every file it names) as `bench/<arch>`, on
+ * `hub` or a new local Hub server.
+ */
+export async function serveModel(
+  arch: string,
+  on?: HubServer,
+): Promise<{ hub: HubServer; repo: string }> {
   const dir = join(ROOT, '.cache', 'models', arch);
   if (!existsSync(join(dir, 'srpose.json')) || !existsSync(PHOTO)) {
     throw new Error(`needs npm run models (${arch}) and ../shared/data`);
   }
   const { startHubServer } = await import('../tests/helpers/hub-server.ts');
-  const { loadModel } = await import('../src/model/source.ts');
+  const { parseContract } = await import('../src/model/config.ts');
   const { contractFiles } = await import('../src/model/publish.ts');
-  const { config } = await loadModel(dir);
-  const hub = await startHubServer();
+  const config = parseContract(JSON.parse(readFileSync(join(dir, 'srpose.json'), 'utf8')));
+  const hub = on ?? await startHubServer();
   const repo = `bench/${arch}`;
   hub.addRepo(repo);
   const names = ['srpose.json', ...contractFiles(config).map((f) => f.file)];

@@ -30,3 +30,12 @@ export const DEFAULT_EDGE_MODEL = 'srpose/srpose-hrformer-s-coco-256x192';
  * each variant's; numbers in docs/deploy.md "Cloudflare Workers".
  */
 export const DEFAULT_EDGE_WEIGHTS = 'int8';
+/**
+ * The person detector paired with {@link DEFAULT_EDGE_MODEL} at the edge (a request without
+ * boxes gets every person): YOLOX-nano at 416x416, the smallest official YOLOX, in the
+ * fp32 weights its exporter writes. Publish it there with
+ * `srpose publish .cache/models/yolox_nano --repo <this id> --create` (or an export of the
+ * official checkpoint: docs/detector.md), point `SRPOSE_DETECTOR` at your own copy, or turn it
+ * off with `SRPOSE_DETECTOR=none`. Measured beside the pose model in the isolate: docs/deploy.md.
+ */
+export const DEFAULT_EDGE_DETECTOR = 'srpose/yolox-nano-coco-416';

@@ -34,7 +34,11 @@ export const SUITES: Record<string, SuiteSpec> = {
     runtimes: 'both',
     why: 'box checks: edges within 2^24, scores in [0, 1], all inside stays finite',
   },
-  'core/buffer-pool.test.ts': { tier: 'fast', runtimes: 'both', why: 'pooled input batches' },
+  'core/buffer-pool.test.ts': {
+    tier: 'fast',
+    runtimes: 'both',
+    why: 'pooled input batches; buffers freed when done',
+  },
   'core/crop-wasm.test.ts': {
     tier: 'fast',
     runtimes: 'both',

@@ -34,3 +34,24 @@ export class Float32Pool {
     if (this.#free.length > this.#maxFree) this.#free.pop();
   }
 }
+
+/**
+ * Frees `view`'s memory now rather than when the garbage collector next runs, by detaching its
+ * buffer (`ArrayBuffer.prototype.transfer(0)`, ES2024; where absent, nothing happens). V8
+ * collects large ArrayBuffers only once tens of MB of them wait, which an isolate with a
+ * 128 MB budget cannot afford (docs/deploy.md). Only for a view that spans its whole buffer
+ * (nothing else can share it) and that no one else holds; returns whether it was freed.
+ */
+export function discard(view: ArrayBufferView): boolean {
+  const buffer = view.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
+  if (
+    typeof buffer.transfer !== 'function' || view.byteOffset !== 0 ||
+    view.byteLength !== buffer.byteLength || view.byteLength === 0
+  ) return false;
+  try {
+    buffer.transfer(0);
+    return true;
+  } catch {
+    return false; // not detachable (WebAssembly memory, an external buffer): left to the GC
+  }
+}

@@ -1,3 +1,4 @@
+import { discard } from '../core/buffer-pool.ts';
 import {
   adjustJoints,
   bottomUpFrame,
@@ -136,6 +137,10 @@ export class BottomUpEstimator implements Estimator {
     const scores = personScores(grouped);
     if (g.refine) refinePeople(grouped, maps);
     const coords = groupedToImage(grouped, frame, w, h);
+    // freed now rather than at the GC's next run (see discard): the maps are views of the
+    // output, unused from here, and the pixels were decoded here
+    session.freeOutput?.(out.data);
+    if (img.owned) discard(img.data);
     const people = this.#people(grouped.joints, coords, scores, grouped.people, 3 + grouped.l);
     const t6 = now();
     return result(this.info, session, img, people, flipTest, {

@@ -12,7 +12,7 @@ import {
   type YoloxOutput,
 } from '../core/detection.ts';
 import { letterbox, letterboxSize } from '../core/letterbox.ts';
-import { Float32Pool } from '../core/buffer-pool.ts';
+import { discard, Float32Pool } from '../core/buffer-pool.ts';
 import { DEFAULT_DETECTION_SCORE, DEFAULT_MAX_BOXES, DEFAULT_MAX_PIXELS } from '../defaults.ts';
 import { SRPoseError, stopIfAborted } from '../errors.ts';
 import { readImage, type RgbImage } from '../image/input.ts';
@@ -142,6 +142,7 @@ class YoloxDetector implements PixelDetector {
     const t0 = now();
     const img = await readImage(image, this.#maxPixels);
     const r = await this.detectPixels(img, options.signal);
+    if (img.owned) discard(img.data); // freed now, not at the GC's next run (see discard)
     r.timings.decode = now() - t0 - r.timings.total;
     r.timings.total = now() - t0;
     return r;

@@ -1,7 +1,7 @@
 import { boxToCenterScale, validateBoxes } from '../core/boxes.ts';
 import { getAffineTransform } from '../core/affine.ts';
 import { cropToTensor } from '../core/crop.ts';
-import { Float32Pool } from '../core/buffer-pool.ts';
+import { discard, Float32Pool } from '../core/buffer-pool.ts';
 import { normalizeTable } from '../core/normalize.ts';
 import { flipIndexFromPairs, mergeFlipped } from '../core/flip.ts';
 import {
@@ -249,6 +249,7 @@ class PoseEstimator implements Estimator {
       }
       const tc = now();
       const part = await this.#decode(session, this.#heatmaps(out, c, flipTest), chunk);
+      session.freeOutput?.(out.data);
       decoded.coords.set(part.coords, s * k * 2);
       decoded.scores.set(part.scores, s * k);
       const td = now();
@@ -256,6 +257,7 @@ class PoseEstimator implements Estimator {
       spent.inference += tc - tb;
       spent.postprocess += td - tc;
     }
+    if (img.owned) discard(img.data); // freed now, not at the GC's next run (see discard)
     const people = this.#people(boxes, decoded);
     const t4 = now();
     return result(this.info, session, img, people, flipTest, {

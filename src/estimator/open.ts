@@ -4,6 +4,7 @@
  * the files fetched and checked, the session created, and the time each step took.
  * @module
  */
+import { discard } from '../core/buffer-pool.ts';
 import type { Contract } from '../model/weights.ts';
 import { type BackendPlan, chooseWeights, parseWeightsRequest } from '../model/weights.ts';
 import {
@@ -68,6 +69,11 @@ export async function openModel<C extends Contract>(
     nativeCache: model.derivedCache,
     fixedBatch: model.fixedBatch,
   });
+  // The session holds its own copy: the bytes read here (tens of MB) are freed now, not when
+  // the GC next runs (an isolate's 128 MB budget).
+  if (model.readHere) {
+    for (const b of [model.onnx, ...model.externalData.map((e) => e.data)]) discard(b);
+  }
   return {
     model,
     session,

@@ -118,12 +118,13 @@ export function hubFile(
     s.cache,
     s.offline,
   ]);
-  let p = inFlight.get(key);
-  if (!p) {
-    p = fetchFile(id, path, s, stats).finally(() => inFlight.delete(key));
-    inFlight.set(key, p);
-  }
-  return p;
+  const p = inFlight.get(key);
+  // A caller that joins a download gets its own copy of the bytes: each caller owns what it
+  // gets (the estimator frees a model's bytes once its session is made).
+  if (p) return p.then((f) => ({ ...f, bytes: f.bytes.slice() }));
+  const mine = fetchFile(id, path, s, stats).finally(() => inFlight.delete(key));
+  inFlight.set(key, mine);
+  return mine;
 }
 
 /**

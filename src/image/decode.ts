@@ -4,6 +4,7 @@
  * 16-bit samples cut to their high byte, EXIF orientation applied.
  * @module
  */
+import { discard } from '../core/buffer-pool.ts';
 import { DEFAULT_MAX_PIXELS } from '../defaults.ts';
 import { SRPoseError } from '../errors.ts';
 import { decodeJpegRgba, decodePngRgba, decodeWebpRgba, type RgbaImage } from './codecs.ts';
@@ -78,5 +79,7 @@ export async function decodeImage(
         `the decoder gave ${rgba.width}x${rgba.height}`,
     );
   }
-  return { ...packRgb(rgba.data, width, height, 4, info.orientation), format };
+  const rgb = packRgb(rgba.data, width, height, 4, info.orientation);
+  discard(rgba.data); // the decoder's RGBA, 4/3 of the image: freed now (see discard)
+  return { ...rgb, format };
 }

@@ -161,8 +161,14 @@ function readDrawable(src: DrawableImage, maxPixels: number): Pixels & { channel
   return { data, width, height, channels: 4 };
 }
 
+/** Pixels read by {@link readImage}: `owned` when made there, so the caller may free them. */
+export interface ReadImage extends RgbImage {
+  /** Decoded, converted or drawn here (not the caller's own buffer). */
+  readonly owned: boolean;
+}
+
 /** Decodes or unpacks `input`; `maxPixels` is checked from the header before decoding. */
-export async function readImage(input: ImageInput, maxPixels: number): Promise<RgbImage> {
+export async function readImage(input: ImageInput, maxPixels: number): Promise<ReadImage> {
   if (isPixels(input)) {
     const px = pixelsToRgb(input);
     if (px.width * px.height > maxPixels) {
@@ -171,11 +177,13 @@ export async function readImage(input: ImageInput, maxPixels: number): Promise<R
         `the pixels are ${px.width}x${px.height}, over the ${maxPixels} pixel limit`,
       );
     }
-    return px;
+    return { ...px, owned: px.data.buffer !== input.data.buffer };
   }
-  if (isBytes(input)) return await decodeImage(await toBytes(input), { maxPixels });
+  if (isBytes(input)) {
+    return { ...await decodeImage(await toBytes(input), { maxPixels }), owned: true };
+  }
   const src = drawable(input);
-  if (src) return pixelsToRgb(readDrawable(src, maxPixels));
+  if (src) return { ...pixelsToRgb(readDrawable(src, maxPixels)), owned: true };
   throw unsupported(
     'image must be encoded bytes (Uint8Array, ArrayBuffer, Blob), { data, width, height } or a ' +
       'browser image (ImageData, ImageBitmap, canvas, <img>, <video>, VideoFrame), got ' +

@@ -35,6 +35,11 @@ export interface LoadedModel<C extends Contract = ModelConfig> {
   externalData: { path: string; data: Uint8Array }[];
   /** Where it came from, for messages and `info`. */
   location: string;
+  /**
+   * The bytes were read here (files, URL, Hub), not given by the caller, so they may be freed
+   * once the session holds its own copy.
+   */
+  readHere: boolean;
   /** The weights loaded (`onnx.file`'s or a variant's) and why. */
   weights: WeightsKind;
   weightsReason: string;
@@ -198,6 +203,7 @@ async function loadHubModel<C extends Contract>(
     config,
     ...files,
     location: `hf://${id.repo}@${cfg.commit || id.revision}`,
+    readHere: true,
     derivedCache,
   };
 }
@@ -262,7 +268,7 @@ export async function loadModel<C extends Contract>(
       stats,
       offered,
     );
-    return { config, ...files, location: '(bytes)' };
+    return { config, ...files, location: '(bytes)', readHere: false };
   }
   const text = source instanceof URL ? source.href : source;
   if (typeof text !== 'string' || text.length === 0) {
@@ -285,7 +291,7 @@ export async function loadModel<C extends Contract>(
       text,
       stats,
     );
-    return { config, ...files, location: base.href };
+    return { config, ...files, location: base.href, readHere: true };
   }
   if (looksLikeHubId(text) && !await isLocalDirectory(text)) {
     return await loadHubModel(text, hub, choose, parse, stats);
@@ -302,5 +308,5 @@ export async function loadModel<C extends Contract>(
     text,
     stats,
   );
-  return { config, ...files, location: text };
+  return { config, ...files, location: text, readHere: true };
 }

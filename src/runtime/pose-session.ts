@@ -50,6 +50,12 @@ export interface PoseSession {
     dims: readonly number[],
     bands: number,
   ): Promise<Float32Array | undefined>;
+  /**
+   * Frees the memory of an output {@link run} gave, once the caller is done with it, where the
+   * output is a copy only the caller holds (WASM, WebGPU): heatmaps are MBs a crop, and an
+   * isolate's GC leaves tens of MB of them waiting (see `discard`). Absent on native.
+   */
+  freeOutput?(data: OutputData): void;
   release(): Promise<void>;
 }
 

@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-web';
 import { oneOf, SRPoseError } from '../errors.ts';
 import { trackWasmMemory } from './wasm-memory.ts';
+import { discard } from '../core/buffer-pool.ts';
 import { availableCores, env } from '../platform/env.ts';
 import {
   type Backend,
@@ -273,6 +274,8 @@ function wrap(
         return all;
       });
     },
+    // every output is a fresh copy out of the WASM heap or the GPU
+    freeOutput: (data) => void discard(data),
     release: () => serialized(mod, () => session.release()),
   };
   rawSessions.set(pose, session);
@@ -421,6 +424,7 @@ function inBatchesOf(pose: PoseSession, size: number): PoseSession {
       const each = part.data.length / size;
       out ??= new Float32Array(n * each);
       out.set(part.data, i * each);
+      pose.freeOutput?.(part.data); // copied into out
       outDims = [n, ...part.dims.slice(1)];
     }
     return { data: out!, dims: outDims };

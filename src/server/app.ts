@@ -79,8 +79,13 @@ export function createApp(options: AppOptions = appOptionsFromEnv()): SRPoseApp 
     maxQueue: mq,
     timeoutMs: tm,
     workers: wk,
-    ...estimatorOptions
+    detector,
+    ...rest
   } = options;
+  // `detector: false` turns off a default detector; the estimator knows only "none given"
+  const estimatorOptions = detector === false || detector === undefined
+    ? rest
+    : { ...rest, detector };
   const maxBodyBytes = positive('maxBodyBytes', mb ?? DEFAULT_MAX_BODY_BYTES);
   const maxBoxes = positive('maxBoxes', estimatorOptions.maxBoxes ?? DEFAULT_MAX_BOXES);
   const timeoutMs = positive('timeoutMs', tm ?? DEFAULT_TIMEOUT_MS);

@@ -9,7 +9,7 @@ import type { EstimatorOptions, ModelSource } from '../types.ts';
 import type { DemoOptions } from './demo.ts';
 import { parseWeightsRequest } from '../model/weights.ts';
 import { parseYesNo, processEnv } from '../platform/env.ts';
-import { DEFAULT_EDGE_MODEL, DEFAULT_EDGE_WEIGHTS } from '../defaults.ts';
+import { DEFAULT_EDGE_DETECTOR, DEFAULT_EDGE_MODEL, DEFAULT_EDGE_WEIGHTS } from '../defaults.ts';
 
 /** Largest request body accepted, in bytes. */
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -24,9 +24,15 @@ export const DEFAULT_MAX_QUEUE = 16;
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** Options of the HTTP app; everything of {@link EstimatorOptions} applies to its model. */
-export interface AppOptions extends Omit<EstimatorOptions, 'model'> {
+export interface AppOptions extends Omit<EstimatorOptions, 'model' | 'detector'> {
   /** The model to serve: Hub id, directory, URL or bytes. Default `SRPOSE_MODEL`. */
   model?: ModelSource;
+  /**
+   * The person detector for requests without boxes (see {@link EstimatorOptions.detector});
+   * `false`: none, which turns off the edge default ({@link edgeDefaults}). Default
+   * `SRPOSE_DETECTOR` (`none` for `false`).
+   */
+  detector?: EstimatorOptions['detector'] | false;
   /** When set, every `/v1/*` request needs `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
   /** Largest body, bytes (413 past it). Default 10 MB. */
@@ -144,11 +150,15 @@ export function appOptionsFromEnv(env: EnvLike = processEnv()): AppOptions {
 function detectorFromEnv(env: EnvLike): AppOptions['detector'] {
   const model = str(env, 'SRPOSE_DETECTOR');
   const score = str(env, 'SRPOSE_DETECTOR_SCORE');
-  if (model === undefined) {
+  if (model === undefined || model === 'none') {
     if (score !== undefined) {
-      throw new SRPoseError('INVALID_OPTION', 'SRPOSE_DETECTOR_SCORE needs SRPOSE_DETECTOR');
+      throw new SRPoseError(
+        'INVALID_OPTION',
+        'SRPOSE_DETECTOR_SCORE needs SRPOSE_DETECTOR ' +
+          `(at the edge, the default is ${DEFAULT_EDGE_DETECTOR})`,
+      );
     }
-    return undefined;
+    return model === 'none' ? false : undefined;
   }
   if (score === undefined) return model;
   const scoreThreshold = Number(score);
@@ -163,26 +173,26 @@ function detectorFromEnv(env: EnvLike): AppOptions['detector'] {
 
 /**
  * What an edge isolate (Cloudflare Workers, Deno Deploy: no writable disk, 128 MB, no threads)
- * adds under its settings: inference in the isolate, the Cache API for Hub downloads and, when
- * `settings` name no model, the edge-sized {@link DEFAULT_EDGE_MODEL} in
- * {@link DEFAULT_EDGE_WEIGHTS} (an explicit `SRPOSE_WEIGHTS` still wins, spread after this).
- * No person detector by default: with one, a photo of six people took the isolate over 128 MB
- * (docs/deploy.md); `SRPOSE_DETECTOR` adds one.
+ * adds under its settings: inference in the isolate, the Cache API for Hub downloads, crops
+ * two at a time and, when `settings` name no model, the edge-sized {@link DEFAULT_EDGE_MODEL}
+ * in {@link DEFAULT_EDGE_WEIGHTS} with the person detector {@link DEFAULT_EDGE_DETECTOR}
+ * (explicit settings still win, spread after this: `SRPOSE_WEIGHTS`, `SRPOSE_DETECTOR`, `none`
+ * for no detector). The isolate's memory with six people detected is measured in
+ * docs/deploy.md.
  */
 export function edgeDefaults(settings: AppOptions): AppOptions {
-  // No threads in an edge isolate: inference runs in it (workers 0).
-  // The exported graph, not the prepared one: the prepared graph's activations take 12 MB more
-  // WASM memory, which left the isolate 122.7-136.8 MB of 128 depending on when its GC ran
-  // (docs/deploy.md); SRPOSE_PREPARED=1 opts in.
+  // No threads in an edge isolate: inference runs in it (workers 0). Batches of two crops (a
+  // crop and its mirror): the WASM heap grows to a batch's activations and never shrinks, and
+  // four crops took it from 72.5 to 104.5 MB.
+  const edge: AppOptions = { cache: 'web', workers: 0, maxBatch: 2 };
   return settings.model === undefined
     ? {
-      cache: 'web',
-      workers: 0,
-      prepared: false,
+      ...edge,
       model: DEFAULT_EDGE_MODEL,
       weights: DEFAULT_EDGE_WEIGHTS,
+      detector: DEFAULT_EDGE_DETECTOR,
     }
-    : { cache: 'web', workers: 0, prepared: false };
+    : edge;
 }
 
 /**

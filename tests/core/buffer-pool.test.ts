@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Float32Pool } from '../../src/core/buffer-pool.ts';
+import { discard, Float32Pool } from '../../src/core/buffer-pool.ts';
 
 test('hands a buffer to one caller at a time and reuses it once released', () => {
   const pool = new Float32Pool(2, 1000);
@@ -31,6 +31,30 @@ test('keeps at most maxFree buffers of at most maxLength, newest first; sizes mu
   const detached = new Float32Array(0);
   pool.release(detached);
   assert.is.not(pool.acquire(0), detached, 'a detached (transferred) buffer is not kept');
+});
+
+test('discard frees a buffer a view spans whole, and nothing it cannot own', () => {
+  const whole = new Float32Array(1000);
+  if (typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === 'function') {
+    assert.ok(discard(whole));
+    assert.is(whole.length, 0, 'detached: its memory is gone now');
+    assert.is(whole.buffer.byteLength, 0);
+  } else {
+    // Node 20 (V8 11.3) has no transfer: left to the GC, untouched
+    assert.not.ok(discard(whole));
+    assert.is(whole.length, 1000);
+  }
+  // a view of part of a buffer (a pooled Node Buffer, a subarray): another may share it
+  const shared = new Uint8Array(64);
+  const part = shared.subarray(8, 16);
+  assert.not.ok(discard(part));
+  assert.is(shared.length, 64);
+  assert.not.ok(discard(new Uint8Array(new ArrayBuffer(16), 4)));
+  // WebAssembly memory cannot be detached: left alone
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  assert.not.ok(discard(new Uint8Array(memory.buffer)));
+  assert.is(memory.buffer.byteLength, 65536);
+  assert.not.ok(discard(new Uint8Array(0)));
 });
 
 test.run();

@@ -55,9 +55,12 @@ test('PNG bytes, ArrayBuffer, Blob, RGBA and RGB pixels give the same keypoints'
     width: 64,
     height: 48,
   }];
+  const given = [png, rgba, rgb].map((b) => b.slice());
   const results = [];
   for (const input of inputs) results.push(await est.estimate(input as any, { boxes }));
   for (const r of results.slice(1)) assert.equal(r.people, results[0].people);
+  // the estimator frees what it made (decoded pixels, heatmaps), never what it was given
+  assert.equal([png, rgba, rgb], given);
   const r = results[0];
   assert.is(r.people.length, 2);
   assert.equal(r.image, { width: 64, height: 48 });
@@ -72,6 +75,17 @@ test('PNG bytes, ArrayBuffer, Blob, RGBA and RGB pixels give the same keypoints'
   const kept = r.people[1].keypoints.filter((k) => k.score > 0.2);
   const mean = kept.length ? kept.reduce((s, k) => s + k.score, 0) / kept.length : 0;
   assert.ok(Math.abs(r.people[1].score - 0.5 * mean) < 1e-9);
+});
+
+test("the caller's model bytes stay theirs: a second estimator is made from them", async () => {
+  const onnx = await tinyOnnx();
+  const copy = onnx.slice();
+  const model = { onnx, config: tinyConfig() };
+  const first = await createEstimator({ model, backend: 'wasm' });
+  await first.dispose();
+  assert.equal(onnx, copy);
+  const second = await createEstimator({ model, backend: 'wasm' });
+  await second.dispose();
 });
 
 test('no boxes: the whole image is one box', async () => {

@@ -150,7 +150,18 @@ test(
     const plain = await readImage({ data, width: W, height: H }, 1e6);
     const fake = await readImage(new FakeImageData(data, W, H) as unknown as ImageInput, 1e6);
     assert.equal(fake, plain);
-    assert.equal(plain, pixelsToRgb({ data, width: W, height: H, channels: 4 }));
+    // converted here (RGBA -> RGB): the estimator may free it; RGB given is the caller's own
+    assert.equal(plain, {
+      ...pixelsToRgb({ data, width: W, height: H, channels: 4 }),
+      owned: true,
+    });
+    const rgb = new Uint8Array(W * H * 3);
+    assert.equal(await readImage({ data: rgb, width: W, height: H }, 1e6), {
+      data: rgb,
+      width: W,
+      height: H,
+      owned: false,
+    });
     const boxes = [[2, 3, 30, 20]] as const;
     assert.equal(
       (await est.estimate(new FakeImageData(data, W, H) as unknown as ImageInput, { boxes }))
@@ -233,7 +244,7 @@ test(
       const reference = (await est.estimate({ data: pixels, width: W, height: H }, { boxes }))
         .people;
       for (const input of [new FakeImage(), new FakeVideo(), new FakeFrame(), new FakeCanvas()]) {
-        assert.equal(await readImage(input as any, 1e6), expected);
+        assert.equal(await readImage(input as any, 1e6), { ...expected, owned: true });
         assert.equal((await est.estimate(input as any, { boxes })).people, reference);
         assert.is(drawn.at(-1), input, 'the image itself is drawn');
         // Over the limit: refused from the size, nothing drawn.

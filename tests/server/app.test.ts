@@ -359,6 +359,50 @@ test('with a detector (SRPOSE_DETECTOR), a photo without boxes answers everyone'
   assert.ok(body.timings.detect > 0);
 });
 
+test('edge defaults: the model and its detector; SRPOSE_DETECTOR=none turns it off', async () => {
+  const { appOptionsFromEnv, edgeDefaults } = await import('../../src/server/settings.ts');
+  const { DEFAULT_EDGE_DETECTOR, DEFAULT_EDGE_MODEL } = await import('../../src/defaults.ts');
+  // as the edge functions merge them: the defaults, then what the environment says
+  const edge = (env: Record<string, string>) => {
+    const settings = appOptionsFromEnv(env);
+    return { ...edgeDefaults(settings), ...settings };
+  };
+  const byDefault = edge({});
+  assert.is(byDefault.model, DEFAULT_EDGE_MODEL);
+  assert.is(byDefault.detector, DEFAULT_EDGE_DETECTOR);
+  assert.is(byDefault.workers, 0);
+  assert.is(byDefault.maxBatch, 2);
+  assert.is(edge({ SRPOSE_DETECTOR: 'none' }).detector, false);
+  assert.equal(edge({ SRPOSE_DETECTOR: 'a/det', SRPOSE_DETECTOR_SCORE: '0.5' }).detector, {
+    model: 'a/det',
+    scoreThreshold: 0.5,
+  });
+  // one's own model: no detector unless asked for
+  assert.is(edge({ SRPOSE_MODEL: 'a/pose' }).detector, undefined);
+  for (
+    const env of [{ SRPOSE_DETECTOR_SCORE: '0.5' }, {
+      SRPOSE_DETECTOR: 'none',
+      SRPOSE_DETECTOR_SCORE: '0.5',
+    }]
+  ) {
+    assert.throws(() => appOptionsFromEnv(env), (e: any) => e.code === 'INVALID_OPTION');
+  }
+  // `false` reaches no estimator: a photo without boxes is one person, as with no detector
+  const a = await app({ detector: false });
+  const rgba = new Uint8ClampedArray(128 * 96 * 4).fill(200);
+  const res = await a.fetch(
+    new Request(`${BASE}/v1/estimate`, {
+      method: 'POST',
+      body: await encodePng({ data: rgba, width: 128, height: 96 }) as Uint8Array<ArrayBuffer>,
+      headers: { 'content-type': 'image/png', authorization: `Bearer ${API_KEY}` },
+    }),
+  );
+  assert.is(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.people.map((p: any) => p.box), [[0, 0, 128, 96]]);
+  assert.is(body.timings.detect, undefined);
+});
+
 test('settings from an environment: typed errors for bad values', async () => {
   const { appOptionsFromEnv } = await import('../../src/server/settings.ts');
   const o = appOptionsFromEnv({
