@@ -64,7 +64,7 @@ await ort.InferenceSession.create(src, {
 
 /** In a fresh process: WASM compile, then the session; prints JSON (output as base64). */
 const MEASURE = `
-const [file, level, relu] = process.argv.slice(1);
+const [file, level, relu, extra] = process.argv.slice(1);
 const { readFileSync } = await import('node:fs');
 // the WASM memory, from the instance onnxruntime-web creates (imported or exported)
 let memory;
@@ -84,7 +84,7 @@ await ort.InferenceSession.create(readFileSync(relu), { executionProviders: ['wa
 const wasmInit = performance.now() - t0;
 const t1 = performance.now();
 const s = await ort.InferenceSession.create(readFileSync(file), {
-  executionProviders: ['wasm'], graphOptimizationLevel: level,
+  executionProviders: ['wasm'], graphOptimizationLevel: level, ...JSON.parse(extra),
 });
 const session = performance.now() - t1;
 const pixels = new Float32Array(3 * 256 * 192).map((_, i) => (i % 97) / 97);
@@ -114,14 +114,27 @@ export async function wasmSessionBench(arch: string, weights: string): Promise<u
   const tmp = await mkdtemp(join(tmpdir(), 'srpose-wasm-session-'));
   try {
     const src = join(dir, file);
-    const files: Record<string, [string, string]> = {
+    const files: Record<string, [string, string, Record<string, unknown>?]> = {
       exported: [src, 'all'],
       extended: [join(tmp, 'extended.onnx'), 'disabled'],
       batch1: [join(tmp, 'batch1.onnx'), 'all'],
       'batch1-extended': [join(tmp, 'batch1-extended.onnx'), 'disabled'],
     };
     const prepared = config.onnx.prepared?.files?.[weights]?.file;
-    if (prepared) files.prepared = [join(dir, prepared), 'disabled'];
+    if (prepared) {
+      const p = join(dir, prepared);
+      files.prepared = [p, 'disabled'];
+      // session options on the prepared graph: its symbolic batch axis fixed when the session
+      // is made, and onnxruntime's memory pattern (one planned block for the activations) off
+      const batch = { freeDimensionOverrides: { batch: 1 } };
+      const noPattern = { enableMemPattern: false };
+      files['prepared, batch fixed at load'] = [p, 'disabled', batch];
+      files['prepared, memory pattern off'] = [p, 'disabled', noPattern];
+      files['prepared, batch fixed at load, memory pattern off'] = [p, 'disabled', {
+        ...batch,
+        ...noPattern,
+      }];
+    }
     const relu = join(tmp, 'relu.onnx');
     await run('/usr/bin/python3', ['-c', FIX_BATCH, src, files.batch1[0], relu]);
     await run('node', ['--input-type=module', '-e', SAVE, src, files.extended[0]]);
@@ -134,8 +147,16 @@ export async function wasmSessionBench(arch: string, weights: string): Promise<u
     ]);
     const out: Record<string, unknown> = {};
     let reference: Float32Array | undefined;
-    for (const [name, [path, level]] of Object.entries(files)) {
-      const args = ['--input-type=module', '-e', MEASURE, path, level, relu];
+    for (const [name, [path, level, extra]] of Object.entries(files)) {
+      const args = [
+        '--input-type=module',
+        '-e',
+        MEASURE,
+        path,
+        level,
+        relu,
+        JSON.stringify(extra ?? {}),
+      ];
       const r = JSON.parse(await run('node', args));
       const b = Buffer.from(r.out, 'base64');
       const y = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
