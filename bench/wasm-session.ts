@@ -8,7 +8,10 @@
  *   rewritten by Python's onnx), `all`;
  * - `batch1-extended`: that graph saved by onnxruntime-node at `extended`, optimisation off;
  * - `prepared`: what `srpose prepare` ships (`batch1-extended` with the symbolic batch axis given
- *   back to its input and output), optimisation off, when the model has it.
+ *   back to its input and output), optimisation off, when the model has it; then the same with
+ *   session options (the batch fixed by `freeDimensionOverrides`, `enableMemPattern` off) and
+ *   saved in onnxruntime's own ORT format;
+ * - `batch1-extended, ORT format`.
  * Each in a fresh Node process (after compiling the WASM on a one-node model, reported apart):
  * (Python's onnx rewrites the dims and writes that one-node model.)
  * session creation, first run, median of 3 runs, the WASM memory after them (the peak: it
@@ -54,10 +57,11 @@ onnx.save(r, sys.argv[3])
 `;
 
 const SAVE = `
-const [src, out] = process.argv.slice(1);
+const [src, out, level = 'extended'] = process.argv.slice(1);
 const ort = (await import('onnxruntime-node')).default;
+// a path ending in .ort is written in onnxruntime's own (flatbuffer) format
 await ort.InferenceSession.create(src, {
-  executionProviders: ['cpu'], graphOptimizationLevel: 'extended', optimizedModelFilePath: out,
+  executionProviders: ['cpu'], graphOptimizationLevel: level, optimizedModelFilePath: out,
   logSeverityLevel: 3,
 });
 `;
@@ -134,6 +138,15 @@ export async function wasmSessionBench(arch: string, weights: string): Promise<u
         ...batch,
         ...noPattern,
       }];
+      files['prepared, ORT format'] = [join(tmp, 'prepared.ort'), 'disabled'];
+      await run('node', [
+        '--input-type=module',
+        '-e',
+        SAVE,
+        p,
+        files['prepared, ORT format'][0],
+        'disabled',
+      ]);
     }
     const relu = join(tmp, 'relu.onnx');
     await run('/usr/bin/python3', ['-c', FIX_BATCH, src, files.batch1[0], relu]);
@@ -144,6 +157,15 @@ export async function wasmSessionBench(arch: string, weights: string): Promise<u
       SAVE,
       files.batch1[0],
       files['batch1-extended'][0],
+    ]);
+    files['batch1-extended, ORT format'] = [join(tmp, 'batch1-extended.ort'), 'disabled'];
+    await run('node', [
+      '--input-type=module',
+      '-e',
+      SAVE,
+      files['batch1-extended'][0],
+      files['batch1-extended, ORT format'][0],
+      'disabled',
     ]);
     const out: Record<string, unknown> = {};
     let reference: Float32Array | undefined;
