@@ -66,6 +66,11 @@ await ort.InferenceSession.create(src, {
 });
 `;
 
+/** onnxruntime-node writes `src` optimised at `level` to `out` (`.ort`: the ORT format). */
+function save(src: string, out: string, level = 'extended'): Promise<string> {
+  return run('node', ['--input-type=module', '-e', SAVE, src, out, level]);
+}
+
 /** In a fresh process: WASM compile, then the session; prints JSON (output as base64). */
 const MEASURE = `
 const [file, level, relu, extra] = process.argv.slice(1);
@@ -139,34 +144,14 @@ export async function wasmSessionBench(arch: string, weights: string): Promise<u
         ...noPattern,
       }];
       files['prepared, ORT format'] = [join(tmp, 'prepared.ort'), 'disabled'];
-      await run('node', [
-        '--input-type=module',
-        '-e',
-        SAVE,
-        p,
-        files['prepared, ORT format'][0],
-        'disabled',
-      ]);
+      await save(p, files['prepared, ORT format'][0], 'disabled');
     }
     const relu = join(tmp, 'relu.onnx');
     await run('/usr/bin/python3', ['-c', FIX_BATCH, src, files.batch1[0], relu]);
-    await run('node', ['--input-type=module', '-e', SAVE, src, files.extended[0]]);
-    await run('node', [
-      '--input-type=module',
-      '-e',
-      SAVE,
-      files.batch1[0],
-      files['batch1-extended'][0],
-    ]);
+    await save(src, files.extended[0]);
+    await save(files.batch1[0], files['batch1-extended'][0]);
     files['batch1-extended, ORT format'] = [join(tmp, 'batch1-extended.ort'), 'disabled'];
-    await run('node', [
-      '--input-type=module',
-      '-e',
-      SAVE,
-      files['batch1-extended'][0],
-      files['batch1-extended, ORT format'][0],
-      'disabled',
-    ]);
+    await save(files['batch1-extended'][0], files['batch1-extended, ORT format'][0], 'disabled');
     const out: Record<string, unknown> = {};
     let reference: Float32Array | undefined;
     for (const [name, [path, level, extra]] of Object.entries(files)) {

@@ -339,20 +339,23 @@ test('/v1/models never shows where the model lies', async () => {
   assert.is(text.includes(dir), false);
 });
 
+/** `POST /v1/estimate` of a 128x96 grey PNG, no boxes. */
+async function greyPngWithoutBoxes(): Promise<Request> {
+  const rgba = new Uint8ClampedArray(128 * 96 * 4).map((_, i) => (i % 4 === 3 ? 255 : 200));
+  return new Request(`${BASE}/v1/estimate`, {
+    method: 'POST',
+    body: await encodePng({ data: rgba, width: 128, height: 96 }) as Uint8Array<ArrayBuffer>,
+    headers: { 'content-type': 'image/png', authorization: `Bearer ${API_KEY}` },
+  });
+}
+
 test('with a detector (SRPOSE_DETECTOR), a photo without boxes answers everyone', async () => {
   const { appOptionsFromEnv } = await import('../../src/server/settings.ts');
   const det = await tinyDetectorDir();
   const env = appOptionsFromEnv({ SRPOSE_DETECTOR: det, SRPOSE_DETECTOR_SCORE: '0.35' });
   assert.equal(env.detector, { model: det, scoreThreshold: 0.35 });
   const a = await app({ detector: env.detector });
-  const rgba = new Uint8ClampedArray(128 * 96 * 4).map((_, i) => (i % 4 === 3 ? 255 : 200));
-  const res = await a.fetch(
-    new Request(`${BASE}/v1/estimate`, {
-      method: 'POST',
-      body: await encodePng({ data: rgba, width: 128, height: 96 }) as Uint8Array<ArrayBuffer>,
-      headers: { 'content-type': 'image/png', authorization: `Bearer ${API_KEY}` },
-    }),
-  );
+  const res = await a.fetch(await greyPngWithoutBoxes());
   assert.is(res.status, 200);
   const body = await res.json();
   assert.equal(body.people.map((p: any) => p.box), tinyDetExpected(128, 96).map((p) => p.box));
@@ -389,14 +392,7 @@ test('edge defaults: the model and its detector; SRPOSE_DETECTOR=none turns it o
   }
   // `false` reaches no estimator: a photo without boxes is one person, as with no detector
   const a = await app({ detector: false });
-  const rgba = new Uint8ClampedArray(128 * 96 * 4).fill(200);
-  const res = await a.fetch(
-    new Request(`${BASE}/v1/estimate`, {
-      method: 'POST',
-      body: await encodePng({ data: rgba, width: 128, height: 96 }) as Uint8Array<ArrayBuffer>,
-      headers: { 'content-type': 'image/png', authorization: `Bearer ${API_KEY}` },
-    }),
-  );
+  const res = await a.fetch(await greyPngWithoutBoxes());
   assert.is(res.status, 200);
   const body = await res.json();
   assert.equal(body.people.map((p: any) => p.box), [[0, 0, 128, 96]]);
