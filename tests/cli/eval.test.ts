@@ -74,24 +74,36 @@ async function cli(args: string[]) {
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-const evalArgs = (dir: string, out: string) => [
+/** `srpose eval` on COCO-format files with a model on WASM, no flip, results to `out`. */
+const cocoEvalArgs = (
+  f: { annotations: string; images: string; detections?: string; model: string; out: string },
+) => [
   'eval',
   '--dataset',
   'coco',
   '--annotations',
-  join(dir, 'gt.json'),
+  f.annotations,
   '--images',
-  dir,
-  '--detections',
-  join(dir, 'dets.json'),
+  f.images,
+  ...(f.detections ? ['--detections', f.detections] : []),
   '--model',
-  dir,
+  f.model,
   '--backend',
   'wasm',
   '--no-flip',
   '--out',
-  out,
+  f.out,
 ];
+
+/** {@link cocoEvalArgs} on the made dataset in `dir` (gt.json, dets.json, the tiny model). */
+const evalArgs = (dir: string, out: string) =>
+  cocoEvalArgs({
+    annotations: join(dir, 'gt.json'),
+    images: dir,
+    detections: join(dir, 'dets.json'),
+    model: dir,
+    out,
+  });
 
 test('results in the official format, duplicates removed by OKS-NMS; --json metrics', async () => {
   const { dir, gt } = await dataset();
@@ -218,20 +230,7 @@ test('bottom-up: every image, people with their boxes, no NMS; a known answer (A
   await writeFile(join(dir, 'gt.json'), JSON.stringify(gt));
   const out = join(dir, 'results.json');
   const r = await cli([
-    'eval',
-    '--dataset',
-    'coco',
-    '--annotations',
-    join(dir, 'gt.json'),
-    '--images',
-    dir,
-    '--model',
-    dir,
-    '--backend',
-    'wasm',
-    '--no-flip',
-    '--out',
-    out,
+    ...cocoEvalArgs({ annotations: join(dir, 'gt.json'), images: dir, model: dir, out }),
     '--json',
   ]);
   assert.is(r.code, 0, r.err);
@@ -252,22 +251,13 @@ test('the shared COCO photos and detections, tiny model: every image, --soft-nms
   await writeFile(join(dir, 'srpose.json'), JSON.stringify(tinyConfig()));
   await writeFile(join(dir, 'model.onnx'), await tinyOnnx());
   const args = (out: string) => [
-    'eval',
-    '--dataset',
-    'coco',
-    '--annotations',
-    join(coco, 'test_coco.json'),
-    '--images',
-    coco,
-    '--detections',
-    join(coco, 'test_coco_det_AP_H_56.json'),
-    '--model',
-    dir,
-    '--backend',
-    'wasm',
-    '--no-flip',
-    '--out',
-    out,
+    ...cocoEvalArgs({
+      annotations: join(coco, 'test_coco.json'),
+      images: coco,
+      detections: join(coco, 'test_coco_det_AP_H_56.json'),
+      model: dir,
+      out,
+    }),
     '--json',
   ];
   const hard = await cli(args(join(dir, 'hard.json')));
