@@ -156,6 +156,11 @@ export interface AdapterInfo {
 
 export interface DemoPage {
   readonly page: Page;
+  /**
+   * `performance.now()` here when the page began to load (after the browser context and tab
+   * were made: a user's browser already has them).
+   */
+  readonly navigationStart: number;
   /** The page's console and errors so far (the last 40 lines), for failure messages. */
   logs(): string;
   run(photo: Uint8Array, o: RunOptions, timeoutMs?: number): Promise<PageRun>;
@@ -180,6 +185,7 @@ export async function openDemo(browser: Browser, url: string): Promise<DemoPage>
   const lines: string[] = [];
   page.on('console', (m) => lines.push(`[${m.type()}] ${m.text().slice(0, 500)}`));
   page.on('pageerror', (e) => lines.push(`[pageerror] ${e.message}`));
+  const navigationStart = performance.now();
   await page.goto(url, { timeout: 60_000 });
   await within(
     60_000,
@@ -188,6 +194,7 @@ export async function openDemo(browser: Browser, url: string): Promise<DemoPage>
   );
   return {
     page,
+    navigationStart,
     logs: () => lines.slice(-40).join('\n'),
     async run(photo, o, timeoutMs = 240_000) {
       const b64 = Buffer.from(photo).toString('base64');
