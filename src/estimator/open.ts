@@ -72,7 +72,9 @@ export async function openModel<C extends Contract>(
   // The session holds its own copy: the bytes read here (tens of MB) are freed now, not when
   // the GC next runs (an isolate's 128 MB budget).
   if (model.readHere) {
-    for (const b of [model.onnx, ...model.externalData.map((e) => e.data)]) discard(b);
+    for (const b of [model.onnx, ...model.externalData.map((e) => e.data)]) {
+      if (b instanceof Uint8Array) discard(b); // deferred bytes: read by the session, if at all
+    }
   }
   return {
     model,

@@ -1,4 +1,6 @@
+import { SRPoseError } from '../errors.ts';
 import { nodeBuiltin } from '../platform/env.ts';
+import type { DeferredBytes } from '../platform/files.ts';
 
 /**
  * The Hugging Face Hub cache layout on disk, shared with Python's `huggingface_hub`:
@@ -38,25 +40,36 @@ export class DiskCache {
   }
 
   /**
-   * The bytes of `path` in the cached snapshot `commit`, with the etag its symlink names
-   * (the blob's file name), or undefined. `verified`: the blob is the one this cache checked
-   * against its etag before (see {@link markVerified}), unchanged since.
+   * `path` in the cached snapshot `commit`, with the etag its symlink names (the blob's file
+   * name), or undefined. `verified`: the blob is the one this cache checked against its etag
+   * before (see {@link markVerified}), unchanged since; its bytes are then read only when
+   * `bytes` is called (every call reads them anew), else read here.
    */
   async read(
     repo: string,
     commit: string,
     path: string,
-  ): Promise<{ bytes: Uint8Array; etag?: string; verified: boolean } | undefined> {
+  ): Promise<{ bytes: DeferredBytes; size: number; etag?: string; verified: boolean } | undefined> {
     const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
     const link = `${this.repoDir(repo)}/snapshots/${commit}/${path}`;
-    try {
+    let now: string | undefined;
+    const read = async () => {
       const b = await fs.readFile(link);
+      // read later than checked: the blob must still be the one its record vouches for
+      if (await this.#stamp(link) !== now) {
+        throw new SRPoseError('MODEL_INVALID', `${link} changed while it was being loaded`);
+      }
+      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    };
+    try {
+      now = await this.#stamp(link);
+      if (now === undefined) return undefined;
       const target = await fs.readlink(link).catch(() => undefined);
       const etag = target?.slice(target.lastIndexOf('/') + 1);
       const verified = etag !== undefined &&
-        await this.#stamp(link) === await fs.readFile(this.#record(repo, etag), 'utf8')
-            .catch(() => undefined);
-      return { bytes: new Uint8Array(b.buffer, b.byteOffset, b.byteLength), etag, verified };
+        now === await fs.readFile(this.#record(repo, etag), 'utf8').catch(() => undefined);
+      const size = Number(now.split(' ')[0]);
+      return { bytes: verified ? read : await read(), size, etag, verified };
     } catch {
       return undefined;
     }

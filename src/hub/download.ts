@@ -2,6 +2,7 @@ import { downloadFile, HubApiError, modelInfo, pathsInfo } from '@huggingface/hu
 import { SRPoseError } from '../errors.ts';
 import { env, nodeBuiltin } from '../platform/env.ts';
 import { digestHex, type LoadStats } from '../platform/digest.ts';
+import { bytesOf, type DeferredBytes } from '../platform/files.ts';
 import { DiskCache } from './disk-cache.ts';
 import { WebCache } from './web-cache.ts';
 import type { HubModelId } from './id.ts';
@@ -15,7 +16,10 @@ const BACKOFF_MS = 250;
  * against.
  */
 export interface HubFile {
-  bytes: Uint8Array;
+  /** The bytes, or (a verified blob of the disk cache) how to read them. */
+  bytes: DeferredBytes;
+  /** The file's size in bytes. */
+  size: number;
   commit: string;
   etag?: string;
   /** The repository's folder in the disk cache that holds the file (none: another cache). */
@@ -121,7 +125,12 @@ export function hubFile(
   const p = inFlight.get(key);
   // A caller that joins a download gets its own copy of the bytes: each caller owns what it
   // gets (the estimator frees a model's bytes once its session is made).
-  if (p) return p.then((f) => ({ ...f, bytes: f.bytes.slice() }));
+  if (p) {
+    return p.then((f) => ({
+      ...f,
+      bytes: typeof f.bytes === 'function' ? f.bytes : f.bytes.slice(),
+    }));
+  }
   const mine = fetchFile(id, path, s, stats).finally(() => inFlight.delete(key));
   inFlight.set(key, mine);
   return mine;
@@ -183,12 +192,12 @@ function tolerant(cache: HubCache): HubCache {
 async function checkHit(
   cache: HubCache,
   repo: string,
-  hit: { bytes: Uint8Array; etag?: string; verified: boolean },
+  hit: { bytes: DeferredBytes; size: number; etag?: string; verified: boolean },
   etag: string,
   stats?: LoadStats,
 ): Promise<boolean> {
   if (hit.verified && hit.etag === etag) return true;
-  if (!await matchesEtag(hit.bytes, etag, stats)) return false;
+  if (!await matchesEtag(await bytesOf(hit.bytes), etag, stats)) return false;
   if (hit.etag === etag) await cache.markVerified(repo, etag);
   return true;
 }
@@ -209,7 +218,13 @@ async function fetchFile(
       await cache!.evict(id.repo, commit, path, hit.etag);
       return undefined;
     }
-    return { bytes: hit.bytes, commit, etag: hit.etag, cacheDir: cache!.repoDir?.(id.repo) };
+    return {
+      bytes: hit.bytes,
+      size: hit.size,
+      commit,
+      etag: hit.etag,
+      cacheDir: cache!.repoDir?.(id.repo),
+    };
   };
   if (s.offline) {
     const hit = await cached();
@@ -253,7 +268,13 @@ async function fetchFile(
       const hit = await cache.read(id.repo, commit, path);
       if (hit && await checkHit(cache, id.repo, hit, etag, stats)) {
         await cache.setRef(id.repo, id.revision, commit);
-        return { bytes: hit.bytes, commit, etag, cacheDir: cache.repoDir?.(id.repo) };
+        return {
+          bytes: hit.bytes,
+          size: hit.size,
+          commit,
+          etag,
+          cacheDir: cache.repoDir?.(id.repo),
+        };
       }
       if (hit) await cache.evict(id.repo, commit, path, etag);
     }
@@ -277,7 +298,7 @@ async function fetchFile(
       await cache.markVerified(id.repo, etag);
       await cache.setRef(id.repo, id.revision, commit);
     }
-    return { bytes, commit, etag, cacheDir: cache?.repoDir?.(id.repo) };
+    return { bytes, size: bytes.byteLength, commit, etag, cacheDir: cache?.repoDir?.(id.repo) };
   } catch (e) {
     // The Hub unreachable (not an HTTP answer): serve the cached snapshot, as huggingface_hub does.
     if (!(e instanceof SRPoseError) && !(e instanceof HubApiError)) {

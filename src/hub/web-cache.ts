@@ -37,11 +37,13 @@ export class WebCache {
     repo: string,
     commit: string,
     path: string,
-  ): Promise<{ bytes: Uint8Array; etag?: string; verified: boolean } | undefined> {
+  ): Promise<{ bytes: Uint8Array; size: number; etag?: string; verified: boolean } | undefined> {
     const res = await (await this.#open()).match(this.#url(repo, 'snapshots', commit, path));
     if (!res) return undefined;
+    const bytes = new Uint8Array(await res.arrayBuffer());
     return {
-      bytes: new Uint8Array(await res.arrayBuffer()),
+      bytes,
+      size: bytes.byteLength,
       etag: res.headers.get('X-Etag') ?? undefined,
       // An entry carries no stamp that would change with its bytes: every read is hashed.
       verified: false,

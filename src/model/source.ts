@@ -1,6 +1,12 @@
 import type { HubFile } from '../hub/download.ts';
 import { SRPoseError } from '../errors.ts';
-import { isLocalDirectory, joinPath, readLocalFile } from '../platform/files.ts';
+import {
+  bytesOf,
+  type DeferredBytes,
+  isLocalDirectory,
+  joinPath,
+  readLocalFile,
+} from '../platform/files.ts';
 import { looksLikeHubId, parseHubId } from '../hub/id.ts';
 import type { HubOptions } from '../hub/settings.ts';
 import { digestHex, type LoadStats } from '../platform/digest.ts';
@@ -30,7 +36,8 @@ export type ModelSource =
 /** A model ready for a session: its validated contract and ONNX bytes. */
 export interface LoadedModel<C extends Contract = ModelConfig> {
   config: C;
-  onnx: Uint8Array;
+  /** The graph, deferred where a verified cached blob need not be read (see DeferredBytes). */
+  onnx: DeferredBytes;
   /** The graph's external-data files, by the name the graph uses. */
   externalData: { path: string; data: Uint8Array }[];
   /** Where it came from, for messages and `info`. */
@@ -134,7 +141,7 @@ export async function verifyFile(
 async function readModelFiles<C extends Contract>(
   config: C,
   choose: ChooseWeights<C>,
-  read: (spec: ExternalDataFile) => Promise<{ bytes: Uint8Array; verified?: boolean }>,
+  read: (spec: ExternalDataFile) => Promise<{ bytes: DeferredBytes; verified?: boolean }>,
   where: string,
   stats?: LoadStats,
   offered: readonly WeightsKind[] = availableWeights(config),
@@ -147,15 +154,23 @@ async function readModelFiles<C extends Contract>(
     choice.spec,
     ...(choice.spec.file === config.onnx.file ? config.onnx.externalData ?? [] : []),
   ];
-  const got: Uint8Array[] = [];
+  const got: DeferredBytes[] = [];
   for (const spec of files) {
     const { bytes, verified } = await read(spec);
-    if (!verified) await verifyFile(spec, bytes, where, stats);
-    got.push(bytes);
+    if (verified) got.push(bytes);
+    else {
+      const b = await bytesOf(bytes);
+      await verifyFile(spec, b, where, stats);
+      got.push(b);
+    }
+  }
+  const externalData = [];
+  for (const [i, f] of files.slice(1).entries()) {
+    externalData.push({ path: f.file, data: await bytesOf(got[i + 1]) });
   }
   return {
     onnx: got[0],
-    externalData: files.slice(1).map((f, i) => ({ path: f.file, data: got[i + 1] })),
+    externalData,
     weights: choice.weights,
     weightsReason: choice.reason,
     ...(choice.fixedBatch === undefined ? {} : { fixedBatch: choice.fixedBatch }),
@@ -178,7 +193,7 @@ async function loadHubModel<C extends Contract>(
   const id = parseHubId(text, hub.revision);
   const cfg = await hubFile(id, CONFIG_FILE, hub, stats);
   const where = `${id.repo}@${id.revision} ${CONFIG_FILE}`;
-  const config = parse(parseJson(cfg.bytes, where), where);
+  const config = parse(parseJson(await bytesOf(cfg.bytes), where), where);
   const pinned = cfg.commit ? { repo: id.repo, revision: cfg.commit } : id;
   let graph: HubFile | undefined; // the first file read is the chosen graph
   const files = await readModelFiles(
@@ -189,7 +204,7 @@ async function loadHubModel<C extends Contract>(
       graph ??= f;
       // An LFS file's etag is its sha256, already checked: hashing 100 MB again would add nothing.
       const verified = f.etag !== undefined && f.etag === spec.sha256?.toLowerCase() &&
-        (spec.bytes === undefined || spec.bytes === f.bytes.byteLength);
+        (spec.bytes === undefined || spec.bytes === f.size);
       return { bytes: f.bytes, verified };
     },
     `${id.repo}@${id.revision}`,

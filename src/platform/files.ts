@@ -1,6 +1,18 @@
 import { SRPoseError } from '../errors.ts';
 import { env, nodeBuiltin } from './env.ts';
 
+/**
+ * Bytes, or how to read them when they are needed: a verified blob of the Hub's disk cache is
+ * read only if the session is not made from the graph onnxruntime-node derived from it (reading
+ * 100 MB is a third of a warm start: `npm run bench -- cold-start`). Every call reads anew.
+ */
+export type DeferredBytes = Uint8Array | (() => Promise<Uint8Array>);
+
+/** The bytes of `b`, read now if they were deferred. */
+export function bytesOf(b: DeferredBytes): Promise<Uint8Array> {
+  return typeof b === 'function' ? b() : Promise.resolve(b);
+}
+
 /** Reads a local file (Node / Deno); a missing file is `MODEL_NOT_FOUND` naming `what`. */
 export async function readLocalFile(path: string, what: string): Promise<Uint8Array> {
   if (!env.hasFileSystem) {

@@ -10,6 +10,7 @@ import type * as ort from 'onnxruntime-web';
 import { SRPoseError } from '../errors.ts';
 import { env, envVar, importOptional, nodeBuiltin } from '../platform/env.ts';
 import { digestHex } from '../platform/digest.ts';
+import { bytesOf, type DeferredBytes } from '../platform/files.ts';
 import { bandMaxModel } from './band-max.ts';
 import { type OutputData, type PoseSession, rawSessions } from './pose-session.ts';
 
@@ -145,7 +146,7 @@ export interface OptimizedGraphCache {
  */
 export async function openNativeSession(
   native: NativeOrt,
-  onnx: Uint8Array,
+  onnx: DeferredBytes,
   threads: number,
   externalData?: { path: string; data: Uint8Array }[],
   cache?: OptimizedGraphCache,
@@ -157,7 +158,7 @@ export async function openNativeSession(
     ...(externalData?.length ? { externalData } : {}),
   };
   if (!cache || externalData?.length || !env.hasFileSystem) {
-    return native.InferenceSession.create(onnx, options);
+    return native.InferenceSession.create(await bytesOf(onnx), options);
   }
   const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises');
   const file = `${cache.dir}/${cache.sha256}-ort${native.version}-${await cpuKey()}.onnx`;
@@ -184,9 +185,10 @@ export async function openNativeSession(
   try {
     await fs.mkdir(cache.dir, { recursive: true });
   } catch {
-    return native.InferenceSession.create(onnx, options); // a read-only disk: no cache
+    // a read-only disk: no cache
+    return native.InferenceSession.create(await bytesOf(onnx), options);
   }
-  const session = await native.InferenceSession.create(onnx, {
+  const session = await native.InferenceSession.create(await bytesOf(onnx), {
     ...options,
     optimizedModelFilePath: tmp,
     // its warning that the file fits this CPU only is why the file's name carries the CPU

@@ -2,6 +2,7 @@ import * as ort from 'onnxruntime-web';
 import { oneOf, SRPoseError } from '../errors.ts';
 import { trackWasmMemory } from './wasm-memory.ts';
 import { discard } from '../core/buffer-pool.ts';
+import { bytesOf, type DeferredBytes } from '../platform/files.ts';
 import { availableCores, env } from '../platform/env.ts';
 import {
   type Backend,
@@ -290,10 +291,13 @@ function wrap(
  * back to the next, and the reasons are kept in `fallbackReason`.
  */
 export async function createPoseSession(
-  onnx: Uint8Array,
+  graph: DeferredBytes,
   io: { input: string; output: string },
   opts: SessionOptions = {},
 ): Promise<PoseSession> {
+  // read once, and only if a backend needs the bytes (see DeferredBytes)
+  let read: Promise<Uint8Array> | undefined;
+  const bytes = () => (read ??= bytesOf(graph));
   const request = oneOf(opts.backend ?? 'auto', BACKEND_REQUESTS, 'backend');
   if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1)) {
     throw new SRPoseError(
@@ -316,7 +320,7 @@ export async function createPoseSession(
       const threads = opts.threads ?? await availableCores();
       let s: ort.InferenceSession | undefined;
       try {
-        s = await openNativeSession(native, onnx, threads, opts.externalData, opts.nativeCache);
+        s = await openNativeSession(native, bytes, threads, opts.externalData, opts.nativeCache);
       } catch (e) {
         // Under auto, WASM gets the same bytes next and reports a model that is really invalid.
         if (request === 'native') {
@@ -334,6 +338,15 @@ export async function createPoseSession(
       }
     }
     if (request === 'native') throw new SRPoseError('BACKEND_UNAVAILABLE', nativeReason!);
+  }
+  let onnx: Uint8Array;
+  try {
+    onnx = await bytes();
+  } catch (e) {
+    if (e instanceof SRPoseError) throw e;
+    throw new SRPoseError('MODEL_INVALID', `cannot read the model: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   const { threads, reason: threadReason } = await configureWasm(opts);
   let fallback: string | undefined;

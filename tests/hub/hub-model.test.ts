@@ -22,6 +22,8 @@ import { greyImage, tinyDetectorDir, tinyDetExpected } from '../helpers/tiny-det
 import { createEstimator, estimate } from '../../src/estimator/estimator.ts';
 import type { EstimatorOptions } from '../../src/types.ts';
 import { main } from '../../src/cli/main.ts';
+import { loadModel } from '../../src/model/source.ts';
+import { bytesOf } from '../../src/platform/files.ts';
 
 const TOKEN = 'hf_test_token';
 const img = {
@@ -111,6 +113,31 @@ test(
     assert.ok(again.hash > 0);
     assert.equal(again.people, first.people);
     assert.is(server.downloads('srpose/tiny', 'model.onnx'), before + 1);
+  },
+);
+
+test(
+  'a recorded blob is read only when a session needs it, and refused if it changed since',
+  async () => {
+    const o = await opts();
+    await estimate(img, { model: 'srpose/tiny', ...o }); // cached and recorded
+    const hub = { hubUrl: o.hubUrl, cacheDir: o.cacheDir };
+    const warm = await loadModel('srpose/tiny', hub);
+    assert.type(warm.onnx, 'function', 'deferred: onnxruntime-node may load its derived graph');
+    const repoDir = join(o.cacheDir!, 'models--srpose--tiny');
+    const commit = readFileSync(join(repoDir, 'refs', 'main'), 'utf8').trim();
+    const link = join(repoDir, 'snapshots', commit, 'model.onnx');
+    const bytes = readFileSync(link);
+    assert.equal(await bytesOf(warm.onnx), new Uint8Array(bytes));
+    // changed after the check that vouched for it, before the read: never served
+    const later = await loadModel('srpose/tiny', hub);
+    bytes[bytes.length - 1] ^= 0xff;
+    writeFileSync(link, bytes);
+    await rejects(bytesOf(later.onnx), 'MODEL_INVALID', /changed while it was being loaded/);
+    // the next load hashes it, finds it wrong, downloads it again
+    const again = await loadModel('srpose/tiny', hub);
+    assert.ok(again.onnx instanceof Uint8Array, 'hashed as it was read');
+    assert.not.equal(again.onnx, new Uint8Array(bytes));
   },
 );
 
