@@ -186,7 +186,9 @@ test(
           })`,
         )
       ) return;
-      const opts = { model: TINY, flipTest: true, boxes: [BOX] };
+      // no flip test: the mirrored crop is one more batch item, merged on the CPU (tested on
+      // WASM); on SwiftShader each crop costs about 15 s of the CI's time
+      const opts = { model: TINY, flipTest: false, boxes: [BOX] };
       let t0 = Date.now();
       const wasm = ok(await demo.run(photo, { ...opts, backend: 'wasm' }), demo.logs);
       const wasmMs = Date.now() - t0;
@@ -217,7 +219,7 @@ test(
         assert.is(auto.result.backend, 'webgpu', 'auto takes a hardware adapter');
       }
       console.log(
-        `    adapter ${JSON.stringify(adapter)}; tiny SRPose, flip test: WASM ${wasmMs} ms, ` +
+        `    adapter ${JSON.stringify(adapter)}; tiny SRPose, no flip test: WASM ${wasmMs} ms, ` +
           `WebGPU first run ${gpuMs} ms ` +
           `(in-page inference ${gpu.result.timings.inference.toFixed(0)} ms), worst ${worst} px; ` +
           `auto -> ${auto.result.backend} (${auto.result.fallbackReason})`,
