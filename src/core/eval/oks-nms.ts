@@ -207,13 +207,10 @@ function heapsort(
   less: (i: number, j: number) => boolean,
 ): void {
   const at = (i: number) => pl + i - 1;
-  let i: number;
-  let j: number;
-  let tmp: number;
-  for (let l = n >> 1; l > 0; --l) {
-    tmp = a[at(l)];
-    for (i = l, j = l << 1; j <= n;) {
-      if (j < n && less(a[at(j)], a[at(j + 1)])) j += 1;
+  // the C code's inner loop, the same in both phases: `tmp` sifted down from heap index `i`
+  const siftDown = (tmp: number, i: number, end: number) => {
+    for (let j = i << 1; j <= end;) {
+      if (j < end && less(a[at(j)], a[at(j + 1)])) j += 1;
       if (less(tmp, a[at(j)])) {
         a[at(i)] = a[at(j)];
         i = j;
@@ -221,20 +218,13 @@ function heapsort(
       } else break;
     }
     a[at(i)] = tmp;
-  }
+  };
+  for (let l = n >> 1; l > 0; --l) siftDown(a[at(l)], l, n);
   for (; n > 1;) {
-    tmp = a[at(n)];
+    const tmp = a[at(n)];
     a[at(n)] = a[at(1)];
     n -= 1;
-    for (i = 1, j = 2; j <= n;) {
-      if (j < n && less(a[at(j)], a[at(j + 1)])) j++;
-      if (less(tmp, a[at(j)])) {
-        a[at(i)] = a[at(j)];
-        i = j;
-        j += j;
-      } else break;
-    }
-    a[at(i)] = tmp;
+    siftDown(tmp, 1, n);
   }
 }
 
