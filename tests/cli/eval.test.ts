@@ -146,29 +146,21 @@ test('results in the official format, duplicates removed by OKS-NMS; --json metr
   assert.is(metrics.metric, 'xtcocotools');
 
   // --results: the same numbers, no model; --metric pycocotools is another metric
-  const again = await cli([
-    'eval',
-    '--dataset',
-    'coco',
-    '--annotations',
-    join(dir, 'gt.json'),
-    '--results',
-    out,
-    '--json',
-  ]);
+  const rescore = (...more: string[]) =>
+    cli([
+      'eval',
+      '--dataset',
+      'coco',
+      '--annotations',
+      join(dir, 'gt.json'),
+      '--results',
+      out,
+      ...more,
+    ]);
+  const again = await rescore('--json');
   assert.is(again.code, 0, again.err);
   assert.equal(JSON.parse(again.out).stats, metrics.stats);
-  const text = await cli([
-    'eval',
-    '--dataset',
-    'coco',
-    '--annotations',
-    join(dir, 'gt.json'),
-    '--results',
-    out,
-    '--metric',
-    'pycocotools',
-  ]);
+  const text = await rescore('--metric', 'pycocotools');
   assert.is(text.code, 0, text.err);
   assert.match(text.out, /^coco, pycocotools \(.*results\.json\):\n {2}AP {6}\d\.\d{4}/);
 });

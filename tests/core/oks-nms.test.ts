@@ -7,7 +7,6 @@
 // One Python process for the whole suite.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { join } from 'node:path';
 import {
   argsortDescending,
   COCO_TOPDOWN_EVAL,
@@ -22,7 +21,8 @@ import {
   topDownPostprocess,
 } from '../../src/core/eval/oks-nms.ts';
 import { COCO_SIGMAS, CROWDPOSE_SIGMAS } from '../../src/core/sigmas.ts';
-import { hasPython, PYTHON, python, skipUnless, tempDir } from '../helpers/env.ts';
+import { hasPython, PYTHON, skipUnless } from '../helpers/env.ts';
+import { evalPostReference } from '../helpers/eval-reference.ts';
 import { Rand } from '../helpers/tiny.ts';
 import { throwsCode } from '../helpers/assert.ts';
 
@@ -315,22 +315,7 @@ const why = `${PYTHON} cannot import numpy: no official code to compare with`;
 
 let reference: Promise<{ out: any; info: { numpy: string; simdExp: boolean }; ms: number }>;
 function official() {
-  reference ??= (async () => {
-    const { writeFile, readFile, rm } = await import('node:fs/promises');
-    const dir = await tempDir('srpose-oks-nms-');
-    const input = join(dir, 'cases.json');
-    const output = join(dir, 'official.json');
-    await writeFile(input, JSON.stringify(cases));
-    const t0 = performance.now();
-    const info = await python([join('tests', 'python', 'eval_post_reference.py'), input, output]);
-    const ms = performance.now() - t0;
-    const out = JSON.parse(
-      await readFile(output, 'utf8'),
-      (_k, v) => (v === 'inf' ? Infinity : v === '-inf' ? -Infinity : v),
-    );
-    await rm(dir, { recursive: true, force: true });
-    return { out, info, ms };
-  })();
+  reference ??= evalPostReference(cases);
   return reference;
 }
 

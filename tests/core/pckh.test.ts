@@ -16,7 +16,8 @@ import {
   mpiiPckh,
   PCKH_NAMES,
 } from '../../src/core/eval/pckh.ts';
-import { hasPython, PYTHON, python, SHARED, skipUnless, tempDir } from '../helpers/env.ts';
+import { hasPython, PYTHON, SHARED, skipUnless } from '../helpers/env.ts';
+import { evalPostReference } from '../helpers/eval-reference.ts';
 import { Rand } from '../helpers/tiny.ts';
 import { throwsCode } from '../helpers/assert.ts';
 
@@ -172,16 +173,9 @@ const why = `${PYTHON} cannot import numpy: no official code to compare with`;
 let reference: Promise<{ synthetic: any[]; shared: any[]; ms: number }>;
 function official() {
   reference ??= (async () => {
-    const { writeFile, readFile, rm } = await import('node:fs/promises');
-    const dir = await tempDir('srpose-pckh-');
-    const input = join(dir, 'cases.json');
-    const output = join(dir, 'official.json');
-    await writeFile(input, JSON.stringify({ mpii: [...cases.synthetic, ...cases.shared] }));
-    const t0 = performance.now();
-    await python([join('tests', 'python', 'eval_post_reference.py'), input, output]);
-    const ms = performance.now() - t0;
-    const { mpii } = JSON.parse(await readFile(output, 'utf8'));
-    await rm(dir, { recursive: true, force: true });
+    const { out: { mpii }, ms } = await evalPostReference({
+      mpii: [...cases.synthetic, ...cases.shared],
+    });
     return {
       synthetic: mpii.slice(0, cases.synthetic.length),
       shared: mpii.slice(cases.synthetic.length),

@@ -24,6 +24,7 @@ import {
 } from '../helpers/env.ts';
 import { COCO_SIGMAS, CROWDPOSE_SIGMAS } from '../../src/core/sigmas.ts';
 import { cachedReference, OUT } from '../helpers/reference.ts';
+import { evalPostReference } from '../helpers/eval-reference.ts';
 import { main } from '../../src/cli/main.ts';
 import { createEstimator } from '../../src/estimator/estimator.ts';
 import { boxToCenterScale } from '../../src/core/boxes.ts';
@@ -70,7 +71,6 @@ async function officialJobs(dir: string): Promise<{ jobs: Job[]; detFile: string
 
 /** The official evaluate over per-box predictions (keypoints, centre, scale), image by image. */
 async function officialEvaluate(
-  dir: string,
   jobs: Job[],
   preds: { keypoints: number[]; center: number[]; scale: number[] }[][],
   dataset: 'coco' | 'crowdpose' = 'coco',
@@ -87,25 +87,19 @@ async function officialEvaluate(
       bboxId: bboxId++,
     }))
   );
-  const input = join(dir, `evaluate-${Math.random().toString(36).slice(2)}.json`);
-  const output = `${input}.out.json`;
-  await writeFile(
-    input,
-    JSON.stringify({
-      evaluate: [{
-        dataset,
-        oksThr: COCO_TOPDOWN_EVAL.oksThr,
-        visThr: COCO_TOPDOWN_EVAL.visThr,
-        softNms: COCO_TOPDOWN_EVAL.softNms,
-        useNms: COCO_TOPDOWN_EVAL.useNms,
-        sigmas: dataset === 'coco' ? COCO_SIGMAS : CROWDPOSE_SIGMAS,
-        batch: 32, // the test config's samples_per_gpu
-        images,
-      }],
-    }),
-  );
-  await python(['tests/python/eval_post_reference.py', input, output]);
-  const [results] = JSON.parse(await readFile(output, 'utf8')).evaluate;
+  const { out } = await evalPostReference({
+    evaluate: [{
+      dataset,
+      oksThr: COCO_TOPDOWN_EVAL.oksThr,
+      visThr: COCO_TOPDOWN_EVAL.visThr,
+      softNms: COCO_TOPDOWN_EVAL.softNms,
+      useNms: COCO_TOPDOWN_EVAL.useNms,
+      sigmas: dataset === 'coco' ? COCO_SIGMAS : CROWDPOSE_SIGMAS,
+      batch: 32, // the test config's samples_per_gpu
+      images,
+    }],
+  });
+  const [results] = out.evaluate;
   // the harness names image i 1000 + i
   return results.map((r: any) => ({ ...r, image_id: jobs[r.image_id - 1000].imageId }));
 }
@@ -183,7 +177,7 @@ test('srpose eval = the official evaluate and xtcocotools on the same prediction
   } finally {
     await est.dispose();
   }
-  const official = await officialEvaluate(dir, jobs, preds);
+  const official = await officialEvaluate(jobs, preds);
   assert.is(ours.length, official.length, 'as many people kept');
   ours.forEach((r: any, i: number) => {
     const o = official[i];
@@ -227,7 +221,7 @@ test('srpose eval = the official evaluate and xtcocotools on the same prediction
       scale: img.scales[q],
     }))
   );
-  const pipeline = await xtcocotools(dir, await officialEvaluate(dir, jobs, torchPreds));
+  const pipeline = await xtcocotools(dir, await officialEvaluate(jobs, torchPreds));
   stats.forEach((v: number, i: number) =>
     assert.ok(Math.abs(v - pipeline[i]) <= 1e-3, `official pipeline stat ${i}: ${pipeline[i]}`)
   );
@@ -305,7 +299,6 @@ test("CrowdPose: srpose eval = the official evaluate and mmpose's xtcocotools ca
     model,
   ], join(dir, 'results.json'));
   const official = await officialEvaluate(
-    dir,
     [...jobs.values()],
     await predictions(model, CROWD, [...jobs.values()]),
     'crowdpose',
@@ -366,23 +359,18 @@ test('MPII: the official centre and scale, and PCKh = TopDownMpiiDataset.evaluat
     assert.ok(Math.abs(r.center[0] - c[0]) <= 1e-4 && Math.abs(r.center[1] - c[1]) <= 1e-4);
     assert.ok(Math.abs(r.scale[0] - s) <= 1e-6 && Math.abs(r.scale[1] - s) <= 1e-6);
   }
-  const input = join(dir, 'mpii-case.json');
   const byIndex = [...results].sort((a: any, b: any) => a.index - b.index);
-  await writeFile(
-    input,
-    JSON.stringify({
-      mpii: [{
-        preds: byIndex.map((r: any) =>
-          Array.from({ length: 16 }, (_, j) => r.keypoints.slice(3 * j, 3 * j + 3))
-        ),
-        bboxIds: byIndex.map((r: any) => r.index),
-        batch: 32,
-        gt: truth,
-      }],
-    }),
-  );
-  await python(['tests/python/eval_post_reference.py', input, `${input}.out`]);
-  const [nameValue] = JSON.parse(await readFile(`${input}.out`, 'utf8')).mpii;
+  const { out } = await evalPostReference({
+    mpii: [{
+      preds: byIndex.map((r: any) =>
+        Array.from({ length: 16 }, (_, j) => r.keypoints.slice(3 * j, 3 * j + 3))
+      ),
+      bboxIds: byIndex.map((r: any) => r.index),
+      batch: 32,
+      gt: truth,
+    }],
+  });
+  const [nameValue] = out.mpii;
   assert.equal(nameValue.map(([n]: [string]) => n), [
     'Head',
     'Shoulder',
