@@ -9,7 +9,9 @@
  *   request.
  * - browser: headless Chromium loads the demo page the Node bundle serves (dist/browser, WASM
  *   on the page's main thread, cross-origin isolated), the model from that server: page load to
- *   first result, then the steady request. Compare with node --backend=wasm.
+ *   first result, then the steady request; each start a fresh browser on a new profile (a first
+ *   visit), then again on the same profile (a returning visitor: the browser's HTTP cache and
+ *   its cache of compiled WASM code). Compare with node --backend=wasm.
  */
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -23,7 +25,11 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BOX = [280.79, 44.73, 218.7, 346.68];
 const round = (x: number) => Math.round(x * 10) / 10;
 
-async function post(url: string, image: Uint8Array): Promise<number> {
+/** One request; its wall time and the estimator's own stage timings (`timings`). */
+async function post(
+  url: string,
+  image: Uint8Array,
+): Promise<{ ms: number; timings: Record<string, number> }> {
   const t = performance.now();
   const q = new URLSearchParams({ boxes: JSON.stringify([BOX]), flip: 'false' });
   const res = await fetch(`${url}/v1/estimate?${q}`, {
@@ -32,8 +38,8 @@ async function post(url: string, image: Uint8Array): Promise<number> {
     body: image as Uint8Array<ArrayBuffer>,
   });
   if (!res.ok) throw new Error(`estimate: ${res.status} ${await res.text()}`);
-  await res.json();
-  return performance.now() - t;
+  const body = await res.json();
+  return { ms: performance.now() - t, timings: body.timings };
 }
 
 async function workerdStart(
@@ -71,11 +77,11 @@ async function workerdStart(
   });
   try {
     const runtimeStart = performance.now() - t0;
-    const first = await post(wd.url, image);
+    const { ms: first, timings } = await post(wd.url, image);
     const startToFirstResult = performance.now() - t0;
     const info = (await (await fetch(`${wd.url}/v1/models`)).json()).models[0];
     const steady: number[] = [];
-    for (let i = 0; i < o.steady; i++) steady.push(await post(wd.url, image));
+    for (let i = 0; i < o.steady; i++) steady.push((await post(wd.url, image)).ms);
     const { fetch: f, hash, session } = info.load;
     const d = info.detector?.load;
     const detectorLoad = d ? d.fetch + d.hash + d.session : 0;
@@ -87,6 +93,9 @@ async function workerdStart(
       session,
       ...(d ? { detectorLoad } : {}),
       firstRun: first - f - hash - session - detectorLoad,
+      // the first request's own stages: the image decode and the first inference
+      firstDecode: timings.decode,
+      firstInference: timings.inference,
       steady: median(steady),
       rssMiB: wd.rss() / 2 ** 20,
       weights: info.weights,
@@ -96,15 +105,25 @@ async function workerdStart(
   }
 }
 
-async function browserStart(o: ColdStartOptions): Promise<Record<string, number | string>> {
+/**
+ * One visit to the demo page (served by `server`) in a fresh Chromium on the profile folder
+ * `profile`: a new folder is a first visit, the same again a returning visitor's (HTTP cache and
+ * V8's compiled-code cache kept).
+ */
+async function browserStart(
+  o: ColdStartOptions,
+  server: { url: string },
+  profile: string,
+): Promise<Record<string, number | string>> {
   const page = await import('../tests/browser/demo-page.ts');
-  const models = await page.servedModels({ [o.arch]: join(ROOT, '.cache', 'models', o.arch) });
-  const server = await page.startDemoServer(models, `models/${o.arch}/`);
-  const browser = await page.launchChromium();
+  const context = await page.launchChromiumProfile(profile);
   try {
     const photo = await page.readPhoto();
-    const demo = await page.openDemo(browser, `${server.url}/`);
-    // from the navigation, as a user's browser loads the page (not Playwright's new context)
+    const demo = await page.openDemo(
+      context,
+      `${server.url}/${o.threads ? `?threads=${o.threads}` : ''}`,
+    );
+    // from the navigation, as a user's browser loads the page (not Playwright's new tab)
     const t0 = demo.navigationStart;
     const pageLoad = performance.now() - t0;
     const run = {
@@ -143,8 +162,7 @@ async function browserStart(o: ColdStartOptions): Promise<Record<string, number 
       steady: median(steady),
     };
   } finally {
-    await browser.close();
-    await server.stop();
+    await context.close();
   }
 }
 
@@ -158,9 +176,32 @@ export async function edgeTarget(target: 'workerd' | 'browser', o: ColdStartOpti
       ]),
     );
   if (target === 'browser') {
-    const runs = [];
-    for (let i = 0; i < o.starts; i++) runs.push(await browserStart(o));
-    return { note: 'demo page, WASM on the main thread, every start a fresh page', ...med(runs) };
+    const page = await import('../tests/browser/demo-page.ts');
+    const models = await page.servedModels({ [o.arch]: join(ROOT, '.cache', 'models', o.arch) });
+    const server = await page.startDemoServer(models, `models/${o.arch}/`);
+    const runs: Record<'cold' | 'warm', Record<string, number | string>[]> = {
+      cold: [],
+      warm: [],
+    };
+    try {
+      for (let i = 0; i < o.starts; i++) {
+        const profile = await mkdtemp(join(tmpdir(), 'srpose-coldstart-chromium-'));
+        try {
+          runs.cold.push(await browserStart(o, server, profile));
+          runs.warm.push(await browserStart(o, server, profile));
+        } finally {
+          await rm(profile, { recursive: true, force: true });
+        }
+      }
+    } finally {
+      await server.stop();
+    }
+    return {
+      note: 'demo page, WASM on the main thread, every start a fresh browser: a first visit ' +
+        '(new profile), then a returning one (the same profile)',
+      firstVisit: med(runs.cold),
+      returningVisit: med(runs.warm),
+    };
   }
   const { hub, repo } = await serveModel(o.arch);
   const detector = o.detector ? (await serveModel(o.detector, hub)).repo : undefined;

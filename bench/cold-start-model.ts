@@ -19,6 +19,8 @@ export interface ColdStartOptions {
   backend?: string;
   /** workerd: a person detector (an exported test model, e.g. yolox_nano) loaded beside. */
   detector?: string;
+  /** browser: the page's WASM threads (the demo's `?threads=`; default its cores). */
+  threads?: number;
 }
 
 /**

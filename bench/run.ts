@@ -118,6 +118,7 @@ const suites: Record<string, () => Promise<unknown>> = {
       weights: args.find((a) => a.startsWith('--weights='))?.slice(10),
       backend: args.find((a) => a.startsWith('--backend='))?.slice(10),
       detector: args.find((a) => a.startsWith('--detector='))?.slice(11),
+      threads: Number(args.find((a) => a.startsWith('--threads='))?.slice(10)) || undefined,
     }),
   http: async () => (await import('./http.ts')).httpBench(arch, requests),
   browser: async () => (await import('./browser.ts')).browserBench(arch, runs),

@@ -7,11 +7,13 @@
  * - `batch1`: the exported graph with its batch axis fixed to 1 (the input and output dims,
  *   rewritten by Python's onnx), `all`;
  * - `batch1-extended`: that graph saved by onnxruntime-node at `extended`, optimisation off;
- * - `prepared`: what `srpose prepare` ships (`batch1-extended` with the symbolic batch axis given
- *   back to its input and output), optimisation off, when the model has it; then the same with
+ * - `symbolic batch`: `batch1-extended` with the symbolic batch axis given back to its input and
+ *   output (the prepared graph before the ORT format), optimisation off; then the same with
  *   session options (the batch fixed by `freeDimensionOverrides`, `enableMemPattern` off) and
  *   saved in onnxruntime's own ORT format;
- * - `batch1-extended, ORT format`.
+ * - `batch1-extended, ORT format`;
+ * - `prepared`: what `srpose prepare` wrote for the model, when it has it (now the same as
+ *   `batch1-extended, ORT format`).
  * Each in a fresh Node process (after compiling the WASM on a one-node model, reported apart):
  * (Python's onnx rewrites the dims and writes that one-node model.)
  * session creation, first run, median of 3 runs, the WASM memory after them (the peak: it
@@ -19,7 +21,8 @@
  * `--arch=` (default hrformer_s), `--weights=` (fp32, fp16, int8).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { setBatchAxis } from '../src/runtime/onnx-proto.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,29 +132,33 @@ export async function wasmSessionBench(arch: string, weights: string): Promise<u
       batch1: [join(tmp, 'batch1.onnx'), 'all'],
       'batch1-extended': [join(tmp, 'batch1-extended.onnx'), 'disabled'],
     };
-    const prepared = config.onnx.prepared?.files?.[weights]?.file;
-    if (prepared) {
-      const p = join(dir, prepared);
-      files.prepared = [p, 'disabled'];
-      // session options on the prepared graph: its symbolic batch axis fixed when the session
-      // is made, and onnxruntime's memory pattern (one planned block for the activations) off
-      const batch = { freeDimensionOverrides: { batch: 1 } };
-      const noPattern = { enableMemPattern: false };
-      files['prepared, batch fixed at load'] = [p, 'disabled', batch];
-      files['prepared, memory pattern off'] = [p, 'disabled', noPattern];
-      files['prepared, batch fixed at load, memory pattern off'] = [p, 'disabled', {
-        ...batch,
-        ...noPattern,
-      }];
-      files['prepared, ORT format'] = [join(tmp, 'prepared.ort'), 'disabled'];
-      await save(p, files['prepared, ORT format'][0], 'disabled');
-    }
     const relu = join(tmp, 'relu.onnx');
     await run('/usr/bin/python3', ['-c', FIX_BATCH, src, files.batch1[0], relu]);
     await save(src, files.extended[0]);
     await save(files.batch1[0], files['batch1-extended'][0]);
+    // the prepared graph before the ORT format: batch1-extended with the symbolic batch axis
+    // given back, then session options on it: the axis fixed when the session is made, and
+    // onnxruntime's memory pattern (one planned block for the activations) off
+    const symbolic = join(tmp, 'symbolic.onnx');
+    const io = [config.onnx.input, config.onnx.output];
+    const b1 = new Uint8Array(readFileSync(files['batch1-extended'][0]));
+    writeFileSync(symbolic, setBatchAxis(b1, io, 'batch').bytes);
+    const batch = { freeDimensionOverrides: { batch: 1 } };
+    const noPattern = { enableMemPattern: false };
+    files['symbolic batch'] = [symbolic, 'disabled'];
+    files['symbolic batch, fixed at load'] = [symbolic, 'disabled', batch];
+    files['symbolic batch, memory pattern off'] = [symbolic, 'disabled', noPattern];
+    files['symbolic batch, fixed at load, memory pattern off'] = [symbolic, 'disabled', {
+      ...batch,
+      ...noPattern,
+    }];
+    files['symbolic batch, ORT format'] = [join(tmp, 'symbolic.ort'), 'disabled'];
+    await save(symbolic, files['symbolic batch, ORT format'][0], 'disabled');
     files['batch1-extended, ORT format'] = [join(tmp, 'batch1-extended.ort'), 'disabled'];
     await save(files['batch1-extended'][0], files['batch1-extended, ORT format'][0], 'disabled');
+    // what `srpose prepare` wrote for this model (now batch1-extended in ORT format)
+    const prepared = config.onnx.prepared?.files?.[weights]?.file;
+    if (prepared) files.prepared = [join(dir, prepared), 'disabled'];
     const out: Record<string, unknown> = {};
     let reference: Float32Array | undefined;
     for (const [name, [path, level, extra]] of Object.entries(files)) {

@@ -5,7 +5,7 @@
 # yolox_nano and yolox_tiny by models/export_yolox.py; --random-init --seed 0) into
 # .cache/models/<name>/{model.onnx[,model.onnx.data],srpose.json, checkpoint.pth}; res50 and
 # hrformer_s also with --weights fp32,fp16,int8 (model_fp16.onnx, model_int8.onnx); hrformer_s
-# also prepared for WASM (srpose prepare: model.prepared.onnx, model_int8.prepared.onnx).
+# also prepared for WASM (srpose prepare: model.prepared.ort, model_int8.prepared.ort).
 # A model's name is its arch, optionally followed by _crowdpose or _mpii (--dataset) and then
 # by -external (--external-data). A model is skipped when its files exist and its stamp
 # (.cache/models/<name>/exporter.sha256) equals the sha256 of models/export.py +
@@ -42,7 +42,7 @@ total_start=$(date +%s.%N)
 prepare_one() {
   local name=$1 dir=$2
   [[ "$with_prepared" == *" $name "* ]] || return 0
-  if [ "${3:-}" = missing ] && [ -f "$dir/model.prepared.onnx" ] && [ -f "$dir/model_int8.prepared.onnx" ]; then
+  if [ "${3:-}" = missing ] && [ -f "$dir/model.prepared.ort" ] && [ -f "$dir/model_int8.prepared.ort" ]; then
     return 0
   fi
   npx tsx scripts/prepare-models.ts "$dir" || { echo "models: prepare of $name failed" >&2; return 1; }

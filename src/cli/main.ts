@@ -105,7 +105,7 @@ export async function main(
   cli
     .command(
       'prepare <dir>',
-      'Prepare an exported model for fast WASM starts (edge, browser): writes *.prepared.onnx ' +
+      'Prepare an exported model for fast WASM starts (edge, browser): writes *.prepared.ort ' +
         'and records them in srpose.json (needs onnxruntime-node)',
     )
     .action((dir: string) => {

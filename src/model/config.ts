@@ -143,7 +143,8 @@ export type ModelConfig = TopDownModelConfig | BottomUpModelConfig;
 
 /**
  * Graphs prepared ahead of time (`srpose prepare`) so that a WASM session starts fast: the batch
- * axis fixed to `batch` and the graph saved by onnxruntime at `level`, to be loaded with
+ * axis fixed to `batch` and the graph saved by onnxruntime at `level` (in its ORT format;
+ * earlier preparations wrote ONNX files, which load the same way), to be loaded with
  * optimisation off by an onnxruntime-web of the same major.minor `version` (the saved graph
  * names that version's fused kernels). One file per weights kind.
  */

@@ -3,13 +3,13 @@
  * is most of a cold start (an edge isolate, a browser tab). For each weights kind the exported
  * graph gets its batch axis fixed to 1 (onnxruntime can then fold the shape arithmetic of that
  * axis) and onnxruntime-node saves it at the `extended` level (fusions: GELU, LayerNorm,
- * Conv + activation), which onnxruntime-web then loads with optimisation off. The saved graph's
- * input and output then get a symbolic batch axis back: the folded graph runs one crop at a
- * time all the same, and onnxruntime-web allocates its activations as it goes instead of
- * planning them all for static shapes, which took 15 MB more WASM memory at the edge
- * (docs/models.md "Prepared graphs"). The files and the onnxruntime version go in
- * `srpose.json` (`onnx.prepared`); `npm run bench -- wasm-session` measures each step. fp16
- * weights are not prepared (see below).
+ * Conv + activation) in onnxruntime's own format (ORT: a flatbuffer that onnxruntime-web reads
+ * without parsing a protobuf), which onnxruntime-web then loads with optimisation off. The batch
+ * axis stays static: the estimator runs one crop at a time through it. (A static ONNX graph took
+ * 15 MB more WASM memory than a symbolic one at the edge; in ORT format it takes 3 MB more and
+ * its session starts 0.35 s sooner: docs/models.md "Prepared graphs".) The files and the
+ * onnxruntime version go in `srpose.json` (`onnx.prepared`); `npm run bench -- wasm-session`
+ * measures each step. fp16 weights are not prepared (see below).
  * @module
  */
 import { SRPoseError } from '../errors.ts';
@@ -22,9 +22,9 @@ import { type ExternalDataFile, parseContract, type PreparedGraphs } from './con
 import { availableWeights, weightsFile } from './weights.ts';
 import { verifyFile } from './source.ts';
 
-/** The prepared file of a weights file: `model_int8.onnx` -> `model_int8.prepared.onnx`. */
+/** The prepared file of a weights file: `model_int8.onnx` -> `model_int8.prepared.ort`. */
 export function preparedName(file: string): string {
-  return file.replace(/(\.onnx)?$/i, '.prepared.onnx');
+  return file.replace(/(\.onnx)?$/i, '.prepared.ort');
 }
 
 /**
@@ -63,7 +63,8 @@ export async function prepareModel(
     await verifyFile(spec, bytes, where);
     const file = preparedName(spec.file);
     const out = joinPath(dir, file);
-    const tmp = `${out}.incomplete`;
+    // onnxruntime writes its own format to a path ending in .ort
+    const tmp = out.replace(/\.ort$/, '.incomplete.ort');
     const io = [config.onnx.input, config.onnx.output];
     try {
       const session = await native.InferenceSession.create(setBatchAxis(bytes, io, 1).bytes, {
@@ -74,8 +75,6 @@ export async function prepareModel(
         logSeverityLevel: 3,
       });
       await session.release();
-      const saved = await readLocalFile(tmp, where);
-      await writeLocalFile(tmp, setBatchAxis(saved, io, 'batch').bytes);
       await fs.rename(tmp, out);
     } catch (e) {
       await fs.rm(tmp, { force: true });
@@ -95,9 +94,14 @@ export async function prepareModel(
     batch: 1,
     files,
   } as PreparedGraphs;
+  // files an earlier preparation recorded under other names (an older format) go with it
+  const stale = Object.values(config.onnx.prepared?.files ?? {})
+    .map((f) => f!.file)
+    .filter((f) => !Object.values(files).some((n) => n!.file === f));
   raw.onnx.prepared = prepared;
   // checked as any reader will read it, before it replaces the contract
   parseContract(raw, cfgPath);
   await writeLocalFile(cfgPath, new TextEncoder().encode(JSON.stringify(raw, null, 2) + '\n'));
+  for (const f of stale) await fs.rm(joinPath(dir, f), { force: true });
   return prepared;
 }

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import process from 'node:process';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { python, ROOT, SHARED, tempDir } from '../helpers/env.ts';
 import { freePort, type RunningServer, startServer } from '../helpers/servers.ts';
 import type { Box, EstimateResult } from '../../src/types.ts';
@@ -112,6 +112,20 @@ export async function startDemoServer(modelsDir: string, model: string): Promise
   });
 }
 
+/**
+ * Headless Chromium on a profile folder (`userDataDir`) kept between launches: its HTTP cache and
+ * compiled-code cache persist, as a returning visitor's browser has them; bounded start.
+ */
+export async function launchChromiumProfile(userDataDir: string): Promise<BrowserContext> {
+  const { chromium } = await import('playwright-core');
+  return await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout: 60_000,
+  });
+}
+
 /** Headless Chromium with the required flags plus `extra`; bounded start. */
 export async function launchChromium(extra: string[] = []): Promise<Browser> {
   const { chromium } = await import('playwright-core');
@@ -177,9 +191,16 @@ export interface DemoPage {
   close(): Promise<void>;
 }
 
-/** Opens `url` in a fresh context of `browser` and waits for `srposeDemo.ready`. */
-export async function openDemo(browser: Browser, url: string): Promise<DemoPage> {
-  const context = await browser.newContext();
+/**
+ * Opens the demo page at `url` in a new context of `browser`, or in `browser` itself when it is a
+ * context (a profile's: closing the page then leaves it open), and waits for `srposeDemo.ready`.
+ */
+export async function openDemo(
+  browser: Browser | BrowserContext,
+  url: string,
+): Promise<DemoPage> {
+  const own = 'newContext' in browser;
+  const context = own ? await browser.newContext() : browser;
   const page = await context.newPage();
   page.setDefaultTimeout(60_000);
   const lines: string[] = [];
@@ -260,7 +281,7 @@ export async function openDemo(browser: Browser, url: string): Promise<DemoPage>
         'navigator.gpu.requestAdapter()',
       );
     },
-    close: () => within(30_000, context.close(), 'closing the page'),
+    close: () => within(30_000, own ? context.close() : page.close(), 'closing the page'),
   };
 }
 

@@ -5,6 +5,7 @@
 // parity is in tests/parity/network and tests/parity/pipeline.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { skipUnless, tempDir } from '../helpers/env.ts';
@@ -56,7 +57,7 @@ test('setBatchAxis: sets the first dimension of the named input and output only'
   assert.is(setBatchAxis(onnx, ['other'], 1).bytes, onnx, 'nothing named: the same bytes');
 });
 
-test('srpose prepare: fp32 and int8 files recorded in srpose.json, batch symbolic', async () => {
+test('srpose prepare: fp32 and int8 in ORT format, batch 1, recorded in srpose.json', async () => {
   if (skipUnless(hasNative, 'srpose prepare needs onnxruntime-node')) return;
   const dir = await preparedDir();
   const raw = JSON.parse(await readFile(join(dir, 'srpose.json'), 'utf8'));
@@ -64,17 +65,34 @@ test('srpose prepare: fp32 and int8 files recorded in srpose.json, batch symboli
   const p = config.onnx.prepared!;
   assert.is(p.version, (await import('onnxruntime-node')).env.versions.node);
   assert.equal(Object.keys(p.files).sort(), ['fp32', 'int8'], 'fp16 is not prepared');
-  assert.is(p.files.fp32!.file, 'model.prepared.onnx');
-  assert.is(p.files.int8!.file, 'model_int8.prepared.onnx');
+  assert.is(p.files.fp32!.file, 'model.prepared.ort');
+  assert.is(p.files.int8!.file, 'model_int8.prepared.ort');
   for (const f of Object.values(p.files)) {
     const bytes = new Uint8Array(await readFile(join(dir, f!.file)));
     assert.is(bytes.byteLength, f!.bytes);
-    assert.equal(await batchDims(bytes), ['batch', 'batch']);
+    // a flatbuffer with onnxruntime's file identifier (bytes 4-7), not an ONNX protobuf
+    assert.is(new TextDecoder().decode(bytes.subarray(4, 8)), 'ORTM');
+    assert.equal(await batchDims(bytes), [1, 1]);
   }
   assert.ok(
-    contractFiles(config).some((f) => f.file === 'model_int8.prepared.onnx'),
+    contractFiles(config).some((f) => f.file === 'model_int8.prepared.ort'),
     'publish uploads the prepared files',
   );
+});
+
+test('srpose prepare again: files an earlier preparation named otherwise go', async () => {
+  if (skipUnless(hasNative, 'srpose prepare needs onnxruntime-node')) return;
+  const dir = await preparedDir();
+  // as an earlier srpose recorded it: an ONNX file of the prepared graph
+  const raw = JSON.parse(await readFile(join(dir, 'srpose.json'), 'utf8'));
+  raw.onnx.prepared.files.int8.file = 'model_int8.prepared.onnx';
+  await writeFile(join(dir, 'srpose.json'), JSON.stringify(raw));
+  await writeFile(join(dir, 'model_int8.prepared.onnx'), new Uint8Array(8));
+  const p = await prepareModel(dir);
+  assert.is(p.files.int8!.file, 'model_int8.prepared.ort');
+  assert.not.ok(existsSync(join(dir, 'model_int8.prepared.onnx')), 'the older file is removed');
+  assert.ok((await readFile(join(dir, 'model_int8.prepared.ort'))).byteLength > 0);
+  assert.ok((await readFile(join(dir, 'model.onnx'))).byteLength > 0, 'the exported graph stays');
 });
 
 test('the estimator loads the prepared graph on WASM only, and it runs any batch', async () => {
@@ -134,12 +152,12 @@ test('preparedGraph: WASM, same onnxruntime minor, allowed; else the exported gr
     version: '1.30.2',
     level: 'extended',
     batch: 1,
-    files: { int8: { file: 'model_int8.prepared.onnx', bytes: 10 } },
+    files: { int8: { file: 'model_int8.prepared.ort', bytes: 10 } },
   };
   const config = parseModelConfig(raw);
   const wasm = { backend: 'wasm', shaderF16: false, wasmVersion: '1.30.0' };
   const int8 = chooseWeights(config, 'auto', wasm);
-  assert.is(int8.spec.file, 'model_int8.prepared.onnx');
+  assert.is(int8.spec.file, 'model_int8.prepared.ort');
   assert.is(int8.fixedBatch, 1);
   assert.is(chooseWeights(config, 'fp32', wasm).spec.file, 'model.onnx', 'fp32 has none');
   for (
@@ -171,7 +189,7 @@ test('the contract: onnx.prepared is checked field by field', async () => {
     version: '1.30.0',
     level: 'extended',
     batch: 1,
-    files: { int8: { file: 'model_int8.prepared.onnx' } },
+    files: { int8: { file: 'model_int8.prepared.ort' } },
   };
   const withPrepared = (p: unknown) => {
     const raw = JSON.parse(new TextDecoder().decode(files['srpose.json']));
