@@ -62,8 +62,14 @@ export function demoFromEnv(
         : folders.has(first)
         ? join(folders.get(first)!, ...rest)
         : undefined;
-      if (!file || !existsSync(file) || !statSync(file).isFile()) return undefined;
-      return new Uint8Array(await readFile(file));
+      if (!file || !existsSync(file)) return undefined;
+      const st = statSync(file, { bigint: true });
+      if (!st.isFile()) return undefined;
+      // size and mtime in ns: a file written again gets a new tag
+      return {
+        etag: `W/"${st.size.toString(36)}-${st.mtimeNs.toString(36)}"`,
+        read: async () => new Uint8Array(await readFile(file)),
+      };
     },
   };
 }

@@ -2,7 +2,7 @@
 // CORS, model failures, and that nothing secret reaches a response or the log.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasShared, requirement, suiteSkipped, tempDir } from '../helpers/env.ts';
 import { tinyConfig, tinyOnnx } from '../helpers/tiny.ts';
@@ -20,6 +20,7 @@ import {
 import type { AppOptions } from '../../src/server/settings.ts';
 import { encodePng } from '../../src/image/codecs.ts';
 import { tinyDetectorDir, tinyDetExpected } from '../helpers/tiny-detector.ts';
+import { demoFromEnv } from '../../functions/demo-files.ts';
 
 const BASE = 'http://srpose.test';
 const logs: string[] = [];
@@ -270,6 +271,54 @@ test(
     assert.match((await r3.json()).error.message, /SRPOSE_MODEL/);
   },
 );
+
+test('demo files have an etag: asked with it, 304, nothing read; written again, 200', async () => {
+  const root = await tempDir('srpose-demo-files-');
+  const stat = join(root, 'static');
+  const models = join(root, 'models');
+  mkdirSync(stat);
+  mkdirSync(join(models, 'tiny'), { recursive: true });
+  writeFileSync(join(stat, 'demo.mjs'), 'export {};');
+  writeFileSync(join(models, 'tiny', 'srpose.json'), JSON.stringify(tinyConfig()));
+  writeFileSync(join(models, 'tiny', 'model.onnx'), new Uint8Array(1000).fill(7));
+  const demo = demoFromEnv(
+    { SRPOSE_DEMO: '1', SRPOSE_DEMO_STATIC: stat, SRPOSE_DEMO_MODELS: models },
+    import.meta.url,
+  )!;
+  let reads = 0;
+  const app = createApp({
+    log: false,
+    demo: {
+      ...demo,
+      assets: async (path) => {
+        const a = await demo.assets(path);
+        return a && { ...a, read: () => (reads++, a.read()) };
+      },
+    },
+  });
+  const url = `${BASE}/models/tiny/model.onnx`;
+  const first = await app.fetch(new Request(url));
+  assert.is(first.status, 200);
+  assert.is((await first.arrayBuffer()).byteLength, 1000);
+  assert.is(first.headers.get('cache-control'), 'no-cache');
+  const tag = first.headers.get('etag')!;
+  assert.match(tag, /^W\/"/);
+  const again = await app.fetch(new Request(url, { headers: { 'If-None-Match': tag } }));
+  assert.is(again.status, 304);
+  assert.is(again.headers.get('etag'), tag);
+  assert.is((await again.arrayBuffer()).byteLength, 0);
+  assert.is(reads, 1, 'a 304 reads no file');
+  // exported again under the same name: a new tag, the new bytes
+  writeFileSync(join(models, 'tiny', 'model.onnx'), new Uint8Array(999).fill(8));
+  const changed = await app.fetch(new Request(url, { headers: { 'If-None-Match': tag } }));
+  assert.is(changed.status, 200);
+  assert.is.not(changed.headers.get('etag'), tag);
+  assert.is((await changed.arrayBuffer()).byteLength, 999);
+  const js = await app.fetch(new Request(`${BASE}/static/demo.mjs`));
+  assert.is(js.headers.get('cache-control'), 'public, max-age=3600');
+  assert.ok(js.headers.get('etag'));
+  assert.is((await app.fetch(new Request(`${BASE}/models/tiny/missing.onnx`))).status, 404);
+});
 
 /** A body that sends `first` bytes and then nothing more, until cancelled. */
 function stalledBody(first = 1000): ReadableStream<Uint8Array> {
