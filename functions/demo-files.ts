@@ -55,21 +55,21 @@ export function demoFromEnv(
   return {
     models,
     detectors,
-    async assets(path) {
+    assets(path) {
       const [top, first, ...rest] = path.split('/');
       const file = top === 'static'
         ? join(staticDir, first, ...rest)
         : folders.has(first)
         ? join(folders.get(first)!, ...rest)
         : undefined;
-      if (!file || !existsSync(file)) return undefined;
+      if (!file || !existsSync(file)) return Promise.resolve(undefined);
       const st = statSync(file, { bigint: true });
-      if (!st.isFile()) return undefined;
+      if (!st.isFile()) return Promise.resolve(undefined);
       // size and mtime in ns: a file written again gets a new tag
-      return {
+      return Promise.resolve({
         etag: `W/"${st.size.toString(36)}-${st.mtimeNs.toString(36)}"`,
         read: async () => new Uint8Array(await readFile(file)),
-      };
+      });
     },
   };
 }
