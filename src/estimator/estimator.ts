@@ -73,48 +73,46 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
   const codecs = options.wasmModules?.codecs;
   if (codecs) setWasmLoader((file) => Promise.resolve(codecs[file]));
   const { model, session, load } = await openModel(options.model, options, parseModelConfig);
-  const config = model.config;
-  let decode: DecodeMethod | undefined;
-  if (config.kind === 'top-down') {
-    decode = oneOf(options.decode ?? config.decode.method, DECODE_METHODS, 'decode');
-  } else if (options.decode !== undefined) {
-    throw new SRPoseError(
-      'INVALID_OPTION',
-      `decode does not apply to bottom-up models (they group by tags), got ${
-        JSON.stringify(options.decode)
-      }`,
-    );
-  }
-  const flipTest = options.flipTest ?? config.flipTest.enabled;
-  if (config.kind === 'bottom-up') {
-    if (options.detector !== undefined) {
-      await session.release();
+  try {
+    const config = model.config;
+    let decode: DecodeMethod | undefined;
+    if (config.kind === 'top-down') {
+      decode = oneOf(options.decode ?? config.decode.method, DECODE_METHODS, 'decode');
+    } else if (options.decode !== undefined) {
       throw new SRPoseError(
         'INVALID_OPTION',
-        'a detector does not apply to bottom-up models: they find every person themselves',
+        `decode does not apply to bottom-up models (they group by tags), got ${
+          JSON.stringify(options.decode)
+        }`,
       );
     }
-    return new BottomUpEstimator(config, session, model, flipTest, { maxPixels }, load);
-  }
-  let detector: PixelDetector | undefined;
-  if (options.detector !== undefined) {
-    try {
-      detector = await openDetector(options, maxBoxes);
-    } catch (e) {
-      await session.release();
-      throw e;
+    const flipTest = options.flipTest ?? config.flipTest.enabled;
+    if (config.kind === 'bottom-up') {
+      if (options.detector !== undefined) {
+        throw new SRPoseError(
+          'INVALID_OPTION',
+          'a detector does not apply to bottom-up models: they find every person themselves',
+        );
+      }
+      return new BottomUpEstimator(config, session, model, flipTest, { maxPixels }, load);
     }
+    return new PoseEstimator(
+      config,
+      session,
+      model,
+      flipTest,
+      decode!,
+      { maxPixels, maxBoxes, maxBatch },
+      load,
+      // after the pose model: loading both at once took the isolate 6 MB more at the edge
+      // (docs/benchmarks.md "Cold start") for no time gained here
+      options.detector === undefined ? undefined : await openDetector(options, maxBoxes),
+    );
+  } catch (e) {
+    // an option refused or a detector that fails to load: the session goes with it
+    await session.release();
+    throw e;
   }
-  return new PoseEstimator(
-    config,
-    session,
-    model,
-    flipTest,
-    decode!,
-    { maxPixels, maxBoxes, maxBatch },
-    load,
-    detector,
-  );
 }
 
 /** The estimator's detector, on the pose model's backend, threads and Hub settings. */

@@ -159,6 +159,17 @@ test('the estimator with a detector: every person found, estimated with its scor
 
 test('typed errors: swapped contracts, bottom-up with a detector, a bad option', async () => {
   const dir = await detectorDir();
+  const pose = { onnx: await tinyOnnx(), config: tinyConfig() };
+  await rejects(
+    createEstimator({ model: pose, backend: 'wasm', detector: '/nonexistent/srpose-detector' }),
+    'MODEL_NOT_FOUND',
+    /srpose-detector/,
+  );
+  await rejects(
+    createEstimator({ model: pose, backend: 'wasm', detector: dir, decode: 'best' as any }),
+    'INVALID_OPTION',
+    /decode/,
+  );
   await rejects(createEstimator({ model: dir, backend: 'wasm' }), 'MODEL_INVALID', /detector/);
   await rejects(
     createDetector({ model: { onnx: await tinyOnnx(), config: tinyConfig() }, backend: 'wasm' }),
