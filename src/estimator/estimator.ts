@@ -104,8 +104,8 @@ export async function createEstimator(options: EstimatorOptions): Promise<Estima
       decode!,
       { maxPixels, maxBoxes, maxBatch },
       load,
-      // after the pose model: loading both at once took the isolate 6 MB more at the edge
-      // (docs/benchmarks.md "Cold start") for no time gained here
+      // after the pose model: loading both at once took an edge isolate more memory for no
+      // time gained (docs/benchmarks.md "Cold start")
       options.detector === undefined ? undefined : await openDetector(options, maxBoxes),
     );
   } catch (e) {

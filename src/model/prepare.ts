@@ -5,9 +5,9 @@
  * axis) and onnxruntime-node saves it at the `extended` level (fusions: GELU, LayerNorm,
  * Conv + activation) in onnxruntime's own format (ORT: a flatbuffer that onnxruntime-web reads
  * without parsing a protobuf), which onnxruntime-web then loads with optimisation off. The batch
- * axis stays static: the estimator runs one crop at a time through it. (A static ONNX graph took
- * 15 MB more WASM memory than a symbolic one at the edge; in ORT format it takes 3 MB more and
- * its session starts 0.35 s sooner: docs/models.md "Prepared graphs".) The files and the
+ * axis stays static: the estimator runs one crop at a time through it. (As ONNX, a static graph
+ * took too much WASM memory for an edge isolate; in ORT format it fits and its session starts
+ * sooner than a symbolic one's: docs/models.md "Prepared graphs".) The files and the
  * onnxruntime version go in `srpose.json` (`onnx.prepared`); `npm run bench -- wasm-session`
  * measures each step. fp16 weights are not prepared (see below).
  * @module
