@@ -11,7 +11,9 @@
 //      entry): the pixels of the same photo, within 1e-3 px of Node (another WASM build);
 //   f. `deno publish --dry-run` passes and lists only library files; a Deno script importing
 //      that file set through an import map, as JSR serves it (dependencies as `npm:`), estimates,
-//      on WASM and on the native backend (onnxruntime-node fetched by Deno as `npm:`).
+//      on WASM and on the native backend (onnxruntime-node fetched by Deno as `npm:`);
+//   g. `npx srpose prepare` (onnxruntime-node of the consumer's onnxruntime-web minor) writes the
+//      prepared graphs, and `npx srpose estimate` runs on them with the exported graph's keypoints.
 // Also the tarball's size and contents (issue 16: <= 1 MB, no deploy bundles, no WASM copies).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -32,6 +34,7 @@ import {
 import { DENO } from '../helpers/servers.ts';
 import { browserMissing, launchChromium } from '../browser/demo-page.ts';
 import { createEstimator } from '../../src/estimator/estimator.ts';
+import { tinyVariantFiles } from '../helpers/tiny.ts';
 import { decodeImage } from '../../src/image/decode.ts';
 import type { Box, EstimateResult } from '../../src/types.ts';
 
@@ -388,6 +391,64 @@ test('f. deno publish --dry-run: library files only; the JSR set estimates in De
   assert.ok(worst(wasm!, reference) <= 1e-3, `${worst(wasm!, reference)} px`);
   assert.is(native!.backend, 'native');
   assert.ok(worst(native!, reference) <= 1e-3, `${worst(native!, reference)} px`);
+});
+
+// Last: it adds onnxruntime-node to the consumer, which the tests above run without.
+test('g. npx srpose prepare (onnxruntime-node), then estimate on the prepared graph', async () => {
+  if (skip()) return;
+  // onnxruntime-node's own install script downloads what this machine cannot fetch, so npm drops
+  // the optional dependency; its npm tarball has the CPU binaries and works without the script.
+  // The version of the consumer's onnxruntime-web (a graph prepared by another minor is not used)
+  const web = JSON.parse(
+    await readFile(join(project, 'node_modules', 'onnxruntime-web', 'package.json'), 'utf8'),
+  ).version;
+  const minor = (v: string) => v.split('.').slice(0, 2).join('.');
+  assert.is(
+    minor(web),
+    minor(await installed('onnxruntime-node')),
+    "the consumer's onnxruntime-web is not of srpose's onnxruntime-node minor (package.json ~)",
+  );
+  const ortNode = `onnxruntime-node@${web}`;
+  await run('npm', ['install', ortNode, '--ignore-scripts', '--no-audit', '--no-fund'], project);
+  const tiny = await tempDir('srpose-package-prepare-');
+  for (const [name, bytes] of Object.entries(await tinyVariantFiles('fp32'))) {
+    await writeFile(join(tiny, name), bytes);
+  }
+  const prepared = await run('npx', ['--no-install', 'srpose', 'prepare', tiny], project);
+  assert.match(prepared.stdout, /int8: model_int8\.prepared\.ort \(\d+ bytes\), batch 1/);
+  const onTiny = await run('npx', [
+    '--no-install',
+    'srpose',
+    'estimate',
+    PHOTO,
+    '--model',
+    tiny,
+    '--backend',
+    'wasm',
+    '--weights',
+    'int8',
+    '--boxes',
+    BOX.join(','),
+    '--json',
+  ], project);
+  const got = JSON.parse(onTiny.stdout).result;
+  assert.is(got.graph, 'prepared');
+  // the exported graph's keypoints, in process
+  const exported = await createEstimator({
+    model: tiny,
+    backend: 'wasm',
+    weights: 'int8',
+    prepared: false,
+  });
+  try {
+    const want = await exported.estimate(await readFile(PHOTO), { boxes: [BOX] });
+    got.people[0].keypoints.forEach((k: any, j: number) => {
+      const q = want.people[0].keypoints[j];
+      assert.ok(Math.abs(k.x - q.x) < 1e-3 && Math.abs(k.y - q.y) < 1e-3, `keypoint ${j}`);
+    });
+  } finally {
+    await exported.dispose();
+  }
 });
 
 test.run();
