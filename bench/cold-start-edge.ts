@@ -114,20 +114,22 @@ async function browserStart(
   o: ColdStartOptions,
   server: { url: string },
   profile: string,
+  hub?: { url: string; repo: string },
 ): Promise<Record<string, number | string>> {
   const page = await import('../tests/browser/demo-page.ts');
   const context = await page.launchChromiumProfile(profile);
   try {
     const photo = await page.readPhoto();
-    const demo = await page.openDemo(
-      context,
-      `${server.url}/${o.threads ? `?threads=${o.threads}` : ''}`,
-    );
+    const query = new URLSearchParams({
+      ...(o.threads ? { threads: String(o.threads) } : {}),
+      ...(hub ? { hub: hub.url } : {}),
+    });
+    const demo = await page.openDemo(context, `${server.url}/?${query}`);
     // from the navigation, as a user's browser loads the page (not Playwright's new tab)
     const t0 = demo.navigationStart;
     const pageLoad = performance.now() - t0;
     const run = {
-      model: `models/${o.arch}/`,
+      model: hub ? hub.repo : `models/${o.arch}/`,
       backend: 'wasm' as const,
       flipTest: false,
       weights: o.weights,
@@ -179,6 +181,8 @@ export async function edgeTarget(target: 'workerd' | 'browser', o: ColdStartOpti
     const page = await import('../tests/browser/demo-page.ts');
     const models = await page.servedModels({ [o.arch]: join(ROOT, '.cache', 'models', o.arch) });
     const server = await page.startDemoServer(models, `models/${o.arch}/`);
+    const served = o.fromHub ? await serveModel(o.arch) : undefined;
+    const hub = served && { url: served.hub.url, repo: served.repo };
     const runs: Record<'cold' | 'warm', Record<string, number | string>[]> = {
       cold: [],
       warm: [],
@@ -187,18 +191,21 @@ export async function edgeTarget(target: 'workerd' | 'browser', o: ColdStartOpti
       for (let i = 0; i < o.starts; i++) {
         const profile = await mkdtemp(join(tmpdir(), 'srpose-coldstart-chromium-'));
         try {
-          runs.cold.push(await browserStart(o, server, profile));
-          runs.warm.push(await browserStart(o, server, profile));
+          runs.cold.push(await browserStart(o, server, profile, hub));
+          runs.warm.push(await browserStart(o, server, profile, hub));
         } finally {
           await rm(profile, { recursive: true, force: true });
         }
       }
     } finally {
       await server.stop();
+      await served?.hub.stop();
     }
     return {
-      note: 'demo page, WASM on the main thread, every start a fresh browser: a first visit ' +
-        '(new profile), then a returning one (the same profile)',
+      note: 'demo page, every start a fresh browser: a first visit (new profile), then a ' +
+        `returning one (the same profile); the model ${
+          hub ? 'by Hub id from the local Hub server' : 'by URL from the demo server'
+        }`,
       firstVisit: med(runs.cold),
       returningVisit: med(runs.warm),
     };

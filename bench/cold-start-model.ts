@@ -21,6 +21,11 @@ export interface ColdStartOptions {
   detector?: string;
   /** browser: the page's WASM threads (the demo's `?threads=`; default its cores). */
   threads?: number;
+  /**
+   * browser: the page loads the model by Hub id from the local Hub server (the demo's `?hub=`;
+   * srpose's Cache API cache), not by URL from the demo server (the browser's HTTP cache).
+   */
+  fromHub?: boolean;
 }
 
 /**

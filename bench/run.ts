@@ -119,6 +119,7 @@ const suites: Record<string, () => Promise<unknown>> = {
       backend: args.find((a) => a.startsWith('--backend='))?.slice(10),
       detector: args.find((a) => a.startsWith('--detector='))?.slice(11),
       threads: Number(args.find((a) => a.startsWith('--threads='))?.slice(10)) || undefined,
+      fromHub: args.includes('--from-hub'),
     }),
   http: async () => (await import('./http.ts')).httpBench(arch, requests),
   browser: async () => (await import('./browser.ts')).browserBench(arch, runs),

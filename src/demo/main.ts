@@ -42,6 +42,8 @@ interface RunOptions {
 // onnxruntime-web fixes its WASM threads when the page's first session starts: `?threads=N`
 // picks them for the whole page (default: all cores when cross-origin isolated).
 const pageThreads = Number(new URLSearchParams(location.search).get('threads')) || undefined;
+// `?hub=URL`: the Hub endpoint that models given by Hub id come from (default the Hugging Face Hub)
+const pageHub = new URLSearchParams(location.search).get('hub') || undefined;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const ui = {
@@ -94,6 +96,7 @@ function estimatorFor(
       backend,
       onProgress,
       threads: pageThreads,
+      ...(pageHub ? { hubUrl: pageHub } : {}),
       weights,
       ...(detector ? { detector: new URL(detector, location.href).href } : {}),
     };

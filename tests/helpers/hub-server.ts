@@ -931,6 +931,17 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const path = req.url ?? '/';
+    // As the Hub: readable from a page of another origin (the browser bench's demo page)
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Expose-Headers', '*');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'Access-Control-Allow-Methods': 'GET, HEAD, POST',
+        'Access-Control-Allow-Headers': '*',
+        'Access-Control-Max-Age': '600',
+      }).end();
+      return;
+    }
     requests.push({
       method: req.method ?? 'GET',
       path,
