@@ -29,9 +29,11 @@ import { median } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = (globalThis as any).process.argv.slice(2) as string[];
+/** The value of `--name=value` among the arguments, if given. */
+const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const suite = args.find((a) => !a.startsWith('--')) ?? 'pipeline';
-const arch = args.find((a) => a.startsWith('--arch='))?.slice(7) ?? 'res50';
-const runs = Number(args.find((a) => a.startsWith('--runs='))?.slice(7) ?? 9);
+const arch = flag('arch') ?? 'res50';
+const runs = Number(flag('runs') ?? 9);
 const WARMUP = 3; // V8 optimises the decode loops after a few calls
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
@@ -106,19 +108,19 @@ async function pipeline() {
   };
 }
 
-const requests = Number(args.find((a) => a.startsWith('--requests='))?.slice(11) ?? 24);
+const requests = Number(flag('requests') ?? 24);
 const suites: Record<string, () => Promise<unknown>> = {
   pipeline,
   'cold-start': async () =>
     (await import('./cold-start.ts')).coldStartBench({
       arch,
-      targets: (args.find((a) => a.startsWith('--target='))?.slice(9) ?? 'node').split(','),
-      starts: Number(args.find((a) => a.startsWith('--starts='))?.slice(9) ?? 3),
+      targets: (flag('target') ?? 'node').split(','),
+      starts: Number(flag('starts') ?? 3),
       steady: 5,
-      weights: args.find((a) => a.startsWith('--weights='))?.slice(10),
-      backend: args.find((a) => a.startsWith('--backend='))?.slice(10),
-      detector: args.find((a) => a.startsWith('--detector='))?.slice(11),
-      threads: Number(args.find((a) => a.startsWith('--threads='))?.slice(10)) || undefined,
+      weights: flag('weights'),
+      backend: flag('backend'),
+      detector: flag('detector'),
+      threads: Number(flag('threads')) || undefined,
       fromHub: args.includes('--from-hub'),
     }),
   http: async () => (await import('./http.ts')).httpBench(arch, requests),
@@ -134,28 +136,28 @@ const suites: Record<string, () => Promise<unknown>> = {
   video: async () =>
     (await import('./video.ts')).videoBench({
       arch,
-      detector: args.find((a) => a.startsWith('--detector='))?.slice(11),
-      frames: Number(args.find((a) => a.startsWith('--frames='))?.slice(9) ?? 30),
+      detector: flag('detector'),
+      frames: Number(flag('frames') ?? 30),
     }),
   eval: async () => (await import('./eval.ts')).evalBench({ arch, runs: Math.min(runs, 3) }),
   detector: async () =>
     (await import('./detector.ts')).detectorBench({
       runs: Math.min(runs, 5),
       arch,
-      detector: args.find((a) => a.startsWith('--detector='))?.slice(11),
+      detector: flag('detector'),
     }),
   cli: async () => (await import('./cli.ts')).cliBench(runs),
   'wasm-session': async () =>
     (await import('./wasm-session.ts')).wasmSessionBench(
-      args.find((a) => a.startsWith('--arch='))?.slice(7) ?? 'hrformer_s',
-      args.find((a) => a.startsWith('--weights='))?.slice(10) ?? 'fp32',
+      flag('arch') ?? 'hrformer_s',
+      flag('weights') ?? 'fp32',
     ),
   load: async () =>
     (await import('./load.ts')).loadBench(
       arch,
-      (args.find((a) => a.startsWith('--runtime='))?.slice(10) ?? 'node').split(',') as any,
+      (flag('runtime') ?? 'node').split(',') as any,
       requests,
-      Number(args.find((a) => a.startsWith('--seconds='))?.slice(10) ?? 15),
+      Number(flag('seconds') ?? 15),
     ),
   batch: async () => (await import('./batch.ts')).batchBench(arch),
   'bottom-up': async () => ({
@@ -166,7 +168,7 @@ const suites: Record<string, () => Promise<unknown>> = {
         ROOT,
         '.cache',
         'models',
-        args.find((a) => a.startsWith('--arch='))?.slice(7) ?? 'bu_res50',
+        flag('arch') ?? 'bu_res50',
       ),
     ),
   }),
