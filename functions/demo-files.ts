@@ -5,7 +5,7 @@
  * served model, when SRPOSE_MODEL is a folder).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DemoOptions } from '../src/server/demo.ts';
@@ -55,21 +55,21 @@ export function demoFromEnv(
   return {
     models,
     detectors,
-    assets(path) {
+    async assets(path) {
       const [top, first, ...rest] = path.split('/');
       const file = top === 'static'
         ? join(staticDir, first, ...rest)
         : folders.has(first)
         ? join(folders.get(first)!, ...rest)
         : undefined;
-      if (!file || !existsSync(file)) return Promise.resolve(undefined);
-      const st = statSync(file, { bigint: true });
-      if (!st.isFile()) return Promise.resolve(undefined);
+      if (!file) return undefined;
+      const st = await stat(file, { bigint: true }).catch(() => undefined);
+      if (!st?.isFile()) return undefined;
       // size and mtime in ns: a file written again gets a new tag
-      return Promise.resolve({
+      return {
         etag: `W/"${st.size.toString(36)}-${st.mtimeNs.toString(36)}"`,
         read: async () => new Uint8Array(await readFile(file)),
-      });
+      };
     },
   };
 }

@@ -182,8 +182,8 @@ function detectorFromEnv(env: EnvLike): AppOptions['detector'] {
  */
 export function edgeDefaults(settings: AppOptions): AppOptions {
   // No threads in an edge isolate: inference runs in it (workers 0). Batches of two crops (a
-  // crop and its mirror): the WASM heap grows to a batch's activations and never shrinks, and
-  // four crops took it from 72.5 to 104.5 MB.
+  // crop and its mirror): the WASM heap grows to a batch's activations and never shrinks
+  // (larger batches took the isolate over its 128 MB: docs/deploy.md).
   const edge: AppOptions = { cache: 'web', workers: 0, maxBatch: 2 };
   return settings.model === undefined
     ? {
