@@ -8,8 +8,9 @@
  *   `session`) and the rest (`firstRun`: decode + first inference + HTTP); then the steady
  *   request.
  * - browser: headless Chromium loads the demo page the Node bundle serves (dist/browser, WASM
- *   on the page's main thread, cross-origin isolated), the model from that server: page load to
- *   first result, then the steady request; each start a fresh browser on a new profile (a first
+ *   in the page's web worker, its default; cross-origin isolated), the model from that server
+ *   (`--from-hub`: by Hub id from the local Hub server): page load to first result, then the
+ *   steady request; each start a fresh browser on a new profile (a first
  *   visit), then again on the same profile (a returning visitor: the browser's HTTP cache and
  *   its cache of compiled WASM code). Compare with node --backend=wasm.
  */

@@ -13,7 +13,8 @@
  *
  * `--arch=` the exported test model (default res50; hrformer_s is the edge default),
  * `--weights=fp32|fp16|int8` (default the contract's recommended), `--backend=` for node/deno
- * (default native), `--threads=` for the browser page (default its cores).
+ * (default native), `--threads=` for the browser page (default its cores), `--from-hub` (browser:
+ * the model by Hub id), `--detector=` (workerd: a person detector beside, e.g. yolox_nano).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
